@@ -1,0 +1,156 @@
+/*
+ * gitkv/sys/backend.h -- the one seam between the store and its storage.
+ *
+ * A backend stores two things: objects (immutable, addressed by their
+ * git id, each with a type) and refs (mutable names pointing at ids,
+ * updated only by compare-and-swap). The store above computes every id,
+ * validates every name and never touches storage except through this
+ * struct; the backend never parses an object or a path.
+ *
+ * Modelled on libgit2's git_odb_backend / git_refdb_backend: a versioned
+ * struct of function pointers. A backend author allocates a struct that
+ * begins with a gkv_backend, fills it with gkv_backend_init() and the
+ * functions, and hands it to gkv_repo_open_backend(), which owns it from
+ * then on and calls ->free at close.
+ *
+ * Contracts every backend keeps (the conformance suite checks them):
+ *  - Every function may be called from several threads at once.
+ *  - Errors are negative GKV_E_* codes with a message set through
+ *    gkv_error_set(); GKV_E_NOTFOUND for an absent object or ref.
+ *  - A batch is atomic: its objects and its ref updates become visible
+ *    together, or (on abort or failure) not at all. Ref CASes in a batch
+ *    are checked at commit time, under the same lock as the writes.
+ *  - Ref names are full ("refs/heads/main"); ids are raw.
+ */
+#ifndef GITKV_SYS_BACKEND_H
+#define GITKV_SYS_BACKEND_H
+
+#include "../../gitkv.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GKV_BACKEND_VERSION 1
+
+typedef struct gkv_backend gkv_backend;
+
+/** A backend's pending batch; backends embed it at the start of their own. */
+typedef struct gkv_batch {
+	gkv_backend *backend;
+} gkv_batch;
+
+/** Called for each object id; non-zero stops the iteration and is returned. */
+typedef int (*gkv_backend_oid_cb)(const gkv_oid *id, void *payload);
+/** Called for each ref; non-zero stops the iteration and is returned. */
+typedef int (*gkv_backend_ref_cb)(const char *name, const gkv_oid *target, void *payload);
+
+struct gkv_backend {
+	unsigned int version; /**< GKV_BACKEND_VERSION */
+	const char *name;     /**< "mem", "lmdb", ... (static string) */
+
+	/* ---- objects ---- */
+
+	/**
+	 * Read object id: *data is malloc()ed (the caller frees it with
+	 * free()), *len its size, *type its type. GKV_E_NOTFOUND if absent.
+	 */
+	int (*read)(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
+	    const gkv_oid *id);
+
+	/** 1 if the object exists, 0 if not, or a negative error. */
+	int (*exists)(gkv_backend *b, const gkv_oid *id);
+
+	/**
+	 * Call cb for every stored object whose hex id starts with the first
+	 * prefix_hexlen hex digits of prefix (0: every object), in any order.
+	 */
+	int (*foreach)(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
+	    gkv_backend_oid_cb cb, void *payload);
+
+	/* ---- refs ---- */
+
+	/** Read a ref. GKV_E_NOTFOUND if it does not exist. */
+	int (*ref_read)(gkv_oid *out, gkv_backend *b, const char *name);
+
+	/** Call cb for every ref whose name starts with prefix, sorted by name. */
+	int (*ref_list)(gkv_backend *b, const char *prefix, gkv_backend_ref_cb cb, void *payload);
+
+	/**
+	 * Set ref name to new_target (NULL: delete it) if and only if it is
+	 * now expected (NULL: it must not exist). GKV_E_CONFLICT otherwise,
+	 * with a message naming the ref and what was found.
+	 */
+	int (*ref_cas)(gkv_backend *b, const char *name, const gkv_oid *expected,
+	    const gkv_oid *new_target);
+
+	/**
+	 * The branch the store starts on, e.g. "main" (malloc()ed, freed by
+	 * the caller). May be NULL in the struct: "main" is then assumed.
+	 */
+	int (*default_branch)(char **out, gkv_backend *b);
+
+	/* ---- batches ---- */
+
+	int (*batch_begin)(gkv_batch **out, gkv_backend *b);
+	/** Add an object (id computed by the caller; writing an existing one is a no-op). */
+	int (*batch_write)(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
+	    const void *data, size_t len);
+	/** Add a ref compare-and-swap, checked when the batch commits. */
+	int (*batch_ref_cas)(gkv_batch *batch, const char *name, const gkv_oid *expected,
+	    const gkv_oid *new_target);
+	/**
+	 * Make everything in the batch durable and visible at once. If a ref
+	 * CAS fails: GKV_E_CONFLICT and nothing of the batch lands. The batch
+	 * is freed whatever the result.
+	 */
+	int (*batch_commit)(gkv_batch *batch);
+	/** Drop the batch; nothing of it lands. Frees it. */
+	void (*batch_abort)(gkv_batch *batch);
+
+	/* ---- lifetime ---- */
+
+	/** Release everything; called once, by gkv_repo_free. */
+	void (*free)(gkv_backend *b);
+};
+
+/** Zero b and set its version; 0, or GKV_E_INVALID for an unknown version. */
+GKV_EXTERN int gkv_backend_init(gkv_backend *b, unsigned int version);
+
+/**
+ * Set this thread's last error (for backends and bindings). fmt is a
+ * printf format. Returns code, so that `return gkv_error_set(...)` works.
+ */
+GKV_EXTERN int gkv_error_set(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/** Open a repo over a backend made by the caller; the repo owns b from now on
+ * (it is freed even when this fails). */
+GKV_EXTERN int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opts);
+
+/* ---- the built-in backends ---- */
+
+/** A new, empty in-memory backend. */
+GKV_EXTERN int gkv_backend_mem_new(gkv_backend **out);
+
+enum {
+	GKV_LMDB_CREATE = 1 << 0,   /**< make the environment if it does not exist */
+	GKV_LMDB_READONLY = 1 << 1, /**< open read-only */
+	GKV_LMDB_NOSYNC = 1 << 2    /**< do not fsync at commit */
+};
+
+/**
+ * Open the LMDB environment in directory path (made if GKV_LMDB_CREATE).
+ * GKV_E_NOTFOUND if it does not exist and CREATE is not set. The map
+ * grows by itself; a full disk is GKV_E_FULL.
+ */
+GKV_EXTERN int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags);
+
+/** 1 if path is a directory holding an LMDB environment made by gitkv. */
+GKV_EXTERN int gkv_backend_lmdb_detect(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GITKV_SYS_BACKEND_H */
