@@ -21,7 +21,7 @@ int gkv__segment_ok(const char *name, size_t namelen);
 
 /*
  * Iterate the segments of a valid path: start with *pos = 0; each call
- * sets *seg/*seglen and returns 1, or returns 0 when done.
+ * sets *seg and *seglen and returns 1, or returns 0 when done.
  */
 int gkv__path_next(const char *path, size_t *pos, const char **seg, size_t *seglen);
 
