@@ -1,2 +1,183 @@
-/* placeholder: being written */
-#include "common.h"
+/*
+ * branch.c -- branches: git refs under refs/heads/, every move a
+ * compare-and-swap through the backend, every move told to the watches.
+ */
+#include "path.h"
+#include "repo.h"
+
+#define HEADS "refs/heads/"
+
+int gkv__check_writable(gkv_repo *repo)
+{
+	if (repo->readonly)
+		return gkv__error(GKV_E_READONLY, "the store is open read-only");
+	return 0;
+}
+
+int gkv__branch_read(gkv_oid *out, gkv_repo *repo, const char *name)
+{
+	char *ref;
+	int rc;
+
+	if ((rc = gkv__branch_ref(&ref, name)) < 0)
+		return rc;
+	rc = repo->backend->ref_read(out, repo->backend, ref);
+	free(ref);
+	if (rc == GKV_E_NOTFOUND)
+		return gkv__error(GKV_E_NOTFOUND, "branch '%s' not found", name);
+	return rc;
+}
+
+typedef struct {
+	gkv_strarray *arr;
+	size_t cap;
+} list_state;
+
+static int list_cb(const char *name, const gkv_oid *target, void *payload)
+{
+	list_state *st = payload;
+	char **s;
+
+	(void)target;
+	if (st->arr->count == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 16;
+		if (!(s = realloc(st->arr->strings, st->cap * sizeof(*s))))
+			return gkv__oom();
+		st->arr->strings = s;
+	}
+	if (!(st->arr->strings[st->arr->count] = gkv__strdup(name + strlen(HEADS))))
+		return GKV_E_NOMEM;
+	st->arr->count++;
+	return 0;
+}
+
+static int strptr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int gkv_branch_list(gkv_strarray *out, gkv_repo *repo)
+{
+	list_state st = {out, 0};
+	int rc;
+
+	if (!out || !repo)
+		return gkv__error(GKV_E_INVALID, "gkv_branch_list: NULL argument");
+	out->strings = NULL;
+	out->count = 0;
+	if ((rc = repo->backend->ref_list(repo->backend, HEADS, list_cb, &st)) < 0) {
+		gkv_strarray_dispose(out);
+		return rc;
+	}
+	/* Backends list in name order already; sort by bytes to be sure. */
+	if (out->count)
+		qsort(out->strings, out->count, sizeof(char *), strptr_cmp);
+	return 0;
+}
+
+int gkv_branch_head(gkv_oid *out, gkv_repo *repo, const char *name)
+{
+	if (!out || !repo || !name)
+		return gkv__error(GKV_E_INVALID, "gkv_branch_head: NULL argument");
+	return gkv__branch_read(out, repo, name);
+}
+
+static int check_commit(gkv_repo *repo, const gkv_oid *id)
+{
+	void *data;
+	size_t len;
+	int rc;
+
+	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_COMMIT)) < 0)
+		return rc == GKV_E_NOTFOUND
+		    ? gkv__error(GKV_E_NOTFOUND, "commit %s not found", gkv__hex(id)) : rc;
+	free(data);
+	return 0;
+}
+
+/* The one place branch heads move: validate, CAS, tell the watches. */
+static int branch_move(gkv_repo *repo, const char *name, const gkv_oid *expected,
+    const gkv_oid *new_head)
+{
+	char *ref;
+	int rc;
+
+	if ((rc = gkv__check_writable(repo)) < 0)
+		return rc;
+	if ((rc = gkv__branch_ref(&ref, name)) < 0)
+		return rc;
+	if (new_head && (rc = check_commit(repo, new_head)) < 0)
+		goto out;
+	rc = repo->backend->ref_cas(repo->backend, ref, expected, new_head);
+	if (rc == 0)
+		gkv__watch_notify(repo, name, expected, new_head);
+out:
+	free(ref);
+	return rc;
+}
+
+int gkv_branch_create(gkv_repo *repo, const char *name, const gkv_oid *target)
+{
+	gkv_oid cur;
+	int rc;
+
+	if (!repo || !name || !target)
+		return gkv__error(GKV_E_INVALID, "gkv_branch_create: NULL argument");
+	if ((rc = gkv__branch_check(name)) < 0)
+		return rc;
+	if ((rc = gkv__branch_read(&cur, repo, name)) == 0)
+		return gkv__error(GKV_E_EXISTS, "branch '%s' already exists", name);
+	if (rc != GKV_E_NOTFOUND)
+		return rc;
+	rc = branch_move(repo, name, NULL, target);
+	if (rc == GKV_E_CONFLICT)
+		return gkv__error(GKV_E_EXISTS, "branch '%s' already exists", name);
+	return rc;
+}
+
+int gkv_branch_delete(gkv_repo *repo, const char *name)
+{
+	gkv_oid cur;
+	int rc;
+
+	if (!repo || !name)
+		return gkv__error(GKV_E_INVALID, "gkv_branch_delete: NULL argument");
+	if ((rc = gkv__branch_read(&cur, repo, name)) < 0)
+		return rc;
+	return branch_move(repo, name, &cur, NULL);
+}
+
+int gkv_branch_cas(gkv_repo *repo, const char *name, const gkv_oid *expected,
+    const gkv_oid *new_head)
+{
+	if (!repo || !name)
+		return gkv__error(GKV_E_INVALID, "gkv_branch_cas: NULL argument");
+	return branch_move(repo, name, expected, new_head);
+}
+
+int gkv_branch_fast_forward(gkv_repo *repo, const char *name, const gkv_oid *target)
+{
+	gkv_oid cur;
+	int anc = 0, rc;
+
+	if (!repo || !name || !target)
+		return gkv__error(GKV_E_INVALID, "gkv_branch_fast_forward: NULL argument");
+	if ((rc = gkv__branch_check(name)) < 0)
+		return rc;
+	if ((rc = check_commit(repo, target)) < 0)
+		return rc;
+	rc = gkv__branch_read(&cur, repo, name);
+	if (rc == GKV_E_NOTFOUND)
+		return branch_move(repo, name, NULL, target);
+	if (rc < 0)
+		return rc;
+	if (gkv_oid_equal(&cur, target))
+		return 0;
+	if ((rc = gkv_is_ancestor(&anc, repo, &cur, target)) < 0)
+		return rc;
+	if (!anc)
+		return gkv__error(GKV_E_NONFASTFORWARD,
+		    "branch '%s' at %s cannot fast-forward to %s: not an ancestor", name,
+		    gkv__hex(&cur), gkv__hex(target));
+	return branch_move(repo, name, &cur, target);
+}

@@ -1,2 +1,196 @@
-/* placeholder: being written */
-#include "common.h"
+/*
+ * odb.c -- objects as the core sees them: reads through the backend with
+ * type checks, and the bounded LRU cache of decoded trees that keeps the
+ * hot upper levels of a store's tree in memory.
+ *
+ * The cache holds one reference to each tree it keeps. Cached trees are
+ * clean (decoded from the store, their id known) and immutable, so
+ * threads share them freely; the cache's own lock is held only to find,
+ * insert or evict, never while decoding.
+ */
+#include "repo.h"
+
+struct gkv__cache_slot {
+	gkv_oid id;
+	gkv_tree *tree;
+	gkv__cache_slot *hnext;
+	gkv__cache_slot *prev;
+	gkv__cache_slot *next;
+};
+
+static const char *type_name(gkv_otype t)
+{
+	switch (t) {
+	case GKV_OBJ_COMMIT: return "commit";
+	case GKV_OBJ_TREE: return "tree";
+	case GKV_OBJ_BLOB: return "blob";
+	case GKV_OBJ_TAG: return "tag";
+	default: return "object";
+	}
+}
+
+int gkv__odb_read(void **data, size_t *len, gkv_otype *type, gkv_repo *repo, const gkv_oid *id)
+{
+	int rc = repo->backend->read(data, len, type, repo->backend, id);
+
+	if (rc == GKV_E_NOTFOUND)
+		return gkv__error(GKV_E_NOTFOUND, "object %s not found", gkv__hex(id));
+	return rc;
+}
+
+int gkv__odb_read_typed(void **data, size_t *len, gkv_repo *repo, const gkv_oid *id,
+    gkv_otype want)
+{
+	gkv_otype t;
+	int rc;
+
+	if ((rc = gkv__odb_read(data, len, &t, repo, id)) < 0)
+		return rc;
+	if (t != want) {
+		free(*data);
+		*data = NULL;
+		return gkv__error(GKV_E_INVALID, "object %s is a %s, not a %s", gkv__hex(id),
+		    type_name(t), type_name(want));
+	}
+	return 0;
+}
+
+static size_t bucket_of(const gkv__cache *c, const gkv_oid *id)
+{
+	uint64_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return (size_t)(h % c->nbuckets);
+}
+
+int gkv__cache_init(gkv__cache *c, size_t capacity)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	c->capacity = capacity;
+	if (capacity == 0)
+		return 0;
+	c->nbuckets = capacity + capacity / 2 + 1;
+	c->table = calloc(c->nbuckets, sizeof(*c->table));
+	if (!c->table)
+		return gkv__oom();
+	return 0;
+}
+
+static void lru_unlink(gkv__cache *c, gkv__cache_slot *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		c->lru_head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		c->lru_tail = s->prev;
+	s->prev = s->next = NULL;
+}
+
+static void lru_push_front(gkv__cache *c, gkv__cache_slot *s)
+{
+	s->prev = NULL;
+	s->next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->prev = s;
+	c->lru_head = s;
+	if (!c->lru_tail)
+		c->lru_tail = s;
+}
+
+static void hash_unlink(gkv__cache *c, gkv__cache_slot *s)
+{
+	gkv__cache_slot **pp = &c->table[bucket_of(c, &s->id)];
+
+	while (*pp && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = s->hnext;
+}
+
+void gkv__cache_free(gkv__cache *c)
+{
+	gkv__cache_slot *s = c->lru_head, *next;
+
+	while (s) {
+		next = s->next;
+		gkv__tree_unref(s->tree);
+		free(s);
+		s = next;
+	}
+	free(c->table);
+	pthread_mutex_destroy(&c->lock);
+	memset(c, 0, sizeof(*c));
+}
+
+static gkv__cache_slot *lookup(gkv__cache *c, const gkv_oid *id)
+{
+	gkv__cache_slot *s = c->table[bucket_of(c, id)];
+
+	while (s && memcmp(s->id.id, id->id, GKV_OID_RAWSZ) != 0)
+		s = s->hnext;
+	return s;
+}
+
+gkv_tree *gkv__cache_get(gkv__cache *c, const gkv_oid *id)
+{
+	gkv__cache_slot *s;
+	gkv_tree *t = NULL;
+
+	if (c->capacity == 0)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	if ((s = lookup(c, id))) {
+		if (c->lru_head != s) {
+			lru_unlink(c, s);
+			lru_push_front(c, s);
+		}
+		t = gkv__tree_ref(s->tree);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return t;
+}
+
+gkv_tree *gkv__cache_put(gkv__cache *c, gkv_tree *t)
+{
+	gkv__cache_slot *s, *victim = NULL;
+	gkv_oid id;
+
+	if (c->capacity == 0)
+		return t;
+	if (gkv_tree_id(&id, t) < 0)
+		return t;
+	pthread_mutex_lock(&c->lock);
+	if ((s = lookup(c, &id))) {
+		/* Another thread decoded the same tree first: use its copy. */
+		gkv_tree *have = gkv__tree_ref(s->tree);
+		pthread_mutex_unlock(&c->lock);
+		gkv__tree_unref(t);
+		return have;
+	}
+	s = malloc(sizeof(*s));
+	if (!s) {
+		pthread_mutex_unlock(&c->lock);
+		return t;
+	}
+	s->id = id;
+	s->tree = gkv__tree_ref(t);
+	s->hnext = c->table[bucket_of(c, &id)];
+	c->table[bucket_of(c, &id)] = s;
+	lru_push_front(c, s);
+	if (++c->count > c->capacity) {
+		victim = c->lru_tail;
+		lru_unlink(c, victim);
+		hash_unlink(c, victim);
+		c->count--;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (victim) {
+		gkv__tree_unref(victim->tree);
+		free(victim);
+	}
+	return t;
+}

@@ -1,2 +1,1255 @@
-/* placeholder: being written */
-#include "common.h"
+/*
+ * tree.c -- persistent trees: the in-memory form of git tree objects that
+ * every read and write of the store goes through.
+ *
+ * A node is either clean (decoded from a stored tree object: its id is
+ * known, its entries point at stored objects, it is immutable and may sit
+ * in the repo's cache and be shared by threads) or dirty (made by a
+ * change: its entries may hold in-memory subtrees and pending values, and
+ * its id is computed on demand and remembered).
+ *
+ * Changes never touch a node somebody else can see. A change copies the
+ * root shallowly (the copy holds new references to the children), then
+ * walks down the path: a child that is clean or shared (more than one
+ * reference) is copied before it is changed, a child held only by the node
+ * above is changed in place. So a change costs the depth of its path, the
+ * old tree stays valid, and unchanged subtrees are shared. A transaction
+ * owns its root and so changes in place along already-copied paths.
+ *
+ * Names of a clean node point into its raw payload; a copied node gathers
+ * the names it keeps into one arena, and a name inserted in place is
+ * allocated alone (own = 1).
+ *
+ * Entries are kept in git's order (a directory sorts as "name/"); a name
+ * is found by two binary searches, once as a file, once as a directory.
+ */
+#include "path.h"
+#include "repo.h"
+#include "tree.h"
+
+typedef struct tvalue {
+	gkv__refcount refs;
+	int has_id;
+	gkv_oid id;
+	size_t len;
+	unsigned char data[];
+} tvalue;
+
+typedef struct {
+	const char *name;
+	uint32_t namelen;
+	uint32_t mode;
+	int own;
+	gkv_oid id;      /* the stored object, when child and value are NULL */
+	gkv_tree *child; /* an in-memory subtree (a reference) */
+	tvalue *value;   /* a value not yet stored (a reference) */
+} tentry;
+
+struct gkv_tree {
+	gkv__refcount refs;
+	gkv_repo *repo;
+	int clean;
+	int has_id;
+	gkv_oid id;
+	size_t n, cap;
+	tentry *e;
+	void *raw;   /* payload a clean node's names point into */
+	char *arena; /* names of a copied node */
+};
+
+static int is_tree_mode(uint32_t mode)
+{
+	return mode == GKV_MODE_TREE;
+}
+
+static int is_file_kind(gkv_kind k)
+{
+	return k == GKV_KIND_VALUE || k == GKV_KIND_EXEC || k == GKV_KIND_LINK;
+}
+
+/* ------------------------------------------------------------ lifetime */
+
+gkv_tree *gkv__tree_ref(gkv_tree *t)
+{
+	if (t)
+		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+	return t;
+}
+
+static void value_unref(tvalue *v)
+{
+	if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
+		free(v);
+}
+
+static void entry_release(tentry *e)
+{
+	if (e->child)
+		gkv__tree_unref(e->child);
+	value_unref(e->value);
+	if (e->own)
+		free((char *)e->name);
+}
+
+void gkv__tree_unref(gkv_tree *t)
+{
+	if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		entry_release(&t->e[i]);
+	free(t->e);
+	free(t->raw);
+	free(t->arena);
+	free(t);
+}
+
+gkv_repo *gkv__tree_repo(const gkv_tree *t)
+{
+	return t->repo;
+}
+
+static gkv_tree *node_new(gkv_repo *repo)
+{
+	gkv_tree *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		gkv__oom();
+		return NULL;
+	}
+	atomic_init(&t->refs, 1);
+	t->repo = repo;
+	return t;
+}
+
+static int node_reserve(gkv_tree *t, size_t need)
+{
+	size_t cap;
+	tentry *e;
+
+	if (need <= t->cap)
+		return 0;
+	cap = t->cap ? t->cap * 2 : 8;
+	while (cap < need)
+		cap *= 2;
+	e = realloc(t->e, cap * sizeof(*e));
+	if (!e)
+		return gkv__oom();
+	t->e = e;
+	t->cap = cap;
+	return 0;
+}
+
+/* A private shallow copy of t: same entries, new references to children
+ * and values, names gathered into one arena. */
+static int node_copy(gkv_tree **out, const gkv_tree *t)
+{
+	gkv_tree *c;
+	size_t total = 0, off = 0;
+
+	if (!(c = node_new(t->repo)))
+		return GKV_E_NOMEM;
+	for (size_t i = 0; i < t->n; i++)
+		total += t->e[i].namelen;
+	if (node_reserve(c, t->n + 1) < 0 || (total && !(c->arena = malloc(total)))) {
+		gkv__tree_unref(c);
+		return gkv__oom();
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		tentry *d = &c->e[i];
+
+		*d = t->e[i];
+		memcpy(c->arena + off, t->e[i].name, t->e[i].namelen);
+		d->name = c->arena + off;
+		d->own = 0;
+		off += t->e[i].namelen;
+		gkv__tree_ref(d->child);
+		if (d->value)
+			atomic_fetch_add_explicit(&d->value->refs, 1, memory_order_relaxed);
+	}
+	c->n = t->n;
+	*out = c;
+	return 0;
+}
+
+int gkv_tree_empty(gkv_tree **out, gkv_repo *repo)
+{
+	if (!out || !repo)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_empty: NULL argument");
+	if (!(*out = node_new(repo)))
+		return GKV_E_NOMEM;
+	return 0;
+}
+
+gkv_tree *gkv_tree_dup(gkv_tree *tree)
+{
+	return gkv__tree_ref(tree);
+}
+
+void gkv_tree_free(gkv_tree *tree)
+{
+	gkv__tree_unref(tree);
+}
+
+/* ------------------------------------------------------------- loading */
+
+static int node_decode(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, void *data, size_t len)
+{
+	gkv__raw_entry *raw = NULL;
+	size_t count = 0;
+	gkv_tree *t;
+	int rc;
+
+	if ((rc = gkv__tree_parse(&raw, &count, data, len, id)) < 0) {
+		free(data);
+		return rc;
+	}
+	if (!(t = node_new(repo)) || node_reserve(t, count) < 0) {
+		free(raw);
+		free(data);
+		gkv__tree_unref(t);
+		return GKV_E_NOMEM;
+	}
+	for (size_t i = 0; i < count; i++) {
+		tentry *e = &t->e[i];
+
+		memset(e, 0, sizeof(*e));
+		e->name = raw[i].name;
+		e->namelen = (uint32_t)raw[i].namelen;
+		e->mode = raw[i].mode;
+		e->id = raw[i].id;
+	}
+	free(raw);
+	t->n = count;
+	t->raw = data;
+	t->clean = 1;
+	t->has_id = 1;
+	t->id = *id;
+	*out = t;
+	return 0;
+}
+
+int gkv__tree_load(gkv_tree **out, gkv_repo *repo, const gkv_oid *id)
+{
+	void *data;
+	size_t len;
+	gkv_tree *t;
+	int rc;
+
+	if ((t = gkv__cache_get(&repo->cache, id))) {
+		*out = t;
+		return 0;
+	}
+	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_TREE)) < 0)
+		return rc;
+	if ((rc = node_decode(&t, repo, id, data, len)) < 0)
+		return rc;
+	*out = gkv__cache_put(&repo->cache, t);
+	return 0;
+}
+
+int gkv_tree_lookup(gkv_tree **out, gkv_repo *repo, const gkv_oid *id)
+{
+	if (!out || !repo || !id)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_lookup: NULL argument");
+	return gkv__tree_load(out, repo, id);
+}
+
+/* ------------------------------------------------------------- lookups */
+
+static int entry_cmp_at(const gkv_tree *t, size_t i, const char *name, size_t len, int is_tree)
+{
+	const tentry *e = &t->e[i];
+
+	return gkv__entry_cmp(e->name, e->namelen, is_tree_mode(e->mode), name, len, is_tree);
+}
+
+/* Binary search in git order; *pos gets the insertion point. */
+static int bsearch_kind(size_t *pos, const gkv_tree *t, const char *name, size_t len, int is_tree)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = entry_cmp_at(t, mid, name, len, is_tree);
+
+		if (c == 0) {
+			*pos = mid;
+			return 1;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*pos = lo;
+	return 0;
+}
+
+/* Index of the entry called name (file or directory), or -1. */
+static ptrdiff_t node_find(const gkv_tree *t, const char *name, size_t len)
+{
+	size_t pos;
+
+	if (bsearch_kind(&pos, t, name, len, 0))
+		return (ptrdiff_t)pos;
+	if (bsearch_kind(&pos, t, name, len, 1))
+		return (ptrdiff_t)pos;
+	return -1;
+}
+
+static int child_of(gkv_tree **out, gkv_tree *t, size_t i)
+{
+	tentry *e = &t->e[i];
+
+	if (e->child) {
+		*out = gkv__tree_ref(e->child);
+		return 0;
+	}
+	return gkv__tree_load(out, t->repo, &e->id);
+}
+
+/*
+ * Walk to the node holding the last segment of path. *parent gets a new
+ * reference, *idx the entry's index or -1 if absent. For "" *parent is
+ * NULL. GKV_E_NOTFOUND if an intermediate segment is absent or a value.
+ */
+static int walk_to(gkv_tree **parent, ptrdiff_t *idx, gkv_tree *root, const char *path)
+{
+	gkv_tree *node = gkv__tree_ref(root), *next;
+	size_t pos = 0, seglen;
+	const char *seg;
+	ptrdiff_t i = -1;
+	int rc;
+
+	*parent = NULL;
+	if (!gkv__path_next(path, &pos, &seg, &seglen)) {
+		gkv__tree_unref(node);
+		*idx = -1;
+		return 0;
+	}
+	for (;;) {
+		i = node_find(node, seg, seglen);
+		const char *nseg;
+		size_t nlen, npos = pos;
+
+		if (!gkv__path_next(path, &npos, &nseg, &nlen))
+			break;
+		if (i < 0 || !is_tree_mode(node->e[i].mode)) {
+			gkv__tree_unref(node);
+			return GKV_E_NOTFOUND;
+		}
+		if ((rc = child_of(&next, node, (size_t)i)) < 0) {
+			gkv__tree_unref(node);
+			return rc;
+		}
+		gkv__tree_unref(node);
+		node = next;
+		pos = npos;
+		seg = nseg;
+		seglen = nlen;
+	}
+	*parent = node;
+	*idx = i;
+	return 0;
+}
+
+static int check_tree_path(gkv_tree *tree, const char *path, int allow_root)
+{
+	if (!tree || !path)
+		return gkv__error(GKV_E_INVALID, "NULL tree or path");
+	return gkv__path_check(path, allow_root);
+}
+
+static int value_hash(gkv_oid *out, tvalue *v)
+{
+	int rc;
+
+	if (!v->has_id) {
+		if ((rc = gkv_hash(&v->id, GKV_OBJ_BLOB, v->data, v->len)) < 0)
+			return rc;
+		v->has_id = 1;
+	}
+	*out = v->id;
+	return 0;
+}
+
+static int hash_rec(gkv_oid *out, gkv_tree *t);
+
+/* The id of entry e (hashing in-memory parts); call with hash_lock held. */
+static int entry_id(gkv_oid *out, tentry *e)
+{
+	if (e->child)
+		return hash_rec(out, e->child);
+	if (e->value)
+		return value_hash(out, e->value);
+	*out = e->id;
+	return 0;
+}
+
+int gkv__blob_read(gkv_buf *out, gkv_repo *repo, const gkv_oid *id)
+{
+	void *data;
+	size_t len;
+	int rc;
+
+	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_BLOB)) < 0)
+		return rc;
+	out->ptr = data;
+	out->size = len;
+	return 0;
+}
+
+static int entry_value(gkv_buf *out, gkv_tree *t, size_t i)
+{
+	tentry *e = &t->e[i];
+
+	if (e->value)
+		return gkv__buf_set(out, e->value->data, e->value->len);
+	return gkv__blob_read(out, t->repo, &e->id);
+}
+
+int gkv_tree_find(gkv_buf *out, int *found, gkv_tree *tree, const char *path)
+{
+	gkv_tree *parent;
+	ptrdiff_t i;
+	int rc;
+
+	if (!out || !found)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_find: NULL argument");
+	out->ptr = NULL;
+	out->size = 0;
+	*found = 0;
+	if ((rc = check_tree_path(tree, path, 1)) < 0)
+		return rc;
+	rc = walk_to(&parent, &i, tree, path);
+	if (rc == GKV_E_NOTFOUND || (rc == 0 && (!parent || i < 0)))
+		goto absent;
+	if (rc < 0)
+		return rc;
+	if (!is_file_kind(gkv__mode_kind(parent->e[i].mode)))
+		goto absent;
+	rc = entry_value(out, parent, (size_t)i);
+	gkv__tree_unref(parent);
+	if (rc == 0)
+		*found = 1;
+	return rc;
+absent:
+	gkv__tree_unref(parent);
+	gkv_error_clear();
+	return 0;
+}
+
+int gkv_tree_get(gkv_buf *out, gkv_tree *tree, const char *path)
+{
+	int found, rc;
+
+	if ((rc = gkv_tree_find(out, &found, tree, path)) < 0)
+		return rc;
+	if (!found)
+		return gkv__error(GKV_E_NOTFOUND, "path '%s' not found (no value there)", path);
+	return 0;
+}
+
+int gkv_tree_kind(gkv_kind *out, gkv_tree *tree, const char *path)
+{
+	gkv_tree *parent;
+	ptrdiff_t i;
+	int rc;
+
+	if (!out)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_kind: NULL argument");
+	*out = GKV_KIND_NONE;
+	if ((rc = check_tree_path(tree, path, 1)) < 0)
+		return rc;
+	rc = walk_to(&parent, &i, tree, path);
+	if (rc == GKV_E_NOTFOUND) {
+		gkv_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (!parent)
+		*out = GKV_KIND_DIR;
+	else if (i >= 0)
+		*out = gkv__mode_kind(parent->e[i].mode);
+	gkv__tree_unref(parent);
+	return 0;
+}
+
+int gkv_tree_subtree(gkv_tree **out, gkv_tree *tree, const char *path)
+{
+	gkv_tree *parent;
+	ptrdiff_t i;
+	int rc;
+
+	if (!out)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_subtree: NULL argument");
+	*out = NULL;
+	if ((rc = check_tree_path(tree, path, 1)) < 0)
+		return rc;
+	rc = walk_to(&parent, &i, tree, path);
+	if (rc < 0 && rc != GKV_E_NOTFOUND)
+		return rc;
+	if (rc == 0 && !parent) {
+		*out = gkv__tree_ref(tree);
+		return 0;
+	}
+	if (rc == 0 && i >= 0 && is_tree_mode(parent->e[i].mode)) {
+		rc = child_of(out, parent, (size_t)i);
+		gkv__tree_unref(parent);
+		return rc;
+	}
+	gkv__tree_unref(parent);
+	return gkv__error(GKV_E_NOTFOUND, "path '%s' is not a directory", path);
+}
+
+int gkv__tree_entry_at(gkv_oid *id, uint32_t *mode, gkv_tree *tree, const char *path)
+{
+	gkv_tree *parent;
+	ptrdiff_t i;
+	int rc;
+
+	if ((rc = check_tree_path(tree, path, 1)) < 0)
+		return rc;
+	if ((rc = walk_to(&parent, &i, tree, path)) < 0)
+		return rc;
+	if (!parent) {
+		*mode = GKV_MODE_TREE;
+		return gkv_tree_id(id, tree);
+	}
+	if (i < 0) {
+		gkv__tree_unref(parent);
+		return GKV_E_NOTFOUND;
+	}
+	*mode = parent->e[i].mode;
+	pthread_mutex_lock(&tree->repo->hash_lock);
+	rc = entry_id(id, &parent->e[i]);
+	pthread_mutex_unlock(&tree->repo->hash_lock);
+	gkv__tree_unref(parent);
+	return rc;
+}
+
+int gkv_tree_is_empty(gkv_tree *tree)
+{
+	return tree ? tree->n == 0 : 1;
+}
+
+/* ------------------------------------------------------------- hashing */
+
+static int serialize(gkv__sbuf *b, gkv_tree *t)
+{
+	gkv_oid id;
+	int rc;
+
+	b->size = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		tentry *e = &t->e[i];
+
+		if ((rc = entry_id(&id, e)) < 0)
+			return rc;
+		if ((rc = gkv__tree_put_entry(b, e->mode, e->name, e->namelen, &id)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int hash_rec(gkv_oid *out, gkv_tree *t)
+{
+	gkv__sbuf b = GKV__SBUF_INIT;
+	int rc;
+
+	if (t->has_id) {
+		*out = t->id;
+		return 0;
+	}
+	if ((rc = serialize(&b, t)) == 0 && (rc = gkv_hash(&t->id, GKV_OBJ_TREE, b.ptr, b.size)) == 0) {
+		t->has_id = 1;
+		*out = t->id;
+	}
+	gkv__sbuf_free(&b);
+	return rc;
+}
+
+int gkv_tree_id(gkv_oid *out, gkv_tree *tree)
+{
+	int rc;
+
+	if (!out || !tree)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_id: NULL argument");
+	if (tree->has_id) {
+		*out = tree->id;
+		return 0;
+	}
+	pthread_mutex_lock(&tree->repo->hash_lock);
+	rc = hash_rec(out, tree);
+	pthread_mutex_unlock(&tree->repo->hash_lock);
+	return rc;
+}
+
+int gkv_tree_equal(gkv_tree *a, gkv_tree *b)
+{
+	gkv_oid ia, ib;
+
+	if (a == b)
+		return 1;
+	if (!a || !b || gkv_tree_id(&ia, a) < 0 || gkv_tree_id(&ib, b) < 0)
+		return 0;
+	return gkv_oid_equal(&ia, &ib);
+}
+
+/* Write t's dirty parts bottom-up into batch; hash_lock held. */
+static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b)
+{
+	gkv_backend *be = batch->backend;
+	gkv_oid id;
+	int rc;
+
+	if (t->clean) {
+		*out = t->id;
+		return 0;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		tentry *e = &t->e[i];
+
+		if (e->child) {
+			if ((rc = write_rec(&id, e->child, batch, b)) < 0)
+				return rc;
+		} else if (e->value) {
+			if ((rc = value_hash(&id, e->value)) < 0 ||
+			    (rc = be->batch_write(batch, &id, GKV_OBJ_BLOB, e->value->data, e->value->len)) < 0)
+				return rc;
+		}
+	}
+	if ((rc = serialize(b, t)) < 0)
+		return rc;
+	if (!t->has_id) {
+		if ((rc = gkv_hash(&t->id, GKV_OBJ_TREE, b->ptr, b->size)) < 0)
+			return rc;
+		t->has_id = 1;
+	}
+	*out = t->id;
+	return be->batch_write(batch, &t->id, GKV_OBJ_TREE, b->ptr, b->size);
+}
+
+int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch)
+{
+	gkv__sbuf b = GKV__SBUF_INIT;
+	int rc;
+
+	pthread_mutex_lock(&tree->repo->hash_lock);
+	rc = write_rec(out, tree, batch, &b);
+	pthread_mutex_unlock(&tree->repo->hash_lock);
+	gkv__sbuf_free(&b);
+	return rc;
+}
+
+int gkv_tree_write(gkv_oid *out, gkv_tree *tree)
+{
+	gkv_backend *be;
+	gkv_batch *batch;
+	gkv_oid id;
+	int rc;
+
+	if (!tree)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_write: NULL tree");
+	if ((rc = gkv__check_writable(tree->repo)) < 0)
+		return rc;
+	be = tree->repo->backend;
+	if ((rc = be->batch_begin(&batch, be)) < 0)
+		return rc;
+	if ((rc = gkv__tree_write_batch(&id, tree, batch)) < 0) {
+		be->batch_abort(batch);
+		return rc;
+	}
+	if ((rc = be->batch_commit(batch)) < 0)
+		return rc;
+	if (out)
+		*out = id;
+	return 0;
+}
+
+/* ------------------------------------------------------------- changes */
+
+typedef enum { OP_SET, OP_REMOVE, OP_SET_TREE } op_kind;
+
+typedef struct {
+	op_kind kind;
+	tvalue *value;  /* OP_SET */
+	gkv_tree *sub;  /* OP_SET_TREE (non-empty) */
+} change;
+
+static void node_dirty(gkv_tree *t)
+{
+	t->has_id = 0;
+}
+
+static void node_delete(gkv_tree *t, size_t i)
+{
+	entry_release(&t->e[i]);
+	memmove(&t->e[i], &t->e[i + 1], (t->n - i - 1) * sizeof(*t->e));
+	t->n--;
+	node_dirty(t);
+}
+
+/* Insert a new entry (taking the child/value references) at its place. */
+static int node_insert(gkv_tree *t, const char *name, size_t len, uint32_t mode,
+    gkv_tree *child, tvalue *value)
+{
+	size_t pos;
+	tentry *e;
+	char *copy;
+
+	if (node_reserve(t, t->n + 1) < 0 || !(copy = gkv__strndup(name, len)))
+		return GKV_E_NOMEM;
+	bsearch_kind(&pos, t, name, len, is_tree_mode(mode));
+	memmove(&t->e[pos + 1], &t->e[pos], (t->n - pos) * sizeof(*t->e));
+	e = &t->e[pos];
+	memset(e, 0, sizeof(*e));
+	e->name = copy;
+	e->namelen = (uint32_t)len;
+	e->mode = mode;
+	e->own = 1;
+	e->child = child;
+	e->value = value;
+	t->n++;
+	node_dirty(t);
+	return 0;
+}
+
+/* Replace entry i's contents keeping its name (same kind: same place). */
+static void node_replace(gkv_tree *t, size_t i, uint32_t mode, gkv_tree *child, tvalue *value)
+{
+	tentry *e = &t->e[i];
+
+	if (e->child)
+		gkv__tree_unref(e->child);
+	value_unref(e->value);
+	e->mode = mode;
+	e->child = child;
+	e->value = value;
+	memset(&e->id, 0, sizeof(e->id));
+	node_dirty(t);
+}
+
+/* Put (name -> mode, child | value) in t, replacing what was there. */
+static int node_put(gkv_tree *t, ptrdiff_t i, const char *name, size_t len, uint32_t mode,
+    gkv_tree *child, tvalue *value)
+{
+	if (i >= 0 && is_tree_mode(t->e[i].mode) == is_tree_mode(mode)) {
+		node_replace(t, (size_t)i, mode, child, value);
+		return 0;
+	}
+	if (i >= 0)
+		node_delete(t, (size_t)i);
+	return node_insert(t, name, len, mode, child, value);
+}
+
+static int same_value(int *same, gkv_tree *t, size_t i, tvalue *v)
+{
+	tentry *e = &t->e[i];
+	gkv_oid id;
+	int rc;
+
+	*same = 0;
+	if (e->mode != GKV_MODE_BLOB)
+		return 0;
+	if (e->value) {
+		*same = e->value->len == v->len && memcmp(e->value->data, v->data, v->len) == 0;
+		return 0;
+	}
+	/* Stored: compare ids (the new value's id is needed at commit anyway). */
+	pthread_mutex_lock(&t->repo->hash_lock);
+	rc = value_hash(&id, v);
+	pthread_mutex_unlock(&t->repo->hash_lock);
+	if (rc < 0)
+		return rc;
+	*same = gkv_oid_equal(&id, &e->id);
+	return 0;
+}
+
+static int same_tree(int *same, gkv_tree *t, size_t i, gkv_tree *sub)
+{
+	gkv_oid a, b;
+	int rc;
+
+	*same = 0;
+	if (!is_tree_mode(t->e[i].mode))
+		return 0;
+	pthread_mutex_lock(&t->repo->hash_lock);
+	rc = entry_id(&a, &t->e[i]);
+	if (rc == 0)
+		rc = hash_rec(&b, sub);
+	pthread_mutex_unlock(&t->repo->hash_lock);
+	if (rc == 0)
+		*same = gkv_oid_equal(&a, &b);
+	return rc;
+}
+
+/* Apply the change at the last segment of the path, in t (owned). */
+static int apply_leaf(int *changed, gkv_tree *t, const char *seg, size_t len, const change *c)
+{
+	ptrdiff_t i = node_find(t, seg, len);
+	int same = 0, rc;
+
+	switch (c->kind) {
+	case OP_REMOVE:
+		if (i < 0)
+			return 0;
+		node_delete(t, (size_t)i);
+		*changed = 1;
+		return 0;
+	case OP_SET:
+		if (i >= 0 && (rc = same_value(&same, t, (size_t)i, c->value)) < 0)
+			return rc;
+		if (same)
+			return 0;
+		atomic_fetch_add_explicit(&c->value->refs, 1, memory_order_relaxed);
+		if ((rc = node_put(t, i, seg, len, GKV_MODE_BLOB, NULL, c->value)) < 0) {
+			value_unref(c->value);
+			return rc;
+		}
+		*changed = 1;
+		return 0;
+	case OP_SET_TREE:
+		if (i >= 0 && (rc = same_tree(&same, t, (size_t)i, c->sub)) < 0)
+			return rc;
+		if (same)
+			return 0;
+		if ((rc = node_put(t, i, seg, len, GKV_MODE_TREE, gkv__tree_ref(c->sub), NULL)) < 0) {
+			gkv__tree_unref(c->sub);
+			return rc;
+		}
+		*changed = 1;
+		return 0;
+	}
+	return 0;
+}
+
+/* Make entry i's subtree private to t (copy it unless t alone holds it). */
+static int own_child(gkv_tree **out, gkv_tree *t, size_t i)
+{
+	tentry *e = &t->e[i];
+	gkv_tree *c;
+	int rc;
+
+	if (e->child && !e->child->clean && atomic_load(&e->child->refs) == 1) {
+		*out = e->child;
+		return 0;
+	}
+	if ((rc = child_of(&c, t, i)) < 0)
+		return rc;
+	if ((rc = node_copy(out, c)) < 0) {
+		gkv__tree_unref(c);
+		return rc;
+	}
+	gkv__tree_unref(c);
+	node_replace(t, i, GKV_MODE_TREE, *out, NULL);
+	return 0;
+}
+
+/* Apply change c at path (from position pos) to t, which this change owns. */
+static int apply(int *changed, gkv_tree *t, const char *path, size_t pos, const change *c)
+{
+	const char *seg, *nseg;
+	size_t len, nlen, npos;
+	gkv_tree *child;
+	ptrdiff_t i;
+	int rc;
+
+	gkv__path_next(path, &pos, &seg, &len);
+	npos = pos;
+	if (!gkv__path_next(path, &npos, &nseg, &nlen))
+		return apply_leaf(changed, t, seg, len, c);
+	i = node_find(t, seg, len);
+	if (i < 0 || !is_tree_mode(t->e[i].mode)) {
+		/* Nothing (or a value) in the way: a remove has nothing to do;
+		 * a set makes the directory, replacing the value. */
+		if (c->kind == OP_REMOVE)
+			return 0;
+		if (!(child = node_new(t->repo)))
+			return GKV_E_NOMEM;
+		if ((rc = node_put(t, i, seg, len, GKV_MODE_TREE, child, NULL)) < 0) {
+			gkv__tree_unref(child);
+			return rc;
+		}
+		i = node_find(t, seg, len);
+	} else if ((rc = own_child(&child, t, (size_t)i)) < 0) {
+		return rc;
+	}
+	if ((rc = apply(changed, child, path, pos, c)) < 0)
+		return rc;
+	if (*changed) {
+		node_dirty(t);
+		if (child->n == 0)
+			node_delete(t, (size_t)i);
+	}
+	return 0;
+}
+
+static int make_value(tvalue **out, const void *data, size_t len)
+{
+	tvalue *v = malloc(sizeof(*v) + len);
+
+	if (!v)
+		return gkv__oom();
+	atomic_init(&v->refs, 1);
+	v->has_id = 0;
+	v->len = len;
+	if (len)
+		memcpy(v->data, data, len);
+	*out = v;
+	return 0;
+}
+
+/*
+ * Apply c to *root, which the caller owns: copied first unless it is a
+ * dirty node held only by the caller. *changed tells whether anything
+ * changed. Setting "" (the root) replaces the whole tree.
+ */
+static int apply_owned(int *changed, gkv_tree **root, const char *path, const change *c)
+{
+	gkv_tree *t = *root, *copy;
+	int rc;
+
+	*changed = 0;
+	if (!*path) {
+		gkv_tree *next;
+
+		if (c->kind == OP_SET_TREE) {
+			next = gkv__tree_ref(c->sub);
+		} else if (!(next = node_new(t->repo))) {
+			return GKV_E_NOMEM;
+		}
+		*changed = !gkv_tree_equal(t, next);
+		gkv__tree_unref(t);
+		*root = next;
+		return 0;
+	}
+	if (t->clean || atomic_load(&t->refs) > 1) {
+		if ((rc = node_copy(&copy, t)) < 0)
+			return rc;
+		gkv__tree_unref(t);
+		*root = t = copy;
+	}
+	return apply(changed, t, path, 0, c);
+}
+
+/* The persistent form: a new tree, the old one untouched. */
+static int apply_persistent(gkv_tree **out, gkv_tree *tree, const char *path, const change *c)
+{
+	gkv_tree *root = gkv__tree_ref(tree);
+	int changed, rc;
+
+	/* A second reference makes apply_owned copy the root, and every
+	 * child reached through that copy is shared, hence copied too. */
+	gkv__tree_ref(root);
+	rc = apply_owned(&changed, &root, path, c);
+	gkv__tree_unref(tree);
+	if (rc < 0) {
+		gkv__tree_unref(root);
+		return rc;
+	}
+	if (!changed) {
+		gkv__tree_unref(root);
+		root = gkv__tree_ref(tree);
+	}
+	*out = root;
+	return 0;
+}
+
+static int set_change(change *c, const void *value, size_t len)
+{
+	if (len && !value)
+		return gkv__error(GKV_E_INVALID, "value is NULL but its length is %zu", len);
+	c->kind = OP_SET;
+	c->sub = NULL;
+	return make_value(&c->value, value, len);
+}
+
+static int set_tree_change(change *c, gkv_tree *into, gkv_tree *sub)
+{
+	if (!sub)
+		return gkv__error(GKV_E_INVALID, "subtree is NULL");
+	if (sub->repo != into->repo)
+		return gkv__error(GKV_E_INVALID, "subtree belongs to another repo");
+	c->kind = sub->n == 0 ? OP_REMOVE : OP_SET_TREE;
+	c->sub = sub;
+	c->value = NULL;
+	return 0;
+}
+
+int gkv_tree_set(gkv_tree **out, gkv_tree *tree, const char *path, const void *value, size_t len)
+{
+	change c;
+	int rc;
+
+	if (!out)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_set: out is NULL");
+	if ((rc = check_tree_path(tree, path, 0)) < 0 || (rc = set_change(&c, value, len)) < 0)
+		return rc;
+	rc = apply_persistent(out, tree, path, &c);
+	value_unref(c.value);
+	return rc;
+}
+
+int gkv_tree_remove(gkv_tree **out, gkv_tree *tree, const char *path)
+{
+	change c = {OP_REMOVE, NULL, NULL};
+	int rc;
+
+	if (!out)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_remove: out is NULL");
+	if ((rc = check_tree_path(tree, path, 0)) < 0)
+		return rc;
+	return apply_persistent(out, tree, path, &c);
+}
+
+int gkv_tree_set_tree(gkv_tree **out, gkv_tree *tree, const char *path, gkv_tree *subtree)
+{
+	change c;
+	int rc;
+
+	if (!out)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_set_tree: out is NULL");
+	if ((rc = check_tree_path(tree, path, 1)) < 0 || (rc = set_tree_change(&c, tree, subtree)) < 0)
+		return rc;
+	if (!*path) {
+		*out = gkv__tree_ref(subtree);
+		return 0;
+	}
+	return apply_persistent(out, tree, path, &c);
+}
+
+int gkv__tree_set_owned(gkv_tree **root, const char *path, const void *value, size_t len)
+{
+	change c;
+	int changed, rc;
+
+	if ((rc = check_tree_path(*root, path, 0)) < 0 || (rc = set_change(&c, value, len)) < 0)
+		return rc;
+	rc = apply_owned(&changed, root, path, &c);
+	value_unref(c.value);
+	return rc;
+}
+
+int gkv__tree_remove_owned(gkv_tree **root, const char *path)
+{
+	change c = {OP_REMOVE, NULL, NULL};
+	int changed, rc;
+
+	if ((rc = check_tree_path(*root, path, 0)) < 0)
+		return rc;
+	return apply_owned(&changed, root, path, &c);
+}
+
+int gkv__tree_set_tree_owned(gkv_tree **root, const char *path, gkv_tree *sub)
+{
+	change c;
+	int changed, rc;
+
+	if ((rc = check_tree_path(*root, path, 1)) < 0 || (rc = set_tree_change(&c, *root, sub)) < 0)
+		return rc;
+	return apply_owned(&changed, root, path, &c);
+}
+
+/* ------------------------------------------------------------- listing */
+
+typedef struct {
+	char *name;
+	gkv_kind kind;
+} list_item;
+
+struct gkv_list {
+	size_t n;
+	list_item *items;
+	char *arena;
+};
+
+static int item_cmp(const void *a, const void *b)
+{
+	return strcmp(((const list_item *)a)->name, ((const list_item *)b)->name);
+}
+
+static int list_node(gkv_list **out, const gkv_tree *t)
+{
+	gkv_list *l = calloc(1, sizeof(*l));
+	size_t total = 0, off = 0;
+
+	if (!l)
+		return gkv__oom();
+	for (size_t i = 0; i < t->n; i++)
+		total += t->e[i].namelen + 1;
+	l->items = calloc(t->n ? t->n : 1, sizeof(*l->items));
+	l->arena = malloc(total ? total : 1);
+	if (!l->items || !l->arena) {
+		gkv_list_free(l);
+		return gkv__oom();
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		memcpy(l->arena + off, t->e[i].name, t->e[i].namelen);
+		l->arena[off + t->e[i].namelen] = '\0';
+		l->items[i].name = l->arena + off;
+		l->items[i].kind = gkv__mode_kind(t->e[i].mode);
+		off += t->e[i].namelen + 1;
+	}
+	l->n = t->n;
+	qsort(l->items, l->n, sizeof(*l->items), item_cmp);
+	*out = l;
+	return 0;
+}
+
+int gkv_tree_list(gkv_list **out, gkv_tree *tree, const char *path)
+{
+	gkv_tree *dir;
+	int rc;
+
+	if (!out)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_list: out is NULL");
+	*out = NULL;
+	if ((rc = gkv_tree_subtree(&dir, tree, path)) < 0)
+		return rc;
+	rc = list_node(out, dir);
+	gkv__tree_unref(dir);
+	return rc;
+}
+
+size_t gkv_list_count(const gkv_list *l)
+{
+	return l ? l->n : 0;
+}
+
+const char *gkv_list_name(const gkv_list *l, size_t i)
+{
+	return l && i < l->n ? l->items[i].name : NULL;
+}
+
+gkv_kind gkv_list_kind(const gkv_list *l, size_t i)
+{
+	return l && i < l->n ? l->items[i].kind : GKV_KIND_NONE;
+}
+
+void gkv_list_free(gkv_list *l)
+{
+	if (!l)
+		return;
+	free(l->items);
+	free(l->arena);
+	free(l);
+}
+
+/* --------------------------------------------------------------- folds */
+
+/* Git's order is the byte order of full paths, so a walk in entry order
+ * yields paths sorted by bytes. */
+static int fold_rec(gkv_tree *t, gkv__sbuf *path, gkv_tree_fold_cb cb, void *payload)
+{
+	size_t base = path->size;
+	int rc = 0;
+
+	for (size_t i = 0; i < t->n && rc == 0; i++) {
+		tentry *e = &t->e[i];
+		gkv_kind k = gkv__mode_kind(e->mode);
+
+		path->size = base;
+		if ((base && (rc = gkv__sbuf_putc(path, '/')) < 0) ||
+		    (rc = gkv__sbuf_put(path, e->name, e->namelen)) < 0 ||
+		    (rc = gkv__sbuf_putc(path, '\0')) < 0)
+			break;
+		path->size--;
+		if (k == GKV_KIND_DIR) {
+			gkv_tree *c;
+
+			if ((rc = child_of(&c, t, i)) < 0)
+				break;
+			rc = fold_rec(c, path, cb, payload);
+			gkv__tree_unref(c);
+		} else if (k == GKV_KIND_SUBMODULE) {
+			rc = cb((const char *)path->ptr, k, e->id.id, GKV_OID_RAWSZ, payload);
+		} else {
+			gkv_buf v;
+
+			if ((rc = entry_value(&v, t, i)) < 0)
+				break;
+			rc = cb((const char *)path->ptr, k, v.ptr, v.size, payload);
+			gkv_buf_dispose(&v);
+		}
+	}
+	path->size = base;
+	return rc;
+}
+
+int gkv_tree_fold(gkv_tree *tree, const char *path, gkv_tree_fold_cb cb, void *payload)
+{
+	gkv__sbuf p = GKV__SBUF_INIT;
+	gkv_tree *dir;
+	int rc;
+
+	if (!cb)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_fold: callback is NULL");
+	if ((rc = gkv_tree_subtree(&dir, tree, path)) < 0) {
+		gkv_kind k;
+
+		/* Folding a single value calls cb once for it. */
+		if (rc == GKV_E_NOTFOUND && gkv_tree_kind(&k, tree, path) == 0 && is_file_kind(k)) {
+			gkv_buf v;
+
+			if ((rc = gkv_tree_get(&v, tree, path)) < 0)
+				return rc;
+			rc = cb(path, k, v.ptr, v.size, payload);
+			gkv_buf_dispose(&v);
+			return rc;
+		}
+		if (rc == GKV_E_NOTFOUND) {
+			gkv_error_clear();
+			return 0;
+		}
+		return rc;
+	}
+	if ((rc = gkv__sbuf_puts(&p, path)) == 0)
+		rc = fold_rec(dir, &p, cb, payload);
+	gkv__sbuf_free(&p);
+	gkv__tree_unref(dir);
+	return rc;
+}
+
+/* --------------------------------------------------- access for diff.c */
+
+size_t gkv__tree_count(const gkv_tree *t)
+{
+	return t->n;
+}
+
+const char *gkv__tree_entry_name(const gkv_tree *t, size_t i, size_t *len)
+{
+	*len = t->e[i].namelen;
+	return t->e[i].name;
+}
+
+uint32_t gkv__tree_entry_mode(const gkv_tree *t, size_t i)
+{
+	return t->e[i].mode;
+}
+
+int gkv__tree_entry_oid(gkv_oid *out, gkv_tree *t, size_t i)
+{
+	int rc;
+
+	if (!t->e[i].child && !t->e[i].value) {
+		*out = t->e[i].id;
+		return 0;
+	}
+	pthread_mutex_lock(&t->repo->hash_lock);
+	rc = entry_id(out, &t->e[i]);
+	pthread_mutex_unlock(&t->repo->hash_lock);
+	return rc;
+}
+
+int gkv__tree_entry_child(gkv_tree **out, gkv_tree *t, size_t i)
+{
+	return child_of(out, t, i);
+}
+
+int gkv__tree_entry_value(gkv_buf *out, gkv_tree *t, size_t i)
+{
+	return entry_value(out, t, i);
+}

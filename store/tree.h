@@ -13,4 +13,13 @@
  */
 int gkv__tree_entry_at(gkv_oid *id, uint32_t *mode, gkv_tree *tree, const char *path);
 
+/* Entry access for diff and merge: count, name (not NUL-terminated),
+ * mode, id (hashing in-memory parts), subtree, value. */
+size_t gkv__tree_count(const gkv_tree *t);
+const char *gkv__tree_entry_name(const gkv_tree *t, size_t i, size_t *len);
+uint32_t gkv__tree_entry_mode(const gkv_tree *t, size_t i);
+int gkv__tree_entry_oid(gkv_oid *out, gkv_tree *t, size_t i);
+int gkv__tree_entry_child(gkv_tree **out, gkv_tree *t, size_t i);
+int gkv__tree_entry_value(gkv_buf *out, gkv_tree *t, size_t i);
+
 #endif

@@ -1,0 +1,100 @@
+/*
+ * repo.h -- internal view of a repo: the backend, the options in force,
+ * the tree cache and the watch registry. Every core file that needs more
+ * than the public API includes this.
+ */
+#ifndef GKV_REPO_H
+#define GKV_REPO_H
+
+#include <pthread.h>
+
+#include "common.h"
+#include "codec.h"
+
+struct gkv_options {
+	int create;
+	int readonly;
+	gkv_durability durability;
+	char *author_name;
+	char *author_email;
+	size_t cache_size;
+};
+
+/* A bounded LRU cache of decoded trees, keyed by id (store/odb.c). */
+typedef struct gkv__cache_slot gkv__cache_slot;
+typedef struct {
+	pthread_mutex_t lock;
+	gkv__cache_slot **table; /* open hash, chained */
+	size_t nbuckets;
+	size_t count;
+	size_t capacity;
+	gkv__cache_slot *lru_head; /* most recently used */
+	gkv__cache_slot *lru_tail;
+} gkv__cache;
+
+typedef struct gkv__watch_state gkv__watch_state;
+
+struct gkv_repo {
+	gkv_backend *backend;
+	char *default_branch;
+	int readonly;
+	char *author_name;
+	char *author_email;
+	gkv__cache cache;
+	pthread_mutex_t hash_lock; /* serialises the memoising of ids in shared trees */
+	gkv__watch_state *watches;
+};
+
+/* odb.c: objects through the backend. */
+int gkv__odb_read(void **data, size_t *len, gkv_otype *type, gkv_repo *repo, const gkv_oid *id);
+/* Read an object that must be of type want: GKV_E_INVALID naming it otherwise. */
+int gkv__odb_read_typed(void **data, size_t *len, gkv_repo *repo, const gkv_oid *id,
+    gkv_otype want);
+int gkv__cache_init(gkv__cache *c, size_t capacity);
+void gkv__cache_free(gkv__cache *c);
+/* Returns a new reference to the cached tree, or NULL. */
+gkv_tree *gkv__cache_get(gkv__cache *c, const gkv_oid *id);
+/* Insert (the cache takes its own reference); returns the tree to use
+ * (an already cached equal tree, with a new reference, if there was one;
+ * then t is released). */
+gkv_tree *gkv__cache_put(gkv__cache *c, gkv_tree *t);
+
+/* tree.c */
+int gkv__tree_load(gkv_tree **out, gkv_repo *repo, const gkv_oid *id);
+/* The tree node's repo. */
+gkv_repo *gkv__tree_repo(const gkv_tree *t);
+/* Write every object of tree (values and dirty subtrees) into batch; id in out. */
+int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch);
+/* In-place variants for trees owned by one transaction (see tree.c). */
+int gkv__tree_set_owned(gkv_tree **root, const char *path, const void *value, size_t len);
+int gkv__tree_remove_owned(gkv_tree **root, const char *path);
+int gkv__tree_set_tree_owned(gkv_tree **root, const char *path, gkv_tree *sub);
+gkv_tree *gkv__tree_ref(gkv_tree *t);
+void gkv__tree_unref(gkv_tree *t);
+/* Fetch a value's bytes from an entry id (blob). */
+int gkv__blob_read(gkv_buf *out, gkv_repo *repo, const gkv_oid *id);
+
+/* commit.c */
+int gkv__commit_tree(gkv_tree **out, gkv_repo *repo, const gkv_oid *commit);
+/* Serialize, hash and add a commit to batch. */
+int gkv__commit_write_batch(gkv_oid *out, gkv_batch *batch, const gkv_oid *tree,
+    const gkv_oid *parents, size_t nparents, const gkv_signature *author,
+    const gkv_signature *committer, const char *message);
+/* The repo's default signature, dated now. */
+int gkv__default_signature(gkv_signature **out, gkv_repo *repo);
+
+/* branch.c */
+int gkv__branch_read(gkv_oid *out, gkv_repo *repo, const char *name);
+int gkv__check_writable(gkv_repo *repo);
+
+/* watch.c */
+int gkv__watch_init(gkv_repo *repo);
+void gkv__watch_free_all(gkv_repo *repo);
+/* Tell watchers a branch moved (old/new NULL for absent). */
+void gkv__watch_notify(gkv_repo *repo, const char *branch, const gkv_oid *old,
+    const gkv_oid *new_head);
+
+/* Internal helper to format an oid for messages (static buffer per thread). */
+const char *gkv__hex(const gkv_oid *id);
+
+#endif

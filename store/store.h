@@ -1,0 +1,43 @@
+/*
+ * store.h -- what store.c shares with txn.c: reading a view's head and
+ * committing a tree on it by compare-and-swap.
+ */
+#ifndef GKV_STORE_H
+#define GKV_STORE_H
+
+#include "repo.h"
+
+struct gkv_store {
+	gkv_repo *repo;
+	char *branch; /* NULL for a commit view */
+	char *ref;    /* refs/heads/<branch> */
+	int has_head; /* commit view: whether head is set */
+	gkv_oid head;
+	/* The tree of the head last read, reused while the head stays. */
+	int cached;
+	gkv_oid cached_head;
+	gkv_tree *cached_tree;
+};
+
+struct gkv_info {
+	char *message;
+	gkv_signature *author;
+	gkv_signature *committer;
+};
+
+/* The view's head: *has = 0 when the branch has no commit yet. */
+int gkv__store_read_head(int *has, gkv_oid *head, gkv_store *s);
+/* The tree of a head (the empty tree when !has); a new reference. */
+int gkv__store_head_tree(gkv_tree **out, gkv_store *s, int has, const gkv_oid *head);
+/*
+ * Commit tree on the view with parent head (when has), moving the head
+ * by CAS from it. GKV_E_CONFLICT if the head moved. out gets the commit.
+ */
+int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
+    gkv_tree *tree, const gkv_info *info, const char *default_msg);
+/* Pause before retry number attempt (grows, randomised). */
+void gkv__backoff(unsigned attempt);
+
+#define GKV_MAX_RETRIES 10000
+
+#endif
