@@ -1,2 +1,372 @@
-/* placeholder */
-int main(void) { return 0; }
+/*
+ * kvctl.c -- the command line of gitkv: option parsing, the command
+ * table, help, and main(). The commands themselves live in cmd_*.c and
+ * only use the public API (gitkv.h); CLI.md is their contract.
+ *
+ * Options may come before the command (global ones only), and before,
+ * between or after its arguments (global ones and the command's own);
+ * "--" ends the options, so that `kvctl set -- -k -1` works.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvctl.h"
+
+static int cmd_help(struct kv_ctx *ctx);
+
+static const struct kv_cmd commands[] = {
+    {"init", kv_cmd_init, 0, 0, 0, "init", "create an empty store",
+     "Create the store (--store, $GITKV_STORE or ./.gitkv). A store that\n"
+     "already exists is left as it is, and the command succeeds.\n"},
+    {"get", kv_cmd_get, 0, 1, 1, "get PATH", "print the value at PATH",
+     "Write the bytes of the value at PATH to stdout, unchanged (no newline\n"
+     "is added). Exit 1 if PATH is absent or is a directory.\n"
+     "With --json: {\"path\",\"kind\",\"encoding\",\"value\"}, the value as a\n"
+     "string when it is UTF-8 (encoding \"utf-8\"), else base64 (\"base64\").\n"},
+    {"set", kv_cmd_set, KV_OPT_MESSAGE | KV_OPT_AUTHOR, 1, 2,
+     "set PATH [VALUE] [-m MSG] [--author \"NAME <EMAIL>\"]", "set the value at PATH",
+     "Make one commit on the branch that sets PATH to VALUE; without VALUE,\n"
+     "or when VALUE is \"-\", the value is all of stdin (any bytes). Setting\n"
+     "the value already there makes no commit.\n"
+     "\n"
+     "  -m, --message MSG    the commit message (default \"set PATH\")\n"
+     "  --author \"NAME <EMAIL>\"  the commit's author\n"
+     "\n"
+     "With --json: {\"branch\",\"hash\",\"changed\"}, hash being the head after.\n"},
+    {"remove", kv_cmd_remove, KV_OPT_MESSAGE | KV_OPT_AUTHOR, 1, 1, "remove PATH [-m MSG]",
+     "remove the value or directory at PATH",
+     "Make one commit on the branch that removes PATH (a value, or a\n"
+     "directory and everything under it). Exit 1 if PATH is absent.\n"
+     "\n"
+     "  -m, --message MSG    the commit message (default \"remove PATH\")\n"
+     "  --author \"NAME <EMAIL>\"  the commit's author\n"
+     "\n"
+     "With --json: {\"branch\",\"hash\",\"changed\"}.\n"},
+    {"list", kv_cmd_list, 0, 0, 1, "list [PATH]", "list the children of a directory",
+     "Print the names in the directory PATH (default: the root), one a line,\n"
+     "sorted by their bytes; a directory's name ends with '/'. Exit 1 if PATH\n"
+     "is absent or is a value.\n"
+     "With --json: an array of {\"name\",\"kind\"}, kind being \"value\", \"dir\",\n"
+     "\"exec\", \"link\" or \"submodule\".\n"},
+    {"tree", kv_cmd_tree, 0, 0, 1, "tree [PATH]", "list every value under PATH",
+     "Print the full path of every value under PATH (default: the root), one\n"
+     "a line, sorted by their bytes. Exit 1 if PATH is absent.\n"
+     "With --json: an array of {\"path\",\"kind\"}.\n"},
+    {"log", kv_cmd_log, KV_OPT_COUNT, 0, 1, "log [-n N] [PATH]", "show the commits of the branch",
+     "Print the commits of the branch, newest first, one a line:\n"
+     "\"<40-hex hash> <subject>\". With PATH, only the commits that changed\n"
+     "what PATH holds compared with their first parent.\n"
+     "\n"
+     "  -n, --max-count N    print at most N commits\n"
+     "\n"
+     "With --json: an array of\n"
+     "{\"hash\",\"parents\",\"author\",\"email\",\"time\",\"message\"}.\n"},
+    {"branch", kv_cmd_branch, 0, 0, 3, "branch [create NAME [FROM] | delete NAME]",
+     "list, create or delete branches",
+     "Without arguments, print the branch names, one a line, sorted.\n"
+     "  branch create NAME [FROM]  make branch NAME at FROM: a branch, a full\n"
+     "                             commit id or a unique prefix of at least 4\n"
+     "                             hex digits (default: the head of --branch)\n"
+     "  branch delete NAME         delete branch NAME\n"
+     "With --json: an array of {\"name\",\"head\"}, or the one branch made or\n"
+     "deleted.\n"},
+    {"snapshot", kv_cmd_snapshot, 0, 0, 0, "snapshot", "print the head commit's hash",
+     "Print the 40-hex id of the branch's head commit. Exit 1 if the branch\n"
+     "has no commit yet.\n"
+     "With --json: {\"branch\",\"hash\"}.\n"},
+    {"help", cmd_help, 0, 0, 1, "help [COMMAND]", "show help for kvctl or a command",
+     "Print the help of COMMAND, or the list of commands.\n"},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char global_help[] =
+    "Global options (anywhere on the line):\n"
+    "  --store STORE   lmdb:PATH, git:PATH, mem: or PATH (default: $GITKV_STORE,\n"
+    "                  else ./.gitkv, an LMDB store made by the first write)\n"
+    "  --branch NAME   the branch to act on (default: the store's default branch)\n"
+    "  --json          print one JSON document (errors: {\"error\",\"code\"})\n"
+    "  -q, --quiet     print nothing but results and errors\n"
+    "  -v, --verbose   say what was done, on stderr\n"
+    "  -h, --help      show help\n"
+    "  --version       show the version\n"
+    "\n"
+    "Exit status: 0 done, 1 not found, 2 bad usage or invalid input,\n"
+    "3 conflict, 4 anything else (I/O, corrupt store). See kvctl(1).\n";
+
+/* ------------------------------------------------------------ options */
+
+enum opt_id {
+	O_STORE,
+	O_BRANCH,
+	O_JSON,
+	O_QUIET,
+	O_VERBOSE,
+	O_HELP,
+	O_VERSION,
+	O_MESSAGE,
+	O_AUTHOR,
+	O_COUNT
+};
+
+struct optdef {
+	char shortname; /* 0: none */
+	const char *longname;
+	int has_arg;
+	unsigned need; /* the KV_OPT_* a command must accept; 0: global */
+	enum opt_id id;
+};
+
+static const struct optdef optdefs[] = {
+    {0, "store", 1, 0, O_STORE},
+    {0, "branch", 1, 0, O_BRANCH},
+    {0, "json", 0, 0, O_JSON},
+    {'q', "quiet", 0, 0, O_QUIET},
+    {'v', "verbose", 0, 0, O_VERBOSE},
+    {'h', "help", 0, 0, O_HELP},
+    {0, "version", 0, 0, O_VERSION},
+    {'m', "message", 1, KV_OPT_MESSAGE, O_MESSAGE},
+    {0, "author", 1, KV_OPT_AUTHOR, O_AUTHOR},
+    {'n', "max-count", 1, KV_OPT_COUNT, O_COUNT},
+};
+
+static void apply(struct kv_opts *o, enum opt_id id, const char *val)
+{
+	switch (id) {
+	case O_STORE:
+		o->store = val;
+		break;
+	case O_BRANCH:
+		o->branch = val;
+		break;
+	case O_JSON:
+		o->json = 1;
+		break;
+	case O_QUIET:
+		o->verbosity = -1;
+		break;
+	case O_VERBOSE:
+		o->verbosity = 1;
+		break;
+	case O_HELP:
+		o->help = 1;
+		break;
+	case O_VERSION:
+		o->version = 1;
+		break;
+	case O_MESSAGE:
+		o->message = val;
+		break;
+	case O_AUTHOR:
+		o->author = val;
+		break;
+	case O_COUNT:
+		o->count = val;
+		break;
+	}
+}
+
+/* The definition arg names ("--name", "--name=VAL", "-x", "-xVAL"), with
+ * *val pointing at an attached value; NULL if none. */
+static const struct optdef *find_opt(const char *arg, unsigned accepted, const char **val)
+{
+	size_t i, n;
+	const struct optdef *d;
+
+	*val = NULL;
+	for (i = 0; i < sizeof(optdefs) / sizeof(optdefs[0]); i++) {
+		d = &optdefs[i];
+		if (d->need && !(d->need & accepted))
+			continue;
+		if (arg[1] == '-') {
+			n = strlen(d->longname);
+			if (strncmp(arg + 2, d->longname, n) != 0 ||
+			    (arg[2 + n] != '\0' && !(d->has_arg && arg[2 + n] == '=')))
+				continue;
+			*val = arg[2 + n] ? arg + 3 + n : NULL;
+			return d;
+		}
+		if (d->shortname && arg[1] == d->shortname && (arg[2] == '\0' || d->has_arg)) {
+			*val = arg[2] ? arg + 2 : NULL;
+			return d;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Parse argv from *i. Without a command (cmd NULL), stop at the first
+ * argument that is not an option: the command's name. With one, collect
+ * the positional arguments into ctx->o.args.
+ */
+static int parse_opts(struct kv_ctx *ctx, const struct kv_cmd *cmd, int argc, char **argv, int *i)
+{
+	const char *arg, *val;
+	const struct optdef *d;
+	int only_args = 0;
+
+	for (; *i < argc; (*i)++) {
+		arg = argv[*i];
+		if (only_args || arg[0] != '-' || arg[1] == '\0') { /* "-" is stdin */
+			if (!cmd)
+				return KV_OK;
+			ctx->o.args[ctx->o.nargs++] = argv[*i];
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			only_args = 1;
+			continue;
+		}
+		if ((d = find_opt(arg, cmd ? cmd->opts : 0, &val)) == NULL)
+			return kv_err(ctx, KV_USAGE, "unknown option '%s'%s%s%s", arg,
+				      cmd ? " for '" : "", cmd ? cmd->name : "", cmd ? "'" : "");
+		if (d->has_arg && !val) {
+			if (*i + 1 >= argc)
+				return kv_err(ctx, KV_USAGE, "option '%s' needs a value", arg);
+			val = argv[++*i];
+		}
+		apply(&ctx->o, d->id, val);
+	}
+	return KV_OK;
+}
+
+/* ------------------------------------------------------------ help */
+
+static const struct kv_cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void print_cmd_help(FILE *f, const struct kv_cmd *cmd)
+{
+	fprintf(f, "usage: kvctl [GLOBAL OPTIONS] %s\n\n%s.\n\n%s\n%s", cmd->usage, cmd->summary,
+		cmd->help, global_help);
+}
+
+static void print_help(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: kvctl [GLOBAL OPTIONS] COMMAND [ARGS]\n\n"
+	      "gitkv's command line: a versioned key-value store whose objects are git's.\n\n"
+	      "Commands:\n",
+	      f);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n'kvctl help COMMAND' or 'kvctl COMMAND --help' shows a command's help.\n\n", f);
+	fputs(global_help, f);
+}
+
+static int cmd_help(struct kv_ctx *ctx)
+{
+	const struct kv_cmd *cmd;
+
+	if (ctx->o.nargs == 0) {
+		print_help(stdout);
+		return KV_OK;
+	}
+	if ((cmd = find_cmd(ctx->o.args[0])) == NULL)
+		return kv_err(ctx, KV_USAGE, "unknown command '%s' (see 'kvctl help')",
+			      ctx->o.args[0]);
+	print_cmd_help(stdout, cmd);
+	return KV_OK;
+}
+
+/* ------------------------------------------------------------ main */
+
+/* Find the command and its arguments; KV_OK with ctx->cmd NULL when
+ * there is nothing to run (help or version printed). */
+static int parse_command_line(struct kv_ctx *ctx, int argc, char **argv)
+{
+	int i = 1, rc;
+	const struct kv_cmd *cmd;
+
+	if ((rc = parse_opts(ctx, NULL, argc, argv, &i)) != KV_OK)
+		return rc;
+	if (i >= argc && !ctx->o.help && !ctx->o.version)
+		return kv_err(ctx, KV_USAGE, "no command given (see 'kvctl help')");
+	if (i >= argc) {
+		if (ctx->o.version)
+			printf("kvctl %s (gitkv %s)\n", GKV_VERSION_STRING, gkv_version_string());
+		else
+			print_help(stdout);
+		return KV_OK;
+	}
+	if ((cmd = find_cmd(argv[i])) == NULL)
+		return kv_err(ctx, KV_USAGE, "unknown command '%s' (see 'kvctl help')", argv[i]);
+	i++;
+	if ((rc = parse_opts(ctx, cmd, argc, argv, &i)) != KV_OK)
+		return rc;
+	if (ctx->o.help || ctx->o.version) {
+		if (ctx->o.help)
+			print_cmd_help(stdout, cmd);
+		else
+			printf("kvctl %s (gitkv %s)\n", GKV_VERSION_STRING, gkv_version_string());
+		return KV_OK;
+	}
+	if (ctx->o.nargs < cmd->min_args || ctx->o.nargs > cmd->max_args)
+		return kv_err(ctx, KV_USAGE, "usage: kvctl %s (see 'kvctl %s --help')", cmd->usage,
+			      cmd->name);
+	ctx->cmd = cmd;
+	return KV_OK;
+}
+
+/* Run the command; with --json, its output is held back until it is
+ * known to have succeeded, and an error becomes the document. */
+static int run(struct kv_ctx *ctx)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (!ctx->o.json) {
+		ctx->out = stdout;
+		return ctx->cmd->run(ctx);
+	}
+	if ((ctx->out = open_memstream(&buf, &len)) == NULL)
+		return kv_err(ctx, KV_FAIL, "cannot buffer output: %s", strerror(errno));
+	rc = ctx->cmd->run(ctx);
+	fclose(ctx->out);
+	if (rc == KV_OK)
+		fwrite(buf, 1, len, stdout);
+	free(buf);
+	return rc;
+}
+
+static void print_json_error(const struct kv_ctx *ctx, int rc)
+{
+	fputs("{", stdout);
+	kv_json_key(stdout, "error", 1);
+	kv_json_cstr(stdout, ctx->errcode ? ctx->errmsg : "failed");
+	kv_json_key(stdout, "code", 0);
+	printf("%d}\n", rc);
+}
+
+int main(int argc, char **argv)
+{
+	struct kv_ctx ctx;
+	int rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	if ((ctx.o.args = calloc((size_t)argc + 1, sizeof(char *))) == NULL) {
+		fputs("kvctl: out of memory\n", stderr);
+		return KV_FAIL;
+	}
+	rc = parse_command_line(&ctx, argc, argv);
+	if (rc == KV_OK && ctx.cmd)
+		rc = run(&ctx);
+	gkv_repo_free(ctx.repo);
+	free(ctx.o.args);
+	if (rc != KV_OK && ctx.o.json)
+		print_json_error(&ctx, rc);
+	/* A result that did not reach stdout (a full disk) is a failure. */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == KV_OK)
+		rc = kv_err(&ctx, KV_FAIL, "cannot write to stdout: %s", strerror(errno));
+	return rc;
+}

@@ -1,0 +1,155 @@
+/*
+ * cmd_branch.c -- `branch`: list the branches, create one at a commit,
+ * delete one. --branch plays a part only as the default FROM of create.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvctl.h"
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* {"name","head"}, the way --json shows one branch. */
+static void print_branch_json(FILE *f, const char *name, const gkv_oid *head)
+{
+	putc('{', f);
+	kv_json_key(f, "name", 1);
+	kv_json_cstr(f, name);
+	kv_json_key(f, "head", 0);
+	kv_json_oid(f, head);
+	putc('}', f);
+}
+
+static int print_branches_json(struct kv_ctx *ctx, const gkv_strarray *names)
+{
+	gkv_oid head;
+	size_t i;
+	int rc;
+
+	putc('[', ctx->out);
+	for (i = 0; i < names->count; i++) {
+		if ((rc = gkv_branch_head(&head, ctx->repo, names->strings[i])) < 0)
+			return kv_api_err(ctx, rc, "branch '%s'", names->strings[i]);
+		if (i)
+			putc(',', ctx->out);
+		print_branch_json(ctx->out, names->strings[i], &head);
+	}
+	fputs("]\n", ctx->out);
+	return KV_OK;
+}
+
+static int branch_list(struct kv_ctx *ctx)
+{
+	gkv_strarray names = {NULL, 0};
+	size_t i;
+	int rc;
+
+	if ((rc = kv_open(ctx, KV_RDONLY | KV_ANYBRANCH)) != KV_OK)
+		return rc;
+	if ((rc = gkv_branch_list(&names, ctx->repo)) < 0)
+		return kv_api_err(ctx, rc, "branches of store '%s'", kv_store_name(ctx));
+	/* CLI.md's order is the bytes of the name, whatever the backend's. */
+	if (names.count)
+		qsort(names.strings, names.count, sizeof(char *), str_cmp);
+	if (ctx->o.json)
+		rc = print_branches_json(ctx, &names);
+	else
+		for (i = 0; i < names.count; i++)
+			fprintf(ctx->out, "%s\n", names.strings[i]);
+	gkv_strarray_dispose(&names);
+	return rc;
+}
+
+/* The commit FROM names, or the head of --branch without FROM. */
+static int resolve_from(gkv_oid *out, struct kv_ctx *ctx, const char *from)
+{
+	int rc;
+
+	if (!from) {
+		rc = gkv_branch_head(out, ctx->repo, ctx->branch);
+		if (rc == GKV_E_NOTFOUND && strcmp(ctx->branch, gkv_repo_default_branch(ctx->repo)))
+			return kv_err(ctx, KV_NOTFOUND, "branch '%s' does not exist", ctx->branch);
+		if (rc == GKV_E_NOTFOUND)
+			return kv_err(ctx, KV_NOTFOUND, "branch '%s' has no commit yet",
+				      ctx->branch);
+		return rc < 0 ? kv_api_err(ctx, rc, "branch '%s'", ctx->branch) : KV_OK;
+	}
+	rc = gkv_repo_resolve(out, ctx->repo, from);
+	if (rc == GKV_E_NOTFOUND)
+		return kv_err(ctx, KV_NOTFOUND, "no branch or commit '%s'", from);
+	if (rc == GKV_E_AMBIGUOUS)
+		return kv_err(ctx, KV_USAGE, "commit prefix '%s' is ambiguous", from);
+	return rc < 0 ? kv_api_err(ctx, rc, "commit '%s'", from) : KV_OK;
+}
+
+static int branch_create(struct kv_ctx *ctx, const char *name, const char *from)
+{
+	gkv_oid target;
+	char hex[GKV_OID_HEXSZ + 1];
+	int rc;
+
+	if ((rc = gkv_branch_name_validate(name)) < 0)
+		return kv_api_err(ctx, rc, "invalid branch name '%s'", name);
+	if ((rc = kv_open(ctx, KV_ANYBRANCH)) != KV_OK ||
+	    (rc = resolve_from(&target, ctx, from)) != KV_OK)
+		return rc;
+	rc = gkv_branch_create(ctx->repo, name, &target);
+	if (rc == GKV_E_EXISTS)
+		return kv_err(ctx, KV_CONFLICT, "branch '%s' already exists", name);
+	if (rc < 0)
+		return kv_api_err(ctx, rc, "create branch '%s'", name);
+	gkv_oid_fmt(hex, &target);
+	kv_note(ctx, "created branch '%s' at %s", name, hex);
+	if (ctx->o.json) {
+		print_branch_json(ctx->out, name, &target);
+		putc('\n', ctx->out);
+	}
+	return KV_OK;
+}
+
+static int branch_delete(struct kv_ctx *ctx, const char *name)
+{
+	gkv_oid head;
+	int rc;
+
+	if ((rc = gkv_branch_name_validate(name)) < 0)
+		return kv_api_err(ctx, rc, "invalid branch name '%s'", name);
+	if ((rc = kv_open(ctx, KV_ANYBRANCH)) != KV_OK)
+		return rc;
+	/* Read first, to say where the branch was (to undo the delete). */
+	if ((rc = gkv_branch_head(&head, ctx->repo, name)) == 0)
+		rc = gkv_branch_delete(ctx->repo, name);
+	if (rc == GKV_E_NOTFOUND)
+		return kv_err(ctx, KV_NOTFOUND, "branch '%s' does not exist", name);
+	if (rc < 0)
+		return kv_api_err(ctx, rc, "delete branch '%s'", name);
+	if (ctx->o.verbosity > 0) {
+		char hex[GKV_OID_HEXSZ + 1];
+
+		gkv_oid_fmt(hex, &head);
+		kv_note(ctx, "deleted branch '%s' (was %s)", name, hex);
+	}
+	if (ctx->o.json) {
+		print_branch_json(ctx->out, name, &head);
+		putc('\n', ctx->out);
+	}
+	return KV_OK;
+}
+
+int kv_cmd_branch(struct kv_ctx *ctx)
+{
+	size_t n = ctx->o.nargs;
+	const char *sub = n ? ctx->o.args[0] : "";
+
+	if (n == 0 || (n == 1 && strcmp(sub, "list") == 0))
+		return branch_list(ctx);
+	if (strcmp(sub, "create") == 0 && (n == 2 || n == 3))
+		return branch_create(ctx, ctx->o.args[1], n == 3 ? ctx->o.args[2] : NULL);
+	if (strcmp(sub, "delete") == 0 && n == 2)
+		return branch_delete(ctx, ctx->o.args[1]);
+	return kv_err(ctx, KV_USAGE, "usage: kvctl %s (see 'kvctl branch --help')",
+		      ctx->cmd->usage);
+}

@@ -1,0 +1,225 @@
+/*
+ * cmd_kv.c -- the commands on one key: init, get, set, remove.
+ *
+ * Every check that can fail on the input (path, author, message) runs
+ * before the store is opened, so that a bad command line never creates
+ * or changes a store.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvctl.h"
+
+int kv_cmd_init(struct kv_ctx *ctx)
+{
+	int rc = kv_open(ctx, KV_CREATE | KV_ANYBRANCH);
+
+	if (rc != KV_OK)
+		return rc;
+	kv_note(ctx, ctx->created ? "created store '%s'" : "store '%s' already exists",
+		kv_store_name(ctx));
+	if (ctx->o.json) {
+		fputs("{", ctx->out);
+		kv_json_key(ctx->out, "store", 1);
+		kv_json_cstr(ctx->out, kv_store_name(ctx));
+		kv_json_key(ctx->out, "branch", 0);
+		kv_json_cstr(ctx->out, ctx->branch);
+		kv_json_key(ctx->out, "created", 0);
+		fprintf(ctx->out, "%s}\n", ctx->created ? "true" : "false");
+	}
+	return KV_OK;
+}
+
+/* ------------------------------------------------------------ get */
+
+/* Why PATH has no value: it is a directory, or nothing. */
+static int no_value(struct kv_ctx *ctx, gkv_tree *tree, const char *path)
+{
+	gkv_kind kind = GKV_KIND_NONE;
+
+	gkv_tree_kind(&kind, tree, path);
+	if (kind == GKV_KIND_DIR)
+		return kv_err(ctx, KV_NOTFOUND, "'%s' is a directory on branch '%s'", path,
+			      ctx->branch);
+	return kv_err(ctx, KV_NOTFOUND, "'%s' not found on branch '%s'", path, ctx->branch);
+}
+
+static void print_value_json(struct kv_ctx *ctx, gkv_tree *tree, const char *path,
+			     const gkv_buf *val)
+{
+	gkv_kind kind = GKV_KIND_VALUE;
+	int utf8 = kv_utf8_valid(val->ptr, val->size);
+
+	gkv_tree_kind(&kind, tree, path);
+	fputs("{", ctx->out);
+	kv_json_key(ctx->out, "path", 1);
+	kv_json_cstr(ctx->out, path);
+	kv_json_key(ctx->out, "kind", 0);
+	kv_json_cstr(ctx->out, kv_kind_name(kind));
+	kv_json_key(ctx->out, "encoding", 0);
+	kv_json_cstr(ctx->out, utf8 ? "utf-8" : "base64");
+	kv_json_key(ctx->out, "value", 0);
+	if (utf8)
+		kv_json_str(ctx->out, val->ptr, val->size);
+	else
+		kv_json_base64(ctx->out, val->ptr, val->size);
+	fputs("}\n", ctx->out);
+}
+
+int kv_cmd_get(struct kv_ctx *ctx)
+{
+	char *path = ctx->o.args[0];
+	gkv_store *store = NULL;
+	gkv_tree *tree = NULL;
+	gkv_buf val = {NULL, 0};
+	int rc;
+
+	if ((rc = kv_check_path(ctx, path, 1, 0)) != KV_OK ||
+	    (rc = kv_open(ctx, KV_RDONLY)) != KV_OK || (rc = kv_open_store(&store, ctx)) != KV_OK ||
+	    (rc = kv_head_tree(&tree, store, ctx)) != KV_OK)
+		goto done;
+	rc = gkv_tree_get(&val, tree, path);
+	if (rc == GKV_E_NOTFOUND)
+		rc = no_value(ctx, tree, path);
+	else if (rc < 0)
+		rc = kv_api_err(ctx, rc, "get '%s'", path);
+	else if (ctx->o.json)
+		print_value_json(ctx, tree, path, &val);
+	else
+		fwrite(val.ptr, 1, val.size, ctx->out);
+done:
+	gkv_buf_dispose(&val);
+	gkv_tree_free(tree);
+	gkv_store_free(store);
+	return rc;
+}
+
+/* ------------------------------------------------------------ writes */
+
+/* All of stdin, whatever bytes it holds. */
+static int read_stdin(struct kv_ctx *ctx, gkv_buf *out)
+{
+	size_t cap = 0, n;
+	unsigned char *p;
+
+	out->ptr = NULL;
+	out->size = 0;
+	do {
+		if (out->size == cap) {
+			cap = cap ? cap * 2 : 65536;
+			if ((p = realloc(out->ptr, cap)) == NULL)
+				return kv_err(ctx, KV_FAIL, "out of memory reading stdin");
+			out->ptr = p;
+		}
+		n = fread(out->ptr + out->size, 1, cap - out->size, stdin);
+		out->size += n;
+	} while (n > 0);
+	if (ferror(stdin))
+		return kv_err(ctx, KV_FAIL, "cannot read stdin");
+	return KV_OK;
+}
+
+/* The head of the branch, or the zero id before its first commit. */
+static int head_of(gkv_oid *out, struct kv_ctx *ctx, gkv_store *store)
+{
+	int rc = gkv_store_head(out, store);
+
+	if (rc == GKV_E_NOTFOUND) {
+		memset(out, 0, sizeof(*out));
+		return KV_OK;
+	}
+	return rc < 0 ? kv_api_err(ctx, rc, "branch '%s'", ctx->branch) : KV_OK;
+}
+
+/* What set and remove print: nothing, or the head with --json. */
+static void report_write(struct kv_ctx *ctx, const gkv_oid *before, const gkv_oid *after)
+{
+	char hex[GKV_OID_HEXSZ + 1];
+	int changed = !gkv_oid_equal(before, after);
+
+	gkv_oid_fmt(hex, after);
+	if (changed)
+		kv_note(ctx, "committed %s on branch '%s'", hex, ctx->branch);
+	else
+		kv_note(ctx, "nothing changed on branch '%s'", ctx->branch);
+	if (!ctx->o.json)
+		return;
+	fputs("{", ctx->out);
+	kv_json_key(ctx->out, "branch", 1);
+	kv_json_cstr(ctx->out, ctx->branch);
+	kv_json_key(ctx->out, "hash", 0);
+	kv_json_oid(ctx->out, after);
+	kv_json_key(ctx->out, "changed", 0);
+	fprintf(ctx->out, "%s}\n", changed ? "true" : "false");
+}
+
+static int do_set(struct kv_ctx *ctx, const char *path, const gkv_buf *val, const gkv_info *info)
+{
+	gkv_store *store = NULL;
+	gkv_oid before, after;
+	int rc;
+
+	if ((rc = kv_open(ctx, KV_CREATE)) != KV_OK || (rc = kv_open_store(&store, ctx)) != KV_OK ||
+	    (rc = head_of(&before, ctx, store)) != KV_OK)
+		goto done;
+	if ((rc = gkv_store_set(&after, store, path, val->ptr, val->size, info)) < 0)
+		rc = kv_api_err(ctx, rc, "set '%s' on branch '%s'", path, ctx->branch);
+	else
+		report_write(ctx, &before, &after);
+done:
+	gkv_store_free(store);
+	return rc;
+}
+
+int kv_cmd_set(struct kv_ctx *ctx)
+{
+	char *path = ctx->o.args[0];
+	const char *arg = ctx->o.nargs > 1 ? ctx->o.args[1] : "-";
+	gkv_info *info = NULL;
+	gkv_buf val = {NULL, 0};
+	int from_stdin = strcmp(arg, "-") == 0;
+	int rc;
+
+	if ((rc = kv_check_path(ctx, path, 0, 0)) != KV_OK ||
+	    (rc = kv_make_info(&info, ctx, "set", path)) != KV_OK)
+		goto done;
+	if (from_stdin && (rc = read_stdin(ctx, &val)) != KV_OK)
+		goto done;
+	if (!from_stdin) {
+		/* Borrowed, not owned: val is disposed of only when read. */
+		val.ptr = (unsigned char *)arg;
+		val.size = strlen(arg);
+	}
+	rc = do_set(ctx, path, &val, info);
+done:
+	if (from_stdin)
+		gkv_buf_dispose(&val);
+	gkv_info_free(info);
+	return rc;
+}
+
+int kv_cmd_remove(struct kv_ctx *ctx)
+{
+	char *path = ctx->o.args[0];
+	gkv_info *info = NULL;
+	gkv_store *store = NULL;
+	gkv_oid before, after;
+	int rc;
+
+	if ((rc = kv_check_path(ctx, path, 0, 0)) != KV_OK ||
+	    (rc = kv_make_info(&info, ctx, "remove", path)) != KV_OK ||
+	    (rc = kv_open(ctx, 0)) != KV_OK || (rc = kv_open_store(&store, ctx)) != KV_OK ||
+	    (rc = head_of(&before, ctx, store)) != KV_OK)
+		goto done;
+	rc = gkv_store_remove(&after, store, path, info);
+	if (rc == GKV_E_NOTFOUND)
+		rc = kv_err(ctx, KV_NOTFOUND, "'%s' not found on branch '%s'", path, ctx->branch);
+	else if (rc < 0)
+		rc = kv_api_err(ctx, rc, "remove '%s' on branch '%s'", path, ctx->branch);
+	else
+		report_write(ctx, &before, &after);
+done:
+	gkv_store_free(store);
+	gkv_info_free(info);
+	return rc;
+}

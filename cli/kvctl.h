@@ -1,0 +1,152 @@
+/*
+ * kvctl.h -- what the pieces of kvctl share: the parsed command line, the
+ * command table's entry type, and the helpers every command uses to open
+ * the store, report errors and print JSON.
+ *
+ * kvctl keeps no global mutable state: main() owns one struct kv_ctx and
+ * hands it to the command, which owns nothing else beyond its locals.
+ * Every command returns the process's exit status (enum kv_exit).
+ */
+#ifndef KVCTL_H
+#define KVCTL_H
+
+#include <stdio.h>
+
+#include "gitkv.h"
+
+/* The exit statuses of CLI.md; scripts depend on them. */
+enum kv_exit {
+	KV_OK = 0,
+	KV_NOTFOUND = 1, /* path, branch, commit */
+	KV_USAGE = 2,	 /* bad usage or invalid input */
+	KV_CONFLICT = 3, /* conflict, lost compare-and-swap, non-fast-forward */
+	KV_FAIL = 4	 /* I/O, corrupt store, anything else */
+};
+
+/* Everything the command line said, after option parsing. */
+struct kv_opts {
+	const char *store;   /* --store, else $GITKV_STORE, else NULL (./.gitkv) */
+	const char *branch;  /* --branch, else NULL (the store's default) */
+	const char *message; /* -m */
+	const char *author;  /* --author "Name <email>" */
+	const char *count;   /* -n, still text: the command checks it */
+	int json;
+	int version;
+	int verbosity; /* -1 with -q, 1 with -v, else 0 */
+	int help;
+	char **args; /* positional arguments, after the command name */
+	size_t nargs;
+};
+
+struct kv_ctx;
+
+/* One entry of the command table. */
+struct kv_cmd {
+	const char *name;
+	int (*run)(struct kv_ctx *ctx);
+	unsigned opts;	 /* KV_OPT_* accepted besides the global ones */
+	size_t min_args; /* positional arguments */
+	size_t max_args;
+	const char *usage;   /* "get PATH" */
+	const char *summary; /* one line, for `kvctl help` */
+	const char *help;    /* the rest of `kvctl CMD --help` */
+};
+
+/* Command-specific options; the global ones are accepted everywhere. */
+enum { KV_OPT_MESSAGE = 1 << 0, KV_OPT_AUTHOR = 1 << 1, KV_OPT_COUNT = 1 << 2 };
+
+struct kv_ctx {
+	struct kv_opts o;
+	const struct kv_cmd *cmd;
+	gkv_repo *repo;	    /* open store, or NULL */
+	const char *branch; /* the branch commands act on, once the repo is open */
+	/*
+	 * Where commands print. With --json it is a memory stream, copied to
+	 * stdout only if the command succeeds, so that stdout holds exactly
+	 * one JSON document: the result or the error.
+	 */
+	FILE *out;
+	int created;	   /* kv_open made the store */
+	int errcode;	   /* the exit status of the error reported, or 0 */
+	char errmsg[1024]; /* its message, for the --json error document */
+};
+
+/* ------------------------------------------------------------ errors */
+
+/* Report an error ("kvctl: " + message on stderr, and the JSON error
+ * document with --json); returns code so commands can `return kv_err(...)`. */
+int kv_err(struct kv_ctx *ctx, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The exit status for a negative GKV_E_* code. */
+int kv_exit_code(int gkv_rc);
+
+/* Report a failed library call: "kvctl: <what>: <gkv_error_last()>",
+ * what being printf-formatted; returns the exit status for gkv_rc. */
+int kv_api_err(struct kv_ctx *ctx, int gkv_rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Extra information on stderr, printed with -v only. */
+void kv_note(struct kv_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------ the store */
+
+/* How kv_open opens the store. */
+enum {
+	KV_CREATE = 1 << 0,   /* create it (an LMDB environment) if absent;
+				 otherwise an absent store is exit 4 */
+	KV_RDONLY = 1 << 1,   /* open read-only: the command only reads */
+	KV_ANYBRANCH = 1 << 2 /* do not require --branch to exist */
+};
+
+/* Open ctx->repo and set ctx->branch. Unless KV_ANYBRANCH, a --branch
+ * other than the store's default must already exist (exit 1). */
+int kv_open(struct kv_ctx *ctx, unsigned flags);
+
+/* What the user calls the store, for messages ("./.gitkv" by default). */
+const char *kv_store_name(const struct kv_ctx *ctx);
+
+/* Open a store view of ctx->branch. */
+int kv_open_store(gkv_store **out, struct kv_ctx *ctx);
+
+/* The head tree of ctx->branch (the empty tree before its first commit). */
+int kv_head_tree(gkv_tree **out, gkv_store *store, struct kv_ctx *ctx);
+
+/* Check a PATH argument: 0, or the exit status after reporting it.
+ * allow_root lets "" (the root) through; a trailing '/' is removed in
+ * place when allow_slash is set (directory arguments of list and tree). */
+int kv_check_path(struct kv_ctx *ctx, char *path, int allow_root, int allow_slash);
+
+/* The commit info for a write: -m (or "OP PATH") with a newline as git
+ * ends messages, and --author. */
+int kv_make_info(gkv_info **out, struct kv_ctx *ctx, const char *op, const char *path);
+
+/* The printable name of a kind in --json output ("value", "dir", ...). */
+const char *kv_kind_name(gkv_kind kind);
+
+/* ------------------------------------------------------------ JSON */
+
+/* Write bytes as a quoted JSON string (see json.c for invalid UTF-8). */
+void kv_json_str(FILE *f, const void *s, size_t len);
+void kv_json_cstr(FILE *f, const char *s);
+/* Write "key": with the comma that precedes every member but the first. */
+void kv_json_key(FILE *f, const char *key, int first);
+/* 1 if s[0..len) is well-formed UTF-8. */
+int kv_utf8_valid(const unsigned char *s, size_t len);
+/* Write bytes as a quoted base64 (RFC 4648) JSON string. */
+void kv_json_base64(FILE *f, const void *s, size_t len);
+void kv_json_oid(FILE *f, const gkv_oid *id);
+
+/* ------------------------------------------------------------ commands */
+
+int kv_cmd_init(struct kv_ctx *ctx);
+int kv_cmd_get(struct kv_ctx *ctx);
+int kv_cmd_set(struct kv_ctx *ctx);
+int kv_cmd_remove(struct kv_ctx *ctx);
+int kv_cmd_list(struct kv_ctx *ctx);
+int kv_cmd_tree(struct kv_ctx *ctx);
+int kv_cmd_log(struct kv_ctx *ctx);
+int kv_cmd_snapshot(struct kv_ctx *ctx);
+int kv_cmd_branch(struct kv_ctx *ctx);
+
+#endif /* KVCTL_H */
