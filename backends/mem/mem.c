@@ -1,2 +1,579 @@
-/* placeholder: being written */
-#include "../../store/common.h"
+/*
+ * mem.c -- the in-memory backend: the reference implementation of
+ * gitkv/sys/backend.h and the fastest one, gone when the repo closes.
+ *
+ * Objects live in an open-addressing hash table keyed by id (linear
+ * probing, at most half full, never shrinks: objects are never deleted).
+ * Each object is one allocation holding its bytes. Refs live in an array
+ * kept sorted by name, so that ref_list is a binary search and a walk.
+ *
+ * One rwlock guards both: readers share it, so reads run in parallel; a
+ * write (a ref CAS, a batch commit) holds it exclusively. A batch builds
+ * its objects outside the lock (allocating and copying is the slow part)
+ * and takes the lock once, at commit, to check every CAS and then apply
+ * everything; all allocation that can fail happens before the first
+ * change, so a batch lands whole or not at all.
+ *
+ * Callbacks (foreach, ref_list) run with the lock released, on a copy of
+ * what matched, so that they may call back into the backend, even to write.
+ */
+#include <pthread.h>
+
+#include "../backend_util.h"
+
+typedef struct {
+	gkv_oid id;
+	gkv_otype type;
+	size_t len;
+	unsigned char data[];
+} mem_obj;
+
+typedef struct {
+	char *name;
+	gkv_oid target;
+} mem_ref;
+
+typedef struct {
+	gkv_backend parent;
+	pthread_rwlock_t lock;
+	mem_obj **slots; /* nslots entries, a power of two; NULL is empty */
+	size_t nslots;
+	size_t nobjs;
+	mem_ref *refs; /* sorted by name (bytes) */
+	size_t nrefs;
+	size_t caprefs;
+} mem_backend;
+
+/* One ref CAS of a batch; the name is owned until it moves into the table. */
+typedef struct {
+	char *name;
+	bool has_expected, has_target;
+	gkv_oid expected, target;
+} mem_cas;
+
+typedef struct {
+	gkv_batch parent;
+	mem_obj **objs;
+	size_t nobjs, capobjs;
+	mem_cas *cas;
+	size_t ncas, capcas;
+} mem_batch;
+
+/* ---- the object table ---- */
+
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* Real ids are uniform, but callers (tests, custom stores) may use ids
+ * that differ only in a few bytes: mix all twenty. */
+static size_t oid_hash(const gkv_oid *id)
+{
+	uint64_t a, b;
+	uint32_t c;
+
+	memcpy(&a, id->id, 8);
+	memcpy(&b, id->id + 8, 8);
+	memcpy(&c, id->id + 16, 4);
+	return (size_t)mix64(a ^ mix64(b ^ mix64(c)));
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static size_t table_find(const mem_backend *m, const gkv_oid *id)
+{
+	size_t mask = m->nslots - 1, i = oid_hash(id) & mask;
+
+	while (m->slots[i] && memcmp(m->slots[i]->id.id, id->id, GKV_OID_RAWSZ) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+static mem_obj *table_get(const mem_backend *m, const gkv_oid *id)
+{
+	return m->slots[table_find(m, id)];
+}
+
+/* Make room for `extra` more objects with the table at most half full. */
+static int table_reserve(mem_backend *m, size_t extra)
+{
+	size_t want = m->nslots, old_n = m->nslots;
+	mem_obj **old = m->slots;
+
+	if (extra > SIZE_MAX / 4 - m->nobjs)
+		return gkv__oom();
+	while ((m->nobjs + extra) * 2 > want)
+		want *= 2;
+	if (want == m->nslots)
+		return 0;
+	m->slots = calloc(want, sizeof(*m->slots));
+	if (!m->slots) {
+		m->slots = old;
+		return gkv__oom();
+	}
+	m->nslots = want;
+	for (size_t i = 0; i < old_n; i++)
+		if (old[i])
+			m->slots[table_find(m, &old[i]->id)] = old[i];
+	free(old);
+	return 0;
+}
+
+/* Insert o (room reserved); an object already there wins and o is freed. */
+static void table_put(mem_backend *m, mem_obj *o)
+{
+	size_t i = table_find(m, &o->id);
+
+	if (m->slots[i]) {
+		free(o);
+		return;
+	}
+	m->slots[i] = o;
+	m->nobjs++;
+}
+
+/* ---- the ref table ---- */
+
+/* Index of name, or where it would be inserted; *found says which. */
+static size_t refs_search(const mem_backend *m, const char *name, bool *found)
+{
+	size_t lo = 0, hi = m->nrefs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->refs[mid].name, name);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static const gkv_oid *refs_get(const mem_backend *m, const char *name)
+{
+	bool found;
+	size_t i = refs_search(m, name, &found);
+
+	return found ? &m->refs[i].target : NULL;
+}
+
+static int refs_reserve(mem_backend *m, size_t extra)
+{
+	size_t cap = m->caprefs ? m->caprefs : 16;
+	mem_ref *p;
+
+	if (extra > SIZE_MAX / sizeof(mem_ref) / 2 - m->nrefs)
+		return gkv__oom();
+	while (cap < m->nrefs + extra)
+		cap *= 2;
+	if (cap == m->caprefs)
+		return 0;
+	p = realloc(m->refs, cap * sizeof(*p));
+	if (!p)
+		return gkv__oom();
+	m->refs = p;
+	m->caprefs = cap;
+	return 0;
+}
+
+/*
+ * Apply a CAS already checked, with room reserved: cannot fail. *name is
+ * taken into the table (and set to NULL) when the ref is created.
+ */
+static void refs_apply(mem_backend *m, char **name, const gkv_oid *target)
+{
+	bool found;
+	size_t i = refs_search(m, *name, &found);
+
+	if (found && target) {
+		m->refs[i].target = *target;
+	} else if (found) {
+		free(m->refs[i].name);
+		memmove(&m->refs[i], &m->refs[i + 1], (m->nrefs - i - 1) * sizeof(mem_ref));
+		m->nrefs--;
+	} else if (target) {
+		memmove(&m->refs[i + 1], &m->refs[i], (m->nrefs - i) * sizeof(mem_ref));
+		m->refs[i].name = *name;
+		m->refs[i].target = *target;
+		*name = NULL;
+		m->nrefs++;
+	}
+}
+
+/* ---- objects ---- */
+
+static int mem_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+{
+	mem_backend *m = (mem_backend *)b;
+	char hex[GKV_OID_HEXSZ + 1];
+	mem_obj *o;
+	void *copy = NULL;
+
+	pthread_rwlock_rdlock(&m->lock);
+	o = table_get(m, id);
+	if (o && (copy = malloc(o->len ? o->len : 1)) != NULL) {
+		memcpy(copy, o->data, o->len);
+		*len = o->len;
+		*type = o->type;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	if (!o) {
+		gkv__backend_hex(hex, id);
+		return gkv_error_set(GKV_E_NOTFOUND, "object %s not found", hex);
+	}
+	if (!copy)
+		return gkv__oom();
+	*data = copy;
+	return 0;
+}
+
+static int mem_exists(gkv_backend *b, const gkv_oid *id)
+{
+	mem_backend *m = (mem_backend *)b;
+	int found;
+
+	pthread_rwlock_rdlock(&m->lock);
+	found = table_get(m, id) != NULL;
+	pthread_rwlock_unlock(&m->lock);
+	return found;
+}
+
+/* Copy the ids that match under the read lock: *out malloc()ed. */
+static int collect_ids(gkv_oid **out, size_t *n, mem_backend *m, const gkv_oid *prefix,
+    size_t hexlen)
+{
+	gkv_oid *ids;
+	size_t k = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	ids = malloc((m->nobjs ? m->nobjs : 1) * sizeof(*ids));
+	for (size_t i = 0; ids && i < m->nslots; i++) {
+		mem_obj *o = m->slots[i];
+
+		if (o && (hexlen == 0 || gkv__backend_prefix_match(&o->id, prefix, hexlen)))
+			ids[k++] = o->id;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	if (!ids)
+		return gkv__oom();
+	*out = ids;
+	*n = k;
+	return 0;
+}
+
+static int mem_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
+    gkv_backend_oid_cb cb, void *payload)
+{
+	gkv_oid *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (prefix_hexlen > GKV_OID_HEXSZ || (prefix_hexlen && !prefix))
+		return gkv_error_set(GKV_E_INVALID, "object prefix of %zu hex digits is invalid",
+		    prefix_hexlen);
+	if ((rc = collect_ids(&ids, &n, (mem_backend *)b, prefix, prefix_hexlen)) < 0)
+		return rc;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = cb(&ids[i], payload);
+	free(ids);
+	return rc;
+}
+
+/* ---- refs ---- */
+
+static int mem_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
+{
+	mem_backend *m = (mem_backend *)b;
+	const gkv_oid *t;
+
+	pthread_rwlock_rdlock(&m->lock);
+	t = refs_get(m, name);
+	if (t)
+		*out = *t;
+	pthread_rwlock_unlock(&m->lock);
+	if (!t)
+		return gkv_error_set(GKV_E_NOTFOUND, "ref '%s' not found", name);
+	return 0;
+}
+
+/* The refs under prefix, copied: names packed into one buffer. */
+typedef struct {
+	gkv__sbuf names;
+	size_t *offs;
+	gkv_oid *targets;
+	size_t n;
+} ref_snapshot;
+
+static int snapshot_refs(ref_snapshot *s, mem_backend *m, const char *prefix)
+{
+	size_t plen = strlen(prefix), first, last;
+	bool found;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	first = refs_search(m, prefix, &found);
+	last = first;
+	while (last < m->nrefs && strncmp(m->refs[last].name, prefix, plen) == 0)
+		last++;
+	s->n = last - first;
+	s->offs = malloc((s->n ? s->n : 1) * sizeof(*s->offs));
+	s->targets = malloc((s->n ? s->n : 1) * sizeof(*s->targets));
+	if (!s->offs || !s->targets)
+		rc = gkv__oom();
+	for (size_t i = 0; rc == 0 && i < s->n; i++) {
+		s->offs[i] = s->names.size;
+		s->targets[i] = m->refs[first + i].target;
+		rc = gkv__sbuf_put(&s->names, m->refs[first + i].name,
+		    strlen(m->refs[first + i].name) + 1);
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return rc;
+}
+
+static int mem_ref_list(gkv_backend *b, const char *prefix, gkv_backend_ref_cb cb, void *payload)
+{
+	ref_snapshot s = {GKV__SBUF_INIT, NULL, NULL, 0};
+	int rc = snapshot_refs(&s, (mem_backend *)b, prefix ? prefix : "");
+
+	for (size_t i = 0; rc == 0 && i < s.n; i++)
+		rc = cb((const char *)s.names.ptr + s.offs[i], &s.targets[i], payload);
+	gkv__sbuf_free(&s.names);
+	free(s.offs);
+	free(s.targets);
+	return rc;
+}
+
+static int mem_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
+    const gkv_oid *new_target)
+{
+	mem_backend *m = (mem_backend *)b;
+	char *own;
+	const gkv_oid *cur;
+	int rc = 0;
+
+	if (!name || !*name)
+		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	if (!(own = gkv__strdup(name)))
+		return GKV_E_NOMEM;
+	pthread_rwlock_wrlock(&m->lock);
+	cur = refs_get(m, name);
+	if (!gkv__backend_cas_ok(cur, expected))
+		rc = gkv__backend_conflict(name, expected, cur);
+	else if ((rc = refs_reserve(m, 1)) == 0)
+		refs_apply(m, &own, new_target);
+	pthread_rwlock_unlock(&m->lock);
+	free(own);
+	return rc;
+}
+
+/* ---- batches ---- */
+
+static int mem_batch_begin(gkv_batch **out, gkv_backend *b)
+{
+	mem_batch *batch = calloc(1, sizeof(*batch));
+
+	if (!batch)
+		return gkv__oom();
+	batch->parent.backend = b;
+	*out = &batch->parent;
+	return 0;
+}
+
+static int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t c = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (c > SIZE_MAX / elem)
+		return gkv__oom();
+	if (!(p = realloc(*arr, c * elem)))
+		return gkv__oom();
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+static int mem_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
+    size_t len)
+{
+	mem_batch *mb = (mem_batch *)batch;
+	mem_obj *o;
+	int rc;
+
+	if (len > SIZE_MAX - sizeof(*o))
+		return gkv__oom();
+	if ((rc = grow_array((void **)&mb->objs, &mb->capobjs, mb->nobjs, sizeof(*mb->objs))) < 0)
+		return rc;
+	if (!(o = malloc(sizeof(*o) + len)))
+		return gkv__oom();
+	o->id = *id;
+	o->type = type;
+	o->len = len;
+	if (len)
+		memcpy(o->data, data, len);
+	mb->objs[mb->nobjs++] = o;
+	return 0;
+}
+
+static int mem_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *expected,
+    const gkv_oid *new_target)
+{
+	mem_batch *mb = (mem_batch *)batch;
+	mem_cas *c;
+	int rc;
+
+	if (!name || !*name)
+		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	if ((rc = grow_array((void **)&mb->cas, &mb->capcas, mb->ncas, sizeof(*mb->cas))) < 0)
+		return rc;
+	c = &mb->cas[mb->ncas];
+	memset(c, 0, sizeof(*c));
+	if (!(c->name = gkv__strdup(name)))
+		return GKV_E_NOMEM;
+	if ((c->has_expected = expected != NULL))
+		c->expected = *expected;
+	if ((c->has_target = new_target != NULL))
+		c->target = *new_target;
+	mb->ncas++;
+	return 0;
+}
+
+static void mem_batch_abort(gkv_batch *batch)
+{
+	mem_batch *mb = (mem_batch *)batch;
+
+	if (!mb)
+		return;
+	for (size_t i = 0; i < mb->nobjs; i++)
+		free(mb->objs[i]);
+	for (size_t i = 0; i < mb->ncas; i++)
+		free(mb->cas[i].name);
+	free(mb->objs);
+	free(mb->cas);
+	free(mb);
+}
+
+/*
+ * What ref i of the batch finds when its turn comes: the target left by
+ * the last earlier CAS of the batch on the same name, else the table's.
+ */
+static const gkv_oid *batch_current(const mem_backend *m, const mem_batch *mb, size_t i)
+{
+	for (size_t j = i; j-- > 0;)
+		if (strcmp(mb->cas[j].name, mb->cas[i].name) == 0)
+			return mb->cas[j].has_target ? &mb->cas[j].target : NULL;
+	return refs_get(m, mb->cas[i].name);
+}
+
+/* Check every CAS (under the write lock) before anything is applied. */
+static int batch_check(const mem_backend *m, const mem_batch *mb)
+{
+	for (size_t i = 0; i < mb->ncas; i++) {
+		const mem_cas *c = &mb->cas[i];
+		const gkv_oid *cur = batch_current(m, mb, i);
+
+		if (!gkv__backend_cas_ok(cur, c->has_expected ? &c->expected : NULL))
+			return gkv__backend_conflict(c->name, c->has_expected ? &c->expected : NULL,
+			    cur);
+	}
+	return 0;
+}
+
+static void batch_apply(mem_backend *m, mem_batch *mb)
+{
+	for (size_t i = 0; i < mb->nobjs; i++)
+		table_put(m, mb->objs[i]);
+	mb->nobjs = 0; /* the table (or table_put's free) owns them now */
+	for (size_t i = 0; i < mb->ncas; i++)
+		refs_apply(m, &mb->cas[i].name, mb->cas[i].has_target ? &mb->cas[i].target : NULL);
+}
+
+static int mem_batch_commit(gkv_batch *batch)
+{
+	mem_batch *mb = (mem_batch *)batch;
+	mem_backend *m = (mem_backend *)batch->backend;
+	int rc;
+
+	pthread_rwlock_wrlock(&m->lock);
+	rc = batch_check(m, mb);
+	if (rc == 0)
+		rc = table_reserve(m, mb->nobjs);
+	if (rc == 0)
+		rc = refs_reserve(m, mb->ncas);
+	if (rc == 0)
+		batch_apply(m, mb);
+	pthread_rwlock_unlock(&m->lock);
+	mem_batch_abort(batch);
+	return rc;
+}
+
+/* ---- lifetime ---- */
+
+static void mem_free(gkv_backend *b)
+{
+	mem_backend *m = (mem_backend *)b;
+
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nslots; i++)
+		free(m->slots[i]);
+	for (size_t i = 0; i < m->nrefs; i++)
+		free(m->refs[i].name);
+	free(m->slots);
+	free(m->refs);
+	pthread_rwlock_destroy(&m->lock);
+	free(m);
+}
+
+static void mem_fill_vtable(gkv_backend *b)
+{
+	b->name = "mem";
+	b->read = mem_read;
+	b->exists = mem_exists;
+	b->foreach = mem_foreach;
+	b->ref_read = mem_ref_read;
+	b->ref_list = mem_ref_list;
+	b->ref_cas = mem_ref_cas;
+	b->batch_begin = mem_batch_begin;
+	b->batch_write = mem_batch_write;
+	b->batch_ref_cas = mem_batch_ref_cas;
+	b->batch_commit = mem_batch_commit;
+	b->batch_abort = mem_batch_abort;
+	b->free = mem_free;
+}
+
+int gkv_backend_mem_new(gkv_backend **out)
+{
+	mem_backend *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return gkv__oom();
+	gkv_backend_init(&m->parent, GKV_BACKEND_VERSION);
+	m->nslots = 64;
+	if (!(m->slots = calloc(m->nslots, sizeof(*m->slots)))) {
+		free(m);
+		return gkv__oom();
+	}
+	if (pthread_rwlock_init(&m->lock, NULL) != 0) {
+		free(m->slots);
+		free(m);
+		return gkv_error_set(GKV_E_ERROR, "mem backend: cannot create its lock");
+	}
+	mem_fill_vtable(&m->parent);
+	*out = &m->parent;
+	return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * backend_util.h -- what the built-in backends (mem, lmdb) share: hex
+ * formatting of ids for error messages, the wording of a lost ref
+ * compare-and-swap, and prefix matching of ids. Internal to backends/;
+ * the store never includes it (it goes through gitkv/sys/backend.h).
+ */
+#ifndef GKV_BACKEND_UTIL_H
+#define GKV_BACKEND_UTIL_H
+
+#include "../store/common.h"
+
+/* Write the 40 lowercase hex digits of id and a NUL into out[41]. Local to
+ * the backends so that they depend on nothing of the store but errors. */
+void gkv__backend_hex(char out[GKV_OID_HEXSZ + 1], const gkv_oid *id);
+
+/*
+ * Raise GKV_E_CONFLICT for the ref name whose CAS expected `expected`
+ * (NULL: absent) but found `found` (NULL: absent):
+ * "branch ref 'refs/heads/x' moved (expected <hex|nothing>, found <hex|nothing>)".
+ */
+int gkv__backend_conflict(const char *name, const gkv_oid *expected, const gkv_oid *found);
+
+/* 1 if the hex form of id starts with the first hexlen hex digits of prefix. */
+int gkv__backend_prefix_match(const gkv_oid *id, const gkv_oid *prefix, size_t hexlen);
+
+/* 1 if a ref whose current target is cur (NULL: absent) satisfies a CAS
+ * that expects expected (NULL: absent). */
+int gkv__backend_cas_ok(const gkv_oid *cur, const gkv_oid *expected);
+
+#endif

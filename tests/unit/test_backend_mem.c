@@ -1,0 +1,103 @@
+/*
+ * test_backend_mem.c -- the in-memory backend through its vtable: the
+ * shared backend suite (backend_suite.h), plus what is the mem backend's
+ * own: gkv_backend_init, a 100,000-object batch, and read throughput.
+ */
+#include <time.h>
+
+#include "backend_suite.h"
+
+static int suite_open(gkv_backend **out)
+{
+	return gkv_backend_mem_new(out);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_init(void **state)
+{
+	gkv_backend b;
+
+	(void)state;
+	memset(&b, 0xff, sizeof(b));
+	assert_int_equal(gkv_backend_init(&b, GKV_BACKEND_VERSION), 0);
+	assert_int_equal(b.version, GKV_BACKEND_VERSION);
+	assert_null(b.read);
+	assert_null(b.default_branch);
+	assert_int_equal(gkv_backend_init(&b, GKV_BACKEND_VERSION + 1), GKV_E_INVALID);
+	assert_non_null(strstr(gkv_error_last(), "version"));
+}
+
+#define MANY 100000
+
+/* W1's shape: one batch of many small objects, then reads of each. */
+static void test_many_objects(void **state)
+{
+	gkv_backend *b;
+	gkv_batch *batch;
+	gkv_oid id;
+	double t0, t1, t2;
+	count_ctx c = {0, 0};
+
+	(void)state;
+	assert_int_equal(suite_open(&b), 0);
+	t0 = now();
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	for (int i = 0; i < MANY; i++) {
+		make_id(&id, (uint64_t)i);
+		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, &i, sizeof(i)), 0);
+	}
+	assert_int_equal(b->batch_commit(batch), 0);
+	t1 = now();
+	for (int i = 0; i < MANY; i++) {
+		void *data;
+		size_t len;
+		gkv_otype type;
+
+		make_id(&id, (uint64_t)i);
+		assert_int_equal(b->read(&data, &len, &type, b, &id), 0);
+		assert_int_equal(len, sizeof(i));
+		assert_memory_equal(data, &i, sizeof(i));
+		free(data);
+	}
+	t2 = now();
+	assert_int_equal(b->foreach(b, NULL, 0, count_cb, &c), 0);
+	assert_int_equal(c.count, MANY);
+	print_message("mem: %d objects in one batch: %.0f writes/s, %.0f reads/s\n", MANY,
+	    MANY / (t1 - t0), MANY / (t2 - t1));
+	b->free(b);
+}
+
+/* W2's shape: many small commits, each a batch with a ref CAS. */
+static void test_small_commits(void **state)
+{
+	gkv_backend *b;
+	double t0;
+
+	(void)state;
+	assert_int_equal(suite_open(&b), 0);
+	t0 = now();
+	for (int i = 0; i < 20000; i++)
+		assert_int_equal(cas_increment(b, "refs/heads/main", 1, (uint64_t)i), 0);
+	print_message("mem: %.0f small commits/s\n", 20000 / (now() - t0));
+	assert_int_equal(chain_length(b, "refs/heads/main"), 20000);
+	b->free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BACKEND_SUITE_TESTS,
+		cmocka_unit_test(test_init),
+		cmocka_unit_test(test_many_objects),
+		cmocka_unit_test(test_small_commits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
