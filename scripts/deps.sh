@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install the Debian packages gitkv needs to build and test (idempotent:
+# only what is missing is installed). Run as root, or with sudo available.
+set -euo pipefail
+
+pkgs=(build-essential meson ninja-build pkg-config libgit2-dev liblmdb-dev zlib1g-dev
+      libcmocka-dev git python3-pytest python3-pygit2 lmdb-utils groff-base)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "installing: ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
