@@ -438,11 +438,19 @@ static int do_test_and_set(gkv_tree **out, gkv_tree *base, void *arg)
 
 	if ((rc = gkv_tree_find(&cur, &found, base, a->path)) < 0)
 		return rc;
-	if (a->expected)
+	if (a->expected) {
 		same = found && cur.size == a->expected->size &&
 		    (cur.size == 0 || memcmp(cur.ptr, a->expected->ptr, cur.size) == 0);
-	else
-		same = !found;
+	} else {
+		gkv_kind k;
+
+		/* Expecting nothing: a directory there is something. */
+		if ((rc = gkv_tree_kind(&k, base, a->path)) < 0) {
+			gkv_buf_dispose(&cur);
+			return rc;
+		}
+		same = k == GKV_KIND_NONE;
+	}
 	gkv_buf_dispose(&cur);
 	if (!same)
 		return gkv__error(GKV_E_CONFLICT, "path '%s' does not hold the expected value", a->path);
