@@ -184,8 +184,13 @@ typedef struct gkv_repo gkv_repo;
 /** Options for opening a repo; NULL options mean every default. */
 typedef struct gkv_options gkv_options;
 
+/**
+ * Durability of commits. Unset, each backend keeps its own default: lmdb
+ * is FULL; git does as git does (no fsync), and FULL set explicitly makes
+ * it fsync objects and refs.
+ */
 typedef enum {
-	GKV_DURABILITY_FULL = 0,   /**< default: a commit is on disk when it returns */
+	GKV_DURABILITY_FULL = 0,   /**< a commit is on disk when it returns */
 	GKV_DURABILITY_NOSYNC = 1  /**< no fsync: fast, may lose the last commits on a crash */
 } gkv_durability;
 

@@ -53,6 +53,7 @@ int gkv_options_set_durability(gkv_options *o, gkv_durability d)
 	if (d != GKV_DURABILITY_FULL && d != GKV_DURABILITY_NOSYNC)
 		return gkv__error(GKV_E_INVALID, "unknown durability %d", (int)d);
 	o->durability = d;
+	o->durability_set = 1;
 	return 0;
 }
 

@@ -150,21 +150,6 @@ static int split_scheme(char *scheme, size_t cap, const char **rest, const char 
 	return 1;
 }
 
-static int is_git_dir(const char *path)
-{
-	char buf[4096];
-	struct stat st;
-
-	snprintf(buf, sizeof(buf), "%s/HEAD", path);
-	if (stat(buf, &st) == 0 && S_ISREG(st.st_mode)) {
-		snprintf(buf, sizeof(buf), "%s/objects", path);
-		if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
-			return 1;
-	}
-	snprintf(buf, sizeof(buf), "%s/.git", path);
-	return stat(buf, &st) == 0;
-}
-
 static int open_lmdb(gkv_repo **out, const char *path, const gkv_options *opts)
 {
 	gkv_backend *b;
@@ -186,11 +171,21 @@ static int open_lmdb(gkv_repo **out, const char *path, const gkv_options *opts)
 
 static int open_git(gkv_repo **out, const char *path, const gkv_options *opts)
 {
-	(void)out;
-	(void)opts;
+	gkv_backend *b;
+	unsigned flags = 0;
+	int rc;
+
 	if (!*path)
 		return gkv__error(GKV_E_INVALID, "invalid store 'git:': empty path");
-	return gkv__error(GKV_E_UNSUPPORTED, "store 'git:%s': the git backend is not built in yet", path);
+	if (opts && opts->create && !opts->readonly)
+		flags |= GKV_GIT_CREATE;
+	if (opts && opts->readonly)
+		flags |= GKV_GIT_READONLY;
+	if (opts && opts->durability_set && opts->durability == GKV_DURABILITY_FULL)
+		flags |= GKV_GIT_FSYNC;
+	if ((rc = gkv_backend_git_open(&b, path, flags)) < 0)
+		return rc;
+	return gkv_repo_open_backend(out, b, opts);
 }
 
 int gkv_repo_open(gkv_repo **out, const char *uri, const gkv_options *opts)
@@ -224,7 +219,7 @@ int gkv_repo_open(gkv_repo **out, const char *uri, const gkv_options *opts)
 	/* A plain path: detect what is there. */
 	if (gkv_backend_lmdb_detect(uri) == 1)
 		return open_lmdb(out, uri, opts);
-	if (stat(uri, &st) == 0 && S_ISDIR(st.st_mode) && is_git_dir(uri))
+	if (gkv_backend_git_detect(uri) == 1)
 		return open_git(out, uri, opts);
 	if (stat(uri, &st) != 0)
 		return gkv__error(GKV_E_NOTFOUND, "store '%s' does not exist", uri);

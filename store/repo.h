@@ -15,6 +15,7 @@ struct gkv_options {
 	int create;
 	int readonly;
 	gkv_durability durability;
+	int durability_set; /* set explicitly (else each backend's default) */
 	char *author_name;
 	char *author_email;
 	size_t cache_size;

@@ -149,6 +149,22 @@ GKV_EXTERN int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsign
 /** 1 if path is a directory holding an LMDB environment made by gitkv. */
 GKV_EXTERN int gkv_backend_lmdb_detect(const char *path);
 
+enum {
+	GKV_GIT_CREATE = 1 << 0,   /**< make a bare repository (default branch main) if none */
+	GKV_GIT_READONLY = 1 << 1, /**< open read-only */
+	GKV_GIT_FSYNC = 1 << 2     /**< fsync objects and refs as they are written */
+};
+
+/**
+ * Open the git repository at path (bare, or a work tree's .git; the work
+ * tree itself is never touched) through libgit2. GKV_E_NOTFOUND if there
+ * is none and GKV_GIT_CREATE is not set.
+ */
+GKV_EXTERN int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags);
+
+/** 1 if path is a git repository (bare, or with a .git). */
+GKV_EXTERN int gkv_backend_git_detect(const char *path);
+
 #ifdef __cplusplus
 }
 #endif
