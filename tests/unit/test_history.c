@@ -482,6 +482,19 @@ static void test_equal_times(void **state)
 	assert_bases(r, a, b, &p, 1);
 	assert_int_equal(1, ancestor(r, root, m));
 	assert_int_equal(0, ancestor(r, a, b));
+
+	/*
+	 * x is found common before y (same time, found first), and y's paint
+	 * stops before it marks x stale: x must still be dropped as y's
+	 * ancestor, leaving y the only lowest common ancestor.
+	 */
+	gkv_oid x = mk1(r, NULL, 700, "x", "1");
+	gkv_oid z = mk1(r, &x, 700, "z", "1");
+	gkv_oid y = mk1(r, &z, 700, "y", "1");
+	gkv_oid t1 = mk2(r, x, y, 700);
+	gkv_oid t2 = mk2(r, x, y, 700);
+	assert_bases(r, t1, t2, &y, 1);
+	assert_bases(r, t2, t1, &y, 1);
 }
 
 /* Parents dated after their children: order by graph, not by clock. */
@@ -503,6 +516,20 @@ static void test_clock_skew(void **state)
 	/* Hidden commit older than the interesting ones, yet their descendant. */
 	gkv_oid above[1] = {d};
 	assert_walk(r, &d, 1, &m, 1, above, 1);
+
+	/*
+	 * The hidden h reaches base only through s, dated far below base: when
+	 * base is popped (as interesting) only hidden commits remain queued,
+	 * yet base must still be found hidden.
+	 */
+	gkv_oid base = mk1(r, NULL, 1000, "base", "1");
+	gkv_oid i1 = mk1(r, &base, 1500, "i", "1");
+	gkv_oid i2 = mk1(r, &i1, 2000, "i", "2");
+	gkv_oid s = mk1(r, &base, 500, "s", "1");
+	gkv_oid h = mk1(r, &s, 3000, "h", "1");
+	gkv_oid interesting[2] = {i2, i1};
+	assert_walk(r, &i2, 1, &h, 1, interesting, 2);
+	assert_bases(r, i2, h, &base, 1);
 }
 
 #define CHAIN 10000
@@ -593,6 +620,26 @@ static void test_path_changes(void **state)
 	/* Under a value, not a directory: nothing there either. */
 	assert_rc(GKV_E_NOTFOUND, gkv_history_last_change(&out, r, &c8, "a/deeper"));
 	assert_rc(GKV_E_NOTFOUND, gkv_history_last_change(&out, r, &c4, "dir"));
+}
+
+/* A root commit with the empty tree holds nothing, not an empty root. */
+static void test_empty_root(void **state)
+{
+	env *e = *state;
+	gkv_repo *r = e->repo;
+	gkv_oid e0 = mk1(r, NULL, 100, NULL, NULL);
+	gkv_oid e1 = mk1(r, &e0, 110, "a", "1");
+	gkv_oid e2 = mk1(r, &e1, 120, "b", "1");
+	gkv_oid at, out;
+
+	assert_rc(GKV_E_NOTFOUND, gkv_history_last_change(&out, r, &e0, ""));
+	assert_rc(GKV_E_NOTFOUND, gkv_history_first_change(&out, r, &e0, ""));
+	at = last_change(r, e2, "");
+	assert_oid(&e2, &at, "last root");
+	at = first_change(r, e2, "");
+	assert_oid(&e1, &at, "first root");
+	at = first_change(r, e2, "b");
+	assert_oid(&e2, &at, "first b");
 }
 
 /* k added, removed, added again with the same value. */
@@ -712,6 +759,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_clock_skew, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_long_chain, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_path_changes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_empty_root, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_removed_readded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_merge_changes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
