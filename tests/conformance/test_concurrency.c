@@ -1,0 +1,331 @@
+/*
+ * test_concurrency.c -- concurrent writers lose nothing. Threads sharing
+ * one gkv_repo (each with its own gkv_store) and, for stores on disk,
+ * separate processes each with its own handle, write distinct keys and
+ * increment one shared counter with test-and-set; at the end every key is
+ * there, the counter is exact, and the history has exactly one commit per
+ * write. Nothing here depends on timing: only on final states.
+ */
+#include "conformance.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NWORKERS 4
+#define NSETS 50
+#define NINCR 25
+#define MAX_TRIES 100000
+
+struct worker {
+	gkv_repo *repo;
+	int id;
+	int failed; /* 0, or the code of the first failure */
+	char msg[256];
+	int stop;   /* for the reader */
+	long reads;
+};
+
+static int record(struct worker *w, int rc, const char *what)
+{
+	if (rc < 0 && !w->failed) {
+		w->failed = rc;
+		snprintf(w->msg, sizeof(w->msg), "worker %d: %s: %d %s", w->id, what, rc,
+		    gkv_error_last());
+	}
+	return rc;
+}
+
+/* Write NSETS distinct keys "w<id>/k<j>" = "w<id>/k<j>". */
+static int do_sets(struct worker *w, gkv_store *s)
+{
+	char key[64];
+
+	for (int j = 0; j < NSETS; j++) {
+		snprintf(key, sizeof(key), "w%d/k%d", w->id, j);
+		if (record(w, gkv_store_set(NULL, s, key, key, strlen(key), NULL), "set") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Add 1 to the decimal counter at "counter", NINCR times, with test-and-set. */
+static int do_increments(struct worker *w, gkv_store *s)
+{
+	for (int j = 0; j < NINCR; j++) {
+		int tries = 0, rc;
+
+		do {
+			gkv_buf cur = { 0 }, next;
+			char num[32];
+			int found = 0;
+			long v = 0;
+
+			if (record(w, gkv_store_find(&cur, &found, s, "counter"), "find") < 0)
+				return -1;
+			if (found) {
+				char tmp[32];
+
+				snprintf(tmp, sizeof(tmp), "%.*s", (int)cur.size, (char *)cur.ptr);
+				v = strtol(tmp, NULL, 10);
+			}
+			snprintf(num, sizeof(num), "%ld", v + 1);
+			next.ptr = (unsigned char *)num;
+			next.size = strlen(num);
+			rc = gkv_store_test_and_set(NULL, s, "counter", found ? &cur : NULL, &next,
+			    NULL);
+			gkv_buf_dispose(&cur);
+		} while (rc == GKV_E_CONFLICT && ++tries < MAX_TRIES);
+		if (record(w, rc, "test_and_set") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void *writer_thread(void *arg)
+{
+	struct worker *w = arg;
+	gkv_store *s = NULL;
+
+	if (record(w, gkv_store_open_branch(&s, w->repo, "main"), "open_branch") < 0)
+		return NULL;
+	if (do_sets(w, s) == 0)
+		do_increments(w, s);
+	gkv_store_free(s);
+	return NULL;
+}
+
+/* Read snapshots while writers write: every value seen is its own key. */
+static int check_fold(const char *path, gkv_kind kind, const void *value, size_t len,
+    void *payload)
+{
+	(void)kind;
+	(*(long *)payload)++;
+	if (strcmp(path, "counter") == 0 || strcmp(path, "init") == 0)
+		return 0;
+	return len == strlen(path) && memcmp(value, path, len) == 0 ? 0 : 1;
+}
+
+static void *reader_thread(void *arg)
+{
+	struct worker *w = arg;
+	gkv_store *s = NULL;
+
+	if (record(w, gkv_store_open_branch(&s, w->repo, "main"), "open_branch") < 0)
+		return NULL;
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		gkv_tree *t = NULL;
+		long n = 0;
+
+		if (record(w, gkv_store_tree(&t, s), "store_tree") < 0)
+			break;
+		if (gkv_tree_fold(t, "", check_fold, &n) != 0)
+			record(w, GKV_E_CORRUPT, "a snapshot holds a wrong value");
+		gkv_tree_free(t);
+		w->reads++;
+		if (w->failed)
+			break;
+	}
+	gkv_store_free(s);
+	return NULL;
+}
+
+static void check_final(gkv_repo *repo, int nworkers, const char *prefix, size_t extra)
+{
+	gkv_store *s = NULL;
+	gkv_oid head;
+	char key[64], num[32];
+
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	for (int i = 0; i < nworkers; i++)
+		for (int j = 0; j < NSETS; j++) {
+			snprintf(key, sizeof(key), "%s%d/k%d", prefix, i, j);
+			assert_value(s, key, key);
+		}
+	snprintf(num, sizeof(num), "%d", nworkers * NINCR);
+	assert_value(s, "counter", num);
+	head = conf_head(s);
+	assert_int_equal(conf_count_commits(repo, &head),
+	    (size_t)nworkers * (NSETS + NINCR) + extra);
+	gkv_store_free(s);
+}
+
+static void threads_lose_no_update(void **state)
+{
+	conf_env *env = *state;
+	struct worker w[NWORKERS + 1];
+	pthread_t t[NWORKERS + 1];
+
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i <= NWORKERS; i++) {
+		w[i].repo = env->repo;
+		w[i].id = i;
+	}
+	for (int i = 0; i < NWORKERS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, writer_thread, &w[i]), 0);
+	assert_int_equal(pthread_create(&t[NWORKERS], NULL, reader_thread, &w[NWORKERS]), 0);
+	for (int i = 0; i < NWORKERS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	__atomic_store_n(&w[NWORKERS].stop, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t[NWORKERS], NULL), 0);
+	for (int i = 0; i <= NWORKERS; i++)
+		if (w[i].failed)
+			fail_msg("%s", w[i].msg);
+	assert_true(w[NWORKERS].reads > 0);
+	check_final(env->repo, NWORKERS, "w", 0);
+}
+
+/* ---- processes: each opens its own handle after fork ---- */
+
+static void child_fail(struct worker *w, int status)
+{
+	fprintf(stderr, "%s\n", w->msg[0] ? w->msg : "child failed");
+	_exit(status);
+}
+
+static void run_child(const char *uri, int id)
+{
+	struct worker w;
+	gkv_repo *repo = NULL;
+	gkv_store *s = NULL;
+
+	memset(&w, 0, sizeof(w));
+	w.id = id;
+	if (record(&w, conf_open(&repo, uri, 0, 0), "open") < 0)
+		child_fail(&w, 2);
+	w.repo = repo;
+	if (record(&w, gkv_store_open_branch(&s, repo, "main"), "open_branch") < 0)
+		child_fail(&w, 3);
+	if (do_sets(&w, s) < 0)
+		child_fail(&w, 4);
+	if (do_increments(&w, s) < 0)
+		child_fail(&w, 5);
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+	_exit(0);
+}
+
+static void run_creator(const char *uri)
+{
+	gkv_repo *repo = NULL;
+	gkv_store *s = NULL;
+
+	if (conf_open(&repo, uri, 1, 0) < 0 || gkv_store_open_branch(&s, repo, "main") < 0 ||
+	    gkv_store_set(NULL, s, "init", "0", 1, NULL) < 0) {
+		fprintf(stderr, "creator: %s\n", gkv_error_last());
+		_exit(1);
+	}
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+	_exit(0);
+}
+
+static void wait_children(const pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int status = 0;
+
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("child %d ended with status 0x%x", i, status);
+	}
+}
+
+static void processes_lose_no_update(void **state)
+{
+	conf_env *env = *state;
+	pid_t pids[NWORKERS];
+	gkv_repo *repo = NULL;
+
+	if (!conf_persistent())
+		skip();
+	/* Nothing is opened in this process before the children are made. */
+	fflush(NULL);
+	pids[0] = fork();
+	assert_true(pids[0] >= 0);
+	if (pids[0] == 0)
+		run_creator(env->uri);
+	wait_children(pids, 1);
+	for (int i = 0; i < NWORKERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			run_child(env->uri, i);
+	}
+	wait_children(pids, NWORKERS);
+
+	assert_ok(conf_open(&repo, env->uri, 0, 0));
+	{
+		gkv_store *s = NULL;
+
+		assert_ok(gkv_store_open_branch(&s, repo, "main"));
+		assert_value(s, "init", "0");
+		gkv_store_free(s);
+	}
+	check_final(repo, NWORKERS, "w", 1);
+	gkv_repo_free(repo);
+}
+
+static void *branch_writer(void *arg)
+{
+	struct worker *w = arg;
+	gkv_store *s = NULL;
+	char branch[32];
+
+	snprintf(branch, sizeof(branch), "b%d", w->id);
+	if (record(w, gkv_store_open_branch(&s, w->repo, branch), "open_branch") < 0)
+		return NULL;
+	do_sets(w, s);
+	gkv_store_free(s);
+	return NULL;
+}
+
+static void branch_threads(void **state)
+{
+	conf_env *env = *state;
+	struct worker w[NWORKERS];
+	pthread_t t[NWORKERS];
+
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < NWORKERS; i++) {
+		w[i].repo = env->repo;
+		w[i].id = i;
+		assert_int_equal(pthread_create(&t[i], NULL, branch_writer, &w[i]), 0);
+	}
+	for (int i = 0; i < NWORKERS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < NWORKERS; i++) {
+		gkv_store *s = NULL;
+		gkv_list *list = NULL;
+		gkv_oid head;
+		char branch[32], key[64];
+
+		if (w[i].failed)
+			fail_msg("%s", w[i].msg);
+		snprintf(branch, sizeof(branch), "b%d", i);
+		assert_ok(gkv_store_open_branch(&s, env->repo, branch));
+		assert_ok(gkv_store_list(&list, s, ""));
+		assert_int_equal(gkv_list_count(list), 1);
+		gkv_list_free(list);
+		for (int j = 0; j < NSETS; j++) {
+			snprintf(key, sizeof(key), "w%d/k%d", i, j);
+			assert_value(s, key, key);
+		}
+		head = conf_head(s);
+		assert_int_equal(conf_count_commits(env->repo, &head), NSETS);
+		gkv_store_free(s);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		CONF_TEST_DIR(processes_lose_no_update),
+		CONF_TEST(threads_lose_no_update),
+		CONF_TEST(branch_threads),
+	};
+
+	return CONF_MAIN(argc, argv, tests);
+}

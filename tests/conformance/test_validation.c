@@ -1,0 +1,414 @@
+/*
+ * test_validation.c -- bad input gets a clear error and changes nothing.
+ * Every entry point that takes a path or a branch name rejects malformed
+ * ones with GKV_E_INVALID and a message quoting the input, and the store
+ * is left as it was (same heads, same branches). Required pointers given
+ * as NULL are GKV_E_INVALID, not a crash.
+ */
+#include "conformance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *const bad_paths[] = {
+	"/a", "a/", "a//b", ".", "..", "a/../b", "a/./b", ".git", ".GIT/x", "a/.git",
+	"a/.Git/b", "/", "//", "..", "x/..",
+};
+#define N_BAD_PATHS (sizeof(bad_paths) / sizeof(bad_paths[0]))
+
+static const char *const good_paths[] = {
+	"...", ".gitignore", ".git2", "a.git", ".hidden/x", "sp ace", "caf\xc3\xa9", "a-b",
+	"git/.gitkeep", "x:y",
+};
+#define N_GOOD_PATHS (sizeof(good_paths) / sizeof(good_paths[0]))
+
+static const char *const bad_branches[] = {
+	"a..b", "a b", "-x", "a.lock", "x/", "@", "a@{b", "~", "", "/x", "a//b", ".x",
+	"a/.b", "x.", "a^b", "a:b", "a?b", "a*b", "a[b", "a\\b", "a\tb", "a\x7f", "x/y.lock", "-",
+};
+#define N_BAD_BRANCHES (sizeof(bad_branches) / sizeof(bad_branches[0]))
+
+static const char *const good_branches[] = {
+	"feature/x", "a.b", "v1.0", "caf\xc3\xa9", "a-b", "x@y", "UPPER", "a_b", "a/b/c",
+};
+#define N_GOOD_BRANCHES (sizeof(good_branches) / sizeof(good_branches[0]))
+
+/* Assert rc is INVALID and the message quotes input (when non-empty). */
+static void expect_invalid(int rc, const char *what, const char *input)
+{
+	if (rc != GKV_E_INVALID) {
+		print_error("%s(\"%s\") returned %d (%s), expected INVALID\n", what, input, rc,
+		    gkv_error_last());
+		fail();
+	}
+	if (input[0] && !strstr(gkv_error_last(), input)) {
+		print_error("%s(\"%s\"): message \"%s\" does not quote the input\n", what, input,
+		    gkv_error_last());
+		fail();
+	}
+}
+
+static void populate(conf_env *env)
+{
+	conf_set(env->store, "a/b", "1");
+	conf_set(env->store, "c", "2");
+	conf_set(env->store, "a/.gitkeep", "3");
+}
+
+static void bad_paths_rejected_everywhere(void **state)
+{
+	conf_env *env = *state;
+	gkv_buf buf = { 0 }, val = { (unsigned char *)"1", 1 };
+	gkv_tree *tree = NULL, *out_tree = NULL;
+	gkv_txn *txn = NULL;
+	gkv_list *list = NULL;
+	gkv_kind kind;
+	gkv_oid out, head;
+	char *before, *after;
+	int found, mem;
+
+	populate(env);
+	head = conf_head(env->store);
+	before = conf_state(env->repo);
+	assert_ok(gkv_store_tree(&tree, env->store));
+	assert_ok(gkv_txn_begin(&txn, env->store));
+	for (size_t i = 0; i < N_BAD_PATHS; i++) {
+		const char *p = bad_paths[i];
+
+		expect_invalid(gkv_path_validate(p), "path_validate", p);
+		expect_invalid(gkv_store_get(&buf, env->store, p), "store_get", p);
+		expect_invalid(gkv_store_find(&buf, &found, env->store, p), "store_find", p);
+		expect_invalid(gkv_store_mem(&mem, env->store, p), "store_mem", p);
+		expect_invalid(gkv_store_kind(&kind, env->store, p), "store_kind", p);
+		expect_invalid(gkv_store_list(&list, env->store, p), "store_list", p);
+		expect_invalid(gkv_store_get_tree(&out_tree, env->store, p), "store_get_tree", p);
+		expect_invalid(gkv_store_set(&out, env->store, p, "v", 1, NULL), "store_set", p);
+		expect_invalid(gkv_store_remove(&out, env->store, p, NULL), "store_remove", p);
+		expect_invalid(gkv_store_set_tree(&out, env->store, p, tree, NULL), "store_set_tree",
+		    p);
+		expect_invalid(gkv_store_test_and_set(&out, env->store, p, NULL, &val, NULL),
+		    "store_test_and_set", p);
+		expect_invalid(gkv_tree_get(&buf, tree, p), "tree_get", p);
+		expect_invalid(gkv_tree_find(&buf, &found, tree, p), "tree_find", p);
+		expect_invalid(gkv_tree_kind(&kind, tree, p), "tree_kind", p);
+		expect_invalid(gkv_tree_subtree(&out_tree, tree, p), "tree_subtree", p);
+		expect_invalid(gkv_tree_set(&out_tree, tree, p, "v", 1), "tree_set", p);
+		expect_invalid(gkv_tree_remove(&out_tree, tree, p), "tree_remove", p);
+		expect_invalid(gkv_tree_set_tree(&out_tree, tree, p, tree), "tree_set_tree", p);
+		expect_invalid(gkv_tree_list(&list, tree, p), "tree_list", p);
+		expect_invalid(gkv_txn_get(&buf, txn, p), "txn_get", p);
+		expect_invalid(gkv_txn_find(&buf, &found, txn, p), "txn_find", p);
+		expect_invalid(gkv_txn_list(&list, txn, p), "txn_list", p);
+		expect_invalid(gkv_txn_set(txn, p, "v", 1), "txn_set", p);
+		expect_invalid(gkv_txn_remove(txn, p), "txn_remove", p);
+		expect_invalid(gkv_txn_set_tree(txn, p, tree), "txn_set_tree", p);
+		expect_invalid(gkv_history_last_change(&out, env->repo, &head, p),
+		    "history_last_change", p);
+		expect_invalid(gkv_history_first_change(&out, env->repo, &head, p),
+		    "history_first_change", p);
+	}
+	/* the transaction saw no change: committing it makes no commit */
+	assert_ok(gkv_txn_commit(&out, txn, GKV_TXN_FAIL, NULL));
+	gkv_txn_free(txn);
+	after = conf_state(env->repo);
+	assert_string_equal(before, after);
+	free(after);
+	out = conf_head(env->store);
+	assert_oid_eq(&out, &head);
+	gkv_tree_free(tree);
+	free(before);
+}
+
+static void watch_path_cb(const char *branch, const gkv_oid *old, const gkv_oid *new_head,
+    const gkv_diff *diff, void *payload)
+{
+	(void)branch, (void)old, (void)new_head, (void)diff;
+	(*(int *)payload)++;
+}
+
+static void watch_path_rejects_bad_prefix(void **state)
+{
+	conf_env *env = *state;
+	gkv_watch *watch = NULL;
+	int calls = 0;
+
+	for (size_t i = 0; i < N_BAD_PATHS; i++) {
+		watch = NULL;
+		expect_invalid(gkv_watch_path(&watch, env->repo, "main", bad_paths[i], watch_path_cb,
+		    &calls), "watch_path", bad_paths[i]);
+		assert_null(watch);
+	}
+	conf_set(env->store, "x", "1");
+	assert_int_equal(calls, 0);
+}
+
+static void empty_path_is_the_root(void **state)
+{
+	conf_env *env = *state;
+	gkv_buf buf = { 0 }, val = { (unsigned char *)"1", 1 };
+	gkv_tree *tree = NULL, *root = NULL, *empty = NULL;
+	gkv_list *list = NULL;
+	gkv_kind kind;
+	gkv_oid out, head;
+	char *before, *after;
+	int found = -1, mem = -1;
+
+	populate(env);
+	head = conf_head(env->store);
+	before = conf_state(env->repo);
+	assert_ok(gkv_path_validate("a/b"));
+	/* reads of "" see the root directory */
+	assert_rc(GKV_E_NOTFOUND, gkv_store_get(&buf, env->store, ""));
+	assert_ok(gkv_store_find(&buf, &found, env->store, ""));
+	assert_int_equal(found, 0);
+	assert_ok(gkv_store_mem(&mem, env->store, ""));
+	assert_int_equal(mem, 0);
+	assert_ok(gkv_store_kind(&kind, env->store, ""));
+	assert_int_equal(kind, GKV_KIND_DIR);
+	assert_ok(gkv_store_list(&list, env->store, ""));
+	assert_int_equal(gkv_list_count(list), 2);
+	gkv_list_free(list);
+	assert_ok(gkv_store_get_tree(&root, env->store, ""));
+	assert_ok(gkv_store_tree(&tree, env->store));
+	assert_true(gkv_tree_equal(root, tree));
+	gkv_tree_free(root);
+	assert_ok(gkv_tree_subtree(&root, tree, ""));
+	assert_true(gkv_tree_equal(root, tree));
+	gkv_tree_free(root);
+	/* writes of a value at "" are invalid */
+	expect_invalid(gkv_store_set(&out, env->store, "", "v", 1, NULL), "store_set", "");
+	expect_invalid(gkv_store_remove(&out, env->store, "", NULL), "store_remove", "");
+	expect_invalid(gkv_store_test_and_set(&out, env->store, "", NULL, &val, NULL),
+	    "store_test_and_set", "");
+	expect_invalid(gkv_tree_set(&root, tree, "", "v", 1), "tree_set", "");
+	after = conf_state(env->repo);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	/* set_tree at "" is allowed: it replaces the whole tree */
+	assert_ok(gkv_tree_empty(&empty, env->repo));
+	assert_ok(gkv_tree_set(&root, empty, "only", "1", 1));
+	assert_ok(gkv_store_set_tree(&out, env->store, "", root, NULL));
+	assert_ok(gkv_store_list(&list, env->store, ""));
+	assert_int_equal(gkv_list_count(list), 1);
+	gkv_list_free(list);
+	(void)head;
+	gkv_tree_free(root);
+	gkv_tree_free(empty);
+	gkv_tree_free(tree);
+}
+
+static void good_unusual_paths_work(void **state)
+{
+	conf_env *env = *state;
+
+	for (size_t i = 0; i < N_GOOD_PATHS; i++) {
+		assert_ok(gkv_path_validate(good_paths[i]));
+		conf_set(env->store, good_paths[i], good_paths[i]);
+	}
+	for (size_t i = 0; i < N_GOOD_PATHS; i++)
+		assert_value(env->store, good_paths[i], good_paths[i]);
+}
+
+static void watch_branch_cb(const char *branch, const gkv_oid *old,
+    const gkv_oid *new_head, void *payload)
+{
+	(void)branch, (void)old, (void)new_head, (void)payload;
+}
+
+static void bad_branch_names_rejected_everywhere(void **state)
+{
+	conf_env *env = *state;
+	gkv_store *s = NULL;
+	gkv_watch *w = NULL;
+	gkv_oid head, out;
+	char *before, *after;
+
+	head = conf_set(env->store, "k", "v");
+	before = conf_state(env->repo);
+	for (size_t i = 0; i < N_BAD_BRANCHES; i++) {
+		const char *b = bad_branches[i];
+
+		s = NULL;
+		expect_invalid(gkv_branch_name_validate(b), "branch_name_validate", b);
+		expect_invalid(gkv_store_open_branch(&s, env->repo, b), "store_open_branch", b);
+		assert_null(s);
+		expect_invalid(gkv_branch_create(env->repo, b, &head), "branch_create", b);
+		expect_invalid(gkv_branch_delete(env->repo, b), "branch_delete", b);
+		expect_invalid(gkv_branch_head(&out, env->repo, b), "branch_head", b);
+		expect_invalid(gkv_branch_cas(env->repo, b, NULL, &head), "branch_cas", b);
+		expect_invalid(gkv_branch_fast_forward(env->repo, b, &head), "branch_fast_forward",
+		    b);
+		w = NULL;
+		expect_invalid(gkv_watch_branch(&w, env->repo, b, watch_branch_cb, NULL),
+		    "watch_branch", b);
+		assert_null(w);
+		expect_invalid(gkv_watch_path(&w, env->repo, b, "", watch_path_cb, NULL),
+		    "watch_path", b);
+		assert_null(w);
+	}
+	after = conf_state(env->repo);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+}
+
+static void good_branch_names_work(void **state)
+{
+	conf_env *env = *state;
+	gkv_strarray names = { 0 };
+	gkv_oid head, out;
+
+	head = conf_set(env->store, "k", "v");
+	for (size_t i = 0; i < N_GOOD_BRANCHES; i++) {
+		assert_ok(gkv_branch_name_validate(good_branches[i]));
+		assert_ok(gkv_branch_create(env->repo, good_branches[i], &head));
+		assert_ok(gkv_branch_head(&out, env->repo, good_branches[i]));
+		assert_oid_eq(&out, &head);
+	}
+	assert_ok(gkv_branch_list(&names, env->repo));
+	assert_int_equal(names.count, N_GOOD_BRANCHES + 1);
+	gkv_strarray_dispose(&names);
+}
+
+static void null_pointers_are_invalid(void **state)
+{
+	conf_env *env = *state;
+	gkv_buf buf = { 0 };
+	gkv_store *s = NULL;
+	gkv_tree *tree = NULL, *t2 = NULL;
+	gkv_txn *txn = NULL;
+	gkv_revwalk *walk = NULL;
+	gkv_commit *c = NULL;
+	gkv_diff *diff = NULL;
+	gkv_watch *w = NULL;
+	gkv_strarray names = { 0 };
+	gkv_oidarray bases = { 0 };
+	gkv_oid head, out;
+	char *before, *after;
+	int found;
+
+	head = conf_set(env->store, "k", "v");
+	before = conf_state(env->repo);
+	assert_ok(gkv_store_tree(&tree, env->store));
+
+	assert_rc(GKV_E_INVALID, gkv_repo_open(NULL, env->uri, NULL));
+	assert_rc(GKV_E_INVALID, gkv_store_open_branch(NULL, env->repo, "main"));
+	assert_rc(GKV_E_INVALID, gkv_store_open_branch(&s, NULL, "main"));
+	assert_rc(GKV_E_INVALID, gkv_store_open_branch(&s, env->repo, NULL));
+	assert_rc(GKV_E_INVALID, gkv_store_open_commit(&s, env->repo, NULL));
+	assert_rc(GKV_E_INVALID, gkv_store_get(NULL, env->store, "k"));
+	assert_rc(GKV_E_INVALID, gkv_store_get(&buf, NULL, "k"));
+	assert_rc(GKV_E_INVALID, gkv_store_get(&buf, env->store, NULL));
+	assert_rc(GKV_E_INVALID, gkv_store_find(&buf, NULL, env->store, "k"));
+	assert_rc(GKV_E_INVALID, gkv_store_set(&out, env->store, NULL, "v", 1, NULL));
+	assert_rc(GKV_E_INVALID, gkv_store_set(&out, env->store, "k", NULL, 3, NULL));
+	assert_rc(GKV_E_INVALID, gkv_store_set(&out, NULL, "k", "v", 1, NULL));
+	assert_rc(GKV_E_INVALID, gkv_store_remove(&out, env->store, NULL, NULL));
+	assert_rc(GKV_E_INVALID, gkv_store_set_tree(&out, env->store, "x", NULL, NULL));
+	assert_rc(GKV_E_INVALID, gkv_store_head(NULL, env->store));
+	assert_rc(GKV_E_INVALID, gkv_branch_list(NULL, env->repo));
+	assert_rc(GKV_E_INVALID, gkv_branch_list(&names, NULL));
+	assert_rc(GKV_E_INVALID, gkv_branch_create(env->repo, "x", NULL));
+	assert_rc(GKV_E_INVALID, gkv_branch_create(env->repo, NULL, &head));
+	assert_rc(GKV_E_INVALID, gkv_branch_head(NULL, env->repo, "main"));
+	assert_rc(GKV_E_INVALID, gkv_branch_fast_forward(env->repo, "main", NULL));
+	assert_rc(GKV_E_INVALID, gkv_commit_lookup(&c, env->repo, NULL));
+	assert_rc(GKV_E_INVALID, gkv_commit_lookup(NULL, env->repo, &head));
+	assert_rc(GKV_E_INVALID, gkv_tree_get(&buf, NULL, "k"));
+	assert_rc(GKV_E_INVALID, gkv_tree_find(&buf, &found, tree, NULL));
+	assert_rc(GKV_E_INVALID, gkv_tree_set(&t2, tree, "k", NULL, 2));
+	assert_rc(GKV_E_INVALID, gkv_tree_set(NULL, tree, "k", "v", 1));
+	assert_rc(GKV_E_INVALID, gkv_tree_lookup(&t2, env->repo, NULL));
+	assert_rc(GKV_E_INVALID, gkv_tree_set_tree(&t2, tree, "x", NULL));
+	assert_rc(GKV_E_INVALID, gkv_tree_fold(tree, "", NULL, NULL));
+	assert_rc(GKV_E_INVALID, gkv_txn_begin(&txn, NULL));
+	assert_rc(GKV_E_INVALID, gkv_txn_begin(NULL, env->store));
+	assert_rc(GKV_E_INVALID, gkv_revwalk_new(&walk, NULL));
+	assert_ok(gkv_revwalk_new(&walk, env->repo));
+	assert_rc(GKV_E_INVALID, gkv_revwalk_push(walk, NULL));
+	assert_rc(GKV_E_INVALID, gkv_revwalk_hide(walk, NULL));
+	gkv_revwalk_free(walk);
+	assert_rc(GKV_E_INVALID, gkv_diff_trees(&diff, NULL, tree));
+	assert_rc(GKV_E_INVALID, gkv_diff_commits(&diff, env->repo, &head, NULL));
+	assert_rc(GKV_E_INVALID, gkv_merge_bases(&bases, env->repo, &head, NULL));
+	assert_rc(GKV_E_INVALID, gkv_is_ancestor(&found, env->repo, NULL, &head));
+	assert_rc(GKV_E_INVALID, gkv_history_last_change(&out, env->repo, &head, NULL));
+	assert_rc(GKV_E_INVALID, gkv_watch_branch(&w, env->repo, "main", NULL, NULL));
+	assert_rc(GKV_E_INVALID, gkv_watch_path(&w, env->repo, "main", "", NULL, NULL));
+	assert_rc(GKV_E_INVALID, gkv_repo_resolve(&out, env->repo, NULL));
+	assert_rc(GKV_E_INVALID, gkv_repo_object_read(&buf, NULL, env->repo, NULL));
+	assert_rc(GKV_E_INVALID, gkv_hash(NULL, GKV_OBJ_BLOB, "x", 1));
+	assert_rc(GKV_E_INVALID, gkv_oid_fromstr(&out, NULL));
+	assert_rc(GKV_E_INVALID, gkv_path_validate(NULL));
+	assert_rc(GKV_E_INVALID, gkv_branch_name_validate(NULL));
+	assert_rc(GKV_E_INVALID, gkv_options_new(NULL));
+	assert_rc(GKV_E_INVALID, gkv_signature_new(NULL, "a", "b", 0, 0));
+	assert_rc(GKV_E_INVALID, gkv_info_new(NULL, "m"));
+
+	after = conf_state(env->repo);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	gkv_tree_free(tree);
+}
+
+static void free_functions_accept_null(void **state)
+{
+	gkv_buf buf = { 0 };
+	gkv_strarray arr = { 0 };
+	gkv_oidarray ids = { 0 };
+
+	(void)state;
+	gkv_repo_free(NULL);
+	gkv_store_free(NULL);
+	gkv_tree_free(NULL);
+	gkv_txn_free(NULL);
+	gkv_revwalk_free(NULL);
+	gkv_commit_free(NULL);
+	gkv_diff_free(NULL);
+	gkv_list_free(NULL);
+	gkv_watch_free(NULL);
+	gkv_info_free(NULL);
+	gkv_signature_free(NULL);
+	gkv_options_free(NULL);
+	gkv_buf_dispose(&buf);
+	gkv_buf_dispose(NULL);
+	gkv_strarray_dispose(&arr);
+	gkv_strarray_dispose(NULL);
+	gkv_oidarray_dispose(&ids);
+	gkv_oidarray_dispose(NULL);
+}
+
+static void bad_signatures_rejected(void **state)
+{
+	gkv_signature *sig = NULL;
+
+	(void)state;
+	assert_rc(GKV_E_INVALID, gkv_signature_new(&sig, "a<b", "e@x", 0, 0));
+	assert_rc(GKV_E_INVALID, gkv_signature_new(&sig, "a", "e>x", 0, 0));
+	assert_rc(GKV_E_INVALID, gkv_signature_new(&sig, "a\nb", "e@x", 0, 0));
+	assert_null(sig);
+	assert_ok(gkv_signature_new(&sig, "A Name", "e@x", 42, -90));
+	assert_string_equal(gkv_signature_name(sig), "A Name");
+	assert_int_equal(gkv_signature_time(sig), 42);
+	assert_int_equal(gkv_signature_offset(sig), -90);
+	gkv_signature_free(sig);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		CONF_TEST(bad_paths_rejected_everywhere),
+		CONF_TEST(watch_path_rejects_bad_prefix),
+		CONF_TEST(empty_path_is_the_root),
+		CONF_TEST(good_unusual_paths_work),
+		CONF_TEST(bad_branch_names_rejected_everywhere),
+		CONF_TEST(good_branch_names_work),
+		CONF_TEST(null_pointers_are_invalid),
+		CONF_TEST_DIR(free_functions_accept_null),
+		CONF_TEST_DIR(bad_signatures_rejected),
+	};
+
+	return CONF_MAIN(argc, argv, tests);
+}
