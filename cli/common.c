@@ -74,15 +74,18 @@ int kv_err(struct kv_ctx *ctx, int code, const char *fmt, ...)
 int kv_api_err(struct kv_ctx *ctx, int rc, const char *fmt, ...)
 {
 	char what[sizeof(ctx->errmsg) / 2], msg[sizeof(ctx->errmsg)];
+	const char *why = gkv_error_last_code() == rc ? gkv_error_last() : gkv_strerror(rc);
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	/* The library's message says why; ours names the input, in case
-	 * the library's does not. */
-	snprintf(msg, sizeof(msg), "%s: %s", what,
-		 gkv_error_last_code() == rc ? gkv_error_last() : gkv_strerror(rc));
+	/* The library's message says why; ours names the input, in case the
+	 * library's does not. When it begins with ours, it says both. */
+	if (strncmp(why, what, strlen(what)) == 0)
+		snprintf(msg, sizeof(msg), "%s", why);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", what, why);
 	return report(ctx, kv_exit_code(rc), msg);
 }
 
