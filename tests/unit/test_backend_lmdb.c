@@ -1,0 +1,654 @@
+/*
+ * test_backend_lmdb.c -- the LMDB backend through its vtable: the shared
+ * backend suite (backend_suite.h) on a fresh environment per test, plus
+ * what only a disk backend has: reopening, read-only handles, detection,
+ * format checks, corrupt stored values (planted with the LMDB API), map
+ * growth (GKV_LMDB_INITIAL_MAPSIZE makes it start tiny), a full disk
+ * (RLIMIT_FSIZE), several processes CASing one ref, and read throughput.
+ *
+ * Every environment lives under one mkdtemp directory, removed at the end.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <zlib.h>
+
+#include "backend_suite.h"
+
+static char root[64];
+static int env_counter;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A fresh path under root (not created). */
+static const char *new_path(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/env%d", root, env_counter++);
+	return buf;
+}
+
+static int suite_open(gkv_backend **out)
+{
+	char path[128];
+
+	/* No fsync: these tests are about semantics, not durability. */
+	return gkv_backend_lmdb_open(out, new_path(path, sizeof(path)),
+	    GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/gkv-lmdb-test-XXXXXX");
+	return mkdtemp(root) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static gkv_backend *open_ok(const char *path, unsigned int flags)
+{
+	gkv_backend *b = NULL;
+	int rc = gkv_backend_lmdb_open(&b, path, flags);
+
+	if (rc != 0)
+		print_message("open %s: %s\n", path, gkv_error_last());
+	assert_int_equal(rc, 0);
+	assert_string_equal(b->name, "lmdb");
+	return b;
+}
+
+/* ---- persistence and opening ---- */
+
+static void test_reopen_persists(void **state)
+{
+	char path[128];
+	gkv_backend *b;
+	gkv_oid id, got;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	make_id(&id, 1);
+	b = open_ok(path, GKV_LMDB_CREATE); /* full durability */
+	assert_int_equal(put_obj(b, &id, GKV_OBJ_BLOB, "kept", 4), 0);
+	assert_int_equal(b->ref_cas(b, "refs/heads/main", NULL, &id), 0);
+	b->free(b);
+	b = open_ok(path, 0);
+	assert_obj(b, &id, GKV_OBJ_BLOB, "kept", 4);
+	assert_int_equal(b->ref_read(&got, b, "refs/heads/main"), 0);
+	assert_memory_equal(got.id, id.id, GKV_OID_RAWSZ);
+	b->free(b);
+	/* CREATE on an existing environment opens it as it is. */
+	b = open_ok(path, GKV_LMDB_CREATE);
+	assert_obj(b, &id, GKV_OBJ_BLOB, "kept", 4);
+	b->free(b);
+}
+
+static void test_open_errors(void **state)
+{
+	char path[128], file[160];
+	gkv_backend *b = NULL;
+	int fd;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	assert_int_equal(gkv_backend_lmdb_open(&b, path, 0), GKV_E_NOTFOUND);
+	assert_non_null(strstr(gkv_error_last(), path));
+	assert_int_equal(gkv_backend_lmdb_open(&b, path, GKV_LMDB_READONLY | GKV_LMDB_CREATE),
+	    GKV_E_NOTFOUND);
+	assert_int_equal(mkdir(path, 0777), 0);
+	assert_int_equal(gkv_backend_lmdb_open(&b, path, 0), GKV_E_NOTFOUND);
+	snprintf(file, sizeof(file), "%s/plain", path);
+	assert_true((fd = open(file, O_CREAT | O_WRONLY, 0644)) >= 0);
+	close(fd);
+	assert_int_equal(gkv_backend_lmdb_open(&b, file, GKV_LMDB_CREATE), GKV_E_INVALID);
+	assert_non_null(strstr(gkv_error_last(), file));
+	assert_int_equal(gkv_backend_lmdb_open(&b, path, 1u << 9), GKV_E_INVALID);
+	assert_int_equal(gkv_backend_lmdb_open(&b, "", GKV_LMDB_CREATE), GKV_E_INVALID);
+	assert_null(b);
+}
+
+static void test_readonly(void **state)
+{
+	char path[128];
+	gkv_backend *rw, *ro;
+	gkv_batch *batch;
+	gkv_oid id, got;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	make_id(&id, 2);
+	rw = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	assert_int_equal(put_obj(rw, &id, GKV_OBJ_BLOB, "ro", 2), 0);
+	assert_int_equal(rw->ref_cas(rw, "refs/heads/main", NULL, &id), 0);
+	/* A read-only handle beside a writable one in this process. */
+	ro = open_ok(path, GKV_LMDB_READONLY);
+	assert_int_equal(ro->batch_begin(&batch, ro), GKV_E_READONLY);
+	assert_non_null(strstr(gkv_error_last(), path));
+	assert_int_equal(ro->ref_cas(ro, "refs/heads/main", &id, NULL), GKV_E_READONLY);
+	rw->free(rw);
+	assert_obj(ro, &id, GKV_OBJ_BLOB, "ro", 2);
+	ro->free(ro);
+	/* Alone, opened MDB_RDONLY. */
+	ro = open_ok(path, GKV_LMDB_READONLY);
+	assert_obj(ro, &id, GKV_OBJ_BLOB, "ro", 2);
+	assert_int_equal(ro->ref_read(&got, ro, "refs/heads/main"), 0);
+	assert_int_equal(ro->ref_cas(ro, "refs/heads/x", NULL, &id), GKV_E_READONLY);
+	assert_int_equal(ro->batch_begin(&batch, ro), GKV_E_READONLY);
+	/* The env is read-only in this process until that handle closes. */
+	assert_int_equal(gkv_backend_lmdb_open(&rw, path, 0), GKV_E_READONLY);
+	ro->free(ro);
+	rw = open_ok(path, 0);
+	rw->free(rw);
+}
+
+/* Two handles on one directory share one MDB_env (LMDB's locks are per
+ * process); each keeps working when the other closes. */
+static void test_two_handles(void **state)
+{
+	char path[128];
+	gkv_backend *a, *b;
+	gkv_oid x, y;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	make_id(&x, 3);
+	make_id(&y, 4);
+	a = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	b = open_ok(path, 0);
+	assert_int_equal(put_obj(a, &x, GKV_OBJ_BLOB, "a", 1), 0);
+	assert_obj(b, &x, GKV_OBJ_BLOB, "a", 1);
+	a->free(a);
+	assert_int_equal(put_obj(b, &y, GKV_OBJ_BLOB, "b", 1), 0);
+	a = open_ok(path, GKV_LMDB_NOSYNC);
+	assert_obj(a, &y, GKV_OBJ_BLOB, "b", 1);
+	b->free(b);
+	a->free(a);
+}
+
+/* ---- detection and format ---- */
+
+static void make_plain_lmdb(const char *path, bool with_db)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(mkdir(path, 0777), 0);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+	assert_int_equal(mdb_env_open(env, path, 0, 0644), 0);
+	if (with_db) {
+		assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+		assert_int_equal(mdb_dbi_open(txn, "other", MDB_CREATE, &dbi), 0);
+		assert_int_equal(mdb_txn_commit(txn), 0);
+	}
+	mdb_env_close(env);
+}
+
+static void test_detect(void **state)
+{
+	char path[128], file[160], junk[128], plain[128];
+	gkv_backend *b;
+	int fd;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	assert_int_equal(gkv_backend_lmdb_detect(path), 0); /* absent */
+	b = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	assert_int_equal(gkv_backend_lmdb_detect(path), 1); /* open here */
+	b->free(b);
+	assert_int_equal(gkv_backend_lmdb_detect(path), 1); /* closed */
+	b = open_ok(path, 0); /* and detect left it usable */
+	b->free(b);
+	/* an empty directory, a random file, junk named data.mdb */
+	new_path(junk, sizeof(junk));
+	assert_int_equal(mkdir(junk, 0777), 0);
+	assert_int_equal(gkv_backend_lmdb_detect(junk), 0);
+	snprintf(file, sizeof(file), "%s/data.mdb", junk);
+	assert_true((fd = open(file, O_CREAT | O_WRONLY, 0644)) >= 0);
+	assert_int_equal(write(fd, "not an lmdb file at all, just some bytes", 40), 40);
+	close(fd);
+	assert_int_equal(gkv_backend_lmdb_detect(file), 0);
+	assert_int_equal(gkv_backend_lmdb_detect(junk), 0);
+	assert_int_equal(gkv_backend_lmdb_open(&b, junk, 0), GKV_E_CORRUPT);
+	/* an LMDB environment made by someone else */
+	new_path(plain, sizeof(plain));
+	make_plain_lmdb(plain, true);
+	assert_int_equal(gkv_backend_lmdb_detect(plain), 0);
+	assert_int_equal(gkv_backend_lmdb_open(&b, plain, GKV_LMDB_CREATE), GKV_E_CORRUPT);
+	assert_non_null(strstr(gkv_error_last(), plain));
+}
+
+/* Put raw bytes into one of the environment's databases, behind gitkv. */
+static void plant(const char *path, const char *db, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+	assert_int_equal(mdb_env_open(env, path, 0, 0644), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void expect_corrupt(gkv_backend *b, const gkv_oid *id)
+{
+	char hex[GKV_OID_HEXSZ + 1];
+	void *data = NULL;
+	size_t len;
+	gkv_otype type;
+
+	hex_of(hex, id);
+	assert_int_equal(b->read(&data, &len, &type, b, id), GKV_E_CORRUPT);
+	assert_non_null(strstr(gkv_error_last(), hex));
+	assert_null(data);
+}
+
+static void test_corrupt_values(void **state)
+{
+	char path[128];
+	unsigned char val[64 + 9], src[4000];
+	uLongf clen = 64;
+	gkv_backend *b;
+	gkv_oid ids[7];
+
+	(void)state;
+	new_path(path, sizeof(path));
+	for (int i = 0; i < 7; i++)
+		make_id(&ids[i], 500 + i);
+	b = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	assert_int_equal(put_obj(b, &ids[0], GKV_OBJ_BLOB, "fine", 4), 0);
+	b->free(b);
+	plant(path, "objects", ids[1].id, 20, "", 0);               /* empty */
+	plant(path, "objects", ids[2].id, 20, "\x0f" "abc", 4);     /* bad type */
+	plant(path, "objects", ids[3].id, 20, "\x83" "\1\0", 3);    /* truncated */
+	plant(path, "objects", ids[4].id, 20, "\x83" "\xa0\x0f\0\0\0\0\0\0" "garbage!", 17);
+	/* a real zlib stream whose recorded length is wrong */
+	memset(src, 'a', sizeof(src));
+	assert_int_equal(compress2(val + 9, &clen, src, sizeof(src), 9), Z_OK);
+	val[0] = 0x83;
+	memcpy(val + 1, "\x9f\x0f\0\0\0\0\0\0", 8); /* 3999, not 4000 */
+	plant(path, "objects", ids[5].id, 20, val, 9 + clen);
+	memcpy(val + 1, "\xff\xff\xff\xff\xff\xff\0\0", 8); /* absurd */
+	plant(path, "objects", ids[6].id, 20, val, 9 + clen);
+	b = open_ok(path, 0);
+	assert_obj(b, &ids[0], GKV_OBJ_BLOB, "fine", 4);
+	for (int i = 1; i < 7; i++)
+		expect_corrupt(b, &ids[i]);
+	/* the same stream with the right length reads */
+	memcpy(val + 1, "\xa0\x0f\0\0\0\0\0\0", 8);
+	b->free(b);
+	plant(path, "objects", ids[5].id, 20, val, 9 + clen);
+	plant(path, "refs", "refs/heads/bad", 14, "short", 5);
+	b = open_ok(path, 0);
+	assert_obj(b, &ids[5], GKV_OBJ_BLOB, src, sizeof(src));
+	assert_int_equal(b->ref_read(&ids[0], b, "refs/heads/bad"), GKV_E_CORRUPT);
+	b->free(b);
+}
+
+static void test_format_version(void **state)
+{
+	char path[128];
+	gkv_backend *b;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	b = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	b->free(b);
+	plant(path, "meta", "version", 7, "99", 2);
+	assert_int_equal(gkv_backend_lmdb_open(&b, path, 0), GKV_E_CORRUPT);
+	assert_non_null(strstr(gkv_error_last(), "version '99'"));
+	assert_int_equal(gkv_backend_lmdb_open(&b, path, GKV_LMDB_READONLY), GKV_E_CORRUPT);
+	plant(path, "meta", "magic", 5, "someone-else", 12);
+	assert_int_equal(gkv_backend_lmdb_detect(path), 0);
+	assert_int_equal(gkv_backend_lmdb_open(&b, path, 0), GKV_E_CORRUPT);
+}
+
+/* ---- growth ---- */
+
+#define CHUNK (128u << 10)
+
+/* Write n random chunks, one batch each (small batches: MDB_MAP_FULL and
+ * retry), or all in one batch (large: the map is grown beforehand). */
+static void write_chunks(gkv_backend *b, uint64_t first, int n, bool one_batch)
+{
+	unsigned char *buf = malloc(CHUNK);
+	gkv_batch *batch = NULL;
+	gkv_oid id;
+
+	assert_non_null(buf);
+	for (int i = 0; i < n; i++) {
+		if (!batch)
+			assert_int_equal(b->batch_begin(&batch, b), 0);
+		fill_random(buf, CHUNK, first + (uint64_t)i);
+		make_id(&id, first + (uint64_t)i);
+		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, buf, CHUNK), 0);
+		if (!one_batch || i == n - 1) {
+			assert_int_equal(b->batch_commit(batch), 0);
+			batch = NULL;
+		}
+	}
+	free(buf);
+}
+
+static void check_chunks(gkv_backend *b, uint64_t first, int n)
+{
+	unsigned char *buf = malloc(CHUNK);
+	gkv_oid id;
+
+	assert_non_null(buf);
+	for (int i = 0; i < n; i += 7) {
+		fill_random(buf, CHUNK, first + (uint64_t)i);
+		make_id(&id, first + (uint64_t)i);
+		assert_obj(b, &id, GKV_OBJ_BLOB, buf, CHUNK);
+	}
+	free(buf);
+}
+
+static void test_map_growth(void **state)
+{
+	char path[128];
+	gkv_backend *b;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	setenv("GKV_LMDB_INITIAL_MAPSIZE", "1M", 1);
+	new_path(path, sizeof(path));
+	b = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	write_chunks(b, 10000, 60, false); /* 7.5 MiB, batch by batch */
+	write_chunks(b, 20000, 80, true);  /* 10 MiB, one batch */
+	check_chunks(b, 10000, 60);
+	check_chunks(b, 20000, 80);
+	/* Another process grows the map far past ours: we adopt its size. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gkv_backend *c;
+
+		if (gkv_backend_lmdb_open(&c, path, GKV_LMDB_NOSYNC) != 0)
+			_exit(1);
+		write_chunks(c, 30000, 200, true); /* 25 MiB */
+		c->free(c);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	check_chunks(b, 30000, 200);
+	write_chunks(b, 40000, 8, false);
+	b->free(b);
+	unsetenv("GKV_LMDB_INITIAL_MAPSIZE");
+	b = open_ok(path, 0);
+	check_chunks(b, 10000, 60);
+	check_chunks(b, 30000, 200);
+	check_chunks(b, 40000, 8);
+	b->free(b);
+}
+
+/* ---- a full disk ---- */
+
+static off_t file_size(const char *dir)
+{
+	char p[160];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/* In a child (the limit is per process): returns the exit status. */
+static int full_disk_child(const char *path)
+{
+	struct rlimit old, lim;
+	gkv_backend *b;
+	gkv_batch *batch;
+	unsigned char *big = malloc(4u << 20);
+	gkv_oid small, large, got;
+	int rc;
+
+	make_id(&small, 1);
+	make_id(&large, 2);
+	fill_random(big, 4u << 20, 9);
+	if (!big || gkv_backend_lmdb_open(&b, path, GKV_LMDB_CREATE) != 0)
+		return 10;
+	if (put_obj(b, &small, GKV_OBJ_BLOB, "before", 6) != 0 ||
+	    b->ref_cas(b, "refs/heads/main", NULL, &small) != 0)
+		return 11;
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = (rlim_t)file_size(path) + (256u << 10);
+	setrlimit(RLIMIT_FSIZE, &lim);
+	if (b->batch_begin(&batch, b) != 0 ||
+	    b->batch_write(batch, &large, GKV_OBJ_BLOB, big, 4u << 20) != 0 ||
+	    b->batch_ref_cas(batch, "refs/heads/main", &small, &large) != 0)
+		return 12;
+	rc = b->batch_commit(batch);
+	if (rc != GKV_E_FULL && rc != GKV_E_IO)
+		return 13;
+	if (!strstr(gkv_error_last(), path))
+		return 14;
+	/* A batch already failed leaves nothing behind; a small write may
+	 * still fit, a large one fails the same way again. */
+	if (put_obj(b, &large, GKV_OBJ_BLOB, big, 4u << 20) != rc)
+		return 17;
+	/* The store is as it was. */
+	if (b->exists(b, &large) != 0 || b->ref_read(&got, b, "refs/heads/main") != 0 ||
+	    memcmp(got.id, small.id, GKV_OID_RAWSZ) != 0)
+		return 15;
+	setrlimit(RLIMIT_FSIZE, &old);
+	if (put_obj(b, &large, GKV_OBJ_BLOB, big, 4u << 20) != 0 || b->exists(b, &large) != 1)
+		return 16;
+	b->free(b);
+	free(big);
+	return rc == GKV_E_FULL ? 0 : 1;
+}
+
+static void test_full_disk(void **state)
+{
+	char path[128];
+	gkv_backend *b;
+	gkv_oid small;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(full_disk_child(path));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0); /* 1: GKV_E_IO instead of GKV_E_FULL */
+	make_id(&small, 1);
+	b = open_ok(path, 0);
+	assert_obj(b, &small, GKV_OBJ_BLOB, "before", 6);
+	b->free(b);
+}
+
+/* ---- several processes on one environment ---- */
+
+#define PROCS 4
+#define PROC_STEPS 150
+
+static void test_processes_cas(void **state)
+{
+	char path[128];
+	gkv_backend *b;
+	pid_t pids[PROCS];
+	int status;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	b = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	fflush(NULL);
+	for (int p = 0; p < PROCS; p++) {
+		pids[p] = fork();
+		assert_true(pids[p] >= 0);
+		if (pids[p] == 0) {
+			gkv_backend *c;
+			int rc = gkv_backend_lmdb_open(&c, path, GKV_LMDB_NOSYNC);
+
+			for (int i = 0; rc == 0 && i < PROC_STEPS; i++)
+				rc = cas_increment(c, "refs/heads/counter", 100 + (uint64_t)p,
+				    (uint64_t)i);
+			if (rc == 0)
+				c->free(c);
+			_exit(rc == 0 ? 0 : 1);
+		}
+	}
+	/* The parent takes part too, with threads. */
+	run_cas_threads(b);
+	for (int p = 0; p < PROCS; p++) {
+		assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(chain_length(b, "refs/heads/counter"),
+	    CAS_THREADS * CAS_STEPS + PROCS * PROC_STEPS);
+	b->free(b);
+}
+
+/* ---- throughput (figures printed, not asserted) ---- */
+
+#define NREAD_OBJS 100000
+#define NREADS 200000
+#define READ_THREADS 2
+
+typedef struct {
+	gkv_backend *b;
+	int seed;
+	int rc;
+} reader_args;
+
+static void *reader(void *p)
+{
+	reader_args *r = p;
+	uint64_t s = (uint64_t)r->seed;
+
+	for (int i = 0; i < NREADS / READ_THREADS && r->rc == 0; i++) {
+		gkv_oid id;
+		void *data;
+		size_t len;
+		gkv_otype type;
+		int k = (int)(splitmix(&s) % NREAD_OBJS);
+
+		make_id(&id, (uint64_t)k);
+		r->rc = r->b->read(&data, &len, &type, r->b, &id);
+		if (r->rc == 0 && (len != 32 || memcmp(data, &k, sizeof(k)) != 0))
+			r->rc = -100;
+		if (r->rc == 0)
+			free(data);
+	}
+	return NULL;
+}
+
+static void test_throughput(void **state)
+{
+	gkv_backend *b;
+	gkv_batch *batch;
+	pthread_t th[READ_THREADS];
+	reader_args r[READ_THREADS];
+	unsigned char val[32] = {0};
+	gkv_oid id;
+	double t0, t1, t2;
+
+	(void)state;
+	assert_int_equal(suite_open(&b), 0);
+	t0 = now();
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	for (int i = 0; i < NREAD_OBJS; i++) {
+		make_id(&id, (uint64_t)i);
+		memcpy(val, &i, sizeof(i));
+		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, val, sizeof(val)), 0);
+	}
+	assert_int_equal(b->batch_commit(batch), 0);
+	t1 = now();
+	for (int i = 0; i < READ_THREADS; i++) {
+		r[i] = (reader_args){b, i + 1, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, reader, &r[i]), 0);
+	}
+	for (int i = 0; i < READ_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(r[i].rc, 0);
+	}
+	t2 = now();
+	print_message("lmdb: %d objects in one batch: %.0f writes/s; %d random reads on %d "
+		      "threads: %.0f reads/s\n",
+	    NREAD_OBJS, NREAD_OBJS / (t1 - t0), NREADS, READ_THREADS, NREADS / (t2 - t1));
+	b->free(b);
+}
+
+static void test_durable_commits(void **state)
+{
+	char path[128];
+	gkv_backend *b;
+	double t0;
+
+	(void)state;
+	b = open_ok(new_path(path, sizeof(path)), GKV_LMDB_CREATE);
+	t0 = now();
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(cas_increment(b, "refs/heads/main", 1, (uint64_t)i), 0);
+	print_message("lmdb: %.0f fsync'd small commits/s\n", 50 / (now() - t0));
+	b->free(b);
+	b = open_ok(path, 0);
+	assert_int_equal(chain_length(b, "refs/heads/main"), 50);
+	b->free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BACKEND_SUITE_TESTS,
+		cmocka_unit_test(test_reopen_persists),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_readonly),
+		cmocka_unit_test(test_two_handles),
+		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_corrupt_values),
+		cmocka_unit_test(test_format_version),
+		cmocka_unit_test(test_map_growth),
+		cmocka_unit_test(test_full_disk),
+		cmocka_unit_test(test_processes_cas),
+		cmocka_unit_test(test_durable_commits),
+		cmocka_unit_test(test_throughput),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
