@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -112,6 +113,14 @@ void conf_reopen(conf_env *env)
 	env->repo = NULL;
 	assert_ok(conf_open(&env->repo, env->uri, 1, 0));
 	assert_ok(gkv_store_open_branch(&env->store, env->repo, "main"));
+}
+
+void conf_child_init(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
 }
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

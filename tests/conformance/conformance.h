@@ -54,6 +54,13 @@ int conf_open(gkv_repo **out, const char *uri, int create, int readonly);
 /** Close env's store and repo (if open) and open them again (create set). */
 void conf_reopen(conf_env *env);
 
+/**
+ * Call first in a forked child: restore the default handlers of the
+ * signals cmocka catches, so that a crash ends the child (and is seen by
+ * the parent as a signal) instead of resuming the parent's test run.
+ */
+void conf_child_init(void);
+
 /** rm -rf path (nftw, depth first). 0 or -1. */
 int conf_rmrf(const char *path);
 

@@ -191,6 +191,7 @@ static void run_child(const char *uri, int id)
 	gkv_repo *repo = NULL;
 	gkv_store *s = NULL;
 
+	conf_child_init();
 	memset(&w, 0, sizeof(w));
 	w.id = id;
 	if (record(&w, conf_open(&repo, uri, 0, 0), "open") < 0)
@@ -212,6 +213,7 @@ static void run_creator(const char *uri)
 	gkv_repo *repo = NULL;
 	gkv_store *s = NULL;
 
+	conf_child_init();
 	if (conf_open(&repo, uri, 1, 0) < 0 || gkv_store_open_branch(&s, repo, "main") < 0 ||
 	    gkv_store_set(NULL, s, "init", "0", 1, NULL) < 0) {
 		fprintf(stderr, "creator: %s\n", gkv_error_last());
