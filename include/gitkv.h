@@ -484,7 +484,7 @@ typedef struct gkv_txn gkv_txn;
 typedef enum {
 	GKV_TXN_FAIL = 0,      /**< GKV_E_CONFLICT if the head moved since begin */
 	GKV_TXN_OVERWRITE = 1, /**< commit the transaction's tree on the new head */
-	GKV_TXN_MERGE = 2      /**< three-way merge with the new head (merge issue) */
+	GKV_TXN_MERGE = 2      /**< three-way merge of the transaction's changes into the new head */
 } gkv_txn_strategy;
 
 GKV_EXTERN int gkv_txn_begin(gkv_txn **out, gkv_store *store);
@@ -547,6 +547,122 @@ GKV_EXTERN int gkv_history_last_change(gkv_oid *out, gkv_repo *repo, const gkv_o
 /** The oldest such commit along first parents: the one that created what path holds. */
 GKV_EXTERN int gkv_history_first_change(gkv_oid *out, gkv_repo *repo, const gkv_oid *from,
     const char *path);
+
+/* ---------------------------------------------------------------- merges */
+
+/**
+ * Contents merge functions: what a merge does with a path that both sides
+ * changed differently (one side changed -> that side; both the same ->
+ * that). "Absent" below means the path holds no value on that side.
+ *
+ *  GKV_MERGE_FN_CONFLICT  the path is reported as a conflict (default).
+ *  GKV_MERGE_FN_LWW       last writer wins: the side whose commit has the
+ *                         later committer time, then the greater id, wins
+ *                         whole (its value, or its absence). Merging two
+ *                         trees without commits: theirs wins.
+ *  GKV_MERGE_FN_COUNTER   a signed 64-bit counter in decimal text ("42",
+ *                         "-7"; absent reads as 0): the result is
+ *                         ours + theirs - base. A value that is not such a
+ *                         number, or an overflow, is a conflict. The result
+ *                         is written in decimal without a newline (a counter
+ *                         removed on both sides stays removed: both the same).
+ *  GKV_MERGE_FN_LINES     a set of lines (split on '\n'; absent or empty is
+ *                         the empty set): a line is in the result if both
+ *                         sides have it, or one side added it (it is not in
+ *                         the base); so a line removed on either side stays
+ *                         removed. The result is sorted by bytes, one line
+ *                         each with a final '\n'; an empty set removes the
+ *                         path. With no base this is the plain union.
+ */
+typedef enum {
+	GKV_MERGE_FN_CONFLICT = 0,
+	GKV_MERGE_FN_LWW = 1,
+	GKV_MERGE_FN_COUNTER = 2,
+	GKV_MERGE_FN_LINES = 3
+} gkv_merge_fn;
+
+/**
+ * A user's contents merge function. Each *_present says whether that side
+ * has a value. Return 0 with the result in *out (bytes from malloc(),
+ * freed by gitkv) and *out_present = 1, or *out_present = 0 to remove the
+ * path; GKV_E_CONFLICT to report a conflict; GKV_MERGE_PASS to leave the
+ * path to the rules below (patterns, .gitattributes, default). Any other
+ * negative return aborts the merge with that code.
+ */
+#define GKV_MERGE_PASS 1
+typedef int (*gkv_merge_cb)(gkv_buf *out, int *out_present, const char *path,
+    const void *base, size_t base_len, int base_present,
+    const void *ours, size_t ours_len, int ours_present,
+    const void *theirs, size_t theirs_len, int theirs_present, void *payload);
+
+/**
+ * How a merge picks the contents merge function of a path, first match
+ * wins: the callback (unless it passes); the rules added here, last added
+ * first; the tree's root .gitattributes file (lines "PATTERN merge=NAME",
+ * NAME one of conflict, lww, counter, lines; the last matching line wins,
+ * as in git; read from ours, else theirs, else the base); the default.
+ * Replicas must agree on the functions to converge: rules that travel in
+ * .gitattributes do. NULL options mean: .gitattributes, then conflict.
+ */
+typedef struct gkv_merge_options gkv_merge_options;
+GKV_EXTERN int gkv_merge_options_new(gkv_merge_options **out);
+GKV_EXTERN void gkv_merge_options_free(gkv_merge_options *opts);
+GKV_EXTERN int gkv_merge_options_set_default(gkv_merge_options *opts, gkv_merge_fn fn);
+/** Patterns as in .gitattributes: "*.count"; with a "/", matched against
+ * the whole path; a trailing "/" and two stars: everything under a directory. */
+GKV_EXTERN int gkv_merge_options_add_rule(gkv_merge_options *opts, const char *pattern,
+    gkv_merge_fn fn);
+GKV_EXTERN int gkv_merge_options_set_callback(gkv_merge_options *opts, gkv_merge_cb cb,
+    void *payload);
+/** Whether .gitattributes is read (default 1). */
+GKV_EXTERN int gkv_merge_options_use_attributes(gkv_merge_options *opts, int use);
+/** Never fast-forward: always make a merge commit (default 0). */
+GKV_EXTERN int gkv_merge_options_set_no_ff(gkv_merge_options *opts, int no_ff);
+
+/** The conflicts of a failed merge: paths (sorted by bytes) with reasons. */
+typedef struct gkv_conflicts gkv_conflicts;
+GKV_EXTERN size_t gkv_conflicts_count(const gkv_conflicts *c);
+GKV_EXTERN const char *gkv_conflicts_path(const gkv_conflicts *c, size_t i);
+GKV_EXTERN const char *gkv_conflicts_reason(const gkv_conflicts *c, size_t i);
+GKV_EXTERN void gkv_conflicts_free(gkv_conflicts *c);
+
+/**
+ * Three-way merge of two trees against base (NULL: the empty tree).
+ * GKV_E_CONFLICT when paths conflict: *conflicts (if conflicts is not
+ * NULL) lists them and *out is NULL. Writes nothing.
+ */
+GKV_EXTERN int gkv_merge_trees(gkv_tree **out, gkv_conflicts **conflicts, gkv_tree *base,
+    gkv_tree *ours, gkv_tree *theirs, const gkv_merge_options *opts);
+
+/**
+ * Merge commit theirs into ours: the lowest common ancestors are the base
+ * (several are first merged into a virtual base, as git's recursive
+ * strategy does; none: the empty tree). If one side contains the other
+ * the result is the other's id (a fast-forward, no new commit). Otherwise
+ * a commit with parents ours and theirs is written (no branch moves) and
+ * its id put in out. info NULL: message "Merge <theirs> into <ours>".
+ * GKV_E_CONFLICT with *conflicts set when paths conflict; nothing written.
+ */
+GKV_EXTERN int gkv_merge_commits(gkv_oid *out, gkv_conflicts **conflicts, gkv_repo *repo,
+    const gkv_oid *ours, const gkv_oid *theirs, const gkv_merge_options *opts,
+    const gkv_info *info);
+
+/**
+ * Merge commit `from` into branch: gkv_merge_commits with the branch head
+ * as ours, then a compare-and-swap of the head (retried, merging again, if
+ * another writer moved it). A branch that does not exist is created at
+ * from. *out gets the new head. On GKV_E_CONFLICT nothing moves. info NULL:
+ * message "Merge <from> into <branch>".
+ */
+GKV_EXTERN int gkv_merge_into_branch(gkv_oid *out, gkv_conflicts **conflicts, gkv_repo *repo,
+    const char *branch, const gkv_oid *from, const gkv_merge_options *opts,
+    const gkv_info *info);
+
+/** Merge options used by GKV_TXN_MERGE for this transaction (copied; NULL: defaults). */
+GKV_EXTERN int gkv_txn_set_merge_options(gkv_txn *txn, const gkv_merge_options *opts);
+/** The conflicts of the last gkv_txn_commit that failed with GKV_E_CONFLICT
+ * under GKV_TXN_MERGE (borrowed, lives as long as txn), or NULL. */
+GKV_EXTERN const gkv_conflicts *gkv_txn_conflicts(const gkv_txn *txn);
 
 /* ---------------------------------------------------------------- watches */
 

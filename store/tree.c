@@ -1253,3 +1253,45 @@ int gkv__tree_entry_value(gkv_buf *out, gkv_tree *t, size_t i)
 {
 	return entry_value(out, t, i);
 }
+
+/* ---------------------------------------------------- building (merge.c) */
+
+int gkv__tree_add_entry_from(gkv_tree *dst, gkv_tree *src, size_t i)
+{
+	tentry *e = &src->e[i];
+	size_t pos;
+	int rc;
+
+	if ((rc = node_insert(dst, e->name, e->namelen, e->mode, gkv__tree_ref(e->child), e->value)) < 0) {
+		gkv__tree_unref(e->child);
+		return rc;
+	}
+	if (e->value)
+		atomic_fetch_add_explicit(&e->value->refs, 1, memory_order_relaxed);
+	bsearch_kind(&pos, dst, e->name, e->namelen, is_tree_mode(e->mode));
+	dst->e[pos].id = e->id;
+	return 0;
+}
+
+int gkv__tree_add_subtree(gkv_tree *dst, const char *name, size_t len, gkv_tree *sub)
+{
+	int rc;
+
+	if (sub->n == 0)
+		return 0;
+	if ((rc = node_insert(dst, name, len, GKV_MODE_TREE, gkv__tree_ref(sub), NULL)) < 0)
+		gkv__tree_unref(sub);
+	return rc;
+}
+
+int gkv__tree_add_value(gkv_tree *dst, const char *name, size_t len, const void *data, size_t dlen)
+{
+	tvalue *v;
+	int rc;
+
+	if ((rc = make_value(&v, data, dlen)) < 0)
+		return rc;
+	if ((rc = node_insert(dst, name, len, GKV_MODE_BLOB, NULL, v)) < 0)
+		value_unref(v);
+	return rc;
+}

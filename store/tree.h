@@ -22,4 +22,11 @@ int gkv__tree_entry_oid(gkv_oid *out, gkv_tree *t, size_t i);
 int gkv__tree_entry_child(gkv_tree **out, gkv_tree *t, size_t i);
 int gkv__tree_entry_value(gkv_buf *out, gkv_tree *t, size_t i);
 
+/* Building a tree entry by entry (the merge): copy entry i of src (its
+ * name must not be in dst yet), add a subtree (skipped if empty), add a
+ * value. dst must be a dirty tree the caller owns (gkv_tree_empty). */
+int gkv__tree_add_entry_from(gkv_tree *dst, gkv_tree *src, size_t i);
+int gkv__tree_add_subtree(gkv_tree *dst, const char *name, size_t len, gkv_tree *sub);
+int gkv__tree_add_value(gkv_tree *dst, const char *name, size_t len, const void *data, size_t dlen);
+
 #endif

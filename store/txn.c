@@ -5,8 +5,11 @@
  * copy of the tree in place (it owns it, so a path already copied is not
  * copied again: loading 100,000 values costs 100,000 inserts, not
  * 100,000 copies of the root), and commits once. If the head moved
- * meanwhile, the strategy decides: fail, overwrite, or merge.
+ * meanwhile, the strategy decides: fail, overwrite, or merge (the
+ * transaction's changes since its base are merged into the new head's
+ * tree, as Irmin's with_tree does: one parent, the new head).
  */
+#include "merge.h"
 #include "path.h"
 #include "store.h"
 
@@ -17,6 +20,8 @@ struct gkv_txn {
 	gkv_tree *base_tree;
 	gkv_tree *tree;
 	int done;
+	gkv_merge_options *merge_opts;
+	gkv_conflicts *conflicts;
 };
 
 int gkv_txn_begin(gkv_txn **out, gkv_store *s)
@@ -117,6 +122,50 @@ int gkv_txn_tree(gkv_tree **out, gkv_txn *t)
 	return 0;
 }
 
+/* The head moved: merge our changes into it and commit on it. */
+static int commit_merged(gkv_oid *out, gkv_txn *t, int has, const gkv_oid *head,
+    const gkv_info *info)
+{
+	gkv_tree *head_tree = NULL, *merged = NULL;
+	gkv_oid commit;
+	int rc;
+
+	if ((rc = gkv__store_head_tree(&head_tree, t->store, has, head)) < 0)
+		return rc;
+	/* Our side is the newer write: last-writer-wins picks it. */
+	rc = gkv__merge_trees(&merged, &t->conflicts, t->base_tree, head_tree, t->tree, t->merge_opts, 0, 0);
+	if (rc == 0 && gkv_tree_equal(merged, head_tree)) {
+		if (out && has)
+			*out = *head;
+	} else if (rc == 0) {
+		rc = gkv__store_commit(&commit, t->store, has, head, merged, info, "transaction\n");
+		if (rc == 0 && out)
+			*out = commit;
+	}
+	gkv_tree_free(head_tree);
+	gkv_tree_free(merged);
+	return rc;
+}
+
+int gkv_txn_set_merge_options(gkv_txn *t, const gkv_merge_options *opts)
+{
+	gkv_merge_options *copy;
+	int rc;
+
+	if (!t)
+		return gkv__error(GKV_E_INVALID, "transaction is NULL");
+	if ((rc = gkv__merge_options_dup(&copy, opts)) < 0)
+		return rc;
+	gkv_merge_options_free(t->merge_opts);
+	t->merge_opts = copy;
+	return 0;
+}
+
+const gkv_conflicts *gkv_txn_conflicts(const gkv_txn *t)
+{
+	return t ? t->conflicts : NULL;
+}
+
 static int same_head(int has_a, const gkv_oid *a, int has_b, const gkv_oid *b)
 {
 	return has_a == has_b && (!has_a || gkv_oid_equal(a, b));
@@ -149,9 +198,13 @@ int gkv_txn_commit(gkv_oid *out, gkv_txn *t, gkv_txn_strategy strategy, const gk
 				    "branch '%s' moved during the transaction (from %s to %s)",
 				    t->store->branch ? t->store->branch : "(commit view)",
 				    t->has_base ? gkv__hex(&t->base) : "nothing", has ? gkv__hex(&head) : "nothing");
-			if (strategy == GKV_TXN_MERGE)
-				return gkv__error(GKV_E_UNSUPPORTED,
-				    "the merge strategy of transactions is not available yet");
+			if (strategy == GKV_TXN_MERGE) {
+				rc = commit_merged(out, t, has, &head, info);
+				if (rc != GKV_E_CONFLICT || t->conflicts)
+					return rc;
+				gkv__backoff(attempt);
+				continue;
+			}
 			/* Overwrite: no commit if the new head already has our tree. */
 			if ((rc = gkv__store_head_tree(&head_tree, t->store, has, &head)) < 0)
 				return rc;
@@ -183,5 +236,7 @@ void gkv_txn_free(gkv_txn *t)
 		return;
 	gkv__tree_unref(t->base_tree);
 	gkv__tree_unref(t->tree);
+	gkv_merge_options_free(t->merge_opts);
+	gkv_conflicts_free(t->conflicts);
 	free(t);
 }

@@ -95,7 +95,7 @@ static void fast_forward_and_up_to_date(void **state)
 		assert_ok(gkv_merge_options_new(&o));
 		assert_ok(gkv_merge_options_set_no_ff(o, 1));
 		assert_ok(gkv_merge_commits(&m, NULL, env->repo, &base, &xh, o, NULL));
-		assert_int_equal(conf_count_commits(env->repo, &m), 5);
+		assert_int_equal(conf_count_commits(env->repo, &m), 4);
 		gkv_merge_options_free(o);
 	}
 	gkv_store_free(x);
@@ -279,12 +279,9 @@ static int merge_values(conf_env *env, gkv_oid *out, gkv_conflicts **c, const ch
 
 	so = open_branch(env, "ours");
 	st = open_branch(env, "theirs");
-	if (base)
-		assert_ok(gkv_store_set(&b, so, ".keep", "", 0, NULL));
+	assert_ok(gkv_store_set(&b, so, ".keep", "", 0, NULL));
 	if (base)
 		assert_ok(gkv_store_set(&b, so, path, base, strlen(base), NULL));
-	else
-		assert_ok(gkv_store_set(&b, so, ".keep", "", 0, NULL));
 	assert_ok(gkv_branch_create(env->repo, "theirs", &b));
 	if (ours)
 		assert_ok(gkv_store_set(&o, so, path, ours, strlen(ours), io));
