@@ -123,3 +123,19 @@ def test_json_error_replaces_partial_output(filled):
 def test_failed_commands_print_nothing_on_stdout(filled):
     for args in (["get", "zz"], ["list", "zz"], ["tree", "zz"], ["remove", "zz"]):
         filled.fails(1, *args)
+
+
+def test_a_result_that_cannot_be_written_is_exit_4(filled):
+    import subprocess
+
+    from conftest import KVCTL
+
+    try:
+        full = open("/dev/full", "wb")
+    except OSError:
+        pytest.skip("no /dev/full")
+    with full:
+        p = subprocess.run([KVCTL, "get", "c"], stdout=full, stderr=subprocess.PIPE,
+                           cwd=filled.cwd, env=filled.env, timeout=60)
+    assert p.returncode == 4
+    assert p.stderr.decode().startswith("kvctl: ") and "stdout" in p.stderr.decode()

@@ -154,3 +154,12 @@ def test_list_json_kinds_of_entries_made_by_git(kv, tmp_path):
         {"name": "run.sh", "kind": "exec"},
         {"name": "sub", "kind": "submodule"},
     ]
+
+
+def test_json_shows_invalid_utf8_in_names_as_replacement_characters(kv):
+    kv.ok("set", b"bad\xff\xfename", "v")
+    kv.ok("set", b"ok\xc3\xa9", "v")
+    assert kv.ok("list").out == b"bad\xff\xfename\nok\xc3\xa9\n"
+    assert [e["name"] for e in kv.ok("--json", "list").json()] == [
+        "bad\ufffd\ufffdname", "ok\u00e9"]
+    assert kv.ok("--json", "tree").json()[0]["path"] == "bad\ufffd\ufffdname"

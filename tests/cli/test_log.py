@@ -93,3 +93,9 @@ def test_log_and_snapshot_of_another_branch(kv):
     assert dev != base and kv.head() == base
     assert kv.commits("--branch", "dev") == [dev, base]
     assert kv.commits() == [base]
+
+
+def test_log_json_message_with_invalid_utf8_stays_valid_json(kv):
+    kv.ok("set", "k", "v", "-m", b"caf\xe9 \xc3\xa9 \"q\"\t\x01")
+    msg = kv.ok("--json", "log").json()[0]["message"]
+    assert msg == "caf\ufffd \u00e9 \"q\"\t\x01\n"
