@@ -1,0 +1,365 @@
+/*
+ * test_odb.c -- unit tests of store/odb.c: typed object reads and the
+ * bounded LRU cache of decoded trees.
+ *
+ * The cache must stay within its capacity however many trees are loaded
+ * (repo->cache.count is read directly), evict the least recently used
+ * tree, hand out the same node for the same id, work with a capacity of
+ * 0 (nothing kept), and actually save backend reads (counted by a
+ * forwarding backend). A read of an object of the wrong type is
+ * GKV_E_INVALID with a message naming the id; an absent one is
+ * GKV_E_NOTFOUND naming it too.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "repo.h"
+#include "unit_util.h"
+
+static gkv_repo *open_with_cache(size_t trees)
+{
+	gkv_options *opts;
+	gkv_repo *repo;
+
+	assert_ok(gkv_options_new(&opts));
+	assert_ok(gkv_options_set_cache_size(opts, trees));
+	assert_ok(gkv_repo_open(&repo, "mem:", opts));
+	gkv_options_free(opts);
+	return repo;
+}
+
+/* Write n distinct one-value trees; their ids in ids[]. */
+static void write_trees(gkv_repo *repo, gkv_oid *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		gkv_tree *e, *t;
+		char v[32];
+
+		snprintf(v, sizeof(v), "value %zu", i);
+		assert_ok(gkv_tree_empty(&e, repo));
+		assert_ok(gkv_tree_set(&t, e, "k", v, strlen(v)));
+		assert_ok(gkv_tree_write(&ids[i], t));
+		gkv_tree_free(e);
+		gkv_tree_free(t);
+	}
+}
+
+static void test_cache_is_bounded(void **state)
+{
+	gkv_repo *repo = open_with_cache(4);
+	gkv_oid ids[40];
+
+	(void)state;
+	assert_int_equal(4, repo->cache.capacity);
+	write_trees(repo, ids, 40);
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < 40; i++) {
+			gkv_tree *t;
+			gkv_buf b;
+			char v[32];
+
+			assert_ok(gkv_tree_lookup(&t, repo, &ids[i]));
+			assert_true(repo->cache.count <= 4);
+			snprintf(v, sizeof(v), "value %zu", i);
+			assert_ok(gkv_tree_get(&b, t, "k"));
+			assert_buf_str(b, v);
+			gkv_buf_dispose(&b);
+			gkv_tree_free(t);
+		}
+	}
+	assert_int_equal(4, repo->cache.count);
+	gkv_repo_free(repo);
+}
+
+/* Deep trees load their subtrees through the cache too: still bounded. */
+static void test_cache_bounded_with_subtrees(void **state)
+{
+	gkv_repo *repo = open_with_cache(3);
+	gkv_tree *t, *n, *s;
+	gkv_oid id;
+	char path[64];
+
+	(void)state;
+	assert_ok(gkv_tree_empty(&t, repo));
+	for (int i = 0; i < 30; i++) {
+		snprintf(path, sizeof(path), "d%d/e%d/v", i, i % 7);
+		assert_ok(gkv_tree_set(&n, t, path, path, strlen(path)));
+		gkv_tree_free(t);
+		t = n;
+	}
+	assert_ok(gkv_tree_write(&id, t));
+	gkv_tree_free(t);
+	assert_ok(gkv_tree_lookup(&s, repo, &id));
+	for (int i = 0; i < 30; i++) {
+		gkv_buf b;
+
+		snprintf(path, sizeof(path), "d%d/e%d/v", i, i % 7);
+		assert_ok(gkv_tree_get(&b, s, path));
+		assert_buf_str(b, path);
+		gkv_buf_dispose(&b);
+		assert_true(repo->cache.count <= 3);
+	}
+	gkv_tree_free(s);
+	gkv_repo_free(repo);
+}
+
+static void test_cache_size_zero(void **state)
+{
+	gkv_repo *repo = open_with_cache(0);
+	gkv_oid ids[3];
+	gkv_tree *a, *b;
+	gkv_buf v;
+
+	(void)state;
+	write_trees(repo, ids, 3);
+	assert_ok(gkv_tree_lookup(&a, repo, &ids[1]));
+	assert_ok(gkv_tree_lookup(&b, repo, &ids[1]));
+	assert_ptr_not_equal(a, b); /* nothing kept: decoded twice */
+	assert_true(gkv_tree_equal(a, b));
+	assert_int_equal(0, repo->cache.count);
+	assert_null(gkv__cache_get(&repo->cache, &ids[1]));
+	assert_ok(gkv_tree_get(&v, b, "k"));
+	assert_buf_str(v, "value 1");
+	gkv_buf_dispose(&v);
+	gkv_tree_free(a);
+	gkv_tree_free(b);
+
+	/* A whole store works without a cache. */
+	gkv_store *s;
+
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_set(NULL, s, "a/b/c", "1", 1, NULL));
+	assert_ok(gkv_store_set(NULL, s, "a/b/d", "2", 1, NULL));
+	assert_ok(gkv_store_get(&v, s, "a/b/c"));
+	assert_buf_str(v, "1");
+	gkv_buf_dispose(&v);
+	assert_int_equal(0, repo->cache.count);
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+}
+
+static void test_cache_shares_nodes(void **state)
+{
+	gkv_repo *repo = uu_open_mem();
+	gkv_oid ids[2];
+	gkv_tree *a, *b;
+
+	(void)state;
+	write_trees(repo, ids, 2);
+	assert_ok(gkv_tree_lookup(&a, repo, &ids[0]));
+	assert_ok(gkv_tree_lookup(&b, repo, &ids[0]));
+	assert_ptr_equal(a, b);
+	gkv_tree_free(b);
+	gkv_tree_free(a);
+	/* Options left at their default keep trees too. */
+	assert_true(repo->cache.capacity > 0);
+	gkv_repo_free(repo);
+}
+
+/* The LRU itself, on a cache of our own: capacity 2, A B, touch A, add C -> B goes. */
+static gkv_tree *one_value_tree(gkv_repo *repo, const char *v)
+{
+	gkv_tree *e, *t;
+
+	assert_ok(gkv_tree_empty(&e, repo));
+	assert_ok(gkv_tree_set(&t, e, "k", v, strlen(v)));
+	gkv_tree_free(e);
+	return t;
+}
+
+static void test_cache_lru_order(void **state)
+{
+	gkv_repo *repo = uu_open_mem();
+	gkv__cache c;
+	gkv_tree *a = one_value_tree(repo, "a"), *b = one_value_tree(repo, "b");
+	gkv_tree *cc = one_value_tree(repo, "c"), *a2 = one_value_tree(repo, "a"), *got;
+	gkv_oid ia, ib, ic;
+
+	(void)state;
+	assert_ok(gkv_tree_id(&ia, a));
+	assert_ok(gkv_tree_id(&ib, b));
+	assert_ok(gkv_tree_id(&ic, cc));
+	assert_ok(gkv__cache_init(&c, 2));
+	assert_ptr_equal(a, gkv__cache_put(&c, a));
+	assert_ptr_equal(b, gkv__cache_put(&c, b));
+	assert_int_equal(2, c.count);
+	/* An equal tree put again: the cached one comes back, the new one is released. */
+	got = gkv__cache_put(&c, a2);
+	assert_ptr_equal(a, got);
+	gkv_tree_free(got);
+	assert_int_equal(2, c.count);
+	/* Touch A, then add C: B is the least recently used. */
+	got = gkv__cache_get(&c, &ia);
+	assert_ptr_equal(a, got);
+	gkv_tree_free(got);
+	assert_ptr_equal(cc, gkv__cache_put(&c, cc));
+	assert_int_equal(2, c.count);
+	assert_null(gkv__cache_get(&c, &ib));
+	got = gkv__cache_get(&c, &ia);
+	assert_ptr_equal(a, got);
+	gkv_tree_free(got);
+	got = gkv__cache_get(&c, &ic);
+	assert_ptr_equal(cc, got);
+	gkv_tree_free(got);
+	/* Evicted trees stay valid for whoever holds them. */
+	gkv_buf v;
+
+	assert_ok(gkv_tree_get(&v, b, "k"));
+	assert_buf_str(v, "b");
+	gkv_buf_dispose(&v);
+	gkv__cache_free(&c);
+	gkv_tree_free(a);
+	gkv_tree_free(b);
+	gkv_tree_free(cc);
+	gkv_repo_free(repo);
+}
+
+/* The cache saves reads: the second walk to a value reads no tree with a cache, all without. */
+static size_t second_read_tree_reads(size_t cache)
+{
+	gkv_options *opts;
+	uu_counting *counter;
+	gkv_repo *repo;
+	gkv_store *s;
+	gkv_buf v;
+	size_t before;
+
+	assert_ok(gkv_options_new(&opts));
+	assert_ok(gkv_options_set_cache_size(opts, cache));
+	repo = uu_open_counting(&counter, opts);
+	gkv_options_free(opts);
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_set(NULL, s, "a/b/c/d", "1", 1, NULL));
+	assert_ok(gkv_store_get(&v, s, "a/b/c/d"));
+	gkv_buf_dispose(&v);
+	before = atomic_load(&counter->tree_reads);
+	assert_ok(gkv_store_get(&v, s, "a/b/c/d"));
+	assert_buf_str(v, "1");
+	gkv_buf_dispose(&v);
+	before = atomic_load(&counter->tree_reads) - before;
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+	return before;
+}
+
+static void test_cache_saves_reads(void **state)
+{
+	(void)state;
+	assert_int_equal(0, second_read_tree_reads(64));
+	/* a, a/b, a/b/c: three subtrees read again (the root stays with the store). */
+	assert_true(second_read_tree_reads(0) >= 3);
+}
+
+static void test_typed_reads(void **state)
+{
+	gkv_repo *repo = uu_open_mem();
+	gkv_oid blob, tree, missing = uu_oid("1111111111111111111111111111111111111111");
+	gkv_tree *t;
+	void *data = (void *)1;
+	size_t len;
+	gkv_otype type;
+	char hex[GKV_OID_HEXSZ + 1];
+
+	(void)state;
+	uu_raw_put(&blob, repo->backend, GKV_OBJ_BLOB, "just bytes", 10);
+	write_trees(repo, &tree, 1);
+
+	assert_rc(GKV_E_INVALID, gkv_tree_lookup(&t, repo, &blob));
+	gkv_oid_fmt(hex, &blob);
+	assert_non_null(strstr(gkv_error_last(), hex));
+	assert_non_null(strstr(gkv_error_last(), "blob"));
+	assert_rc(GKV_E_INVALID, gkv__odb_read_typed(&data, &len, repo, &blob, GKV_OBJ_TREE));
+	assert_null(data);
+	assert_rc(GKV_E_INVALID, gkv__odb_read_typed(&data, &len, repo, &tree, GKV_OBJ_COMMIT));
+	assert_rc(GKV_E_INVALID, gkv__odb_read_typed(&data, &len, repo, &tree, GKV_OBJ_BLOB));
+
+	assert_rc(GKV_E_NOTFOUND, gkv_tree_lookup(&t, repo, &missing));
+	assert_non_null(strstr(gkv_error_last(), "1111111111111111111111111111111111111111"));
+	assert_rc(GKV_E_NOTFOUND, gkv__odb_read(&data, &len, &type, repo, &missing));
+
+	assert_ok(gkv__odb_read(&data, &len, &type, repo, &blob));
+	assert_int_equal(GKV_OBJ_BLOB, type);
+	assert_int_equal(10, len);
+	assert_memory_equal("just bytes", data, 10);
+	free(data);
+	assert_ok(gkv__odb_read_typed(&data, &len, repo, &tree, GKV_OBJ_TREE));
+	free(data);
+	/* A wrong-typed read caches nothing. */
+	assert_null(gkv__cache_get(&repo->cache, &blob));
+	gkv_repo_free(repo);
+}
+
+/* Threads loading trees through a small cache: bounded, and every read right. */
+typedef struct {
+	gkv_repo *repo;
+	gkv_oid *ids;
+	size_t n;
+	unsigned seed;
+	int errors;
+} reader_arg;
+
+static void *reader(void *p)
+{
+	reader_arg *a = p;
+
+	for (int i = 0; i < 2000; i++) {
+		size_t k = (size_t)rand_r(&a->seed) % a->n;
+		gkv_tree *t;
+		gkv_buf b;
+		char v[32];
+
+		if (gkv_tree_lookup(&t, a->repo, &a->ids[k]) < 0) {
+			a->errors++;
+			continue;
+		}
+		snprintf(v, sizeof(v), "value %zu", k);
+		if (gkv_tree_get(&b, t, "k") < 0 || b.size != strlen(v) || memcmp(b.ptr, v, b.size))
+			a->errors++;
+		gkv_buf_dispose(&b);
+		gkv_tree_free(t);
+	}
+	return NULL;
+}
+
+static void test_cache_threads(void **state)
+{
+	gkv_repo *repo = open_with_cache(8);
+	gkv_oid ids[64];
+	pthread_t th[4];
+	reader_arg args[4];
+
+	(void)state;
+	write_trees(repo, ids, 64);
+	for (int i = 0; i < 4; i++) {
+		args[i] = (reader_arg){repo, ids, 64, (unsigned)i + 1, 0};
+		assert_int_equal(0, pthread_create(&th[i], NULL, reader, &args[i]));
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(0, args[i].errors);
+	}
+	assert_true(repo->cache.count <= 8);
+	gkv_repo_free(repo);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cache_is_bounded),
+	    cmocka_unit_test(test_cache_bounded_with_subtrees),
+	    cmocka_unit_test(test_cache_size_zero),
+	    cmocka_unit_test(test_cache_shares_nodes),
+	    cmocka_unit_test(test_cache_lru_order),
+	    cmocka_unit_test(test_cache_saves_reads),
+	    cmocka_unit_test(test_typed_reads),
+	    cmocka_unit_test(test_cache_threads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
