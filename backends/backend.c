@@ -12,8 +12,9 @@ int gkv_backend_init(gkv_backend *b, unsigned int version)
 	/* Refuse a version we do not know rather than guess its layout: a
 	 * backend compiled against a newer header may have more slots. */
 	if (version != GKV_BACKEND_VERSION)
-		return gkv_error_set(GKV_E_INVALID, "backend init: unknown backend version %u (this is %u)",
-		    version, (unsigned)GKV_BACKEND_VERSION);
+		return gkv_error_set(GKV_E_INVALID,
+				     "backend init: unknown backend version %u (this is %u)",
+				     version, (unsigned)GKV_BACKEND_VERSION);
 	memset(b, 0, sizeof(*b));
 	b->version = version;
 	return 0;
@@ -39,7 +40,7 @@ int gkv__backend_conflict(const char *name, const gkv_oid *expected, const gkv_o
 	if (found)
 		gkv__backend_hex(got, found);
 	return gkv_error_set(GKV_E_CONFLICT, "branch ref '%s' moved (expected %s, found %s)", name,
-	    want, got);
+			     want, got);
 }
 
 int gkv__backend_prefix_match(const gkv_oid *id, const gkv_oid *prefix, size_t hexlen)

@@ -252,7 +252,7 @@ static int mem_exists(gkv_backend *b, const gkv_oid *id)
 
 /* Copy the ids that match under the read lock: *out malloc()ed. */
 static int collect_ids(gkv_oid **out, size_t *n, mem_backend *m, const gkv_oid *prefix,
-    size_t hexlen)
+		       size_t hexlen)
 {
 	gkv_oid *ids;
 	size_t k = 0;
@@ -274,7 +274,7 @@ static int collect_ids(gkv_oid **out, size_t *n, mem_backend *m, const gkv_oid *
 }
 
 static int mem_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
-    gkv_backend_oid_cb cb, void *payload)
+		       gkv_backend_oid_cb cb, void *payload)
 {
 	gkv_oid *ids = NULL;
 	size_t n = 0;
@@ -282,7 +282,7 @@ static int mem_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexl
 
 	if (prefix_hexlen > GKV_OID_HEXSZ || (prefix_hexlen && !prefix))
 		return gkv_error_set(GKV_E_INVALID, "object prefix of %zu hex digits is invalid",
-		    prefix_hexlen);
+				     prefix_hexlen);
 	if ((rc = collect_ids(&ids, &n, (mem_backend *)b, prefix, prefix_hexlen)) < 0)
 		return rc;
 	for (size_t i = 0; i < n && rc == 0; i++)
@@ -336,7 +336,7 @@ static int snapshot_refs(ref_snapshot *s, mem_backend *m, const char *prefix)
 		s->offs[i] = s->names.size;
 		s->targets[i] = m->refs[first + i].target;
 		rc = gkv__sbuf_put(&s->names, m->refs[first + i].name,
-		    strlen(m->refs[first + i].name) + 1);
+				   strlen(m->refs[first + i].name) + 1);
 	}
 	pthread_rwlock_unlock(&m->lock);
 	return rc;
@@ -356,7 +356,7 @@ static int mem_ref_list(gkv_backend *b, const char *prefix, gkv_backend_ref_cb c
 }
 
 static int mem_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
-    const gkv_oid *new_target)
+		       const gkv_oid *new_target)
 {
 	mem_backend *m = (mem_backend *)b;
 	char *own;
@@ -408,7 +408,7 @@ static int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
 }
 
 static int mem_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
-    size_t len)
+			   size_t len)
 {
 	mem_batch *mb = (mem_batch *)batch;
 	mem_obj *o;
@@ -430,7 +430,7 @@ static int mem_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, 
 }
 
 static int mem_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *expected,
-    const gkv_oid *new_target)
+			     const gkv_oid *new_target)
 {
 	mem_batch *mb = (mem_batch *)batch;
 	mem_cas *c;
@@ -488,7 +488,7 @@ static int batch_check(const mem_backend *m, const mem_batch *mb)
 
 		if (!gkv__backend_cas_ok(cur, c->has_expected ? &c->expected : NULL))
 			return gkv__backend_conflict(c->name, c->has_expected ? &c->expected : NULL,
-			    cur);
+						     cur);
 	}
 	return 0;
 }

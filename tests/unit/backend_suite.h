@@ -81,7 +81,7 @@ static int put_obj(gkv_backend *b, const gkv_oid *id, gkv_otype type, const void
 }
 
 static void assert_obj(gkv_backend *b, const gkv_oid *id, gkv_otype type, const void *data,
-    size_t len)
+		       size_t len)
 {
 	void *got = NULL;
 	size_t got_len = 0;
@@ -178,7 +178,7 @@ static void test_foreach_prefixes(void **state)
 			for (int i = 0; i < NPREFIX_OBJS; i++)
 				want += hex_prefix_is(&ids[i], p, hexlen);
 			memset(&c, 0, sizeof(c));
-			assert_int_equal(b->foreach(b, p, hexlen, count_cb, &c), 0);
+			assert_int_equal(b->foreach (b, p, hexlen, count_cb, &c), 0);
 			assert_int_equal(c.count, want);
 		}
 	}
@@ -189,12 +189,12 @@ static void test_foreach_prefixes(void **state)
 	for (int i = 0; i < NPREFIX_OBJS; i++)
 		assert_false(hex_prefix_is(&ids[i], &none, 6));
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(b->foreach(b, &none, 6, count_cb, &c), 0);
+	assert_int_equal(b->foreach (b, &none, 6, count_cb, &c), 0);
 	assert_int_equal(c.count, 0);
 	c.stop_after = 7;
-	assert_int_equal(b->foreach(b, NULL, 0, count_cb, &c), 42);
+	assert_int_equal(b->foreach (b, NULL, 0, count_cb, &c), 42);
 	assert_int_equal(c.count, 7);
-	assert_int_equal(b->foreach(b, &none, 41, count_cb, &c), GKV_E_INVALID);
+	assert_int_equal(b->foreach (b, &none, 41, count_cb, &c), GKV_E_INVALID);
 	b->free(b);
 }
 
@@ -244,8 +244,8 @@ static void test_ref_cas(void **state)
 	assert_memory_equal(got.id, x.id, GKV_OID_RAWSZ);
 	/* create again: conflict, naming what was found */
 	assert_int_equal(b->ref_cas(b, "refs/heads/main", NULL, &y), GKV_E_CONFLICT);
-	snprintf(msg, sizeof(msg), "branch ref 'refs/heads/main' moved (expected nothing, found %s)",
-	    hx);
+	snprintf(msg, sizeof(msg),
+		 "branch ref 'refs/heads/main' moved (expected nothing, found %s)", hx);
 	assert_string_equal(gkv_error_last(), msg);
 	/* update */
 	assert_int_equal(b->ref_cas(b, "refs/heads/main", &x, &y), 0);
@@ -254,7 +254,7 @@ static void test_ref_cas(void **state)
 	/* update from a stale value */
 	assert_int_equal(b->ref_cas(b, "refs/heads/main", &x, &z), GKV_E_CONFLICT);
 	snprintf(msg, sizeof(msg), "branch ref 'refs/heads/main' moved (expected %s, found %s)", hx,
-	    hy);
+		 hy);
 	assert_string_equal(gkv_error_last(), msg);
 	assert_int_equal(b->ref_read(&got, b, "refs/heads/main"), 0);
 	assert_memory_equal(got.id, y.id, GKV_OID_RAWSZ);
@@ -263,8 +263,8 @@ static void test_ref_cas(void **state)
 	assert_int_equal(b->ref_cas(b, "refs/heads/main", &y, NULL), 0);
 	assert_int_equal(b->ref_read(&got, b, "refs/heads/main"), GKV_E_NOTFOUND);
 	assert_int_equal(b->ref_cas(b, "refs/heads/main", &y, NULL), GKV_E_CONFLICT);
-	snprintf(msg, sizeof(msg), "branch ref 'refs/heads/main' moved (expected %s, found nothing)",
-	    hy);
+	snprintf(msg, sizeof(msg),
+		 "branch ref 'refs/heads/main' moved (expected %s, found nothing)", hy);
 	assert_string_equal(gkv_error_last(), msg);
 	/* deleting what is absent, expecting absence, is a no-op */
 	assert_int_equal(b->ref_cas(b, "refs/heads/main", NULL, NULL), 0);
@@ -273,8 +273,9 @@ static void test_ref_cas(void **state)
 
 static void test_ref_list(void **state)
 {
-	static const char *names[] = {"refs/tags/v1", "refs/heads/b/c", "refs/heads/ab",
-	    "refs/remotes/origin/main", "refs/heads/a", "refs/heads/b"};
+	static const char *names[] = {"refs/tags/v1",  "refs/heads/b/c",
+				      "refs/heads/ab", "refs/remotes/origin/main",
+				      "refs/heads/a",  "refs/heads/b"};
 	gkv_backend *b;
 	gkv_oid ids[6];
 	list_ctx l;
@@ -408,7 +409,8 @@ static void test_large_objects(void **state)
 		assert_obj(b, &id, GKV_OBJ_BLOB, buf, sizes[i]);
 		/* compressible: text with a little variation */
 		for (size_t k = 0; k < sizes[i]; k++)
-			buf[k] = (unsigned char)("lorem ipsum dolor sit amet, "[k % 28] + (k % 4099 == 0));
+			buf[k] = (unsigned char)("lorem ipsum dolor sit amet, "[k % 28] +
+						 (k % 4099 == 0));
 		make_id(&id, 2000 + i);
 		assert_int_equal(put_obj(b, &id, GKV_OBJ_TREE, buf, sizes[i]), 0);
 		assert_obj(b, &id, GKV_OBJ_TREE, buf, sizes[i]);
@@ -450,7 +452,7 @@ static void test_callbacks_reenter(void **state)
 		make_id(&id, 300 + i);
 		assert_int_equal(put_obj(b, &id, GKV_OBJ_BLOB, "v", 1), 0);
 	}
-	assert_int_equal(b->foreach(b, NULL, 0, writing_cb, b), 0);
+	assert_int_equal(b->foreach (b, NULL, 0, writing_cb, b), 0);
 	assert_int_equal(b->ref_list(b, "refs/", writing_ref_cb, b), 0);
 	make_id(&id, 4242);
 	assert_int_equal(b->exists(b, &id), 1);

@@ -48,7 +48,7 @@ static int suite_open(gkv_backend **out)
 
 	/* No fsync: these tests are about semantics, not durability. */
 	return gkv_backend_lmdb_open(out, new_path(path, sizeof(path)),
-	    GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+				     GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -121,7 +121,7 @@ static void test_open_errors(void **state)
 	assert_int_equal(gkv_backend_lmdb_open(&b, path, 0), GKV_E_NOTFOUND);
 	assert_non_null(strstr(gkv_error_last(), path));
 	assert_int_equal(gkv_backend_lmdb_open(&b, path, GKV_LMDB_READONLY | GKV_LMDB_CREATE),
-	    GKV_E_NOTFOUND);
+			 GKV_E_NOTFOUND);
 	assert_int_equal(mkdir(path, 0777), 0);
 	assert_int_equal(gkv_backend_lmdb_open(&b, path, 0), GKV_E_NOTFOUND);
 	snprintf(file, sizeof(file), "%s/plain", path);
@@ -225,7 +225,7 @@ static void test_detect(void **state)
 	assert_int_equal(gkv_backend_lmdb_detect(path), 1); /* open here */
 	b->free(b);
 	assert_int_equal(gkv_backend_lmdb_detect(path), 1); /* closed */
-	b = open_ok(path, 0); /* and detect left it usable */
+	b = open_ok(path, 0);				    /* and detect left it usable */
 	b->free(b);
 	/* an empty directory, a random file, junk named data.mdb */
 	new_path(junk, sizeof(junk));
@@ -248,7 +248,7 @@ static void test_detect(void **state)
 
 /* Put raw bytes into one of the environment's databases, behind gitkv. */
 static void plant(const char *path, const char *db, const void *key, size_t klen, const void *val,
-    size_t vlen)
+		  size_t vlen)
 {
 	MDB_env *env;
 	MDB_txn *txn;
@@ -293,10 +293,20 @@ static void test_corrupt_values(void **state)
 	b = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
 	assert_int_equal(put_obj(b, &ids[0], GKV_OBJ_BLOB, "fine", 4), 0);
 	b->free(b);
-	plant(path, "objects", ids[1].id, 20, "", 0);               /* empty */
-	plant(path, "objects", ids[2].id, 20, "\x0f" "abc", 4);     /* bad type */
-	plant(path, "objects", ids[3].id, 20, "\x83" "\1\0", 3);    /* truncated */
-	plant(path, "objects", ids[4].id, 20, "\x83" "\xa0\x0f\0\0\0\0\0\0" "garbage!", 17);
+	plant(path, "objects", ids[1].id, 20, "", 0); /* empty */
+	plant(path, "objects", ids[2].id, 20,
+	      "\x0f"
+	      "abc",
+	      4); /* bad type */
+	plant(path, "objects", ids[3].id, 20,
+	      "\x83"
+	      "\1\0",
+	      3); /* truncated */
+	plant(path, "objects", ids[4].id, 20,
+	      "\x83"
+	      "\xa0\x0f\0\0\0\0\0\0"
+	      "garbage!",
+	      17);
 	/* a real zlib stream whose recorded length is wrong */
 	memset(src, 'a', sizeof(src));
 	assert_int_equal(compress2(val + 9, &clen, src, sizeof(src), 9), Z_OK);
@@ -527,7 +537,7 @@ static void test_processes_cas(void **state)
 
 			for (int i = 0; rc == 0 && i < PROC_STEPS; i++)
 				rc = cas_increment(c, "refs/heads/counter", 100 + (uint64_t)p,
-				    (uint64_t)i);
+						   (uint64_t)i);
 			if (rc == 0)
 				c->free(c);
 			_exit(rc == 0 ? 0 : 1);
@@ -540,7 +550,7 @@ static void test_processes_cas(void **state)
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	assert_int_equal(chain_length(b, "refs/heads/counter"),
-	    CAS_THREADS * CAS_STEPS + PROCS * PROC_STEPS);
+			 CAS_THREADS * CAS_STEPS + PROCS * PROC_STEPS);
 	b->free(b);
 }
 
@@ -610,7 +620,7 @@ static void test_throughput(void **state)
 	t2 = now();
 	print_message("lmdb: %d objects in one batch: %.0f writes/s; %d random reads on %d "
 		      "threads: %.0f reads/s\n",
-	    NREAD_OBJS, NREAD_OBJS / (t1 - t0), NREADS, READ_THREADS, NREADS / (t2 - t1));
+		      NREAD_OBJS, NREAD_OBJS / (t1 - t0), NREADS, READ_THREADS, NREADS / (t2 - t1));
 	b->free(b);
 }
 
@@ -635,19 +645,19 @@ static void test_durable_commits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BACKEND_SUITE_TESTS,
-		cmocka_unit_test(test_reopen_persists),
-		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_readonly),
-		cmocka_unit_test(test_two_handles),
-		cmocka_unit_test(test_detect),
-		cmocka_unit_test(test_corrupt_values),
-		cmocka_unit_test(test_format_version),
-		cmocka_unit_test(test_map_growth),
-		cmocka_unit_test(test_full_disk),
-		cmocka_unit_test(test_processes_cas),
-		cmocka_unit_test(test_durable_commits),
-		cmocka_unit_test(test_throughput),
+	    BACKEND_SUITE_TESTS,
+	    cmocka_unit_test(test_reopen_persists),
+	    cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_readonly),
+	    cmocka_unit_test(test_two_handles),
+	    cmocka_unit_test(test_detect),
+	    cmocka_unit_test(test_corrupt_values),
+	    cmocka_unit_test(test_format_version),
+	    cmocka_unit_test(test_map_growth),
+	    cmocka_unit_test(test_full_disk),
+	    cmocka_unit_test(test_processes_cas),
+	    cmocka_unit_test(test_durable_commits),
+	    cmocka_unit_test(test_throughput),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

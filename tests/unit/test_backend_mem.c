@@ -67,10 +67,10 @@ static void test_many_objects(void **state)
 		free(data);
 	}
 	t2 = now();
-	assert_int_equal(b->foreach(b, NULL, 0, count_cb, &c), 0);
+	assert_int_equal(b->foreach (b, NULL, 0, count_cb, &c), 0);
 	assert_int_equal(c.count, MANY);
 	print_message("mem: %d objects in one batch: %.0f writes/s, %.0f reads/s\n", MANY,
-	    MANY / (t1 - t0), MANY / (t2 - t1));
+		      MANY / (t1 - t0), MANY / (t2 - t1));
 	b->free(b);
 }
 
@@ -93,10 +93,10 @@ static void test_small_commits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		BACKEND_SUITE_TESTS,
-		cmocka_unit_test(test_init),
-		cmocka_unit_test(test_many_objects),
-		cmocka_unit_test(test_small_commits),
+	    BACKEND_SUITE_TESTS,
+	    cmocka_unit_test(test_init),
+	    cmocka_unit_test(test_many_objects),
+	    cmocka_unit_test(test_small_commits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

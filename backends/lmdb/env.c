@@ -1,0 +1,642 @@
+/*
+ * env.c -- LMDB environments for the lmdb backend: opening (and, for a
+ * new one, formatting) an environment, sharing it between the handles of
+ * a process, transactions, map growth, errors, and detection.
+ *
+ * One MDB_env per environment per process: LMDB's locks are per process
+ * (closing a second MDB_env on the same files would drop the first one's
+ * locks), so handles opened on the same directory share one env through a
+ * process-wide registry -- the one piece of global state here, forced by
+ * LMDB. Entries are keyed by device, inode and pid, so that a forked child
+ * never reuses its parent's env.
+ *
+ * Growth: the user never sets a size. The map starts at DEFAULT_MAPSIZE
+ * (virtual and sparse; GKV_LMDB_INITIAL_MAPSIZE overrides it, in bytes
+ * with an optional k/m/g suffix, mainly for tests) and doubles on
+ * MDB_MAP_FULL, after which the transaction is retried; a large batch
+ * grows the map beforehand instead of failing and redoing. LMDB only lets
+ * the map change while no transaction of this process is active, so every
+ * transaction holds map_lock for reading and a resize takes it for
+ * writing. MDB_MAP_RESIZED (another process grew the map) adopts the
+ * size recorded in the file.
+ *
+ * Reads use read-only transactions, MDB_NOTLS so that any thread may use
+ * any of them, recycled through a small pool with mdb_txn_reset/renew
+ * (beginning a fresh one costs a reader-slot search).
+ *
+ * The "meta" database holds "magic" = "gitkv-lmdb" and "version" = "1":
+ * detect() looks for the magic; open() refuses another version.
+ */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "env.h"
+
+#define FORMAT_MAGIC "gitkv-lmdb"
+#define FORMAT_VERSION "1"
+#define DEFAULT_MAPSIZE ((size_t)256 << 20)
+#define MIN_MAPSIZE ((size_t)64 << 10)
+#define MAX_READERS 1022
+#define MAX_ATTEMPTS 64
+#define FULL_MARGIN ((uint64_t)64 << 20)
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static lenv *registry;
+
+/* ---- errors ---- */
+
+int gkv__lmdb_error(const char *path, int rc, const char *what)
+{
+	int code = GKV_E_IO;
+
+	switch (rc) {
+	case ENOSPC:
+	case EFBIG:
+	case EDQUOT:
+		return gkv_error_set(GKV_E_FULL, "lmdb '%s': %s: disk full (%s)", path, what,
+				     mdb_strerror(rc));
+	case MDB_MAP_FULL:
+		code = GKV_E_FULL;
+		break;
+	case ENOMEM:
+		code = GKV_E_NOMEM;
+		break;
+	case MDB_NOTFOUND:
+		code = GKV_E_NOTFOUND;
+		break;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_INCOMPATIBLE:
+		code = GKV_E_CORRUPT;
+		break;
+	case MDB_BAD_VALSIZE:
+		code = GKV_E_INVALID;
+		break;
+	}
+	return gkv_error_set(code, "lmdb '%s': %s: %s", path, what, mdb_strerror(rc));
+}
+
+/*
+ * LMDB reports a short write as EIO ("filesystem full?"): a write cut
+ * short by a full disk, a quota or the file-size limit. Tell those from a
+ * real I/O error by looking at the room left.
+ */
+static bool short_of_room(const char *path)
+{
+	struct statvfs vfs;
+	struct rlimit lim;
+	struct stat st;
+	char data[4096];
+
+	if (statvfs(path, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < FULL_MARGIN)
+		return true;
+	if (getrlimit(RLIMIT_FSIZE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY)
+		return false;
+	snprintf(data, sizeof(data), "%s/data.mdb", path);
+	return stat(data, &st) == 0 && (uint64_t)st.st_size + FULL_MARGIN / 64 >= lim.rlim_cur;
+}
+
+static int write_error(const char *path, int rc, const char *what)
+{
+	if (rc == EIO && short_of_room(path))
+		return gkv_error_set(GKV_E_FULL, "lmdb '%s': %s: disk full (short write)", path,
+				     what);
+	return gkv__lmdb_error(path, rc, what);
+}
+
+/* ---- map size ---- */
+
+static size_t initial_mapsize(void)
+{
+	const char *s = getenv("GKV_LMDB_INITIAL_MAPSIZE");
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s)
+		return DEFAULT_MAPSIZE;
+	v = strtoull(s, &end, 10);
+	if (*end == 'k' || *end == 'K')
+		v <<= 10;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20;
+	else if (*end == 'g' || *end == 'G')
+		v <<= 30;
+	if (v < MIN_MAPSIZE || v > SIZE_MAX / 4)
+		return v < MIN_MAPSIZE ? MIN_MAPSIZE : DEFAULT_MAPSIZE;
+	return (size_t)(v + 4095) / 4096 * 4096;
+}
+
+static void refresh_mapsize(lenv *e)
+{
+	MDB_envinfo info;
+
+	if (mdb_env_info(e->env, &info) == 0)
+		e->mapsize = info.me_mapsize;
+}
+
+/* Another process grew the map past ours: take the size it recorded. */
+static void adopt_mapsize(lenv *e)
+{
+	pthread_rwlock_wrlock(&e->map_lock);
+	mdb_env_set_mapsize(e->env, 0);
+	refresh_mapsize(e);
+	pthread_rwlock_unlock(&e->map_lock);
+}
+
+/*
+ * Grow the map to at least need bytes (doubling), unless another thread
+ * already grew it past `seen`, the size the failed attempt ran with.
+ */
+static int grow_map(lenv *e, size_t seen, size_t need)
+{
+	size_t old, size;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&e->map_lock);
+	old = size = e->mapsize;
+	if (size > seen && size >= need)
+		goto out;
+	while (size < need && size <= SIZE_MAX / 2)
+		size *= 2;
+	if (size < need) {
+		rc = gkv_error_set(GKV_E_FULL, "lmdb '%s': the map cannot grow past %zu bytes",
+				   e->path, old);
+		goto out;
+	}
+	if ((rc = mdb_env_set_mapsize(e->env, size)) != 0) {
+		/* The old mapping is gone: map the old size again. */
+		mdb_env_set_mapsize(e->env, old);
+		rc = gkv_error_set(GKV_E_FULL, "lmdb '%s': cannot grow the map to %zu bytes: %s",
+				   e->path, size, mdb_strerror(rc));
+	}
+	refresh_mapsize(e);
+out:
+	pthread_rwlock_unlock(&e->map_lock);
+	return rc;
+}
+
+/* A batch this large would be costly to redo after MDB_MAP_FULL: make
+ * room before starting it. Small ones just retry. */
+int gkv__lmdb_reserve_map(lenv *e, size_t estimate)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	size_t used, mapsize;
+
+	pthread_rwlock_rdlock(&e->map_lock);
+	mdb_env_info(e->env, &info);
+	mdb_env_stat(e->env, &st);
+	mapsize = e->mapsize;
+	pthread_rwlock_unlock(&e->map_lock);
+	if (estimate < mapsize / 8)
+		return 0;
+	used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	if (used + estimate <= mapsize)
+		return 0;
+	return grow_map(e, mapsize, used + estimate);
+}
+/* ---- transactions ---- */
+
+int gkv__lmdb_rtxn_begin(MDB_txn **out, lenv *e)
+{
+	for (int attempt = 0;; attempt++) {
+		MDB_txn *txn = NULL;
+		int rc;
+
+		pthread_rwlock_rdlock(&e->map_lock);
+		pthread_mutex_lock(&e->pool_lock);
+		if (e->npool)
+			txn = e->pool[--e->npool];
+		pthread_mutex_unlock(&e->pool_lock);
+		if (txn && (rc = mdb_txn_renew(txn)) != 0)
+			mdb_txn_abort(txn);
+		else if (!txn)
+			rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
+		if (rc == 0) {
+			*out = txn; /* map_lock stays held until rtxn_end */
+			return 0;
+		}
+		pthread_rwlock_unlock(&e->map_lock);
+		if (rc != MDB_MAP_RESIZED || attempt == MAX_ATTEMPTS)
+			return gkv__lmdb_error(e->path, rc, "cannot begin a read");
+		adopt_mapsize(e);
+	}
+}
+
+void gkv__lmdb_rtxn_end(lenv *e, MDB_txn *txn)
+{
+	mdb_txn_reset(txn);
+	pthread_mutex_lock(&e->pool_lock);
+	if (e->npool < GKV_LMDB_POOL_MAX) {
+		e->pool[e->npool++] = txn;
+		txn = NULL;
+	}
+	pthread_mutex_unlock(&e->pool_lock);
+	if (txn)
+		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&e->map_lock);
+}
+
+static int wtxn_attempt(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, size_t *seen)
+{
+	MDB_txn *txn;
+	int rc;
+
+	pthread_rwlock_rdlock(&e->map_lock);
+	*seen = e->mapsize;
+	rc = mdb_txn_begin(e->env, NULL, 0, &txn);
+	if (rc == 0) {
+		rc = fn(txn, e, ctx);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn); /* aborts by itself on failure */
+		else
+			mdb_txn_abort(txn);
+	}
+	pthread_rwlock_unlock(&e->map_lock);
+	return rc;
+}
+
+/* Run fn in a write transaction and commit it, growing the map as needed. */
+int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what)
+{
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		size_t seen;
+		int rc = wtxn_attempt(e, fn, ctx, &seen);
+
+		if (rc == 0 || gkv__lmdb_is_gkv_code(rc))
+			return rc;
+		if (rc == MDB_MAP_RESIZED) {
+			adopt_mapsize(e);
+		} else if (rc == MDB_MAP_FULL) {
+			if ((rc = grow_map(e, seen, seen + 1)) < 0)
+				return rc;
+		} else {
+			return write_error(e->path, rc, what);
+		}
+	}
+	return gkv_error_set(GKV_E_FULL, "lmdb '%s': %s: the map kept filling up", e->path, what);
+}
+/* ---- opening ---- */
+
+static int read_meta(MDB_txn *txn, MDB_dbi meta, const char *key, MDB_val *v)
+{
+	MDB_val k = {strlen(key), (void *)key};
+
+	return mdb_get(txn, meta, &k, v);
+}
+
+static bool meta_is(const MDB_val *v, const char *s)
+{
+	return v->mv_size == strlen(s) && memcmp(v->mv_data, s, v->mv_size) == 0;
+}
+
+static int check_format(MDB_txn *txn, lenv *e)
+{
+	MDB_val v;
+	int rc = read_meta(txn, e->meta, "magic", &v);
+
+	if (rc == MDB_NOTFOUND || (rc == 0 && !meta_is(&v, FORMAT_MAGIC)))
+		return gkv_error_set(GKV_E_CORRUPT,
+				     "lmdb '%s' is not a gitkv environment (bad magic)", e->path);
+	if (rc == 0)
+		rc = read_meta(txn, e->meta, "version", &v);
+	if (rc == MDB_NOTFOUND)
+		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': no format version", e->path);
+	if (rc == 0 && !meta_is(&v, FORMAT_VERSION))
+		return gkv_error_set(
+		    GKV_E_CORRUPT,
+		    "lmdb '%s': unknown format version '%.*s' (this build reads " FORMAT_VERSION
+		    ")",
+		    e->path, (int)(v.mv_size > 16 ? 16 : v.mv_size), (const char *)v.mv_data);
+	return rc;
+}
+
+static int write_meta(MDB_txn *txn, lenv *e)
+{
+	MDB_val k = {5, "magic"}, v = {strlen(FORMAT_MAGIC), FORMAT_MAGIC};
+	int rc = mdb_put(txn, e->meta, &k, &v, 0);
+
+	k.mv_size = 7;
+	k.mv_data = "version";
+	v.mv_size = strlen(FORMAT_VERSION);
+	v.mv_data = FORMAT_VERSION;
+	return rc ? rc : mdb_put(txn, e->meta, &k, &v, 0);
+}
+
+/* Is the main database empty (a brand-new environment)? */
+static int env_is_empty(MDB_txn *txn)
+{
+	MDB_dbi main_dbi;
+	MDB_stat st;
+
+	if (mdb_dbi_open(txn, NULL, 0, &main_dbi) != 0 || mdb_stat(txn, main_dbi, &st) != 0)
+		return 0;
+	return st.ms_entries == 0;
+}
+
+typedef struct {
+	bool create;
+} init_args;
+
+/* Open (or, in an empty environment being created, make) the databases. */
+static int open_dbs(MDB_txn *txn, lenv *e, bool create)
+{
+	unsigned int f = create ? MDB_CREATE : 0;
+	int rc = mdb_dbi_open(txn, "meta", 0, &e->meta);
+
+	if (rc == MDB_NOTFOUND && env_is_empty(txn)) {
+		if (!create)
+			return gkv_error_set(GKV_E_NOTFOUND, "lmdb '%s': no gitkv environment",
+					     e->path);
+		if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &e->meta)) == 0)
+			rc = write_meta(txn, e);
+	} else if (rc == MDB_NOTFOUND) {
+		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s' is not a gitkv environment",
+				     e->path);
+	}
+	if (rc == 0)
+		rc = check_format(txn, e);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "objects", f, &e->objects);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "refs", f, &e->refs);
+	if (rc == MDB_NOTFOUND)
+		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': a database is missing", e->path);
+	return rc;
+}
+
+static int init_body(MDB_txn *txn, lenv *e, void *ctx)
+{
+	return open_dbs(txn, e, ((init_args *)ctx)->create);
+}
+
+/* A read-only environment cannot create anything: open in a read txn.
+ * Handles opened in a transaction outlive it only if it commits. */
+static int init_readonly(lenv *e)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
+
+	if (rc != 0)
+		return gkv__lmdb_error(e->path, rc, "cannot begin a read");
+	if ((rc = open_dbs(txn, e, false)) != 0) {
+		mdb_txn_abort(txn);
+		return gkv__lmdb_is_gkv_code(rc)
+			   ? rc
+			   : gkv__lmdb_error(e->path, rc, "cannot open its databases");
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return gkv__lmdb_error(e->path, rc, "cannot open its databases");
+	return 0;
+}
+
+static void lenv_free(lenv *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->npool; i++)
+		mdb_txn_abort(e->pool[i]);
+	if (e->env)
+		mdb_env_close(e->env);
+	pthread_rwlock_destroy(&e->map_lock);
+	pthread_mutex_destroy(&e->pool_lock);
+	free(e->path);
+	free(e);
+}
+
+/* Writer preference: a remap waiting for readers must not starve behind
+ * a steady stream of new ones (no txn ever takes map_lock twice). */
+static int lenv_alloc(lenv **out, const char *path, const struct stat *st)
+{
+	pthread_rwlockattr_t attr;
+	lenv *e = calloc(1, sizeof(*e));
+
+	if (!e || !(e->path = gkv__strdup(path))) {
+		free(e);
+		return gkv__oom();
+	}
+	pthread_rwlockattr_init(&attr);
+#ifdef PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+	pthread_rwlock_init(&e->map_lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&e->pool_lock, NULL);
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->pid = getpid();
+	*out = e;
+	return 0;
+}
+
+static int env_open_error(const char *path, int rc)
+{
+	if (rc == ENOENT)
+		return gkv_error_set(GKV_E_NOTFOUND, "lmdb '%s' does not exist", path);
+	if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s' is not an LMDB environment (%s)",
+				     path, mdb_strerror(rc));
+	return gkv__lmdb_error(path, rc, "cannot open");
+}
+
+static int lenv_open(lenv **out, const char *path, const struct stat *st, unsigned int flags)
+{
+	unsigned int mflags = MDB_NOTLS;
+	init_args args = {(flags & GKV_LMDB_CREATE) != 0};
+	lenv *e = NULL;
+	int rc;
+
+	if ((rc = lenv_alloc(&e, path, st)) < 0)
+		return rc;
+	e->rdonly = (flags & GKV_LMDB_READONLY) != 0;
+	e->nosync = (flags & GKV_LMDB_NOSYNC) != 0;
+	mflags |= e->rdonly ? MDB_RDONLY : 0;
+	mflags |= e->nosync ? MDB_NOSYNC : 0;
+	if ((rc = mdb_env_create(&e->env)) != 0) {
+		lenv_free(e);
+		return gkv__lmdb_error(path, rc, "cannot create an environment");
+	}
+	mdb_env_set_maxdbs(e->env, 4);
+	mdb_env_set_maxreaders(e->env, MAX_READERS);
+	mdb_env_set_mapsize(e->env, initial_mapsize());
+	if ((rc = mdb_env_open(e->env, path, mflags, 0644)) != 0)
+		rc = env_open_error(path, rc);
+	if (rc == 0) {
+		refresh_mapsize(e);
+		rc = e->rdonly ? init_readonly(e)
+			       : gkv__lmdb_with_wtxn(e, init_body, &args, "cannot initialise");
+	}
+	if (rc < 0) {
+		lenv_free(e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+/* A second handle on an env this process has open: reconcile the flags. */
+static int lenv_share(lenv *e, unsigned int flags)
+{
+	if (e->rdonly && !(flags & GKV_LMDB_READONLY))
+		return gkv_error_set(
+		    GKV_E_READONLY, "lmdb '%s' is already open read-only in this process", e->path);
+	/* Durability is per environment in LMDB: the strongest asked wins. */
+	if (e->nosync && !(flags & GKV_LMDB_NOSYNC) && !e->rdonly) {
+		pthread_rwlock_wrlock(&e->map_lock);
+		mdb_env_set_flags(e->env, MDB_NOSYNC, 0);
+		e->nosync = false;
+		pthread_rwlock_unlock(&e->map_lock);
+	}
+	return 0;
+}
+
+static lenv *registry_find(const struct stat *st)
+{
+	pid_t pid = getpid();
+
+	for (lenv *e = registry; e; e = e->next)
+		if (e->dev == st->st_dev && e->ino == st->st_ino && e->pid == pid)
+			return e;
+	return NULL;
+}
+
+/* Make sure path is a directory holding (or, with CREATE, able to hold)
+ * an environment; st describes the directory. */
+static int check_dir(struct stat *st, const char *path, unsigned int flags)
+{
+	char *data;
+	int rc = 0;
+
+	if (stat(path, st) != 0 && errno == ENOENT && (flags & GKV_LMDB_CREATE) &&
+	    !(flags & GKV_LMDB_READONLY) && mkdir(path, 0777) != 0 && errno != EEXIST)
+		return gkv_error_set(errno == ENOSPC ? GKV_E_FULL : GKV_E_IO,
+				     "lmdb '%s': cannot make the directory: %s", path,
+				     strerror(errno));
+	if (stat(path, st) != 0)
+		return gkv_error_set(errno == ENOENT ? GKV_E_NOTFOUND : GKV_E_IO,
+				     "lmdb '%s' does not exist: %s", path, strerror(errno));
+	if (!S_ISDIR(st->st_mode))
+		return gkv_error_set(GKV_E_INVALID, "lmdb '%s' is not a directory", path);
+	if ((flags & GKV_LMDB_CREATE) && !(flags & GKV_LMDB_READONLY))
+		return 0;
+	if (!(data = malloc(strlen(path) + sizeof("/data.mdb"))))
+		return gkv__oom();
+	sprintf(data, "%s/data.mdb", path);
+	if (access(data, F_OK) != 0)
+		rc = gkv_error_set(GKV_E_NOTFOUND, "lmdb '%s': no environment there (no data.mdb)",
+				   path);
+	free(data);
+	return rc;
+}
+
+/* Find or open the shared env for path; the caller holds registry_lock. */
+static int lenv_get(lenv **out, const char *path, unsigned int flags)
+{
+	struct stat st;
+	lenv *e;
+	int rc;
+
+	if ((rc = check_dir(&st, path, flags)) < 0)
+		return rc;
+	if ((e = registry_find(&st)) != NULL) {
+		if ((rc = lenv_share(e, flags)) < 0)
+			return rc;
+	} else {
+		if ((rc = lenv_open(&e, path, &st, flags)) < 0)
+			return rc;
+		e->next = registry;
+		registry = e;
+	}
+	e->nhandles++;
+	*out = e;
+	return 0;
+}
+
+int gkv__lmdb_env_get(lenv **out, const char *path, unsigned int flags)
+{
+	int rc;
+
+	pthread_mutex_lock(&registry_lock);
+	rc = lenv_get(out, path, flags);
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+void gkv__lmdb_env_put(lenv *e)
+{
+	lenv **pp;
+
+	pthread_mutex_lock(&registry_lock);
+	if (--e->nhandles == 0) {
+		for (pp = &registry; *pp != e; pp = &(*pp)->next)
+			;
+		*pp = e->next;
+		lenv_free(e);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}
+
+/* ---- detection ---- */
+
+static bool has_magic(MDB_env *env)
+{
+	MDB_txn *txn;
+	MDB_dbi meta;
+	MDB_val v;
+	bool ok = false;
+
+	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0)
+		return false;
+	if (mdb_dbi_open(txn, "meta", 0, &meta) == 0 && read_meta(txn, meta, "magic", &v) == 0)
+		ok = meta_is(&v, FORMAT_MAGIC);
+	mdb_txn_abort(txn);
+	return ok;
+}
+
+/* Open read-only just long enough to look at the magic. Without write
+ * access to the directory (no lock file can be made), look lock-free. */
+static int probe(const char *path)
+{
+	MDB_env *env;
+	int rc, found = 0;
+
+	if (mdb_env_create(&env) != 0)
+		return 0;
+	mdb_env_set_maxdbs(env, 4);
+	rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS, 0644);
+	if (rc == EACCES || rc == EROFS) {
+		mdb_env_close(env);
+		if (mdb_env_create(&env) != 0)
+			return 0;
+		mdb_env_set_maxdbs(env, 4);
+		rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0644);
+	}
+	if (rc == 0)
+		found = has_magic(env);
+	mdb_env_close(env);
+	return found;
+}
+
+int gkv_backend_lmdb_detect(const char *path)
+{
+	struct stat st;
+	int found;
+
+	if (!path || check_dir(&st, path, 0) < 0) {
+		gkv_error_clear();
+		return 0;
+	}
+	/* Under the registry lock: an env we have open is not opened twice. */
+	pthread_mutex_lock(&registry_lock);
+	found = registry_find(&st) != NULL || probe(path);
+	pthread_mutex_unlock(&registry_lock);
+	return found;
+}

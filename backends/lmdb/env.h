@@ -1,0 +1,71 @@
+/*
+ * env.h -- the LMDB environment as the lmdb backend (lmdb.c) sees it: one
+ * open MDB_env per directory per process, shared by handles (env.c keeps
+ * the registry), with read transactions from a pool, write transactions
+ * that grow the map and retry, and LMDB errors turned into GKV_E_* codes
+ * that name the path. Internal to backends/lmdb.
+ */
+#ifndef GKV_LMDB_ENV_H
+#define GKV_LMDB_ENV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <lmdb.h>
+
+#include "../backend_util.h"
+
+#define GKV_LMDB_POOL_MAX 16
+
+/* One open environment, shared by every handle of this process on it. */
+typedef struct lenv {
+	struct lenv *next;
+	dev_t dev;
+	ino_t ino;
+	pid_t pid;
+	size_t nhandles; /* guarded by registry_lock */
+	char *path;
+	MDB_env *env;
+	MDB_dbi objects, refs, meta;
+	bool rdonly; /* opened MDB_RDONLY */
+	bool nosync;
+	size_t mapsize;		   /* guarded by map_lock */
+	pthread_rwlock_t map_lock; /* read: a txn is active; write: remapping */
+	pthread_mutex_t pool_lock;
+	MDB_txn *pool[GKV_LMDB_POOL_MAX]; /* reset read txns ready for renew */
+	size_t npool;
+} lenv;
+
+/* Our own codes are small negatives; LMDB's are near -30800, errno's positive. */
+static inline bool gkv__lmdb_is_gkv_code(int rc)
+{
+	return rc < 0 && rc >= GKV_ITEROVER;
+}
+
+/*
+ * Find or open the shared environment for path (GKV_LMDB_* flags), one
+ * more handle on it; GKV_E_NOTFOUND, GKV_E_CORRUPT (not ours, or an
+ * unknown format), GKV_E_READONLY (open read-only here), GKV_E_IO, ...
+ */
+int gkv__lmdb_env_get(lenv **out, const char *path, unsigned int flags);
+/* One handle fewer; the last closes the environment. */
+void gkv__lmdb_env_put(lenv *e);
+
+/* A read transaction (map_lock held until gkv__lmdb_rtxn_end). */
+int gkv__lmdb_rtxn_begin(MDB_txn **out, lenv *e);
+void gkv__lmdb_rtxn_end(lenv *e, MDB_txn *txn);
+
+/* The body of a write transaction: 0, a GKV_E_* code (message set), or an
+ * LMDB/errno code; anything but 0 aborts the transaction. */
+typedef int (*gkv__lmdb_wtxn_fn)(MDB_txn *txn, lenv *e, void *ctx);
+/* Run fn in a write transaction and commit it, growing the map and
+ * retrying on MDB_MAP_FULL / MDB_MAP_RESIZED. what names the operation. */
+int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what);
+/* Grow the map ahead of a write of about estimate bytes, if it is large. */
+int gkv__lmdb_reserve_map(lenv *e, size_t estimate);
+
+/* Turn an LMDB or errno code into a GKV_E_* code, naming path. */
+int gkv__lmdb_error(const char *path, int rc, const char *what);
+
+#endif
