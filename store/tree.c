@@ -297,6 +297,16 @@ static ptrdiff_t node_find(const gkv_tree *t, const char *name, size_t len)
 	return -1;
 }
 
+/* An object a tree names but the store lacks: the store is damaged, which
+ * must not read as an absent path. */
+static int missing(int rc, const tentry *e)
+{
+	if (rc != GKV_E_NOTFOUND)
+		return rc;
+	return gkv__error(GKV_E_CORRUPT, "object %s (entry '%.*s') is missing from the store",
+	    gkv__hex(&e->id), (int)e->namelen, e->name);
+}
+
 static int child_of(gkv_tree **out, gkv_tree *t, size_t i)
 {
 	tentry *e = &t->e[i];
@@ -305,7 +315,7 @@ static int child_of(gkv_tree **out, gkv_tree *t, size_t i)
 		*out = gkv__tree_ref(e->child);
 		return 0;
 	}
-	return gkv__tree_load(out, t->repo, &e->id);
+	return missing(gkv__tree_load(out, t->repo, &e->id), e);
 }
 
 /*
@@ -405,7 +415,7 @@ static int entry_value(gkv_buf *out, gkv_tree *t, size_t i)
 
 	if (e->value)
 		return gkv__buf_set(out, e->value->data, e->value->len);
-	return gkv__blob_read(out, t->repo, &e->id);
+	return missing(gkv__blob_read(out, t->repo, &e->id), e);
 }
 
 int gkv_tree_find(gkv_buf *out, int *found, gkv_tree *tree, const char *path)
