@@ -833,11 +833,12 @@ static void test_missing_subtree_is_an_error(void **state)
 	assert_true(gkv_tree_list(&l, t, "d") < 0);
 	assert_true(gkv_tree_get(&b, t, "d/x") < 0);
 	rc = gkv_tree_find(&b, &found, t, "d/x");
+	gkv_buf_dispose(&b);
+	gkv_tree_free(t);
+	gkv_repo_free(repo);
 	if (rc == 0)
 		fail_msg("CORE BUG: gkv_tree_find under a missing subtree object returned 0 "
 			 "with found=%d (the store is broken, not the path absent)", found);
-	gkv_tree_free(t);
-	gkv_repo_free(repo);
 }
 
 static void test_reading_kinds_and_errors(void **state)
