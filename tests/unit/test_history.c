@@ -364,6 +364,37 @@ static void test_branch_merge(void **state)
 	assert_int_equal(0, ancestor(r, m, x2));
 }
 
+/* An octopus merge: three parents, each walked once, after the merge. */
+static void test_octopus(void **state)
+{
+	env *e = *state;
+	gkv_repo *r = e->repo;
+	gkv_oid b = mk1(r, NULL, 100, "b", "0");
+	gkv_oid p1 = mk1(r, &b, 110, "p1", "1");
+	gkv_oid p2 = mk1(r, &b, 120, "p2", "1");
+	gkv_oid p3 = mk1(r, &b, 105, "p3", "1");
+	gkv_oid ps[3] = {p1, p2, p3};
+	gkv_oid o = mk(r, ps, 3, 130, "p3", "1");
+	gkv_oid at;
+
+	gkv_oid all[5] = {o, p2, p1, p3, b};
+	assert_walk(r, &o, 1, NULL, 0, all, 5);
+	assert_walk(r, &o, 1, &p2, 1, (gkv_oid[]){o, p1, p3}, 3);
+	assert_bases(r, p1, o, &p1, 1);
+	assert_bases(r, p3, p2, &b, 1);
+	assert_int_equal(1, ancestor(r, p3, o));
+	assert_int_equal(0, ancestor(r, o, p3));
+	/* p3 came through the third parent: the merge changed it vs the first. */
+	at = last_change(r, o, "p3");
+	assert_oid(&o, &at, "last p3");
+	/*
+	 * The merge dropped p2, but so did its first parent: compared with it
+	 * nothing changed, so the answer is p2, next in the walk.
+	 */
+	at = last_change(r, o, "p2");
+	assert_oid(&p2, &at, "last p2");
+}
+
 /*
  * Criss-cross: a2 and b2 each merge a1 and b1, so both a1 and b1 are
  * lowest common ancestors of a2 and b2 (b, below both, is not).
@@ -752,6 +783,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_linear, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_branch_merge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_octopus, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_criss_cross, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unrelated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hide, setup, teardown),
