@@ -353,6 +353,52 @@ static void resolve_ambiguous_prefix(void **state)
 	}
 }
 
+static void names_sort_as_unsigned_bytes(void **state)
+{
+	conf_env *env = *state;
+	gkv_tree *root = NULL;
+	gkv_list *list = NULL;
+	gkv_oid id;
+
+	/* 0xc3 sorts after 'z' when bytes are compared unsigned, as git does */
+	conf_set(env->store, "\xc3\xa9", "y");
+	conf_set(env->store, "z", "x");
+	assert_ok(gkv_store_tree(&root, env->store));
+	assert_ok(gkv_tree_id(&id, root));
+	assert_oid_hex(&id, "e472ad9a5fd5591e9c9daef5a966a2ceebdacc14");
+	gkv_tree_free(root);
+	assert_ok(gkv_store_list(&list, env->store, ""));
+	assert_int_equal(gkv_list_count(list), 2);
+	assert_string_equal(gkv_list_name(list, 0), "z");
+	assert_string_equal(gkv_list_name(list, 1), "\xc3\xa9");
+	gkv_list_free(list);
+}
+
+static void zone_offsets_are_formatted_as_git_does(void **state)
+{
+	conf_env *env = *state;
+	gkv_signature *author = NULL, *committer = NULL;
+	gkv_tree *empty = NULL;
+	gkv_commit *c = NULL;
+	gkv_oid tree_id, id;
+
+	assert_ok(gkv_tree_empty(&empty, env->repo));
+	assert_ok(gkv_tree_write(&tree_id, empty));
+	gkv_tree_free(empty);
+	/* -0030 (negative, under an hour) and +1345 (Chatham) */
+	assert_ok(gkv_signature_new(&author, "Tz", "tz@example.com", 1000000000, -30));
+	assert_ok(gkv_signature_new(&committer, "Tz", "tz@example.com", 1000000000, 825));
+	assert_ok(gkv_commit_create(&id, env->repo, &tree_id, NULL, 0, author, committer, "tz\n"));
+	gkv_signature_free(author);
+	gkv_signature_free(committer);
+	assert_oid_hex(&id, "b49a805d83f255223337d32571289e574768d39a");
+	assert_ok(gkv_commit_lookup(&c, env->repo, &id));
+	assert_int_equal(gkv_signature_offset(gkv_commit_author(c)), -30);
+	assert_int_equal(gkv_signature_offset(gkv_commit_committer(c)), 825);
+	assert_int_equal(gkv_signature_time(gkv_commit_committer(c)), 1000000000);
+	gkv_commit_free(c);
+}
+
 static void oid_helpers(void **state)
 {
 	gkv_oid a, b;
@@ -422,6 +468,8 @@ int main(int argc, char **argv)
 		CONF_TEST(commit_create_checks_references),
 		CONF_TEST(resolve_specs),
 		CONF_TEST(resolve_ambiguous_prefix),
+		CONF_TEST(names_sort_as_unsigned_bytes),
+		CONF_TEST(zone_offsets_are_formatted_as_git_does),
 		CONF_TEST_DIR(oid_helpers),
 		CONF_TEST(objects_survive_reopen),
 	};

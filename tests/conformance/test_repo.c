@@ -232,6 +232,46 @@ static void readonly_refuses_writes(void **state)
 	free(before);
 }
 
+static void two_handles_share_the_store(void **state)
+{
+	/* No handle may cache a head or a tree past the call that read it. */
+	conf_env *env = *state;
+	gkv_repo *second = NULL, *ro = NULL;
+	gkv_store *s2 = NULL, *sro = NULL;
+	gkv_tree *t = NULL;
+	gkv_oid h1, h2, out;
+
+	if (!conf_persistent())
+		skip();
+	h1 = conf_set(env->store, "a", "1");
+	assert_ok(conf_open(&second, env->uri, 0, 0));
+	assert_ok(conf_open(&ro, env->uri, 0, 1));
+	assert_ok(gkv_store_open_branch(&s2, second, "main"));
+	assert_ok(gkv_store_open_branch(&sro, ro, "main"));
+	assert_value(s2, "a", "1");
+	assert_value(sro, "a", "1");
+	assert_ok(gkv_store_tree(&t, s2));
+	h2 = conf_set(s2, "b", "2");
+	out = conf_parent(env->repo, &h2, 1);
+	assert_oid_eq(&out, &h1);
+	assert_value(env->store, "b", "2");
+	assert_value(sro, "b", "2");
+	conf_set(env->store, "a", "changed");
+	assert_value(s2, "a", "changed");
+	assert_value(sro, "a", "changed");
+	assert_tree_value(t, "a", "1");
+	assert_ok(gkv_branch_create(env->repo, "made-by-first", &h1));
+	out = conf_branch_head(second, "made-by-first");
+	assert_oid_eq(&out, &h1);
+	out = conf_branch_head(ro, "made-by-first");
+	assert_oid_eq(&out, &h1);
+	gkv_tree_free(t);
+	gkv_store_free(s2);
+	gkv_store_free(sro);
+	gkv_repo_free(second);
+	gkv_repo_free(ro);
+}
+
 static void version_matches_header(void **state)
 {
 	int major = -1, minor = -1, patch = -1;
@@ -346,6 +386,7 @@ int main(int argc, char **argv)
 		CONF_TEST_DIR(create_makes_missing_directory),
 		CONF_TEST_DIR(bad_uris_are_invalid),
 		CONF_TEST(readonly_refuses_writes),
+		CONF_TEST(two_handles_share_the_store),
 		CONF_TEST_DIR(version_matches_header),
 		CONF_TEST(error_last_names_the_input),
 		CONF_TEST(error_is_per_thread),

@@ -518,6 +518,66 @@ static void returned_trees_outlive_writes(void **state)
 	gkv_tree_free(before);
 }
 
+static void value_sizes_round_trip(void **state)
+{
+	/* sizes around the usual thresholds of buffers and compression */
+	conf_env *env = *state;
+	static const size_t sizes[] = { 1, 2, 127, 128, 255, 256, 1023, 1024, 1025, 4095, 4096,
+		4097, 16384, 65535, 65536, 65537, 1 << 20 };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	unsigned char *data = malloc(1 << 20);
+	gkv_txn *txn = NULL;
+	char key[32];
+
+	assert_non_null(data);
+	for (size_t i = 0; i < (1 << 20); i++)
+		data[i] = (unsigned char)(i % 251); /* compressible, not constant */
+	assert_ok(gkv_txn_begin(&txn, env->store));
+	for (size_t i = 0; i < N; i++) {
+		snprintf(key, sizeof(key), "size/%zu", sizes[i]);
+		assert_ok(gkv_txn_set(txn, key, data + i, sizes[i] - (sizes[i] > i ? i : 0)));
+	}
+	assert_ok(gkv_txn_commit(NULL, txn, GKV_TXN_FAIL, NULL));
+	gkv_txn_free(txn);
+	for (int pass = 0; pass < (conf_persistent() ? 2 : 1); pass++) {
+		for (size_t i = 0; i < N; i++) {
+			gkv_buf buf = { 0 };
+			size_t len = sizes[i] - (sizes[i] > i ? i : 0);
+
+			snprintf(key, sizeof(key), "size/%zu", sizes[i]);
+			assert_ok(gkv_store_get(&buf, env->store, key));
+			assert_int_equal(buf.size, len);
+			assert_memory_equal(buf.ptr, data + i, len);
+			gkv_buf_dispose(&buf);
+		}
+		if (!pass && conf_persistent())
+			conf_reopen(env);
+	}
+	free(data);
+}
+
+static void deep_and_long_paths(void **state)
+{
+	conf_env *env = *state;
+	char deep[2048], longname[1200];
+	size_t used = 0;
+	gkv_kind kind;
+
+	for (int i = 0; i < 200; i++)
+		used += (size_t)snprintf(deep + used, sizeof(deep) - used, "%sd%d", i ? "/" : "", i);
+	conf_set(env->store, deep, "bottom");
+	assert_value(env->store, deep, "bottom");
+	assert_ok(gkv_store_kind(&kind, env->store, "d0/d1/d2"));
+	assert_int_equal(kind, GKV_KIND_DIR);
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	conf_set(env->store, longname, "long");
+	assert_value(env->store, longname, "long");
+	conf_remove(env->store, deep);
+	assert_ok(gkv_store_kind(&kind, env->store, "d0"));
+	assert_int_equal(kind, GKV_KIND_NONE);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +596,8 @@ int main(int argc, char **argv)
 		CONF_TEST(two_stores_on_one_branch_see_each_other),
 		CONF_TEST(set_tree_places_and_removes),
 		CONF_TEST(returned_trees_outlive_writes),
+		CONF_TEST(value_sizes_round_trip),
+		CONF_TEST(deep_and_long_paths),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

@@ -3,7 +3,7 @@
  * the transaction's own writes and nobody else does until commit; the
  * strategy decides what happens when the head moved meanwhile (FAIL: a
  * conflict and nothing committed; OVERWRITE: the transaction's tree on the
- * new head; MERGE: not available yet, so an error and nothing moved).
+ * new head; MERGE: a three-way merge, or a conflict and nothing moved).
  */
 #include "conformance.h"
 
@@ -177,7 +177,7 @@ static void unchanged_txn_makes_no_commit(void **state)
 	assert_int_equal(conf_count_commits(env->repo, &after), 1);
 }
 
-static void merge_strategy_not_yet_available(void **state)
+static void merge_strategy_merges_or_moves_nothing(void **state)
 {
 	conf_env *env = *state;
 	gkv_store *other = NULL;
@@ -185,24 +185,39 @@ static void merge_strategy_not_yet_available(void **state)
 	gkv_oid moved, out, head;
 	gkv_buf buf = { 0 };
 	char *before, *after;
-	int rc;
+	int is_anc = -1;
 
+	/* disjoint changes: both land, on top of the moved head */
 	conf_set(env->store, "a", "1");
 	assert_ok(gkv_store_open_branch(&other, env->repo, "main"));
 	assert_ok(gkv_txn_begin(&txn, env->store));
 	assert_ok(gkv_txn_set(txn, "x", "txn", 3));
 	moved = conf_set(other, "y", "other");
-	before = conf_state(env->repo);
-	rc = gkv_txn_commit(&out, txn, GKV_TXN_MERGE, NULL);
+	assert_ok(gkv_txn_commit(&out, txn, GKV_TXN_MERGE, NULL));
 	gkv_txn_free(txn);
-	assert_true(rc < 0);
-	if (rc != GKV_E_UNSUPPORTED)
-		print_message("note: MERGE commit returned %d (%s)\n", rc, gkv_error_last());
+	head = conf_head(env->store);
+	assert_oid_eq(&head, &out);
+	assert_ok(gkv_is_ancestor(&is_anc, env->repo, &moved, &head));
+	assert_int_equal(is_anc, 1);
+	assert_value(env->store, "x", "txn");
+	assert_value(env->store, "y", "other");
+	assert_value(env->store, "a", "1");
+
+	/* both sides changed one path differently: a conflict, nothing moves */
+	assert_ok(gkv_txn_begin(&txn, env->store));
+	assert_ok(gkv_txn_set(txn, "a", "mine", 4));
+	assert_ok(gkv_txn_set(txn, "z", "mine", 4));
+	moved = conf_set(other, "a", "theirs");
+	before = conf_state(env->repo);
+	assert_rc(GKV_E_CONFLICT, gkv_txn_commit(&out, txn, GKV_TXN_MERGE, NULL));
+	assert_msg_has("a");
+	gkv_txn_free(txn);
 	after = conf_state(env->repo);
 	assert_string_equal(before, after);
 	head = conf_head(env->store);
 	assert_oid_eq(&head, &moved);
-	assert_rc(GKV_E_NOTFOUND, gkv_store_get(&buf, env->store, "x"));
+	assert_value(env->store, "a", "theirs");
+	assert_rc(GKV_E_NOTFOUND, gkv_store_get(&buf, env->store, "z"));
 	free(after);
 	free(before);
 	gkv_store_free(other);
@@ -290,6 +305,29 @@ static void txn_on_commit_view_moves_only_the_view(void **state)
 	gkv_store_free(view);
 }
 
+static void finished_txn_refuses_more(void **state)
+{
+	conf_env *env = *state;
+	gkv_txn *txn = NULL;
+	gkv_oid h1, out;
+
+	assert_ok(gkv_txn_begin(&txn, env->store));
+	assert_ok(gkv_txn_set(txn, "a", "1", 1));
+	assert_ok(gkv_txn_commit(&h1, txn, GKV_TXN_FAIL, NULL));
+	assert_true(gkv_txn_set(txn, "b", "2", 1) < 0);
+	assert_true(gkv_txn_commit(&out, txn, GKV_TXN_FAIL, NULL) < 0);
+	gkv_txn_free(txn);
+	out = conf_head(env->store);
+	assert_oid_eq(&out, &h1);
+	assert_int_equal(conf_count_commits(env->repo, &out), 1);
+	/* freeing an uncommitted transaction aborts it */
+	assert_ok(gkv_txn_begin(&txn, env->store));
+	assert_ok(gkv_txn_set(txn, "c", "3", 1));
+	gkv_txn_free(txn);
+	out = conf_head(env->store);
+	assert_oid_eq(&out, &h1);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,10 +336,11 @@ int main(int argc, char **argv)
 		CONF_TEST(fail_strategy_conflicts_when_head_moved),
 		CONF_TEST(overwrite_strategy_commits_on_new_head),
 		CONF_TEST(unchanged_txn_makes_no_commit),
-		CONF_TEST(merge_strategy_not_yet_available),
+		CONF_TEST(merge_strategy_merges_or_moves_nothing),
 		CONF_TEST(txn_on_absent_branch_and_with_info),
 		CONF_TEST(fail_when_branch_created_meanwhile),
 		CONF_TEST(txn_on_commit_view_moves_only_the_view),
+		CONF_TEST(finished_txn_refuses_more),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

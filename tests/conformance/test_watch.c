@@ -304,6 +304,54 @@ static void poll_without_changes_is_quiet(void **state)
 	free(r);
 }
 
+static void txn_and_views(void **state)
+{
+	conf_env *env = *state;
+	struct recorder *r = calloc(1, sizeof(*r)), *b = calloc(1, sizeof(*b));
+	gkv_watch *w = NULL, *wb = NULL;
+	gkv_store *view = NULL;
+	gkv_txn *txn = NULL;
+	gkv_oid h1, h2;
+
+	assert_non_null(r);
+	assert_non_null(b);
+	h1 = conf_set(env->store, "cfg/keep", "k");
+	assert_ok(gkv_watch_path(&w, env->repo, "main", "cfg", on_path, r));
+	assert_ok(gkv_watch_branch(&wb, env->repo, NULL, on_branch, b));
+	/* one transaction, one event, every changed path under the prefix */
+	assert_ok(gkv_txn_begin(&txn, env->store));
+	assert_ok(gkv_txn_set(txn, "cfg/b", "1", 1));
+	assert_ok(gkv_txn_set(txn, "cfg/a", "1", 1));
+	assert_ok(gkv_txn_set(txn, "elsewhere", "1", 1));
+	assert_ok(gkv_txn_remove(txn, "cfg/keep"));
+	assert_ok(gkv_txn_commit(&h2, txn, GKV_TXN_FAIL, NULL));
+	gkv_txn_free(txn);
+	assert_int_equal(r->n, 1);
+	check_event(&r->ev[0], "main", &h1, &h2);
+	assert_int_equal(r->ev[0].ndiff, 3);
+	assert_string_equal(r->ev[0].paths[0], "cfg/a");
+	assert_string_equal(r->ev[0].paths[1], "cfg/b");
+	assert_string_equal(r->ev[0].paths[2], "cfg/keep");
+	assert_int_equal(r->ev[0].ops[2], GKV_DIFF_REMOVED);
+	assert_int_equal(b->n, 1);
+	/* a commit view moves no branch: no watch hears it */
+	assert_ok(gkv_store_open_commit(&view, env->repo, &h1));
+	conf_set(view, "cfg/view", "v");
+	assert_int_equal(r->n, 1);
+	assert_int_equal(b->n, 1);
+	gkv_store_free(view);
+	/* moving the branch back is a change too, with the reverse diff */
+	assert_ok(gkv_branch_cas(env->repo, "main", &h2, &h1));
+	assert_int_equal(r->n, 2);
+	check_event(&r->ev[1], "main", &h2, &h1);
+	assert_int_equal(r->ev[1].ndiff, 3);
+	assert_int_equal(r->ev[1].ops[2], GKV_DIFF_ADDED);
+	gkv_watch_free(w);
+	gkv_watch_free(wb);
+	free(r);
+	free(b);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +361,7 @@ int main(int argc, char **argv)
 		CONF_TEST(path_watch_on_prefix_that_is_a_value),
 		CONF_TEST(poll_sees_other_handles),
 		CONF_TEST(poll_without_changes_is_quiet),
+		CONF_TEST(txn_and_views),
 	};
 
 	return CONF_MAIN(argc, argv, tests);
