@@ -566,6 +566,10 @@ GKV_EXTERN int gkv_history_first_change(gkv_oid *out, gkv_repo *repo, const gkv_
  *                         number, or an overflow, is a conflict. The result
  *                         is written in decimal without a newline (a counter
  *                         removed on both sides stays removed: both the same).
+ *                         Equal values on both sides are still summed, so
+ *                         commits of different writers must differ (author,
+ *                         message or time): two identical increments of one
+ *                         parent are one and the same commit.
  *  GKV_MERGE_FN_LINES     a set of lines (split on '\n'; absent or empty is
  *                         the empty set): a line is in the result if both
  *                         sides have it, or one side added it (it is not in

@@ -329,6 +329,7 @@ typedef struct {
 	attrs attrs;
 	int ours_wins;   /* for last-writer-wins */
 	int drop;        /* virtual base: leave conflicting paths out */
+	int has_counter; /* some path may merge as a counter */
 	gkv_conflicts *conflicts;
 	gkv__sbuf path;
 } mctx;
@@ -632,13 +633,25 @@ static int merge_subtrees(gkv_tree *dst, mctx *m, const char *name, size_t len, 
 	return rc;
 }
 
+/*
+ * Whether "both sides made the same change" may decide this entry. Not
+ * for a counter: two increments of 1 from 0 both read 1, yet the merge
+ * must give 2. Trees are then opened whenever counters may be inside.
+ */
+static int same_change_decides(mctx *m, const ent *o, const ent *t)
+{
+	if (!m->has_counter || (o->i < 0 && t->i < 0))
+		return 1;
+	if (ent_is_tree(o))
+		return 0;
+	return fn_for(m, (const char *)m->path.ptr) != GKV_MERGE_FN_COUNTER;
+}
+
 static int merge_entry(gkv_tree *dst, mctx *m, const char *name, size_t len, ent *b, ent *o, ent *t)
 {
 	size_t base = m->path.size;
 	int rc;
 
-	if (ent_eq(o, t))
-		return take(dst, o);
 	if (ent_eq(b, o))
 		return take(dst, t);
 	if (ent_eq(b, t))
@@ -647,7 +660,9 @@ static int merge_entry(gkv_tree *dst, mctx *m, const char *name, size_t len, ent
 	    (rc = gkv__sbuf_put(&m->path, name, len)) < 0 || (rc = gkv__sbuf_putc(&m->path, '\0')) < 0)
 		return rc;
 	m->path.size--;
-	if (!ent_is_file(o) && !ent_is_file(t)) {
+	if (ent_eq(o, t) && same_change_decides(m, o, t)) {
+		rc = take(dst, o);
+	} else if (!ent_is_file(o) && !ent_is_file(t)) {
 		ent nb = *b;
 
 		if (!ent_is_tree(&nb))
@@ -741,7 +756,7 @@ static int merge_rec(gkv_tree **out, mctx *m, gkv_tree *b, gkv_tree *o, gkv_tree
 	gkv_repo *repo;
 	int rc;
 
-	if (tree_ids_equal(o, t) || tree_ids_equal(b, t)) {
+	if (tree_ids_equal(b, t) || (!m->has_counter && tree_ids_equal(o, t))) {
 		*out = o ? gkv_tree_dup(o) : NULL;
 		return 0;
 	}
@@ -808,6 +823,19 @@ static int load_attributes(mctx *m, gkv_tree *o, gkv_tree *t, gkv_tree *b)
 	return 0;
 }
 
+static int uses_counter(const mctx *m)
+{
+	if (m->opts && m->opts->deflt == GKV_MERGE_FN_COUNTER)
+		return 1;
+	for (size_t i = 0; m->opts && i < m->opts->nrules; i++)
+		if (m->opts->rules[i].fn == GKV_MERGE_FN_COUNTER)
+			return 1;
+	for (size_t i = 0; i < m->attrs.n; i++)
+		if (m->attrs.rules[i].fn == GKV_MERGE_FN_COUNTER)
+			return 1;
+	return 0;
+}
+
 int gkv__merge_trees(gkv_tree **out, gkv_conflicts **conflicts, gkv_tree *base, gkv_tree *ours,
     gkv_tree *theirs, const gkv_merge_options *opts, int ours_wins, int drop)
 {
@@ -824,8 +852,10 @@ int gkv__merge_trees(gkv_tree **out, gkv_conflicts **conflicts, gkv_tree *base, 
 	m.drop = drop;
 	if (!(m.conflicts = calloc(1, sizeof(*m.conflicts))))
 		return gkv__oom();
-	if ((rc = load_attributes(&m, ours, theirs, base)) == 0)
+	if ((rc = load_attributes(&m, ours, theirs, base)) == 0) {
+		m.has_counter = uses_counter(&m);
 		rc = merge_rec(&r, &m, base, ours, theirs);
+	}
 	attrs_free(&m.attrs);
 	gkv__sbuf_free(&m.path);
 	if (rc == 0 && m.conflicts->n) {

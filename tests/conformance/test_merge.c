@@ -683,7 +683,8 @@ static int increment_rounds(gkv_repo *repo, int id)
 		return rc;
 	for (int r = 0; r < ROUNDS && rc == 0; r++) {
 		gkv_buf v = {NULL, 0};
-		char num[32];
+		gkv_info *info;
+		char num[32], msg[64];
 		long n;
 
 		if ((rc = gkv_branch_head(&h, repo, "main")) < 0 ||
@@ -695,7 +696,15 @@ static int increment_rounds(gkv_repo *repo, int id)
 		gkv_buf_dispose(&v);
 		n = strtol(num, NULL, 10) + 1;
 		snprintf(num, sizeof(num), "%ld", n);
-		if ((rc = gkv_store_set(&h, s, "n.count", num, strlen(num), NULL)) < 0)
+		/* Each writer's commits must differ (here, by message): two
+		 * identical increments of the same parent would otherwise be
+		 * one and the same commit, content addressing at work. */
+		snprintf(msg, sizeof(msg), "worker %d round %d\n", id, r);
+		if ((rc = gkv_info_new(&info, msg)) < 0)
+			break;
+		rc = gkv_store_set(&h, s, "n.count", num, strlen(num), info);
+		gkv_info_free(info);
+		if (rc < 0)
 			break;
 		rc = gkv_merge_into_branch(&out, NULL, repo, "main", &h, NULL, NULL);
 	}
