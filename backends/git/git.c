@@ -1,15 +1,315 @@
-/* placeholder: the git backend is being written (issue 3). */
-#include "../../store/common.h"
+/*
+ * git.c -- the git backend: a store that is a real git repository, bare
+ * or not, read and written through libgit2, so that git log, git fsck,
+ * git clone and ordinary git commits work on it alongside gitkv.
+ *
+ * This file opens (and, with GKV_GIT_CREATE, makes) the repository,
+ * detects one at a plain path, names the default branch and closes. The
+ * other files: git_odb.c (objects), git_refs.c (refs), git_batch.c
+ * (batches), git_error.c (errors); git_internal.h says how they fit.
+ *
+ * What gitkv touches in a repository: objects (objects/, loose or packed)
+ * and refs (refs/, packed-refs, with their reflogs when git keeps them).
+ * Never the index, the working tree, HEAD or the config: in a non-bare
+ * repository a branch gitkv moves while it is checked out looks, to git
+ * status, like changes to the working tree -- as after a push to it.
+ *
+ * Durability: by default the backend does what git does, no fsync.
+ * GKV_GIT_FSYNC asks libgit2 to fsync objects, packs and refs, through
+ * GIT_OPT_ENABLE_FSYNC_GITDIR -- an option of the whole process, not of a
+ * repository (libgit2 1.5 has nothing finer for refs and packs). So it is
+ * reference-counted here: on while at least one handle opened with
+ * GKV_GIT_FSYNC is open, off again when the last one closes. Meanwhile
+ * every libgit2 write of the process fsyncs: more durable than asked for,
+ * never less. (It cannot be read back, so a value set by the application
+ * itself before is not restored.)
+ *
+ * libgit2 keeps global state between git_libgit2_init and the matching
+ * shutdown; each handle holds one init reference from open to free.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "git_internal.h"
+
+static pthread_mutex_t fsync_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t fsync_users;
+
+/* How many open handles asked for fsync (for tests). */
+size_t gkv__git_fsync_users(void);
+
+size_t gkv__git_fsync_users(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&fsync_lock);
+	n = fsync_users;
+	pthread_mutex_unlock(&fsync_lock);
+	return n;
+}
+
+static void fsync_acquire(void)
+{
+	pthread_mutex_lock(&fsync_lock);
+	if (fsync_users++ == 0)
+		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1);
+	pthread_mutex_unlock(&fsync_lock);
+}
+
+static void fsync_release(void)
+{
+	pthread_mutex_lock(&fsync_lock);
+	if (--fsync_users == 0)
+		git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 0);
+	pthread_mutex_unlock(&fsync_lock);
+}
+
+/* ---- the default branch ---- */
+
+static int dup_branch(char **out, const char *name)
+{
+	if (!(*out = gkv__strdup(name)))
+		return GKV_E_NOMEM;
+	return 0;
+}
+
+static int ref_exists(gkv__git *g, const char *name)
+{
+	git_oid id;
+
+	return git_reference_name_to_id(&id, g->repo, name) == 0;
+}
+
+/*
+ * The branch HEAD names, born or not ("master" in most repositories git
+ * made, "main" in the ones gitkv makes). A detached HEAD names no branch:
+ * then main if it exists, else master if it exists, else main.
+ */
+static int git_default_branch(char **out, gkv_backend *b)
+{
+	gkv__git *g = (gkv__git *)b;
+	git_reference *head = NULL;
+	const char *target;
+	int rc = git_reference_lookup(&head, g->repo, "HEAD");
+
+	if (rc == 0 && git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
+	    (target = git_reference_symbolic_target(head)) != NULL &&
+	    strncmp(target, "refs/heads/", 11) == 0 && gkv_branch_name_validate(target + 11) == 0) {
+		rc = dup_branch(out, target + 11);
+		git_reference_free(head);
+		return rc;
+	}
+	git_reference_free(head);
+	git_error_clear();
+	gkv_error_clear();
+	if (!ref_exists(g, "refs/heads/main") && ref_exists(g, "refs/heads/master"))
+		return dup_branch(out, "master");
+	git_error_clear();
+	return dup_branch(out, "main");
+}
+
+/* ---- lifetime ---- */
+
+static void git_backend_free(gkv_backend *b)
+{
+	gkv__git *g = (gkv__git *)b;
+
+	if (!g)
+		return;
+	git_odb_free(g->wodb);
+	git_repository_free(g->wrepo);
+	git_odb_free(g->odb);
+	git_repository_free(g->repo);
+	if (g->fsync)
+		fsync_release();
+	pthread_mutex_destroy(&g->write_lock);
+	free(g->path);
+	free(g->ident_name);
+	free(g->ident_email);
+	free(g);
+	git_libgit2_shutdown();
+}
+
+static void git_fill_vtable(gkv_backend *b)
+{
+	b->name = "git";
+	b->read = gkv__git_read;
+	b->exists = gkv__git_exists;
+	b->foreach = gkv__git_foreach;
+	b->ref_read = gkv__git_ref_read;
+	b->ref_list = gkv__git_ref_list;
+	b->ref_cas = gkv__git_ref_cas;
+	b->default_branch = git_default_branch;
+	b->batch_begin = gkv__git_batch_begin;
+	b->batch_write = gkv__git_batch_write;
+	b->batch_ref_cas = gkv__git_batch_ref_cas;
+	b->batch_commit = gkv__git_batch_commit;
+	b->batch_abort = gkv__git_batch_abort;
+	b->free = git_backend_free;
+}
+
+/* 1 if path is a directory with something in it, 0 if not (or absent). */
+static int nonempty_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d)) != NULL)
+		found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return found;
+}
+
+/* Make a bare repository whose HEAD names main. */
+static int create_repo(git_repository **out, const char *path)
+{
+	git_repository_init_options opts;
+	struct stat st;
+	int rc;
+
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+		return gkv_error_set(GKV_E_INVALID, "git:%s: not a directory", path);
+	if (nonempty_dir(path))
+		return gkv_error_set(GKV_E_INVALID,
+		    "git:%s: the directory is not empty and holds no git repository", path);
+	git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
+	    GIT_REPOSITORY_INIT_MKDIR;
+	opts.initial_head = "main";
+	if ((rc = git_repository_init_ext(out, path, &opts)) < 0)
+		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot create the repository", path);
+	return 0;
+}
+
+static int open_repo(git_repository **out, const char *path, unsigned int flags)
+{
+	int rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+
+	if (rc == 0)
+		return 0;
+	if (rc != GIT_ENOTFOUND)
+		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the repository", path);
+	if (!(flags & GKV_GIT_CREATE) || (flags & GKV_GIT_READONLY))
+		return gkv_error_set(GKV_E_NOTFOUND, "git:%s: no git repository there", path);
+	rc = create_repo(out, path);
+	/* Another process may have made it meanwhile: open what is there. */
+	if (rc < 0 && git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0)
+		return 0;
+	return rc;
+}
+
+/* Who moves refs, for the reflogs git keeps (in non-bare repositories). */
+static int read_identity(gkv__git *g)
+{
+	git_signature *sig = NULL;
+
+	if (git_signature_default(&sig, g->repo) == 0) {
+		g->ident_name = gkv__strdup(sig->name);
+		g->ident_email = gkv__strdup(sig->email);
+		git_signature_free(sig);
+	} else {
+		git_error_clear();
+		g->ident_name = gkv__strdup("gitkv");
+		g->ident_email = gkv__strdup("gitkv@localhost");
+	}
+	return g->ident_name && g->ident_email ? 0 : gkv__oom();
+}
+
+/*
+ * Fetch the odb and refdb now, on one thread: libgit2 makes them lazily,
+ * and the handle is then shared by threads that only read.
+ */
+static int load_databases(git_odb **odb, gkv__git *g, git_repository *repo)
+{
+	git_refdb *refdb = NULL;
+	int rc;
+
+	if ((rc = git_repository_odb(odb, repo)) < 0)
+		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the object database",
+		    g->path);
+	if ((rc = git_repository_refdb(&refdb, repo)) < 0)
+		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the ref database", g->path);
+	git_refdb_free(refdb);
+	return 0;
+}
+
+/* The writer handle: the same repository, opened again (git_internal.h says why). */
+static int open_writer(gkv__git *g)
+{
+	int rc = git_repository_open_ext(&g->wrepo, g->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+
+	if (rc < 0)
+		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the repository for writing",
+		    g->path);
+	return load_databases(&g->wodb, g, g->wrepo);
+}
+
+int gkv__git_reopen_writer(gkv__git *g)
+{
+	git_odb_free(g->wodb);
+	git_repository_free(g->wrepo);
+	g->wodb = NULL;
+	g->wrepo = NULL;
+	if (g->readonly)
+		return 0;
+	return open_writer(g);
+}
 
 int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags)
 {
-	(void)flags;
+	gkv__git *g;
+	int rc;
+
+	if (!out || !path || !*path)
+		return gkv_error_set(GKV_E_INVALID, "git: no path given");
 	*out = NULL;
-	return gkv_error_set(GKV_E_UNSUPPORTED, "store 'git:%s': the git backend is not built in yet", path);
+	if (flags & ~(unsigned)(GKV_GIT_CREATE | GKV_GIT_READONLY | GKV_GIT_FSYNC))
+		return gkv_error_set(GKV_E_INVALID, "git:%s: unknown flags 0x%x", path, flags);
+	if (!(g = calloc(1, sizeof(*g))))
+		return gkv__oom();
+	if (git_libgit2_init() < 0) {
+		free(g);
+		return gkv__git_error(-1, GKV_E_ERROR, "git:%s: libgit2 did not start", path);
+	}
+	gkv_backend_init(&g->parent, GKV_BACKEND_VERSION);
+	git_fill_vtable(&g->parent);
+	pthread_mutex_init(&g->write_lock, NULL);
+	g->readonly = (flags & GKV_GIT_READONLY) != 0;
+	/* Before anything is opened: libgit2 reads the option when it makes
+	 * its ref database and writers. */
+	if ((flags & GKV_GIT_FSYNC) && !g->readonly) {
+		fsync_acquire();
+		g->fsync = true;
+	}
+	if (!(g->path = gkv__strdup(path))) {
+		rc = GKV_E_NOMEM;
+		goto fail;
+	}
+	if ((rc = open_repo(&g->repo, path, flags)) < 0 ||
+	    (rc = load_databases(&g->odb, g, g->repo)) < 0 || (rc = read_identity(g)) < 0)
+		goto fail;
+	g->gitdir = git_repository_path(g->repo);
+	if (!g->readonly && (rc = open_writer(g)) < 0)
+		goto fail;
+	*out = &g->parent;
+	return 0;
+fail:
+	git_backend_free(&g->parent);
+	return rc;
 }
 
 int gkv_backend_git_detect(const char *path)
 {
-	(void)path;
-	return 0;
+	int rc;
+
+	if (!path || !*path || git_libgit2_init() < 0)
+		return 0;
+	rc = git_repository_open_ext(NULL, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	git_error_clear();
+	git_libgit2_shutdown();
+	return rc == 0;
 }

@@ -1,0 +1,142 @@
+/*
+ * git_batch.c -- batches of the git backend: one commit's objects and its
+ * ref updates, buffered in memory until commit.
+ *
+ * At commit, under the handle's write lock:
+ *   1. the ref CASes are folded to one per ref and checked against the
+ *      refs as they are, without locks -- a CAS already lost fails here,
+ *      before anything is written;
+ *   2. the objects are written (loose, or one pack for a large batch);
+ *   3. the refs are locked, checked again under their locks and moved
+ *      (git_refs.c).
+ * Objects land before the refs, as with git itself: if step 3 loses a
+ * race, they stay in the repository unreferenced, which git allows (gc
+ * drops them in time) and which a retry reuses. What never happens is a
+ * ref moving to an object that is not stored, or a ref moving when its
+ * CAS failed.
+ */
+#include "git_internal.h"
+
+typedef struct {
+	gkv_batch parent;
+	gkv__git_obj **objs;
+	size_t nobjs, capobjs;
+	gkv__git_cas *cas;
+	size_t ncas, capcas;
+} git_batch;
+
+int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b)
+{
+	git_batch *batch;
+	int rc;
+
+	if ((rc = gkv__git_check_writable((gkv__git *)b)) < 0)
+		return rc;
+	if (!(batch = calloc(1, sizeof(*batch))))
+		return gkv__oom();
+	batch->parent.backend = b;
+	*out = &batch->parent;
+	return 0;
+}
+
+static int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t c = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (c > SIZE_MAX / elem)
+		return gkv__oom();
+	if (!(p = realloc(*arr, c * elem)))
+		return gkv__oom();
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
+    size_t len)
+{
+	git_batch *gb = (git_batch *)batch;
+	gkv__git_obj *o;
+	int rc;
+
+	if ((rc = gkv__git_check_id(id, type, data, len)) < 0)
+		return rc;
+	if (len > SIZE_MAX - sizeof(*o))
+		return gkv__oom();
+	if ((rc = grow_array((void **)&gb->objs, &gb->capobjs, gb->nobjs, sizeof(*gb->objs))) < 0)
+		return rc;
+	if (!(o = malloc(sizeof(*o) + len)))
+		return gkv__oom();
+	o->id = *id;
+	o->type = type;
+	o->len = len;
+	if (len)
+		memcpy(o->data, data, len);
+	gb->objs[gb->nobjs++] = o;
+	return 0;
+}
+
+int gkv__git_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *expected,
+    const gkv_oid *new_target)
+{
+	git_batch *gb = (git_batch *)batch;
+	gkv__git_cas *c;
+	int rc;
+
+	if (!name || !*name)
+		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	if ((rc = grow_array((void **)&gb->cas, &gb->capcas, gb->ncas, sizeof(*gb->cas))) < 0)
+		return rc;
+	c = &gb->cas[gb->ncas];
+	memset(c, 0, sizeof(*c));
+	if (!(c->name = gkv__strdup(name)))
+		return GKV_E_NOMEM;
+	if ((c->has_expected = expected != NULL))
+		c->expected = *expected;
+	if ((c->has_target = new_target != NULL))
+		c->target = *new_target;
+	gb->ncas++;
+	return 0;
+}
+
+void gkv__git_batch_abort(gkv_batch *batch)
+{
+	git_batch *gb = (git_batch *)batch;
+
+	if (!gb)
+		return;
+	for (size_t i = 0; i < gb->nobjs; i++)
+		free(gb->objs[i]);
+	for (size_t i = 0; i < gb->ncas; i++)
+		free(gb->cas[i].name);
+	free(gb->objs);
+	free(gb->cas);
+	free(gb);
+}
+
+int gkv__git_batch_commit(gkv_batch *batch)
+{
+	git_batch *gb = (git_batch *)batch;
+	gkv__git *g = (gkv__git *)batch->backend;
+	gkv__git_cas *folded = NULL;
+	size_t nfolded = 0;
+	int rc;
+
+	if ((rc = gkv__git_check_writable(g)) < 0 ||
+	    (rc = gkv__git_cas_fold(&folded, &nfolded, gb->cas, gb->ncas)) < 0) {
+		gkv__git_batch_abort(batch);
+		return rc;
+	}
+	pthread_mutex_lock(&g->write_lock);
+	if ((rc = gkv__git_writer_ready(g)) == 0 &&
+	    (rc = gkv__git_cas_precheck(g, folded, nfolded)) == 0 &&
+	    (rc = gkv__git_write_objects(g, gb->objs, gb->nobjs)) == 0)
+		rc = gkv__git_cas_apply(g, folded, nfolded);
+	pthread_mutex_unlock(&g->write_lock);
+	free(folded);
+	gkv__git_batch_abort(batch);
+	return rc;
+}

@@ -1,0 +1,150 @@
+/*
+ * git_internal.h -- what the files of the git backend share: the backend
+ * struct, a batch's buffered objects and ref updates, the mapping of
+ * libgit2's errors to GKV_E_* codes, and the functions each file gives
+ * the others. Internal to backends/git/.
+ *
+ * The backend is split by concept, as libgit2 splits its own:
+ *   git.c        open, create, detect, close, the default branch, fsync
+ *   git_odb.c    objects: read, exists, iterate, write loose or as a pack
+ *   git_refs.c   refs: read, list, compare-and-swap under git's lock files
+ *   git_batch.c  batches: buffer a commit's objects and ref updates, then
+ *                land the objects and move the refs
+ *   git_error.c  libgit2 errors as GKV_E_* codes with libgit2's message
+ */
+#ifndef GKV_GIT_INTERNAL_H
+#define GKV_GIT_INTERNAL_H
+
+#include <pthread.h>
+
+#include <git2.h>
+
+#include "../backend_util.h"
+
+/*
+ * One open repository, as two libgit2 handles on it.
+ *
+ * repo and odb serve reads and are shared by every thread: libgit2's
+ * object database and its ref database lock internally for reads, so
+ * reads run in parallel with no lock of ours.
+ *
+ * wrepo and wodb serve writes (objects, ref CAS), always under
+ * write_lock: it keeps this process's writers off each other's lock
+ * files, and libgit2 does not promise that concurrent writes through one
+ * git_repository are safe. Other processes are kept in line by git's own
+ * lock files (refs) and by objects being immutable and written by rename.
+ * Writes have their own handle because libgit2 1.5 can leave its cache of
+ * packed-refs wrong after a ref update that failed half-way (deleting a
+ * packed ref while packed-refs.lock is held drops the ref from the cache,
+ * not from the file, and a later delete then "succeeds" without touching
+ * the file): after such a failure the writer handle is thrown away and
+ * opened again (reopen_writer), which readers sharing repo could not
+ * survive. NULL in a read-only handle.
+ */
+typedef struct gkv__git {
+	gkv_backend parent;
+	git_repository *repo;
+	git_odb *odb;
+	git_repository *wrepo;
+	git_odb *wodb;
+	char *path;       /* as the caller named it, for messages */
+	const char *gitdir; /* git_repository_path(repo): the .git directory */
+	bool readonly;
+	bool fsync;       /* this handle holds one reference on the fsync option */
+	char *ident_name, *ident_email; /* reflog identity, read once at open */
+	pthread_mutex_t write_lock;
+} gkv__git;
+
+/* An object of a batch, its bytes copied in. */
+typedef struct {
+	gkv_oid id;
+	gkv_otype type;
+	size_t len;
+	unsigned char data[];
+} gkv__git_obj;
+
+/* A ref compare-and-swap: name must be expected (absent if !has_expected)
+ * and becomes target (deleted if !has_target). */
+typedef struct {
+	char *name;
+	bool has_expected, has_target;
+	gkv_oid expected, target;
+} gkv__git_cas;
+
+/* ---- errors (git_error.c) ---- */
+
+/*
+ * Raise the GKV_E_* code for libgit2's error gitrc, with the message
+ * "<context>: <libgit2's message>". fallback is the code for errors that
+ * have no better mapping (e.g. GKV_E_CORRUPT when reading an object that
+ * exists but cannot be decoded, GKV_E_IO when writing).
+ */
+int gkv__git_error(int gitrc, int fallback, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* GKV_E_READONLY naming the repository, if it was opened read-only. */
+int gkv__git_check_writable(const gkv__git *g);
+
+/* Throw the writer handle away and open a fresh one (write_lock held).
+ * On failure wrepo stays NULL, and the next write tries again. */
+int gkv__git_reopen_writer(gkv__git *g);
+
+/* Make sure the writer handle is open (write_lock held). */
+int gkv__git_writer_ready(gkv__git *g);
+
+/* ---- objects (git_odb.c) ---- */
+
+int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id);
+int gkv__git_exists(gkv_backend *b, const gkv_oid *id);
+int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
+    gkv_backend_oid_cb cb, void *payload);
+
+/* 0 if data hashes to id as a git object of that type, else GKV_E_INVALID. */
+int gkv__git_check_id(const gkv_oid *id, gkv_otype type, const void *data, size_t len);
+
+/*
+ * Store objs (n of them, ids checked; duplicates and objects the
+ * repository has are skipped): loose objects for a few, one pack for
+ * GKV__GIT_PACK_MIN or more. The caller holds write_lock.
+ */
+#define GKV__GIT_PACK_MIN 256
+int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n);
+
+/* ---- refs (git_refs.c) ---- */
+
+int gkv__git_ref_read(gkv_oid *out, gkv_backend *b, const char *name);
+int gkv__git_ref_list(gkv_backend *b, const char *prefix, gkv_backend_ref_cb cb, void *payload);
+int gkv__git_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
+    const gkv_oid *new_target);
+
+/*
+ * The n CASes of a batch, in order, folded into one per ref: out[i] holds
+ * what its ref must be now (the first CAS's expectation) and what it
+ * becomes (the last CAS's target). GKV_E_CONFLICT if a later CAS does not
+ * expect what an earlier one left. *out is malloc()ed; its names are
+ * borrowed from cas.
+ */
+int gkv__git_cas_fold(gkv__git_cas **out, size_t *nout, const gkv__git_cas *cas, size_t n);
+
+/* Check folded CASes against the refs as they are, without locking:
+ * GKV_E_CONFLICT early, before a batch writes anything. */
+int gkv__git_cas_precheck(gkv__git *g, const gkv__git_cas *cas, size_t n);
+
+/*
+ * Apply folded CASes atomically as git does: take every ref's lock file,
+ * check each CAS under its lock, then move them all. The caller holds
+ * write_lock.
+ */
+int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n);
+
+/* ---- batches (git_batch.c) ---- */
+
+int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b);
+int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
+    size_t len);
+int gkv__git_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *expected,
+    const gkv_oid *new_target);
+int gkv__git_batch_commit(gkv_batch *batch);
+void gkv__git_batch_abort(gkv_batch *batch);
+
+#endif

@@ -1,0 +1,455 @@
+/*
+ * git_refs.c -- refs of the git backend, through libgit2's ref database:
+ * loose refs (refs/heads/main, a file holding an id) and packed-refs, as
+ * git keeps them, with git's lock files for every update.
+ *
+ * Compare-and-swap. git updates a ref by creating "<ref>.lock" with
+ * O_CREAT|O_EXCL, writing the new id into it and renaming it over the ref;
+ * whoever fails to create the lock file backs off. So a CAS here is: take
+ * the lock (git_transaction_lock_ref), read the ref while holding it,
+ * compare with what the caller expects, then write and rename
+ * (git_transaction_commit) or drop the lock. Every writer that plays by
+ * git's rules -- git itself, libgit2, another gitkv -- is shut out between
+ * our read and our write, so no update is lost, whether the ref is loose
+ * or packed, and whether the CAS creates, moves or deletes it (deleting a
+ * packed ref also takes packed-refs.lock). A lock file held by someone
+ * else is GKV_E_CONFLICT at once, naming the lock file: the store's retry
+ * loop re-reads the head and tries again, as git's own
+ * core.filesRefLockTimeout loop would. The race that remains is only with
+ * writers that ignore lock files (a hand edit of refs/heads/x), which git
+ * does not guard against either; and a lock file left by a crashed writer
+ * blocks the ref until it is removed, as it blocks git.
+ *
+ * A batch moving several refs locks them all (in name order) before
+ * checking any, so the checks hold together; the renames that follow are
+ * one per ref, as in git's own multi-ref transactions: a crash in the
+ * middle of them can land some of the refs, never a ref the checks refused.
+ *
+ * Names: git stores refs as paths, so refs/heads/a and refs/heads/a/b
+ * cannot both exist; creating one next to the other is GKV_E_EXISTS.
+ * ref_list reports refs that name an object (symbolic refs such as
+ * refs/remotes/origin/HEAD are aliases and are left out), sorted by name.
+ */
+#include <stdio.h>
+
+#include "git_internal.h"
+
+#define REFLOG_MESSAGE "gitkv: compare-and-swap"
+
+static void to_gkv(gkv_oid *out, const git_oid *id)
+{
+	memcpy(out->id, id->id, GKV_OID_RAWSZ);
+}
+
+static void to_git(git_oid *out, const gkv_oid *id)
+{
+	memcpy(out->id, id->id, GKV_OID_RAWSZ);
+}
+
+/* The ref's current target as repo sees it: 0 (and *found 0 or 1), or an error. */
+static int current(gkv_oid *out, int *found, gkv__git *g, git_repository *repo, const char *name)
+{
+	git_oid id;
+	int rc = git_reference_name_to_id(&id, repo, name);
+
+	*found = 0;
+	if (rc == GIT_ENOTFOUND) {
+		git_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot read ref '%s'",
+		    g->path, name);
+	to_gkv(out, &id);
+	*found = 1;
+	return 0;
+}
+
+int gkv__git_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
+{
+	gkv__git *g = (gkv__git *)b;
+	gkv_oid id;
+	int found, rc;
+
+	if (!name || !*name)
+		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	if ((rc = current(&id, &found, g, g->repo, name)) < 0)
+		return rc;
+	if (!found)
+		return gkv_error_set(GKV_E_NOTFOUND, "ref '%s' not found", name);
+	*out = id;
+	return 0;
+}
+
+/* ---- listing ---- */
+
+typedef struct {
+	char *name;
+	gkv_oid target;
+} ref_item;
+
+typedef struct {
+	ref_item *items;
+	size_t n, cap;
+} ref_vec;
+
+static void ref_vec_free(ref_vec *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->items[i].name);
+	free(v->items);
+}
+
+static int ref_vec_push(ref_vec *v, const char *name, const git_oid *target)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 32;
+		ref_item *p = realloc(v->items, cap * sizeof(*p));
+
+		if (!p)
+			return gkv__oom();
+		v->items = p;
+		v->cap = cap;
+	}
+	if (!(v->items[v->n].name = gkv__strdup(name)))
+		return GKV_E_NOMEM;
+	to_gkv(&v->items[v->n++].target, target);
+	return 0;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	return strcmp(((const ref_item *)a)->name, ((const ref_item *)b)->name);
+}
+
+/* An iterator over the refs starting with prefix: a glob on it when it
+ * holds no glob character (so that libgit2 reads only that folder). */
+static int open_iterator(git_reference_iterator **it, gkv__git *g, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	char *glob;
+	int rc;
+
+	if (plen == 0 || strpbrk(prefix, "*?[\\"))
+		return git_reference_iterator_new(it, g->repo);
+	if (!(glob = malloc(plen + 2)))
+		return gkv__oom();
+	memcpy(glob, prefix, plen);
+	memcpy(glob + plen, "*", 2);
+	rc = git_reference_iterator_glob_new(it, g->repo, glob);
+	free(glob);
+	return rc;
+}
+
+static int collect_refs(ref_vec *v, gkv__git *g, const char *prefix)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	size_t plen = strlen(prefix);
+	int rc;
+
+	if ((rc = open_iterator(&it, g, prefix)) < 0)
+		return rc == GKV_E_NOMEM ? rc
+		                         : gkv__git_error(rc, GKV_E_IO,
+		                               "git repository '%s': cannot list refs", g->path);
+	while ((rc = git_reference_next(&ref, it)) == 0) {
+		const char *name = git_reference_name(ref);
+
+		if (git_reference_type(ref) == GIT_REFERENCE_DIRECT &&
+		    strncmp(name, prefix, plen) == 0)
+			rc = ref_vec_push(v, name, git_reference_target(ref));
+		git_reference_free(ref);
+		if (rc < 0)
+			break;
+	}
+	git_reference_iterator_free(it);
+	if (rc == GIT_ITEROVER) {
+		git_error_clear();
+		return 0;
+	}
+	if (rc < 0 && rc != GKV_E_NOMEM)
+		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot list refs", g->path);
+	return rc;
+}
+
+int gkv__git_ref_list(gkv_backend *b, const char *prefix, gkv_backend_ref_cb cb, void *payload)
+{
+	ref_vec v = {NULL, 0, 0};
+	int rc = collect_refs(&v, (gkv__git *)b, prefix ? prefix : "");
+
+	if (rc == 0 && v.n)
+		qsort(v.items, v.n, sizeof(*v.items), item_cmp);
+	for (size_t i = 0; rc == 0 && i < v.n; i++)
+		rc = cb(v.items[i].name, &v.items[i].target, payload);
+	ref_vec_free(&v);
+	return rc;
+}
+
+/* ---- compare-and-swap ---- */
+
+static const gkv_oid *expected_of(const gkv__git_cas *c)
+{
+	return c->has_expected ? &c->expected : NULL;
+}
+
+static const gkv_oid *target_of(const gkv__git_cas *c)
+{
+	return c->has_target ? &c->target : NULL;
+}
+
+int gkv__git_cas_fold(gkv__git_cas **out, size_t *nout, const gkv__git_cas *cas, size_t n)
+{
+	gkv__git_cas *f = malloc((n ? n : 1) * sizeof(*f));
+	size_t k = 0;
+
+	if (!f)
+		return gkv__oom();
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+
+		while (j < k && strcmp(f[j].name, cas[i].name) != 0)
+			j++;
+		if (j == k) {
+			f[k++] = cas[i];
+			continue;
+		}
+		/* A later CAS on the same ref finds what the earlier one left. */
+		if (!gkv__backend_cas_ok(target_of(&f[j]), expected_of(&cas[i]))) {
+			int rc = gkv__backend_conflict(cas[i].name, expected_of(&cas[i]),
+			    target_of(&f[j]));
+
+			free(f);
+			return rc;
+		}
+		f[j].has_target = cas[i].has_target;
+		f[j].target = cas[i].target;
+	}
+	*out = f;
+	*nout = k;
+	return 0;
+}
+
+int gkv__git_cas_precheck(gkv__git *g, const gkv__git_cas *cas, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		gkv_oid cur;
+		int found, rc;
+
+		if ((rc = current(&cur, &found, g, g->wrepo, cas[i].name)) < 0)
+			return rc;
+		if (!gkv__backend_cas_ok(found ? &cur : NULL, expected_of(&cas[i])))
+			return gkv__backend_conflict(cas[i].name, expected_of(&cas[i]),
+			    found ? &cur : NULL);
+	}
+	return 0;
+}
+
+/* A CAS that leaves the ref as it expects it: a check, nothing to write. */
+static bool is_noop(const gkv__git_cas *c)
+{
+	return gkv__backend_cas_ok(target_of(c), expected_of(c));
+}
+
+/* Is there a ref whose name is a folder of name, or under name as a folder? */
+static int path_taken(char **clash, gkv__git *g, const char *name)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL;
+	size_t len = strlen(name);
+	char *buf;
+	git_oid id;
+	int rc;
+
+	*clash = NULL;
+	if (!(buf = malloc(len + 3)))
+		return gkv__oom();
+	memcpy(buf, name, len + 1);
+	/* Every folder above name: refs/heads/a for refs/heads/a/b. */
+	for (char *slash = strrchr(buf, '/'); slash && slash > buf + 5; slash = strrchr(buf, '/')) {
+		*slash = '\0';
+		if (git_reference_name_to_id(&id, g->wrepo, buf) == 0) {
+			*clash = buf;
+			return 0;
+		}
+	}
+	git_error_clear();
+	/* Anything under name/ */
+	memcpy(buf, name, len);
+	memcpy(buf + len, "/*", 3);
+	rc = git_reference_iterator_glob_new(&it, g->wrepo, buf);
+	if (rc == 0 && git_reference_next(&ref, it) == 0) {
+		if (!(*clash = gkv__strdup(git_reference_name(ref))))
+			rc = GKV_E_NOMEM;
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	git_error_clear();
+	free(buf);
+	return rc == GKV_E_NOMEM ? rc : 0;
+}
+
+static int check_path_free(gkv__git *g, const gkv__git_cas *c)
+{
+	char *clash;
+	int rc;
+
+	if (c->has_expected || !c->has_target)
+		return 0;
+	if ((rc = path_taken(&clash, g, c->name)) < 0 || !clash)
+		return rc;
+	rc = gkv_error_set(GKV_E_EXISTS,
+	    "branch ref '%s' cannot be created: ref '%s' exists, and git keeps refs as files, "
+	    "so one cannot be a folder of the other", c->name, clash);
+	free(clash);
+	return rc;
+}
+
+static int lock_error(gkv__git *g, int rc, const char *name)
+{
+	if (rc == GIT_ELOCKED) {
+		git_error_clear();
+		return gkv_error_set(GKV_E_CONFLICT,
+		    "branch ref '%s' is locked by another writer ('%s%s.lock' exists)", name,
+		    git_repository_commondir(g->repo), name);
+	}
+	return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot lock ref '%s'", g->path,
+	    name);
+}
+
+/* Under the locks: every CAS must still hold. */
+static int check_locked(gkv__git *g, const gkv__git_cas *cas, size_t n)
+{
+	int rc = gkv__git_cas_precheck(g, cas, n);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		git_oid id;
+
+		if (!cas[i].has_target || is_noop(&cas[i]))
+			continue;
+		to_git(&id, &cas[i].target);
+		if (!git_odb_exists(g->wodb, &id)) {
+			char hex[GKV_OID_HEXSZ + 1];
+
+			gkv__backend_hex(hex, &cas[i].target);
+			rc = gkv_error_set(GKV_E_NOTFOUND,
+			    "ref '%s' cannot point at %s: no such object in git repository '%s'",
+			    cas[i].name, hex, g->path);
+		}
+	}
+	return rc;
+}
+
+static int stage_updates(git_transaction *tx, gkv__git *g, const gkv__git_cas *cas, size_t n)
+{
+	git_signature *sig = NULL;
+	int rc = 0;
+
+	if (git_signature_now(&sig, g->ident_name, g->ident_email) < 0)
+		return gkv__git_error(-1, GKV_E_ERROR, "git repository '%s': no reflog identity",
+		    g->path);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		git_oid id;
+
+		if (is_noop(&cas[i]))
+			continue;
+		if (cas[i].has_target) {
+			to_git(&id, &cas[i].target);
+			rc = git_transaction_set_target(tx, cas[i].name, &id, sig, REFLOG_MESSAGE);
+		} else {
+			rc = git_transaction_remove(tx, cas[i].name);
+		}
+		if (rc < 0)
+			rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot update ref '%s'",
+			    g->path, cas[i].name);
+	}
+	git_signature_free(sig);
+	return rc;
+}
+
+static void reopen_keeping_error(gkv__git *g)
+{
+	char msg[1024];
+	int code = gkv_error_last_code();
+
+	snprintf(msg, sizeof(msg), "%s", gkv_error_last());
+	if (gkv__git_reopen_writer(g) < 0)
+		gkv_error_set(code, "%s", msg);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const gkv__git_cas *const *)a)->name, (*(const gkv__git_cas *const *)b)->name);
+}
+
+int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
+{
+	git_transaction *tx = NULL;
+	const gkv__git_cas **order;
+	bool failed_commit = false;
+	size_t nlock = 0;
+	int rc;
+
+	/* Checks with nothing to write need no lock: the read is the CAS. */
+	for (size_t i = 0; i < n; i++)
+		nlock += !is_noop(&cas[i]);
+	if (nlock == 0)
+		return gkv__git_cas_precheck(g, cas, n);
+	for (size_t i = 0; i < n; i++)
+		if ((rc = check_path_free(g, &cas[i])) < 0)
+			return rc;
+	if (!(order = malloc(n * sizeof(*order))))
+		return gkv__oom();
+	for (size_t i = 0; i < n; i++)
+		order[i] = &cas[i];
+	qsort(order, n, sizeof(*order), name_cmp);
+	if ((rc = git_transaction_new(&tx, g->wrepo)) < 0) {
+		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot start a ref update",
+		    g->path);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!is_noop(order[i]) &&
+		    (rc = git_transaction_lock_ref(tx, order[i]->name)) < 0) {
+			rc = lock_error(g, rc, order[i]->name);
+			goto out;
+		}
+	if ((rc = check_locked(g, cas, n)) < 0 || (rc = stage_updates(tx, g, cas, n)) < 0)
+		goto out;
+	if ((rc = git_transaction_commit(tx)) < 0) {
+		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot move ref '%s'%s",
+		    g->path, order[0]->name, nlock > 1 ? " and others" : "");
+		failed_commit = true;
+	}
+out:
+	git_transaction_free(tx); /* drops whatever locks are still held */
+	free(order);
+	/* libgit2 may now hold a wrong picture of packed-refs: start afresh,
+	 * keeping the error that brought us here. */
+	if (failed_commit)
+		reopen_keeping_error(g);
+	return rc;
+}
+
+int gkv__git_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
+    const gkv_oid *new_target)
+{
+	gkv__git *g = (gkv__git *)b;
+	gkv__git_cas c;
+	int rc;
+
+	if ((rc = gkv__git_check_writable(g)) < 0)
+		return rc;
+	if (!name || !*name)
+		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	memset(&c, 0, sizeof(c));
+	c.name = (char *)name;
+	if ((c.has_expected = expected != NULL))
+		c.expected = *expected;
+	if ((c.has_target = new_target != NULL))
+		c.target = *new_target;
+	pthread_mutex_lock(&g->write_lock);
+	if ((rc = gkv__git_writer_ready(g)) == 0)
+		rc = gkv__git_cas_apply(g, &c, 1);
+	pthread_mutex_unlock(&g->write_lock);
+	return rc;
+}
