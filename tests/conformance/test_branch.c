@@ -228,6 +228,28 @@ static void branches_persist(void **state)
 	free(before);
 }
 
+static void many_branches(void **state)
+{
+	conf_env *env = *state;
+	gkv_strarray list = { 0 };
+	gkv_oid head;
+	char name[32];
+
+	head = conf_set(env->store, "k", "v");
+	/* created in an order unlike the sorted one */
+	for (int i = 999; i >= 0; i--) {
+		snprintf(name, sizeof(name), "b/%d", (i * 7919) % 1000);
+		assert_ok(gkv_branch_create(env->repo, name, &head));
+	}
+	assert_ok(gkv_branch_list(&list, env->repo));
+	assert_int_equal(list.count, 1001);
+	for (size_t i = 1; i < list.count; i++)
+		assert_true(strcmp(list.strings[i - 1], list.strings[i]) < 0);
+	assert_string_equal(list.strings[0], "b/0");
+	assert_string_equal(list.strings[1000], "main");
+	gkv_strarray_dispose(&list);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +260,7 @@ int main(int argc, char **argv)
 		CONF_TEST(absent_branch_store),
 		CONF_TEST(branches_are_independent),
 		CONF_TEST(branches_persist),
+		CONF_TEST(many_branches),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

@@ -321,12 +321,197 @@ static void branch_threads(void **state)
 	}
 }
 
+/* ---- transactions under contention, and racing branch operations ---- */
+
+#define NTXN 20
+
+static void *txn_writer(void *arg)
+{
+	struct worker *w = arg;
+	gkv_store *s = NULL;
+
+	if (record(w, gkv_store_open_branch(&s, w->repo, "main"), "open_branch") < 0)
+		return NULL;
+	for (int j = 0; j < NTXN && !w->failed; j++) {
+		int tries = 0, rc;
+
+		do {
+			gkv_txn *txn = NULL;
+			gkv_buf cur = { 0 };
+			char num[32], key[32], tmp[32];
+			int found = 0;
+
+			if (record(w, gkv_txn_begin(&txn, s), "txn_begin") < 0)
+				return NULL;
+			if (record(w, gkv_txn_find(&cur, &found, txn, "counter"), "txn_find") < 0)
+				return NULL;
+			snprintf(tmp, sizeof(tmp), "%.*s", (int)cur.size, cur.ptr ? (char *)cur.ptr : "");
+			gkv_buf_dispose(&cur);
+			snprintf(num, sizeof(num), "%ld", (found ? strtol(tmp, NULL, 10) : 0) + 1);
+			snprintf(key, sizeof(key), "t%d/k%d", w->id, j);
+			if (record(w, gkv_txn_set(txn, "counter", num, strlen(num)), "txn_set") < 0 ||
+			    record(w, gkv_txn_set(txn, key, key, strlen(key)), "txn_set") < 0)
+				return NULL;
+			rc = gkv_txn_commit(NULL, txn, GKV_TXN_FAIL, NULL);
+			gkv_txn_free(txn);
+		} while (rc == GKV_E_CONFLICT && ++tries < MAX_TRIES);
+		record(w, rc, "txn_commit");
+	}
+	gkv_store_free(s);
+	return NULL;
+}
+
+static void txn_fail_retry_loses_nothing(void **state)
+{
+	conf_env *env = *state;
+	struct worker w[NWORKERS];
+	pthread_t t[NWORKERS];
+	char num[32], key[32];
+	gkv_oid head;
+
+	memset(w, 0, sizeof(w));
+	for (int i = 0; i < NWORKERS; i++) {
+		w[i].repo = env->repo;
+		w[i].id = i;
+		assert_int_equal(pthread_create(&t[i], NULL, txn_writer, &w[i]), 0);
+	}
+	for (int i = 0; i < NWORKERS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < NWORKERS; i++)
+		if (w[i].failed)
+			fail_msg("%s", w[i].msg);
+	snprintf(num, sizeof(num), "%d", NWORKERS * NTXN);
+	assert_value(env->store, "counter", num);
+	for (int i = 0; i < NWORKERS; i++)
+		for (int j = 0; j < NTXN; j++) {
+			snprintf(key, sizeof(key), "t%d/k%d", i, j);
+			assert_value(env->store, key, key);
+		}
+	head = conf_head(env->store);
+	assert_int_equal(conf_count_commits(env->repo, &head), NWORKERS * NTXN);
+}
+
+struct racer {
+	gkv_repo *repo;
+	gkv_oid target, expected;
+	int rc_create, rc_cas;
+	pthread_barrier_t *barrier;
+};
+
+static void *branch_racer(void *arg)
+{
+	struct racer *r = arg;
+
+	pthread_barrier_wait(r->barrier);
+	r->rc_create = gkv_branch_create(r->repo, "race", &r->target);
+	pthread_barrier_wait(r->barrier);
+	r->rc_cas = gkv_branch_cas(r->repo, "main", &r->expected, &r->target);
+	return NULL;
+}
+
+static void racing_branch_operations_have_one_winner(void **state)
+{
+	conf_env *env = *state;
+	struct racer r[NWORKERS];
+	pthread_t t[NWORKERS];
+	pthread_barrier_t barrier;
+	int created = 0, swapped = 0, winner_create = -1, winner_cas = -1;
+	gkv_oid base, head;
+
+	base = conf_set(env->store, "base", "b");
+	pthread_barrier_init(&barrier, NULL, NWORKERS);
+	for (int i = 0; i < NWORKERS; i++) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", i);
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].repo = env->repo;
+		r[i].expected = base;
+		r[i].target = conf_commit(env->repo, &base, 1, 1700000000 + i, "racer", v);
+		r[i].barrier = &barrier;
+	}
+	for (int i = 0; i < NWORKERS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, branch_racer, &r[i]), 0);
+	for (int i = 0; i < NWORKERS; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	pthread_barrier_destroy(&barrier);
+	for (int i = 0; i < NWORKERS; i++) {
+		if (r[i].rc_create == 0)
+			created++, winner_create = i;
+		else
+			assert_rc(GKV_E_EXISTS, r[i].rc_create);
+		if (r[i].rc_cas == 0)
+			swapped++, winner_cas = i;
+		else
+			assert_rc(GKV_E_CONFLICT, r[i].rc_cas);
+	}
+	assert_int_equal(created, 1);
+	assert_int_equal(swapped, 1);
+	head = conf_branch_head(env->repo, "race");
+	assert_oid_eq(&head, &r[winner_create].target);
+	head = conf_branch_head(env->repo, "main");
+	assert_oid_eq(&head, &r[winner_cas].target);
+}
+
+static void processes_create_one_store_together(void **state)
+{
+	/* Several processes start at once on a store that does not exist yet,
+	 * each asking to create it: all must end up writing into one store. */
+	conf_env *env = *state;
+	pid_t pids[NWORKERS];
+	gkv_repo *repo = NULL;
+	gkv_store *s = NULL;
+	gkv_oid head;
+	char path[600], uri[700];
+
+	if (!conf_persistent())
+		skip();
+	snprintf(path, sizeof(path), "%s/together", env->dir);
+	conf_uri(uri, sizeof(uri), path);
+	fflush(NULL);
+	for (int i = 0; i < NWORKERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			char key[32];
+
+			conf_child_init();
+			snprintf(key, sizeof(key), "p%d", i);
+			if (conf_open(&repo, uri, 1, 0) < 0 ||
+			    gkv_store_open_branch(&s, repo, "main") < 0 ||
+			    gkv_store_set(NULL, s, key, key, strlen(key), NULL) < 0) {
+				fprintf(stderr, "process %d: %s\n", i, gkv_error_last());
+				_exit(1);
+			}
+			gkv_store_free(s);
+			gkv_repo_free(repo);
+			_exit(0);
+		}
+	}
+	wait_children(pids, NWORKERS);
+	assert_ok(conf_open(&repo, uri, 0, 0));
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	for (int i = 0; i < NWORKERS; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "p%d", i);
+		assert_value(s, key, key);
+	}
+	head = conf_head(s);
+	assert_int_equal(conf_count_commits(repo, &head), NWORKERS);
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		CONF_TEST_DIR(processes_lose_no_update),
 		CONF_TEST(threads_lose_no_update),
 		CONF_TEST(branch_threads),
+		CONF_TEST(txn_fail_retry_loses_nothing),
+		CONF_TEST(racing_branch_operations_have_one_winner),
+		CONF_TEST_DIR(processes_create_one_store_together),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define MAX_EVENTS 16
 
@@ -352,6 +353,74 @@ static void txn_and_views(void **state)
 	free(b);
 }
 
+struct reader {
+	gkv_store *store;
+	int calls;
+	int ok;
+};
+
+/* A callback may read the store it watches: it sees the new head. */
+static void reading_cb(const char *branch, const gkv_oid *old, const gkv_oid *new_head,
+    void *payload)
+{
+	struct reader *r = payload;
+	gkv_oid head;
+	gkv_buf buf = { 0 };
+
+	(void)branch, (void)old;
+	r->calls++;
+	if (gkv_store_head(&head, r->store) == 0 && new_head && gkv_oid_equal(&head, new_head) &&
+	    gkv_store_get(&buf, r->store, "k") == 0)
+		r->ok++;
+	gkv_buf_dispose(&buf);
+}
+
+static void callbacks_may_read_the_store(void **state)
+{
+	conf_env *env = *state;
+	struct reader r = { 0 };
+	gkv_watch *w = NULL;
+
+	assert_ok(gkv_store_open_branch(&r.store, env->repo, "main"));
+	assert_ok(gkv_watch_branch(&w, env->repo, "main", reading_cb, &r));
+	alarm(120); /* a deadlock must end the test, not the suite's time budget */
+	conf_set(env->store, "k", "1");
+	conf_set(env->store, "k", "2");
+	alarm(0);
+	assert_int_equal(r.calls, 2);
+	assert_int_equal(r.ok, 2);
+	gkv_watch_free(w);
+	gkv_store_free(r.store);
+}
+
+static void poll_sees_deletion(void **state)
+{
+	conf_env *env = *state;
+	struct recorder *r = calloc(1, sizeof(*r));
+	gkv_repo *second = NULL;
+	gkv_watch *w = NULL;
+	gkv_oid h1;
+	size_t changed = 99;
+
+	if (!conf_persistent()) {
+		free(r);
+		skip();
+	}
+	assert_non_null(r);
+	h1 = conf_set(env->store, "a", "1");
+	assert_ok(gkv_branch_create(env->repo, "doomed", &h1));
+	assert_ok(conf_open(&second, env->uri, 0, 0));
+	assert_ok(gkv_watch_branch(&w, second, NULL, on_branch, r));
+	assert_ok(gkv_branch_delete(env->repo, "doomed"));
+	assert_ok(gkv_repo_watch_poll(&changed, second));
+	assert_int_equal(changed, 1);
+	assert_int_equal(r->n, 1);
+	check_event(&r->ev[0], "doomed", &h1, NULL);
+	gkv_watch_free(w);
+	gkv_repo_free(second);
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +431,8 @@ int main(int argc, char **argv)
 		CONF_TEST(poll_sees_other_handles),
 		CONF_TEST(poll_without_changes_is_quiet),
 		CONF_TEST(txn_and_views),
+		CONF_TEST(callbacks_may_read_the_store),
+		CONF_TEST(poll_sees_deletion),
 	};
 
 	return CONF_MAIN(argc, argv, tests);
