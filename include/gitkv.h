@@ -544,7 +544,11 @@ GKV_EXTERN void gkv_oidarray_dispose(gkv_oidarray *arr);
  */
 GKV_EXTERN int gkv_history_last_change(gkv_oid *out, gkv_repo *repo, const gkv_oid *from,
     const char *path);
-/** The oldest such commit along first parents: the one that created what path holds. */
+/**
+ * The oldest commit along the first-parent chain from `from` that changed
+ * what path holds (for a path removed and added again: its first
+ * creation). GKV_E_NOTFOUND if none did.
+ */
 GKV_EXTERN int gkv_history_first_change(gkv_oid *out, gkv_repo *repo, const gkv_oid *from,
     const char *path);
 

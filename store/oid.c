@@ -136,6 +136,8 @@ int gkv_hash(gkv_oid *out, gkv_otype type, const void *data, size_t len)
 	git_oid oid;
 	const git_error *e;
 
+	if (!out)
+		return gkv__error(GKV_E_INVALID, "gkv_hash: out is NULL");
 	if (gtype == GIT_OBJECT_INVALID)
 		return gkv__error(GKV_E_INVALID, "cannot hash an object of type %d", (int)type);
 	if (!data && len)
