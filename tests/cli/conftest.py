@@ -78,13 +78,11 @@ class Kv:
         return r
 
     def state(self, *store_args):
-        """Everything a command could change, to compare before/after."""
-        return (
-            self.run(*store_args, "branch").out,
-            self.run(*store_args, "snapshot").out,
-            self.run(*store_args, "tree").out,
-            self.run(*store_args, "log").out,
-        )
+        """What a command could change, to compare before and after: the
+        head of every branch (commits are immutable, so the heads
+        determine every tree and log)."""
+        r = self.run(*store_args, "--json", "branch")
+        return r.rc, r.out
 
     def head(self, *args):
         out = self.ok(*args, "snapshot").text.strip()

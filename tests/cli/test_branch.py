@@ -1,5 +1,8 @@
 """branch (list, create, delete) and --branch."""
 
+import shutil
+import subprocess
+
 import pytest
 
 
@@ -85,23 +88,63 @@ def test_create_from_a_blob_id_is_refused(two):
     assert r.rc in (1, 2) and blob in r.err, r
 
 
-def test_create_from_an_ambiguous_prefix_is_exit_2(kv):
-    seen = {}
+def git_repo_with_many_commits(tmp_path, n):
+    """A git repository whose main has n commits, made in one fast-import
+    (dates fixed, so the ids are the same on every run); None without git."""
+    git = shutil.which("git")
+    if not git:
+        return None
+    repo = tmp_path / "many"
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run([git, "init", "-q", "-b", "main", str(repo)], check=True, env=env)
+    stream = []
+    for i in range(1, n + 1):
+        msg, val = f"commit {i}\n", str(i)
+        stream.append(f"commit refs/heads/main\nmark :{i}\n"
+                      f"committer T <t@example.com> {1500000000 + i} +0000\n"
+                      f"data {len(msg)}\n{msg}" + (f"from :{i - 1}\n" if i > 1 else "") +
+                      f"M 100644 inline k\ndata {len(val)}\n{val}\n")
+    subprocess.run([git, "-C", str(repo), "fast-import", "--quiet"],
+                   input="".join(stream).encode(), check=True, env=env)
+    ids = subprocess.run([git, "-C", str(repo), "rev-list", "main"], check=True,
+                         capture_output=True, env=env).stdout.decode().split()
+    assert len(ids) == n
+    return repo, ids
+
+
+def commits_by_kvctl(kv):
+    """Make commits with kvctl until two share 4 hex digits (slow: one
+    process per commit, about 300 on average)."""
+    ids = []
     for i in range(5000):
-        h = kv.ok("--json", "set", "k", str(i)).json()["hash"]
-        if h[:4] in seen:
-            prefix = h[:4]
-            break
-        seen[h[:4]] = h
-    else:
-        pytest.fail("no two commits shared a 4-hex prefix")
-    before = kv.state()
-    r = kv.fails(2, "branch", "create", "x", prefix)
+        ids.append(kv.ok("--json", "set", "k", str(i)).json()["hash"])
+        if ids[-1][:4] in {h[:4] for h in ids[:-1]}:
+            return ids
+    pytest.fail("no two commits shared a 4-hex prefix")
+
+
+def test_create_from_an_ambiguous_prefix_is_exit_2(kv, tmp_path):
+    store = []
+    # With these fixed dates, commits 552 and one before it share "09e5".
+    made = git_repo_with_many_commits(tmp_path, 600)
+    if made:
+        store = ["--store", f"git:{made[0]}"]
+        r = kv.run(*store, "snapshot")
+        if r.rc == 4 and "not built" in r.err:
+            store, made = [], None  # no git backend: make them with kvctl
+    ids = made[1] if made else commits_by_kvctl(kv)
+    firsts = {}
+    for h in ids:
+        firsts.setdefault(h[:4], []).append(h)
+    prefix, (h, other) = next((p, hs[:2]) for p, hs in sorted(firsts.items()) if len(hs) > 1)
+    before = kv.state(*store)
+    r = kv.fails(2, *store, "branch", "create", "x", prefix)
     assert prefix in r.err and "ambiguous" in r.err
-    assert kv.state() == before
-    # One more digit (or the whole id) tells them apart, unless they share it.
-    kv.ok("branch", "create", "x", h)
-    assert kv.head("--branch", "x") == h
+    assert kv.state(*store) == before
+    # A longer prefix that tells them apart, or the whole id, is fine.
+    n = next(n for n in range(5, 41) if h[:n] != other[:n])
+    kv.ok(*store, "branch", "create", "x", h[:n])
+    assert kv.head(*store, "--branch", "x") == h
 
 
 def test_create_an_existing_branch_is_exit_3(two):
