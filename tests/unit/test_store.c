@@ -637,6 +637,7 @@ static void test_test_and_set(void **state)
 	assert_ok(gkv_store_find(&v, &found, s, "e"));
 	assert_int_equal(1, found);
 	assert_int_equal(0, v.size);
+	gkv_buf_dispose(&v);
 	assert_ok(gkv_store_test_and_set(NULL, s, "e", &empty, &one, NULL));
 	assert_get(s, "e", "1");
 	assert_rc(GKV_E_INVALID, gkv_store_test_and_set(NULL, s, "", NULL, &one, NULL));

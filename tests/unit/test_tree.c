@@ -11,8 +11,8 @@
  * touch a tree handed out before; entries gitkv does not write (100755,
  * 120000, 160000) read with their kinds and survive changes to their
  * siblings; fold walks full paths in byte order, list names in byte
- * order; a corrupt or missing stored tree is an error, never a crash or a
- * silent "absent".
+ * order; a corrupt stored tree, or a missing object a tree names, is an
+ * error (GKV_E_CORRUPT), never a crash or a silent "absent".
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -806,39 +806,43 @@ static void test_corrupt_tree_object(void **state)
 }
 
 /*
- * CORE BUG (store/tree.c, walk_to/gkv_tree_find/gkv_tree_kind): a
- * directory entry whose tree object is missing from the store reads as
- * "nothing there" -- gkv_tree_find says found = 0 and returns 0, and
- * gkv_tree_kind of a path under it says GKV_KIND_NONE -- because walk_to
- * returns the backend's GKV_E_NOTFOUND for the missing object, which the
- * callers take for an absent path. A broken store must not read as a
- * smaller one: expected an error (GKV_E_CORRUPT or GKV_E_NOTFOUND naming
- * the object), not success.
+ * A directory entry whose tree object is missing from the store, or a
+ * value whose blob is: the store is damaged, which must not read as a
+ * smaller store. (Found by this test as a core bug -- walk_to took the
+ * backend's GKV_E_NOTFOUND for an absent path and gkv_tree_find said
+ * found = 0 -- and fixed in 97d6529: GKV_E_CORRUPT naming the object.)
  */
-static void test_missing_subtree_is_an_error(void **state)
+static void test_missing_objects_are_corrupt(void **state)
 {
 	gkv_repo *repo = uu_open_mem();
 	gkv_backend *be = repo->backend;
-	gkv_oid gone = uu_oid("abababababababababababababababababababab"), tid;
+	gkv_oid gone = uu_oid("abababababababababababababababababababab");
+	gkv_oid lost = uu_oid("cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"), tid;
 	uu_treebuf tb = {{0}, 0};
 	gkv_tree *t;
 	gkv_buf b;
 	gkv_list *l;
-	int found = -1, rc;
+	gkv_kind k;
+	int found = -1;
 
 	(void)state;
 	uu_tree_entry(&tb, "40000", "d", &gone);
+	uu_tree_entry(&tb, "100644", "v", &lost);
 	uu_raw_put(&tid, be, GKV_OBJ_TREE, tb.data, tb.len);
 	assert_ok(gkv_tree_lookup(&t, repo, &tid));
-	assert_true(gkv_tree_list(&l, t, "d") < 0);
-	assert_true(gkv_tree_get(&b, t, "d/x") < 0);
-	rc = gkv_tree_find(&b, &found, t, "d/x");
-	gkv_buf_dispose(&b);
+	assert_rc(GKV_E_CORRUPT, gkv_tree_list(&l, t, "d"));
+	assert_rc(GKV_E_CORRUPT, gkv_tree_get(&b, t, "d/x"));
+	assert_rc(GKV_E_CORRUPT, gkv_tree_find(&b, &found, t, "d/x"));
+	assert_non_null(strstr(gkv_error_last(), "abababababababababababababababababababab"));
+	assert_rc(GKV_E_CORRUPT, gkv_tree_kind(&k, t, "d/x"));
+	assert_rc(GKV_E_CORRUPT, gkv_tree_get(&b, t, "v"));
+	assert_rc(GKV_E_CORRUPT, gkv_tree_find(&b, &found, t, "v"));
+	assert_non_null(strstr(gkv_error_last(), "cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"));
+	/* Kinds need no object: both still read. */
+	assert_int_equal(GKV_KIND_DIR, kind(t, "d"));
+	assert_int_equal(GKV_KIND_VALUE, kind(t, "v"));
 	gkv_tree_free(t);
 	gkv_repo_free(repo);
-	if (rc == 0)
-		fail_msg("CORE BUG: gkv_tree_find under a missing subtree object returned 0 "
-			 "with found=%d (the store is broken, not the path absent)", found);
 }
 
 static void test_reading_kinds_and_errors(void **state)
@@ -885,7 +889,7 @@ int main(void)
 	    cmocka_unit_test(test_foreign_modes),
 	    cmocka_unit_test(test_fold_and_list_order),
 	    cmocka_unit_test(test_corrupt_tree_object),
-	    cmocka_unit_test(test_missing_subtree_is_an_error),
+	    cmocka_unit_test(test_missing_objects_are_corrupt),
 	    cmocka_unit_test(test_reading_kinds_and_errors),
 	};
 

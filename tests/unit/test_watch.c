@@ -222,6 +222,7 @@ static void test_path_watch(void **state)
 	assert_int_equal(3, log.n); /* the deletion only */
 	gkv_store_free(dev);
 
+	gkv_watch_free(deep);
 	assert_rc(GKV_E_INVALID, gkv_watch_path(&deep, repo, "main", "a//b", on_path, NULL));
 	assert_rc(GKV_E_INVALID, gkv_watch_path(&deep, repo, "bad..branch", "a", on_path, NULL));
 	assert_rc(GKV_E_INVALID, gkv_watch_path(&deep, repo, NULL, "a", on_path, NULL));
