@@ -27,8 +27,11 @@
  * libgit2 keeps global state between git_libgit2_init and the matching
  * shutdown; each handle holds one init reference from open to free.
  */
+#define _GNU_SOURCE /* nftw */
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #include "git_internal.h"
@@ -164,42 +167,114 @@ static int nonempty_dir(const char *path)
 	return found;
 }
 
-/* Make a bare repository whose HEAD names main. */
-static int create_repo(git_repository **out, const char *path)
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* mkdir -p of the folder holding path. */
+static int make_parents(const char *path)
+{
+	char *p = gkv__strdup(path);
+	int rc = 0;
+
+	if (!p)
+		return GKV_E_NOMEM;
+	for (char *s = strchr(p + 1, '/'); s && rc == 0; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(p, 0777) != 0 && errno != EEXIST)
+			rc = gkv_error_set(errno == ENOSPC ? GKV_E_FULL : GKV_E_IO,
+			    "git:%s: cannot make the directory '%s': %s", path, p, strerror(errno));
+		*s = '/';
+	}
+	free(p);
+	return rc;
+}
+
+/* Make a bare repository whose HEAD names main, in dir. */
+static int init_bare(const char *dir, const char *path)
 {
 	git_repository_init_options opts;
-	struct stat st;
+	git_repository *repo = NULL;
 	int rc;
 
-	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
-		return gkv_error_set(GKV_E_INVALID, "git:%s: not a directory", path);
-	if (nonempty_dir(path))
-		return gkv_error_set(GKV_E_INVALID,
-		    "git:%s: the directory is not empty and holds no git repository", path);
 	git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
 	opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
 	    GIT_REPOSITORY_INIT_MKDIR;
 	opts.initial_head = "main";
-	if ((rc = git_repository_init_ext(out, path, &opts)) < 0)
+	if ((rc = git_repository_init_ext(&repo, dir, &opts)) < 0)
 		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot create the repository", path);
+	git_repository_free(repo);
+	return 0;
+}
+
+static int reopen(git_repository **out, const char *path)
+{
+	return git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+}
+
+/*
+ * Make the repository at path. Several processes may try at once: each
+ * builds a whole repository in a temporary sibling folder and renames it
+ * into place (rename replaces an empty directory, and fails on a full
+ * one), so that path holds nothing or a complete repository, never half
+ * of one. The losers drop theirs and open the winner's. Where the rename
+ * cannot work (path is a mount point, say), the repository is made in
+ * place.
+ */
+static int create_repo(git_repository **out, const char *path)
+{
+	struct stat st;
+	char *tmp;
+	int rc;
+
+	if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+		return gkv_error_set(GKV_E_INVALID, "git:%s: not a directory", path);
+	if (nonempty_dir(path)) {
+		if (reopen(out, path) == 0)
+			return 0;
+		git_error_clear();
+		return gkv_error_set(GKV_E_INVALID,
+		    "git:%s: the directory is not empty and holds no git repository", path);
+	}
+	if ((rc = make_parents(path)) < 0)
+		return rc;
+	if (!(tmp = malloc(strlen(path) + sizeof(".gitkv-new-XXXXXX"))))
+		return gkv__oom();
+	sprintf(tmp, "%s.gitkv-new-XXXXXX", path);
+	if (!mkdtemp(tmp)) {
+		free(tmp);
+		if ((rc = init_bare(path, path)) < 0)
+			return rc;
+	} else {
+		rc = init_bare(tmp, path);
+		if (rc == 0 && rename(tmp, path) != 0 && errno != EEXIST && errno != ENOTEMPTY)
+			rc = init_bare(path, path); /* cannot rename here: in place */
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* gone if renamed */
+		free(tmp);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = reopen(out, path)) < 0)
+		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the new repository", path);
 	return 0;
 }
 
 static int open_repo(git_repository **out, const char *path, unsigned int flags)
 {
-	int rc = git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+	int rc = reopen(out, path);
 
 	if (rc == 0)
 		return 0;
 	if (rc != GIT_ENOTFOUND)
 		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the repository", path);
+	git_error_clear();
 	if (!(flags & GKV_GIT_CREATE) || (flags & GKV_GIT_READONLY))
 		return gkv_error_set(GKV_E_NOTFOUND, "git:%s: no git repository there", path);
-	rc = create_repo(out, path);
-	/* Another process may have made it meanwhile: open what is there. */
-	if (rc < 0 && git_repository_open_ext(out, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) == 0)
-		return 0;
-	return rc;
+	return create_repo(out, path);
 }
 
 /* Who moves refs, for the reflogs git keeps (in non-bare repositories). */
