@@ -1,0 +1,322 @@
+/*
+ * bench_libgit2.c -- libgit2 called from C, as pygit2 calls it but without
+ * Python: blobs through the odb, trees through tree builders, loose
+ * objects in a bare repository (libgit2's defaults, except the strict
+ * object creation checks, turned off to see libgit2 at its strongest).
+ *
+ *   bench-libgit2 w1 DIR N       D(N) as one commit on main of a new repository
+ *   bench-libgit2 w2 DIR N0 U    load D(N0), then U commits of one update each
+ *   bench-libgit2 w3 DIR N R     R reads at main: git_tree_entry_bypath + blob lookup
+ *   bench-libgit2 w4 DIR         count the commits of main; merge base of a and b
+ *
+ * Only the core loop is timed here (core_s); run.py times the whole process.
+ */
+#include "common.h"
+
+#include <git2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static git_signature *sig;
+
+static void check(int rc, const char *what)
+{
+	if (rc < 0) {
+		const git_error *e = git_error_last();
+		bench_die("%s: %s", what, e ? e->message : "libgit2 error");
+	}
+}
+
+static void report_oid(const char *key, const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+
+	git_oid_tostr(hex, sizeof(hex), id);
+	bench_report_str(key, hex);
+}
+
+static git_repository *create_repo(const char *dir)
+{
+	git_repository_init_options o;
+	git_repository *repo;
+
+	check(git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION), "init options");
+	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+	o.initial_head = "main";
+	check(git_repository_init_ext(&repo, dir, &o), dir);
+	return repo;
+}
+
+/*
+ * D(n) as one commit on main: every blob, then each leaf directory's tree
+ * builder, each top directory's, the root's. paths/values may be NULL
+ * (computed on the fly).
+ */
+static void load(git_oid *out, git_repository *repo, uint64_t n, char (*paths)[32],
+    char (*values)[65])
+{
+	git_treebuilder *leaf[64][64], *top[64], *root;
+	git_oid id, tid;
+	git_tree *tree;
+	char name[32], path[32], value[65];
+	uint64_t i;
+	int a, b;
+
+	memset(leaf, 0, sizeof(leaf));
+	memset(top, 0, sizeof(top));
+	for (i = 0; i < n; i++) {
+		const char *p = paths ? paths[i] : path, *v = values ? values[i] : value;
+		a = (int)(i % 64), b = (int)((i / 64) % 64);
+		if (!paths) {
+			bench_path(path, i);
+			bench_value(value, i);
+		}
+		check(git_blob_create_from_buffer(&id, repo, v, 64), "git_blob_create_from_buffer");
+		if (!leaf[a][b])
+			check(git_treebuilder_new(&leaf[a][b], repo, NULL), "git_treebuilder_new");
+		check(git_treebuilder_insert(NULL, leaf[a][b], strrchr(p, '/') + 1, &id,
+			  GIT_FILEMODE_BLOB),
+		    p);
+	}
+	check(git_treebuilder_new(&root, repo, NULL), "git_treebuilder_new");
+	for (a = 0; a < 64; a++) {
+		for (b = 0; b < 64; b++) {
+			if (!leaf[a][b])
+				continue;
+			check(git_treebuilder_write(&id, leaf[a][b]), "git_treebuilder_write");
+			git_treebuilder_free(leaf[a][b]);
+			if (!top[a])
+				check(git_treebuilder_new(&top[a], repo, NULL), "git_treebuilder_new");
+			snprintf(name, sizeof(name), "d%02x", b);
+			check(git_treebuilder_insert(NULL, top[a], name, &id, GIT_FILEMODE_TREE), name);
+		}
+		if (!top[a])
+			continue;
+		check(git_treebuilder_write(&id, top[a]), "git_treebuilder_write");
+		git_treebuilder_free(top[a]);
+		snprintf(name, sizeof(name), "d%02x", a);
+		check(git_treebuilder_insert(NULL, root, name, &id, GIT_FILEMODE_TREE), name);
+	}
+	check(git_treebuilder_write(&tid, root), "git_treebuilder_write");
+	git_treebuilder_free(root);
+	check(git_tree_lookup(&tree, repo, &tid), "git_tree_lookup");
+	check(git_commit_create(out, repo, "refs/heads/main", sig, sig, NULL, "bulk\n", tree, 0,
+		  NULL),
+	    "git_commit_create");
+	git_tree_free(tree);
+}
+
+static void cmd_w1(const char *dir, uint64_t n)
+{
+	char(*paths)[32] = malloc(n * sizeof(*paths));
+	char(*values)[65] = malloc(n * sizeof(*values));
+	git_repository *repo = create_repo(dir);
+	git_oid id;
+	uint64_t i;
+	double t0, t1;
+
+	if (!paths || !values)
+		bench_die("out of memory");
+	for (i = 0; i < n; i++) {
+		bench_path(paths[i], i);
+		bench_value(values[i], i);
+	}
+	t0 = bench_now();
+	load(&id, repo, n, paths, values);
+	t1 = bench_now();
+	bench_report_num("core_s", t1 - t0);
+	bench_report_num("ops", (double)n);
+	report_oid("commit", &id);
+	git_repository_free(repo);
+	free(paths);
+	free(values);
+}
+
+/* A copy of tree's entry `name` (a subtree), looked up. */
+static git_tree *subtree(git_repository *repo, git_tree *tree, const char *name)
+{
+	const git_tree_entry *e = git_tree_entry_byname(tree, name);
+	git_tree *sub;
+
+	if (!e)
+		bench_die("no entry %s", name);
+	check(git_tree_lookup(&sub, repo, git_tree_entry_id(e)), name);
+	return sub;
+}
+
+/* tree with entry name set to id (mode), written; its id in out. */
+static void replace(git_oid *out, git_repository *repo, git_tree *tree, const char *name,
+    const git_oid *id, git_filemode_t mode)
+{
+	git_treebuilder *tb;
+
+	check(git_treebuilder_new(&tb, repo, tree), "git_treebuilder_new");
+	check(git_treebuilder_insert(NULL, tb, name, id, mode), name);
+	check(git_treebuilder_write(out, tb), "git_treebuilder_write");
+	git_treebuilder_free(tb);
+}
+
+static void cmd_w2(const char *dir, uint64_t n0, uint64_t u)
+{
+	uint64_t *pick = bench_choices(BENCH_SEED_W2, u, n0), j;
+	char(*paths)[32] = malloc((u + 1) * sizeof(*paths));
+	char(*values)[65] = malloc((u + 1) * sizeof(*values));
+	char(*msgs)[48] = malloc((u + 1) * sizeof(*msgs));
+	double *lat = malloc((u + 1) * sizeof(*lat)), t0, t, core;
+	git_repository *repo = create_repo(dir);
+	git_oid head, id;
+
+	if (!pick || !paths || !values || !msgs || !lat)
+		bench_die("out of memory");
+	load(&head, repo, n0, NULL, NULL);
+	report_oid("base", &head);
+	for (j = 0; j < u; j++) {
+		bench_path(paths[j], pick[j]);
+		bench_update_value(values[j], "update", j);
+		bench_update_message(msgs[j], "update", j);
+	}
+	t0 = t = bench_now();
+	for (j = 0; j < u; j++) {
+		git_commit *parent;
+		git_tree *root, *top, *leaf, *newroot;
+		char da[4] = { paths[j][0], paths[j][1], paths[j][2], 0 };
+		char db[4] = { paths[j][4], paths[j][5], paths[j][6], 0 };
+		double now;
+
+		check(git_commit_lookup(&parent, repo, &head), "git_commit_lookup");
+		check(git_commit_tree(&root, parent), "git_commit_tree");
+		top = subtree(repo, root, da);
+		leaf = subtree(repo, top, db);
+		check(git_blob_create_from_buffer(&id, repo, values[j], 64), "blob");
+		replace(&id, repo, leaf, paths[j] + 8, &id, GIT_FILEMODE_BLOB);
+		replace(&id, repo, top, db, &id, GIT_FILEMODE_TREE);
+		replace(&id, repo, root, da, &id, GIT_FILEMODE_TREE);
+		check(git_tree_lookup(&newroot, repo, &id), "git_tree_lookup");
+		check(git_commit_create(&head, repo, "refs/heads/main", sig, sig, NULL, msgs[j],
+			  newroot, 1, (const git_commit **)&parent),
+		    "git_commit_create");
+		git_tree_free(newroot);
+		git_tree_free(leaf);
+		git_tree_free(top);
+		git_tree_free(root);
+		git_commit_free(parent);
+		now = bench_now();
+		lat[j] = now - t;
+		t = now;
+	}
+	core = bench_now() - t0;
+	bench_report_num("core_s", core);
+	bench_report_num("ops", (double)u);
+	bench_report_num("lat_mean_s", core / (double)u);
+	bench_report_num("lat_median_s", bench_median(lat, u));
+	report_oid("commit", &head);
+	git_repository_free(repo);
+	free(pick);
+	free(paths);
+	free(values);
+	free(msgs);
+	free(lat);
+}
+
+static void cmd_w3(const char *dir, uint64_t n, uint64_t r)
+{
+	uint64_t *pick = bench_choices(BENCH_SEED_W3, r, n), k;
+	char(*paths)[32] = malloc((r + 1) * sizeof(*paths));
+	char(*values)[65] = malloc((r + 1) * sizeof(*values));
+	git_repository *repo;
+	git_object *obj;
+	git_tree *tree;
+	double t0, t1;
+
+	if (!pick || !paths || !values)
+		bench_die("out of memory");
+	for (k = 0; k < r; k++) {
+		bench_path(paths[k], pick[k]);
+		bench_value(values[k], pick[k]);
+	}
+	check(git_repository_open_bare(&repo, dir), dir);
+	t0 = bench_now();
+	check(git_revparse_single(&obj, repo, "refs/heads/main^{tree}"), "main^{tree}");
+	tree = (git_tree *)obj;
+	for (k = 0; k < r; k++) {
+		git_tree_entry *e;
+		git_blob *blob;
+		check(git_tree_entry_bypath(&e, tree, paths[k]), paths[k]);
+		check(git_blob_lookup(&blob, repo, git_tree_entry_id(e)), paths[k]);
+		if (git_blob_rawsize(blob) != 64 || memcmp(git_blob_rawcontent(blob), values[k], 64))
+			bench_die("wrong value at %s", paths[k]);
+		git_blob_free(blob);
+		git_tree_entry_free(e);
+	}
+	git_tree_free(tree);
+	t1 = bench_now();
+	bench_report_num("core_s", t1 - t0);
+	bench_report_num("ops", (double)r);
+	git_repository_free(repo);
+	free(pick);
+	free(paths);
+	free(values);
+}
+
+static void cmd_w4(const char *dir)
+{
+	git_repository *repo;
+	git_revwalk *walk;
+	git_oid head, ha, hb, base, id;
+	uint64_t count = 0;
+	double t0, t1, t2;
+	int rc;
+
+	check(git_repository_open_bare(&repo, dir), dir);
+	check(git_reference_name_to_id(&head, repo, "refs/heads/main"), "main");
+	check(git_reference_name_to_id(&ha, repo, "refs/heads/a"), "a");
+	check(git_reference_name_to_id(&hb, repo, "refs/heads/b"), "b");
+	t0 = bench_now();
+	check(git_revwalk_new(&walk, repo), "git_revwalk_new");
+	check(git_revwalk_push(walk, &head), "git_revwalk_push");
+	while ((rc = git_revwalk_next(&id, walk)) == 0)
+		count++;
+	if (rc != GIT_ITEROVER)
+		check(rc, "git_revwalk_next");
+	git_revwalk_free(walk);
+	t1 = bench_now();
+	check(git_merge_base(&base, repo, &ha, &hb), "git_merge_base");
+	t2 = bench_now();
+	bench_report_num("walk_s", t1 - t0);
+	bench_report_num("walk_count", (double)count);
+	bench_report_num("mb_s", t2 - t1);
+	report_oid("merge_base", &base);
+	git_repository_free(repo);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t num[2] = { 0, 0 };
+	int i, nnum = 0;
+
+	if (argc < 3)
+		bench_die("usage: bench-libgit2 w1|w2|w3|w4 DIR [numbers]");
+	for (i = 3; i < argc; i++) {
+		if (nnum >= 2)
+			bench_die("too many arguments");
+		num[nnum++] = bench_parse_u64(argv[i]);
+	}
+	git_libgit2_init();
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 0);
+	check(git_signature_new(&sig, BENCH_NAME, BENCH_EMAIL, BENCH_TIME, 0), "signature");
+	if (!strcmp(argv[1], "w1") && nnum == 1)
+		cmd_w1(argv[2], num[0]);
+	else if (!strcmp(argv[1], "w2") && nnum == 2)
+		cmd_w2(argv[2], num[0], num[1]);
+	else if (!strcmp(argv[1], "w3") && nnum == 2)
+		cmd_w3(argv[2], num[0], num[1]);
+	else if (!strcmp(argv[1], "w4") && nnum == 0)
+		cmd_w4(argv[2]);
+	else
+		bench_die("bad command or arguments: %s", argv[1]);
+	git_signature_free(sig);
+	git_libgit2_shutdown();
+	bench_report_num("rss_kib", (double)bench_peak_rss_kib());
+	return 0;
+}
