@@ -32,7 +32,8 @@ int kv_cmd_init(struct kv_ctx *ctx)
 
 /* ------------------------------------------------------------ get */
 
-/* Why PATH has no value: it is a directory, or nothing. */
+/* Why PATH has no value: it is a directory, a submodule (a commit
+ * link, which has no bytes here), or nothing. */
 static int no_value(struct kv_ctx *ctx, gkv_tree *tree, const char *path)
 {
 	gkv_kind kind = GKV_KIND_NONE;
@@ -41,6 +42,9 @@ static int no_value(struct kv_ctx *ctx, gkv_tree *tree, const char *path)
 	if (kind == GKV_KIND_DIR)
 		return kv_err(ctx, KV_NOTFOUND, "'%s' is a directory on branch '%s'", path,
 			      ctx->branch);
+	if (kind == GKV_KIND_SUBMODULE)
+		return kv_err(ctx, KV_NOTFOUND, "'%s' is a submodule on branch '%s', not a value",
+			      path, ctx->branch);
 	return kv_err(ctx, KV_NOTFOUND, "'%s' not found on branch '%s'", path, ctx->branch);
 }
 

@@ -163,3 +163,16 @@ def test_json_shows_invalid_utf8_in_names_as_replacement_characters(kv):
     assert [e["name"] for e in kv.ok("--json", "list").json()] == [
         "bad\ufffd\ufffdname", "ok\u00e9"]
     assert kv.ok("--json", "tree").json()[0]["path"] == "bad\ufffd\ufffdname"
+
+
+def test_entries_made_by_git_read_as_values_except_submodules(kv, tmp_path):
+    repo = git_fixture(tmp_path)
+    store = ["--store", f"git:{repo}"]
+    r = kv.run(*store, "tree")
+    if r.rc == 4 and "not built" in r.err:
+        pytest.skip("git backend not built: " + r.err.strip())
+    assert r.lines == ["link", "plain", "run.sh", "sub"]
+    assert kv.ok(*store, "get", "run.sh").out == b"#!/bin/sh\n"
+    assert kv.ok(*store, "get", "link").out == b"plain"  # a link's target
+    r = kv.fails(1, *store, "get", "sub")
+    assert "'sub'" in r.err and "submodule" in r.err
