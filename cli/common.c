@@ -211,7 +211,11 @@ int kv_open(struct kv_ctx *ctx, unsigned flags)
 
 	if (ctx->o.branch && gkv_branch_name_validate(ctx->o.branch) < 0)
 		return kv_api_err(ctx, GKV_E_INVALID, "branch '%s'", ctx->o.branch);
-	rc = repo_open(&ctx->repo, ctx, 0, !!(flags & KV_RDONLY));
+	/* An empty directory is where a store may be made, not a store. */
+	if (store_named(ctx) && !has_scheme(store_named(ctx)) && nothing_at(store_named(ctx)))
+		rc = GKV_E_NOTFOUND;
+	else
+		rc = repo_open(&ctx->repo, ctx, 0, !!(flags & KV_RDONLY));
 	if (rc == GKV_E_NOTFOUND && !(flags & KV_CREATE))
 		return kv_err(ctx, KV_FAIL, "store '%s' does not exist", name);
 	if (rc == GKV_E_NOTFOUND) {

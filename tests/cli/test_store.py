@@ -110,3 +110,36 @@ def test_an_unknown_backend_is_not_created(kv):
     if r.rc != 0:
         assert r.rc in (2, 4) and r.err.startswith("kvctl: ") and "git:repo" in r.err
         assert not (kv.cwd / ".gitkv").exists()
+
+
+def test_an_empty_directory_becomes_an_lmdb_store(kv):
+    (kv.cwd / "empty").mkdir()
+    kv.fails(4, "--store", "empty", "get", "k")
+    kv.ok("--store", "empty", "set", "k", "v")
+    assert kv.ok("--store", "lmdb:empty", "get", "k").out == b"v"
+
+
+def test_an_existing_git_repository_reads_on_the_branch_head_names(kv, tmp_path):
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if not git:
+        pytest.skip("git not installed")
+    repo = tmp_path / "gitrepo"
+    env = {"GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run([git, "init", "-q", "-b", "master", str(repo)], check=True, env=env)
+    (repo / "f").write_text("from git\n")
+    subprocess.run([git, "-C", str(repo), "add", "f"], check=True, env=env)
+    subprocess.run([git, "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "-m", "by git"], check=True, env=env)
+    r = kv.run("--store", str(repo), "get", "f")
+    if r.rc == 4 and "not built" in r.err:
+        pytest.skip("git backend not built")
+    assert r.out == b"from git\n" and r.rc == 0
+    assert kv.ok("--store", f"git:{repo}", "branch").lines == ["master"]
+    kv.fails(1, "--store", str(repo), "--branch", "main", "get", "f")
+    kv.ok("--store", str(repo), "set", "g", "from kvctl")
+    out = subprocess.run([git, "-C", str(repo), "show", "master:g"], check=True,
+                         capture_output=True, env=env).stdout
+    assert out == b"from kvctl"
