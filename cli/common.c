@@ -104,7 +104,6 @@ void kv_note(struct kv_ctx *ctx, const char *fmt, ...)
 
 /* ------------------------------------------------------------ the store */
 
-/* What the user calls the store, for messages. */
 /* The store named by --store or $GITKV_STORE, or NULL for ./.gitkv. */
 static const char *store_named(const struct kv_ctx *ctx)
 {

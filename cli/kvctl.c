@@ -31,7 +31,8 @@ static const struct kv_cmd commands[] = {
      "the value already there makes no commit.\n"
      "\n"
      "  -m, --message MSG    the commit message (default \"set PATH\")\n"
-     "  --author \"NAME <EMAIL>\"  the commit's author\n"
+     "  --author \"NAME <EMAIL>\"\n"
+     "                       the commit's author\n"
      "\n"
      "With --json: {\"branch\",\"hash\",\"changed\"}, hash being the head after.\n"},
     {"remove", kv_cmd_remove, KV_OPT_MESSAGE | KV_OPT_AUTHOR, 1, 1, "remove PATH [-m MSG]",
@@ -40,7 +41,8 @@ static const struct kv_cmd commands[] = {
      "directory and everything under it). Exit 1 if PATH is absent.\n"
      "\n"
      "  -m, --message MSG    the commit message (default \"remove PATH\")\n"
-     "  --author \"NAME <EMAIL>\"  the commit's author\n"
+     "  --author \"NAME <EMAIL>\"\n"
+     "                       the commit's author\n"
      "\n"
      "With --json: {\"branch\",\"hash\",\"changed\"}.\n"},
     {"list", kv_cmd_list, 0, 0, 1, "list [PATH]", "list the children of a directory",

@@ -189,3 +189,13 @@ def test_path_segments_may_hold_any_byte_but_slash(kv):
     for path in ["sp ace", "tab\tname", "uni\u00e9", "dots..x", ".hidden"]:
         kv.ok("set", path, path)
         assert kv.ok("get", path).out == path.encode()
+
+
+def test_verbose_says_what_was_done_on_stderr_and_quiet_says_nothing(kv):
+    r = kv.run("-v", "set", "k", "v")
+    assert r.rc == 0 and r.out == b""
+    assert r.err == f"kvctl: committed {kv.head()} on branch 'main'\n"
+    r = kv.run("set", "k", "v", "--verbose")
+    assert r.rc == 0 and "nothing changed" in r.err
+    r = kv.run("-v", "-q", "set", "k", "w")
+    assert (r.rc, r.out, r.err) == (0, b"", "")
