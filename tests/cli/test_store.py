@@ -143,3 +143,19 @@ def test_an_existing_git_repository_reads_on_the_branch_head_names(kv, tmp_path)
     out = subprocess.run([git, "-C", str(repo), "show", "master:g"], check=True,
                          capture_output=True, env=env).stdout
     assert out == b"from kvctl"
+
+
+def test_concurrent_writers_lose_nothing(kv):
+    import subprocess
+
+    from conftest import KVCTL
+
+    kv.ok("init")
+    script = "for i in 1 2 3 4 5 6 7 8; do \"$0\" set \"w$1/k$i\" v || exit 1; done"
+    procs = [subprocess.Popen(["sh", "-c", script, KVCTL, str(w)], cwd=kv.cwd, env=kv.env,
+                              stderr=subprocess.PIPE) for w in range(4)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err.decode()
+    assert len(kv.ok("tree").lines) == 32
+    assert len(kv.commits()) == 32
