@@ -176,3 +176,18 @@ def test_entries_made_by_git_read_as_values_except_submodules(kv, tmp_path):
     assert kv.ok(*store, "get", "link").out == b"plain"  # a link's target
     r = kv.fails(1, *store, "get", "sub")
     assert "'sub'" in r.err and "submodule" in r.err
+
+
+@pytest.mark.parametrize("raw,shown", [
+    (b"sur\xed\xa0\x80", "sur\ufffd\ufffd\ufffd"),     # a UTF-16 surrogate
+    (b"over\xc0\xaf", "over\ufffd\ufffd"),              # an overlong '/'
+    (b"big\xf4\x90\x80\x80", "big\ufffd\ufffd\ufffd\ufffd"),  # above U+10FFFF
+    (b"cut\xe2\x82", "cut\ufffd\ufffd"),                # a truncated sequence
+    (b"emoji\xf0\x9f\x98\x80", "emoji\U0001F600"),      # valid, 4 bytes
+    (b"q\"b\\s", "q\"b\\s"),
+])
+def test_json_escaper_on_names(kv, raw, shown):
+    kv.ok("set", raw, "v")
+    r = kv.ok("--json", "list")
+    assert r.out.isascii() or b"\xf0\x9f\x98\x80" in r.out
+    assert r.json() == [{"name": shown, "kind": "value"}]
