@@ -203,7 +203,7 @@ GKV_EXTERN int gkv_options_set_readonly(gkv_options *opts, int readonly);
 GKV_EXTERN int gkv_options_set_durability(gkv_options *opts, gkv_durability d);
 /** The default author and committer of commits made through this repo. */
 GKV_EXTERN int gkv_options_set_author(gkv_options *opts, const char *name, const char *email);
-/** How many decoded trees the repo keeps in memory (default 4096; 0: none kept). */
+/** How many decoded trees the repo keeps in memory (default 8192; 0: none kept). */
 GKV_EXTERN int gkv_options_set_cache_size(gkv_options *opts, size_t trees);
 
 /**
@@ -435,7 +435,8 @@ GKV_EXTERN int gkv_store_tree(gkv_tree **out, gkv_store *store);
 typedef struct gkv_info gkv_info;
 /** message is stored as given (gitkv adds no newline). */
 GKV_EXTERN int gkv_info_new(gkv_info **out, const char *message);
-/** Author and committer of the commit (copied). */
+/** Author, and committer, of the commit (copied). An unset committer is
+ * the repo's default signature dated now, as git commit-tree does. */
 GKV_EXTERN int gkv_info_set_author(gkv_info *info, const gkv_signature *author);
 GKV_EXTERN int gkv_info_set_committer(gkv_info *info, const gkv_signature *committer);
 GKV_EXTERN void gkv_info_free(gkv_info *info);
@@ -454,7 +455,8 @@ GKV_EXTERN int gkv_store_get_tree(gkv_tree **out, gkv_store *store, const char *
  * meanwhile, the write is applied again on the new head and retried (a
  * bounded number of times, then GKV_E_CONFLICT), so no update is lost. A
  * write that changes nothing makes no commit. out (may be NULL) receives
- * the resulting head. GKV_E_INVALID for a bad path ("" is invalid for set
+ * the resulting head (all zeroes if a write that changed nothing found
+ * the branch without a commit). GKV_E_INVALID for a bad path ("" is invalid for set
  * and remove), GKV_E_NOTFOUND for removing an absent path.
  */
 GKV_EXTERN int gkv_store_set(gkv_oid *out, gkv_store *store, const char *path,

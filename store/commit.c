@@ -163,7 +163,7 @@ int gkv_commit_create(gkv_oid *out, gkv_repo *repo, const gkv_oid *tree_id,
 	if ((rc = be->batch_begin(&batch, be)) < 0)
 		goto out;
 	rc = gkv__commit_write_batch(&id, batch, tree_id, parents, nparents,
-	    author ? author : def, committer ? committer : (author ? author : def), message);
+	    author ? author : def, committer ? committer : def, message);
 	if (rc < 0) {
 		be->batch_abort(batch);
 		goto out;

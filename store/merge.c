@@ -996,7 +996,7 @@ static int write_merge(gkv_oid *out, gkv_repo *repo, gkv_tree *tree, const gkv_o
 	gkv_backend *be = repo->backend;
 	gkv_signature *def = NULL;
 	const gkv_signature *author = info ? info->author : NULL;
-	const gkv_signature *committer = info && info->committer ? info->committer : author;
+	const gkv_signature *committer = info ? info->committer : NULL;
 	gkv_oid parents[2] = {*ours, *theirs}, tree_id;
 	gkv_batch *batch;
 	int rc;

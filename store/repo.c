@@ -96,9 +96,10 @@ int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opt
 		return gkv__error(GKV_E_INVALID, "gkv_repo_open_backend: NULL argument");
 	*out = NULL;
 	if (b->version != GKV_BACKEND_VERSION) {
+		rc = gkv__error(GKV_E_INVALID, "backend version %u is not supported", b->version);
 		if (b->free)
 			b->free(b);
-		return gkv__error(GKV_E_INVALID, "backend version %u is not supported", b->version);
+		return rc;
 	}
 	repo = calloc(1, sizeof(*repo));
 	if (!repo) {
@@ -364,9 +365,12 @@ int gkv_repo_resolve(gkv_oid *out, gkv_repo *repo, const char *spec)
 		if (rc != GKV_E_NOTFOUND)
 			return rc;
 	}
-	gkv_error_clear();
-	if (!is_hex(spec))
+	if (!is_hex(spec)) {
+		if (gkv__branch_check(spec) < 0)
+			return gkv__error(GKV_E_INVALID, "invalid commit '%s': neither a branch name nor hex digits", spec);
 		return gkv__error(GKV_E_NOTFOUND, "'%s' is neither a branch nor a commit id", spec);
+	}
+	gkv_error_clear();
 	if (strlen(spec) == GKV_OID_HEXSZ) {
 		if ((rc = gkv_oid_fromstr(&id, spec)) < 0)
 			return rc;

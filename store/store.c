@@ -325,7 +325,7 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 	if ((rc = gkv__check_writable(repo)) < 0)
 		return rc;
 	author = info && info->author ? info->author : NULL;
-	committer = info && info->committer ? info->committer : author;
+	committer = info && info->committer ? info->committer : NULL;
 	if ((!author || !committer) && (rc = gkv__default_signature(&def, repo)) < 0)
 		return rc;
 	if ((rc = be->batch_begin(&batch, be)) < 0)
@@ -374,6 +374,8 @@ static int store_write(gkv_oid *out, gkv_store *s, mutate_fn fn, void *arg,
 			gkv__tree_unref(next);
 			if (out && has)
 				*out = head;
+			else if (out)
+				memset(out, 0, sizeof(*out));
 			return 0;
 		}
 		gkv__tree_unref(base);

@@ -259,6 +259,7 @@ typedef struct {
 	gkv_repo *repo;
 	char **names;
 	gkv_oid *heads;
+	gkv_oid *olds;
 	size_t n, cap;
 } poll_state;
 
@@ -277,6 +278,9 @@ static int poll_cb(const char *name, const gkv_oid *target, void *payload)
 		if (!(nh = realloc(p->heads, cap * sizeof(*nh))))
 			return gkv__oom();
 		p->heads = nh;
+		if (!(nh = realloc(p->olds, cap * sizeof(*nh))))
+			return gkv__oom();
+		p->olds = nh;
 		p->cap = cap;
 	}
 	if (!(p->names[p->n] = gkv__strdup(name + strlen("refs/heads/"))))
@@ -285,51 +289,70 @@ static int poll_cb(const char *name, const gkv_oid *target, void *payload)
 	return 0;
 }
 
+/*
+ * Compare the heads now with those seen, then tell the watches. Every
+ * change is worked out before any callback runs: a callback may move
+ * branches itself (updating what is seen), which must not read as a
+ * change found by this poll.
+ */
 static int poll_locked(size_t *changed, gkv_repo *repo, poll_state *p)
 {
 	gkv__watch_state *w = repo->watches;
+	seen_head *gone;
+	size_t ngone = 0, nseen;
+	unsigned char *moved;
 	int rc;
 
 	if (!w->seeded)
 		return seed(repo);
 	if ((rc = repo->backend->ref_list(repo->backend, "refs/heads/", poll_cb, p)) < 0)
 		return rc;
-	for (size_t i = 0; i < p->n; i++) {
-		seen_head *s = seen_find(w, p->names[i]);
-		gkv_oid old;
-
-		if (s && gkv_oid_equal(&s->head, &p->heads[i]))
-			continue;
-		if (s)
-			old = s->head;
-		gkv__watch_notify(repo, p->names[i], s ? &old : NULL, &p->heads[i]);
-		(*changed)++;
+	nseen = w->nseen;
+	moved = calloc(p->n + 1, 1);
+	gone = calloc(nseen + 1, sizeof(*gone));
+	if (!moved || !gone) {
+		free(moved);
+		free(gone);
+		return gkv__oom();
 	}
-	/* Branches seen before and gone now were deleted. */
-	for (size_t i = 0; i < w->nseen;) {
+	/* Branches seen before and not listed now were deleted. */
+	for (size_t i = 0; i < nseen; i++) {
 		size_t j;
-		char *name;
-		gkv_oid old;
 
 		for (j = 0; j < p->n && strcmp(p->names[j], w->seen[i].branch) != 0; j++)
 			;
-		if (j < p->n) {
-			i++;
+		if (j == p->n && (gone[ngone].branch = gkv__strdup(w->seen[i].branch)))
+			gone[ngone++].head = w->seen[i].head;
+	}
+	/* Branches listed now that are new or moved; old heads kept in p. */
+	for (size_t i = 0; i < p->n; i++) {
+		seen_head *s = seen_find(w, p->names[i]);
+
+		if (s && gkv_oid_equal(&s->head, &p->heads[i]))
 			continue;
-		}
-		if (!(name = gkv__strdup(w->seen[i].branch)))
-			return GKV_E_NOMEM;
-		old = w->seen[i].head;
-		gkv__watch_notify(repo, name, &old, NULL);
-		free(name);
+		moved[i] = s ? 2 : 1;
+		if (s)
+			p->olds[i] = s->head;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if (!moved[i])
+			continue;
+		gkv__watch_notify(repo, p->names[i], moved[i] == 2 ? &p->olds[i] : NULL, &p->heads[i]);
 		(*changed)++;
 	}
+	for (size_t i = 0; i < ngone; i++) {
+		gkv__watch_notify(repo, gone[i].branch, &gone[i].head, NULL);
+		free(gone[i].branch);
+		(*changed)++;
+	}
+	free(moved);
+	free(gone);
 	return 0;
 }
 
 int gkv_repo_watch_poll(size_t *changed, gkv_repo *repo)
 {
-	poll_state p = {repo, NULL, NULL, 0, 0};
+	poll_state p = {repo, NULL, NULL, NULL, 0, 0};
 	size_t count = 0;
 	int rc;
 
@@ -342,6 +365,7 @@ int gkv_repo_watch_poll(size_t *changed, gkv_repo *repo)
 		free(p.names[i]);
 	free(p.names);
 	free(p.heads);
+	free(p.olds);
 	if (changed)
 		*changed = count;
 	return rc;

@@ -300,11 +300,9 @@ static void test_default_signatures(void **state)
 	gkv_commit_free(k);
 
 	/*
-	 * CORE BUG (store/commit.c, gkv_commit_create): with an author and
-	 * a NULL committer, the committer is the author, where gitkv.h says
-	 * "author and committer may be NULL for the repo's default signature
-	 * dated now" (and git commit-tree, given only GIT_AUTHOR_*, commits
-	 * as the configured identity).
+	 * With an author and a NULL committer, the committer is the repo's
+	 * default signature, as gitkv.h says and as git commit-tree does
+	 * given only GIT_AUTHOR_*.
 	 */
 	assert_ok(gkv_commit_create(&id, repo, &tid, NULL, 0, a, NULL, "m\n"));
 	assert_ok(gkv_commit_lookup(&k, repo, &id));
@@ -315,7 +313,7 @@ static void test_default_signatures(void **state)
 	gkv_tree_free(e);
 	gkv_repo_free(repo);
 	if (strcmp(committer, "Repo Default") != 0)
-		fail_msg("CORE BUG: gkv_commit_create(author, NULL committer) committed as '%s', "
+		fail_msg("gkv_commit_create(author, NULL committer) committed as '%s', "
 			 "expected the repo default 'Repo Default'", committer);
 }
 

@@ -44,11 +44,7 @@ static void test_defaults(void **state)
 	gkv_options_free(NULL);
 }
 
-/*
- * CORE BUG (doc/code mismatch): gitkv.h says of
- * gkv_options_set_cache_size "default 4096"; options.c and repo.c both
- * use 8192 (GKV_DEFAULT_CACHE_TREES). One of them must change.
- */
+/* gitkv.h documents the default of gkv_options_set_cache_size: 8192 trees. */
 static void test_default_cache_size_is_documented_one(void **state)
 {
 	gkv_options *o;
@@ -58,8 +54,8 @@ static void test_default_cache_size_is_documented_one(void **state)
 	assert_ok(gkv_options_new(&o));
 	got = o->cache_size;
 	gkv_options_free(o);
-	if (got != 4096)
-		fail_msg("CORE BUG: default cache size is %zu, gitkv.h documents 4096", got);
+	if (got != 8192)
+		fail_msg("default cache size is %zu, gitkv.h documents 8192", got);
 }
 
 static void test_setters_refuse_bad_input(void **state)

@@ -367,10 +367,8 @@ static void test_resolve(void **state)
 }
 
 /*
- * CORE BUG (store/repo.c, gkv_repo_resolve): a malformed spec -- empty,
- * or neither a valid branch name nor hex, like "a..b" -- is reported as
- * GKV_E_NOTFOUND ("neither a branch nor a commit id"); gitkv.h documents
- * GKV_E_INVALID for "the spec is malformed".
+ * A malformed spec -- empty, or neither a valid branch name nor hex, like
+ * "a..b" -- is GKV_E_INVALID, as gitkv.h documents.
  */
 static void test_resolve_malformed_spec(void **state)
 {
@@ -381,7 +379,7 @@ static void test_resolve_malformed_spec(void **state)
 	(void)state;
 	gkv_repo_free(repo);
 	if (rc_empty != GKV_E_INVALID || rc_dots != GKV_E_INVALID)
-		fail_msg("CORE BUG: gkv_repo_resolve(\"\") = %d, (\"a..b\") = %d; expected GKV_E_INVALID (%d)",
+		fail_msg("gkv_repo_resolve(\"\") = %d, (\"a..b\") = %d; expected GKV_E_INVALID (%d)",
 		    rc_empty, rc_dots, GKV_E_INVALID);
 }
 
@@ -410,10 +408,7 @@ static void test_custom_backend(void **state)
 
 	/*
 	 * A bad version: refused, and the backend released (ASan checks the
-	 * leak). CORE BUG, seen under ASan only (build-unit-asan): store/repo.c
-	 * gkv_repo_open_backend frees the backend, then reads b->version for
-	 * its error message -- a heap use-after-free. Expected: format the
-	 * message (or save the version) before b->free(b).
+	 * leak, and that the message is made before the backend is freed).
 	 */
 	assert_ok(gkv_backend_mem_new(&b));
 	b->version = 99;
