@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Build what the benchmarks need (the project's build dir `build`, whose
+# bench/ holds the bench programs) and run every workload against the peers:
+#   bench/run.sh [--size small|full] [--reps N] [--only W1,W2,W3,W4,W6]
+# Prints one table; writes bench/out/results.json and results.md.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+scripts/build.sh build
+exec /usr/bin/python3 bench/run.py --bindir build/bench --out bench/out "$@"
