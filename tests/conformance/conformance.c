@@ -117,7 +117,7 @@ void conf_reopen(conf_env *env)
 
 void conf_child_init(void)
 {
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS};
 
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
@@ -137,12 +137,12 @@ int conf_rmrf(const char *path)
 }
 
 int conf_main(int argc, char **argv, const char *group, const struct CMUnitTest *tests,
-    size_t count)
+	      size_t count)
 {
 	char name[512];
 
-	if (argc < 2 || (strcmp(argv[1], "mem") && strcmp(argv[1], "lmdb") &&
-	    strcmp(argv[1], "git"))) {
+	if (argc < 2 ||
+	    (strcmp(argv[1], "mem") && strcmp(argv[1], "lmdb") && strcmp(argv[1], "git"))) {
 		fprintf(stderr, "usage: %s mem|lmdb|git [test-filter]\n", argv[0]);
 		return 1;
 	}
@@ -160,7 +160,7 @@ void conf_check_rc(int expected, int got, const char *expr, const char *file, in
 	if (expected == got)
 		return;
 	print_error("%s returned %d (%s), expected %d (%s); last error: %s\n", expr, got,
-	    gkv_strerror(got), expected, gkv_strerror(expected), gkv_error_last());
+		    gkv_strerror(got), expected, gkv_strerror(expected), gkv_error_last());
 	_fail(file, line);
 }
 
@@ -197,8 +197,8 @@ void conf_check_oid_eq(const gkv_oid *a, const gkv_oid *b, const char *file, int
 	_fail(file, line);
 }
 
-static void check_buf(int rc, gkv_buf *buf, const char *path, const char *value,
-    const char *file, int line)
+static void check_buf(int rc, gkv_buf *buf, const char *path, const char *value, const char *file,
+		      int line)
 {
 	size_t len = strlen(value);
 
@@ -208,26 +208,25 @@ static void check_buf(int rc, gkv_buf *buf, const char *path, const char *value,
 	}
 	if (buf->size != len || (len && memcmp(buf->ptr, value, len))) {
 		print_error("'%s' holds \"%.*s\" (%zu bytes), expected \"%s\"\n", path,
-		    (int)(buf->size > 200 ? 200 : buf->size), buf->ptr ? (char *)buf->ptr : "",
-		    buf->size, value);
+			    (int)(buf->size > 200 ? 200 : buf->size),
+			    buf->ptr ? (char *)buf->ptr : "", buf->size, value);
 		gkv_buf_dispose(buf);
 		_fail(file, line);
 	}
 	gkv_buf_dispose(buf);
 }
 
-void conf_check_value(gkv_store *s, const char *path, const char *value, const char *file,
-    int line)
+void conf_check_value(gkv_store *s, const char *path, const char *value, const char *file, int line)
 {
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	check_buf(gkv_store_get(&buf, s, path), &buf, path, value, file, line);
 }
 
-void conf_check_tree_value(gkv_tree *t, const char *path, const char *value,
-    const char *file, int line)
+void conf_check_tree_value(gkv_tree *t, const char *path, const char *value, const char *file,
+			   int line)
 {
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	check_buf(gkv_tree_get(&buf, t, path), &buf, path, value, file, line);
 }
@@ -301,7 +300,7 @@ gkv_oid conf_parent(gkv_repo *repo, const gkv_oid *commit, size_t nparents)
 }
 
 gkv_oid conf_commit(gkv_repo *repo, const gkv_oid *parents, size_t nparents, int64_t time,
-    const char *path, const char *value)
+		    const char *path, const char *value)
 {
 	gkv_signature *sig = NULL;
 	gkv_tree *base = NULL, *next = NULL;
@@ -340,7 +339,7 @@ gkv_info *conf_info(const char *message, int64_t time)
 
 char *conf_state(gkv_repo *repo)
 {
-	gkv_strarray names = { 0 };
+	gkv_strarray names = {0};
 	char *out, hex[GKV_OID_HEXSZ + 1];
 	size_t cap = 1, used = 0;
 	gkv_oid head;
@@ -362,17 +361,14 @@ char *conf_state(gkv_repo *repo)
 /* ------------------------------------------------------------- SHA-256 */
 
 static const uint32_t sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2
-};
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
 static uint32_t ror(uint32_t x, int n)
 {
@@ -385,7 +381,7 @@ static void sha256_block(uint32_t h[8], const unsigned char *p)
 
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		    (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
 	for (int i = 16; i < 64; i++) {
 		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
 		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -394,7 +390,7 @@ static void sha256_block(uint32_t h[8], const unsigned char *p)
 	a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
 	for (int i = 0; i < 64; i++) {
 		uint32_t t1 = k + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) +
-		    sha256_k[i] + w[i];
+			      sha256_k[i] + w[i];
 		uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
 		k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
 	}
@@ -403,8 +399,8 @@ static void sha256_block(uint32_t h[8], const unsigned char *p)
 
 void conf_sha256_hex(char out[65], const void *data, size_t len)
 {
-	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f,
-		0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+	uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+			 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 	const unsigned char *p = data;
 	unsigned char tail[128];
 	size_t full = len / 64 * 64, rest = len - full, tail_len;

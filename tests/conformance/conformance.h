@@ -69,8 +69,8 @@ int conf_rmrf(const char *path);
  * filter (glob). Returns the number of failures (or 1 for bad usage).
  */
 int conf_main(int argc, char **argv, const char *group, const struct CMUnitTest *tests,
-    size_t count);
-#define CONF_MAIN(argc, argv, tests) \
+	      size_t count);
+#define CONF_MAIN(argc, argv, tests)                                                               \
 	conf_main((argc), (argv), __FILE__, (tests), sizeof(tests) / sizeof((tests)[0]))
 
 /** A test case with the default fixture. */
@@ -95,12 +95,12 @@ void conf_check_oid_eq(const gkv_oid *a, const gkv_oid *b, const char *file, int
 
 /** Assert that store holds exactly the NUL-terminated value at path. */
 void conf_check_value(gkv_store *s, const char *path, const char *value, const char *file,
-    int line);
+		      int line);
 #define assert_value(s, path, value) conf_check_value((s), (path), (value), __FILE__, __LINE__)
 /** The same on a tree. */
-void conf_check_tree_value(gkv_tree *t, const char *path, const char *value,
-    const char *file, int line);
-#define assert_tree_value(t, path, value) \
+void conf_check_tree_value(gkv_tree *t, const char *path, const char *value, const char *file,
+			   int line);
+#define assert_tree_value(t, path, value)                                                          \
 	conf_check_tree_value((t), (path), (value), __FILE__, __LINE__)
 
 /* ---- store shortcuts ---- */
@@ -123,7 +123,7 @@ gkv_oid conf_parent(gkv_repo *repo, const gkv_oid *commit, size_t nparents);
  * to value, a fixed author/committer at `time` and message; moves nothing.
  */
 gkv_oid conf_commit(gkv_repo *repo, const gkv_oid *parents, size_t nparents, int64_t time,
-    const char *path, const char *value);
+		    const char *path, const char *value);
 
 /** A gkv_info with message and author = committer = name <email> at time +0000. */
 gkv_info *conf_info(const char *message, int64_t time);

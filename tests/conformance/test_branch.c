@@ -11,11 +11,10 @@
 static void list_is_sorted_by_bytes(void **state)
 {
 	conf_env *env = *state;
-	static const char *const names[] = { "zeta", "alpha", "Beta", "feature/x", "feature-y",
-		"a" };
-	static const char *const sorted[] = { "Beta", "a", "alpha", "feature-y",
-		"feature/x", "main", "zeta" };
-	gkv_strarray list = { 0 };
+	static const char *const names[] = {"zeta", "alpha", "Beta", "feature/x", "feature-y", "a"};
+	static const char *const sorted[] = {"Beta",	  "a",	  "alpha", "feature-y",
+					     "feature/x", "main", "zeta"};
+	gkv_strarray list = {0};
 	gkv_oid head;
 
 	head = conf_set(env->store, "k", "v");
@@ -34,7 +33,7 @@ static void create_and_delete(void **state)
 {
 	conf_env *env = *state;
 	gkv_oid h1, h2, out, missing;
-	gkv_strarray list = { 0 };
+	gkv_strarray list = {0};
 	gkv_store *s = NULL;
 	char *before, *after;
 	int rc;
@@ -153,9 +152,9 @@ static void absent_branch_store(void **state)
 	conf_env *env = *state;
 	gkv_store *s = NULL;
 	gkv_oid out, head;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	gkv_list *list = NULL;
-	gkv_strarray names = { 0 };
+	gkv_strarray names = {0};
 
 	conf_set(env->store, "main-only", "m");
 	assert_ok(gkv_store_open_branch(&s, env->repo, "fresh"));
@@ -189,7 +188,7 @@ static void branches_are_independent(void **state)
 	conf_env *env = *state;
 	gkv_store *dev = NULL;
 	gkv_oid base, out;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	base = conf_set(env->store, "shared", "1");
 	assert_ok(gkv_branch_create(env->repo, "dev", &base));
@@ -231,7 +230,7 @@ static void branches_persist(void **state)
 static void many_branches(void **state)
 {
 	conf_env *env = *state;
-	gkv_strarray list = { 0 };
+	gkv_strarray list = {0};
 	gkv_oid head;
 	char name[32];
 
@@ -253,14 +252,10 @@ static void many_branches(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		CONF_TEST(list_is_sorted_by_bytes),
-		CONF_TEST(create_and_delete),
-		CONF_TEST(compare_and_swap),
-		CONF_TEST(fast_forward),
-		CONF_TEST(absent_branch_store),
-		CONF_TEST(branches_are_independent),
-		CONF_TEST(branches_persist),
-		CONF_TEST(many_branches),
+	    CONF_TEST(list_is_sorted_by_bytes), CONF_TEST(create_and_delete),
+	    CONF_TEST(compare_and_swap),	CONF_TEST(fast_forward),
+	    CONF_TEST(absent_branch_store),	CONF_TEST(branches_are_independent),
+	    CONF_TEST(branches_persist),	CONF_TEST(many_branches),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

@@ -24,7 +24,7 @@ struct worker {
 	int id;
 	int failed; /* 0, or the code of the first failure */
 	char msg[256];
-	int stop;   /* for the reader */
+	int stop; /* for the reader */
 	long reads;
 };
 
@@ -33,7 +33,7 @@ static int record(struct worker *w, int rc, const char *what)
 	if (rc < 0 && !w->failed) {
 		w->failed = rc;
 		snprintf(w->msg, sizeof(w->msg), "worker %d: %s: %d %s", w->id, what, rc,
-		    gkv_error_last());
+			 gkv_error_last());
 	}
 	return rc;
 }
@@ -58,7 +58,7 @@ static int do_increments(struct worker *w, gkv_store *s)
 		int tries = 0, rc;
 
 		do {
-			gkv_buf cur = { 0 }, next;
+			gkv_buf cur = {0}, next;
 			char num[32];
 			int found = 0;
 			long v = 0;
@@ -75,7 +75,7 @@ static int do_increments(struct worker *w, gkv_store *s)
 			next.ptr = (unsigned char *)num;
 			next.size = strlen(num);
 			rc = gkv_store_test_and_set(NULL, s, "counter", found ? &cur : NULL, &next,
-			    NULL);
+						    NULL);
 			gkv_buf_dispose(&cur);
 		} while (rc == GKV_E_CONFLICT && ++tries < MAX_TRIES);
 		if (record(w, rc, "test_and_set") < 0)
@@ -98,8 +98,7 @@ static void *writer_thread(void *arg)
 }
 
 /* Read snapshots while writers write: every value seen is its own key. */
-static int check_fold(const char *path, gkv_kind kind, const void *value, size_t len,
-    void *payload)
+static int check_fold(const char *path, gkv_kind kind, const void *value, size_t len, void *payload)
 {
 	(void)kind;
 	(*(long *)payload)++;
@@ -148,7 +147,7 @@ static void check_final(gkv_repo *repo, int nworkers, const char *prefix, size_t
 	assert_value(s, "counter", num);
 	head = conf_head(s);
 	assert_int_equal(conf_count_commits(repo, &head),
-	    (size_t)nworkers * (NSETS + NINCR) + extra);
+			 (size_t)nworkers * (NSETS + NINCR) + extra);
 	gkv_store_free(s);
 }
 
@@ -337,7 +336,7 @@ static void *txn_writer(void *arg)
 
 		do {
 			gkv_txn *txn = NULL;
-			gkv_buf cur = { 0 };
+			gkv_buf cur = {0};
 			char num[32], key[32], tmp[32];
 			int found = 0;
 
@@ -345,11 +344,13 @@ static void *txn_writer(void *arg)
 				return NULL;
 			if (record(w, gkv_txn_find(&cur, &found, txn, "counter"), "txn_find") < 0)
 				return NULL;
-			snprintf(tmp, sizeof(tmp), "%.*s", (int)cur.size, cur.ptr ? (char *)cur.ptr : "");
+			snprintf(tmp, sizeof(tmp), "%.*s", (int)cur.size,
+				 cur.ptr ? (char *)cur.ptr : "");
 			gkv_buf_dispose(&cur);
 			snprintf(num, sizeof(num), "%ld", (found ? strtol(tmp, NULL, 10) : 0) + 1);
 			snprintf(key, sizeof(key), "t%d/k%d", w->id, j);
-			if (record(w, gkv_txn_set(txn, "counter", num, strlen(num)), "txn_set") < 0 ||
+			if (record(w, gkv_txn_set(txn, "counter", num, strlen(num)), "txn_set") <
+				0 ||
 			    record(w, gkv_txn_set(txn, key, key, strlen(key)), "txn_set") < 0)
 				return NULL;
 			rc = gkv_txn_commit(NULL, txn, GKV_TXN_FAIL, NULL);
@@ -506,12 +507,12 @@ static void processes_create_one_store_together(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		CONF_TEST_DIR(processes_lose_no_update),
-		CONF_TEST(threads_lose_no_update),
-		CONF_TEST(branch_threads),
-		CONF_TEST(txn_fail_retry_loses_nothing),
-		CONF_TEST(racing_branch_operations_have_one_winner),
-		CONF_TEST_DIR(processes_create_one_store_together),
+	    CONF_TEST_DIR(processes_lose_no_update),
+	    CONF_TEST(threads_lose_no_update),
+	    CONF_TEST(branch_threads),
+	    CONF_TEST(txn_fail_retry_loses_nothing),
+	    CONF_TEST(racing_branch_operations_have_one_winner),
+	    CONF_TEST_DIR(processes_create_one_store_together),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

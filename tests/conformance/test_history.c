@@ -11,8 +11,8 @@
 
 #define T0 1700000000
 
-static void expect_walk(gkv_repo *repo, const gkv_oid *push, size_t npush,
-    const gkv_oid *hide, size_t nhide, const gkv_oid *want, size_t nwant)
+static void expect_walk(gkv_repo *repo, const gkv_oid *push, size_t npush, const gkv_oid *hide,
+			size_t nhide, const gkv_oid *want, size_t nwant)
 {
 	gkv_revwalk *walk = NULL;
 	gkv_oid id;
@@ -34,11 +34,12 @@ static void expect_walk(gkv_repo *repo, const gkv_oid *push, size_t npush,
 /* c[0..4]: a line; d: a fork from c[2], newer than all of them. */
 static void build_line(gkv_repo *repo, gkv_oid c[5], gkv_oid *d)
 {
-	static const char *const paths[5] = { "a", "d/x", "a", "d/y", "c" };
-	static const char *const values[5] = { "1", "1", "2", "1", "1" };
+	static const char *const paths[5] = {"a", "d/x", "a", "d/y", "c"};
+	static const char *const values[5] = {"1", "1", "2", "1", "1"};
 
 	for (int i = 0; i < 5; i++)
-		c[i] = conf_commit(repo, i ? &c[i - 1] : NULL, i ? 1 : 0, T0 + i, paths[i], values[i]);
+		c[i] =
+		    conf_commit(repo, i ? &c[i - 1] : NULL, i ? 1 : 0, T0 + i, paths[i], values[i]);
 	*d = conf_commit(repo, &c[2], 1, T0 + 10, "fork", "f");
 }
 
@@ -49,17 +50,15 @@ static void revwalk_order_push_hide(void **state)
 	gkv_revwalk *walk = NULL;
 
 	build_line(env->repo, c, &d);
-	expect_walk(env->repo, &c[4], 1, NULL, 0, (gkv_oid[]){ c[4], c[3], c[2], c[1], c[0] }, 5);
-	expect_walk(env->repo, &c[4], 1, &c[1], 1, (gkv_oid[]){ c[4], c[3], c[2] }, 3);
-	expect_walk(env->repo, (gkv_oid[]){ c[4], d }, 2, NULL, 0,
-	    (gkv_oid[]){ d, c[4], c[3], c[2], c[1], c[0] }, 6);
+	expect_walk(env->repo, &c[4], 1, NULL, 0, (gkv_oid[]){c[4], c[3], c[2], c[1], c[0]}, 5);
+	expect_walk(env->repo, &c[4], 1, &c[1], 1, (gkv_oid[]){c[4], c[3], c[2]}, 3);
+	expect_walk(env->repo, (gkv_oid[]){c[4], d}, 2, NULL, 0,
+		    (gkv_oid[]){d, c[4], c[3], c[2], c[1], c[0]}, 6);
 	expect_walk(env->repo, &d, 1, &c[4], 1, &d, 1);
-	expect_walk(env->repo, (gkv_oid[]){ c[4], d }, 2, &c[2], 1, (gkv_oid[]){ d, c[4], c[3] },
-	    3);
+	expect_walk(env->repo, (gkv_oid[]){c[4], d}, 2, &c[2], 1, (gkv_oid[]){d, c[4], c[3]}, 3);
 	expect_walk(env->repo, &c[2], 1, &c[4], 1, NULL, 0);
 	/* the same commit pushed twice comes out once */
-	expect_walk(env->repo, (gkv_oid[]){ c[1], c[1] }, 2, NULL, 0, (gkv_oid[]){ c[1], c[0] },
-	    2);
+	expect_walk(env->repo, (gkv_oid[]){c[1], c[1]}, 2, NULL, 0, (gkv_oid[]){c[1], c[0]}, 2);
 
 	/* a limit is the caller stopping early: the walk is freed mid-way */
 	{
@@ -87,7 +86,7 @@ static void revwalk_parents_after_children(void **state)
 	p = conf_commit(env->repo, NULL, 0, T0 + 100, "p", "1");
 	q = conf_commit(env->repo, &p, 1, T0, "q", "1");
 	r = conf_commit(env->repo, &q, 1, T0 + 50, "r", "1");
-	expect_walk(env->repo, &r, 1, NULL, 0, (gkv_oid[]){ r, q, p }, 3);
+	expect_walk(env->repo, &r, 1, NULL, 0, (gkv_oid[]){r, q, p}, 3);
 }
 
 static void walk_of_store_history(void **state)
@@ -104,7 +103,7 @@ static void walk_of_store_history(void **state)
 		assert_ok(gkv_store_set(&h[i], env->store, "k", v, strlen(v), info));
 		gkv_info_free(info);
 	}
-	expect_walk(env->repo, &h[3], 1, NULL, 0, (gkv_oid[]){ h[3], h[2], h[1], h[0] }, 4);
+	expect_walk(env->repo, &h[3], 1, NULL, 0, (gkv_oid[]){h[3], h[2], h[1], h[0]}, 4);
 }
 
 static void ancestry(void **state)
@@ -130,10 +129,10 @@ static void ancestry(void **state)
 	assert_rc(GKV_E_NOTFOUND, gkv_is_ancestor(&out, env->repo, &missing, &c[4]));
 }
 
-static void expect_bases(gkv_repo *repo, const gkv_oid *a, const gkv_oid *b,
-    const gkv_oid *want, size_t n)
+static void expect_bases(gkv_repo *repo, const gkv_oid *a, const gkv_oid *b, const gkv_oid *want,
+			 size_t n)
 {
-	gkv_oidarray bases = { 0 };
+	gkv_oidarray bases = {0};
 
 	assert_ok(gkv_merge_bases(&bases, repo, a, b));
 	assert_int_equal(bases.count, n);
@@ -159,8 +158,8 @@ static void merge_bases(void **state)
 	b = conf_commit(env->repo, NULL, 0, T0, "base", "b");
 	a1 = conf_commit(env->repo, &b, 1, T0 + 1, "a1", "1");
 	b1 = conf_commit(env->repo, &b, 1, T0 + 2, "b1", "1");
-	a2 = conf_commit(env->repo, (gkv_oid[]){ a1, b1 }, 2, T0 + 3, "a2", "1");
-	b2 = conf_commit(env->repo, (gkv_oid[]){ b1, a1 }, 2, T0 + 4, "b2", "1");
+	a2 = conf_commit(env->repo, (gkv_oid[]){a1, b1}, 2, T0 + 3, "a2", "1");
+	b2 = conf_commit(env->repo, (gkv_oid[]){b1, a1}, 2, T0 + 4, "b2", "1");
 	if (gkv_oid_cmp(&a1, &b1) < 0)
 		sorted[0] = a1, sorted[1] = b1;
 	else
@@ -263,27 +262,27 @@ static void check_diff(const gkv_diff *diff, const struct want_entry *want, size
 static void diff_trees_and_commits(void **state)
 {
 	conf_env *env = *state;
-	static const char *const old_kv[] = { "a", "1", "b", "2", "d/x", "3", "e", "5", "s/t/u",
-		"6", "zz", "z" };
-	static const char *const new_kv[] = { "a", "1", "b", "22", "c", "4", "d", "6", "e/f", "7",
-		"s/t/u", "6", "zz", "" };
+	static const char *const old_kv[] = {"a", "1", "b",	"2", "d/x", "3",
+					     "e", "5", "s/t/u", "6", "zz",  "z"};
+	static const char *const new_kv[] = {"a", "1",	 "b", "22",    "c", "4",  "d",
+					     "6", "e/f", "7", "s/t/u", "6", "zz", ""};
 	static const struct want_entry want[] = {
-		{ "b", GKV_DIFF_CHANGED, "2", "22", GKV_KIND_VALUE, GKV_KIND_VALUE },
-		{ "c", GKV_DIFF_ADDED, NULL, "4", GKV_KIND_NONE, GKV_KIND_VALUE },
-		{ "d", GKV_DIFF_ADDED, NULL, "6", GKV_KIND_NONE, GKV_KIND_VALUE },
-		{ "d/x", GKV_DIFF_REMOVED, "3", NULL, GKV_KIND_VALUE, GKV_KIND_NONE },
-		{ "e", GKV_DIFF_REMOVED, "5", NULL, GKV_KIND_VALUE, GKV_KIND_NONE },
-		{ "e/f", GKV_DIFF_ADDED, NULL, "7", GKV_KIND_NONE, GKV_KIND_VALUE },
-		{ "zz", GKV_DIFF_CHANGED, "z", "", GKV_KIND_VALUE, GKV_KIND_VALUE },
+	    {"b", GKV_DIFF_CHANGED, "2", "22", GKV_KIND_VALUE, GKV_KIND_VALUE},
+	    {"c", GKV_DIFF_ADDED, NULL, "4", GKV_KIND_NONE, GKV_KIND_VALUE},
+	    {"d", GKV_DIFF_ADDED, NULL, "6", GKV_KIND_NONE, GKV_KIND_VALUE},
+	    {"d/x", GKV_DIFF_REMOVED, "3", NULL, GKV_KIND_VALUE, GKV_KIND_NONE},
+	    {"e", GKV_DIFF_REMOVED, "5", NULL, GKV_KIND_VALUE, GKV_KIND_NONE},
+	    {"e/f", GKV_DIFF_ADDED, NULL, "7", GKV_KIND_NONE, GKV_KIND_VALUE},
+	    {"zz", GKV_DIFF_CHANGED, "z", "", GKV_KIND_VALUE, GKV_KIND_VALUE},
 	};
 	static const struct want_entry back[] = {
-		{ "b", GKV_DIFF_CHANGED, "22", "2", GKV_KIND_VALUE, GKV_KIND_VALUE },
-		{ "c", GKV_DIFF_REMOVED, "4", NULL, GKV_KIND_VALUE, GKV_KIND_NONE },
-		{ "d", GKV_DIFF_REMOVED, "6", NULL, GKV_KIND_VALUE, GKV_KIND_NONE },
-		{ "d/x", GKV_DIFF_ADDED, NULL, "3", GKV_KIND_NONE, GKV_KIND_VALUE },
-		{ "e", GKV_DIFF_ADDED, NULL, "5", GKV_KIND_NONE, GKV_KIND_VALUE },
-		{ "e/f", GKV_DIFF_REMOVED, "7", NULL, GKV_KIND_VALUE, GKV_KIND_NONE },
-		{ "zz", GKV_DIFF_CHANGED, "", "z", GKV_KIND_VALUE, GKV_KIND_VALUE },
+	    {"b", GKV_DIFF_CHANGED, "22", "2", GKV_KIND_VALUE, GKV_KIND_VALUE},
+	    {"c", GKV_DIFF_REMOVED, "4", NULL, GKV_KIND_VALUE, GKV_KIND_NONE},
+	    {"d", GKV_DIFF_REMOVED, "6", NULL, GKV_KIND_VALUE, GKV_KIND_NONE},
+	    {"d/x", GKV_DIFF_ADDED, NULL, "3", GKV_KIND_NONE, GKV_KIND_VALUE},
+	    {"e", GKV_DIFF_ADDED, NULL, "5", GKV_KIND_NONE, GKV_KIND_VALUE},
+	    {"e/f", GKV_DIFF_REMOVED, "7", NULL, GKV_KIND_VALUE, GKV_KIND_NONE},
+	    {"zz", GKV_DIFF_CHANGED, "", "z", GKV_KIND_VALUE, GKV_KIND_VALUE},
 	};
 	gkv_tree *t_old = tree_with(env->repo, old_kv, 6), *t_new = tree_with(env->repo, new_kv, 7);
 	gkv_diff *diff = NULL;
@@ -315,7 +314,7 @@ static void diff_trees_and_commits(void **state)
 static void diff_from_empty_lists_every_value(void **state)
 {
 	conf_env *env = *state;
-	static const char *const kv[] = { "b/c", "2", "a", "1", "b/a/z", "3" };
+	static const char *const kv[] = {"b/c", "2", "a", "1", "b/a/z", "3"};
 	gkv_tree *empty = NULL, *t = tree_with(env->repo, kv, 3);
 	gkv_diff *diff = NULL;
 
@@ -335,14 +334,14 @@ static void diff_from_empty_lists_every_value(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		CONF_TEST(revwalk_order_push_hide),
-		CONF_TEST(revwalk_parents_after_children),
-		CONF_TEST(walk_of_store_history),
-		CONF_TEST(ancestry),
-		CONF_TEST(merge_bases),
-		CONF_TEST(last_and_first_change),
-		CONF_TEST(diff_trees_and_commits),
-		CONF_TEST(diff_from_empty_lists_every_value),
+	    CONF_TEST(revwalk_order_push_hide),
+	    CONF_TEST(revwalk_parents_after_children),
+	    CONF_TEST(walk_of_store_history),
+	    CONF_TEST(ancestry),
+	    CONF_TEST(merge_bases),
+	    CONF_TEST(last_and_first_change),
+	    CONF_TEST(diff_trees_and_commits),
+	    CONF_TEST(diff_from_empty_lists_every_value),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

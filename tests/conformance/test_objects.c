@@ -18,7 +18,7 @@ static void known_blob_and_tree_ids(void **state)
 	conf_env *env = *state;
 	gkv_tree *root = NULL, *sub = NULL, *empty = NULL;
 	gkv_oid id, hello;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	gkv_otype type = GKV_OBJ_BAD;
 	int exists = -1;
 
@@ -90,14 +90,13 @@ static void known_commit_id(void **state)
 	gkv_info *info = alice_bob_info();
 	gkv_signature *author = NULL, *committer = NULL;
 	gkv_oid head, tree_id, again;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	gkv_otype type = GKV_OBJ_BAD;
-	const char *expect =
-	    "tree 0976950c1fdbcb52435a433913017bf044b3a58f\n"
-	    "author Alice <alice@example.com> 1234567890 +0200\n"
-	    "committer Bob <bob@example.com> 1234567899 -0530\n"
-	    "\n"
-	    "first\n";
+	const char *expect = "tree 0976950c1fdbcb52435a433913017bf044b3a58f\n"
+			     "author Alice <alice@example.com> 1234567890 +0200\n"
+			     "committer Bob <bob@example.com> 1234567899 -0530\n"
+			     "\n"
+			     "first\n";
 
 	assert_ok(gkv_store_set(&head, env->store, "a", "hello\n", 6, info));
 	gkv_info_free(info);
@@ -112,8 +111,8 @@ static void known_commit_id(void **state)
 	assert_ok(gkv_oid_fromstr(&tree_id, "0976950c1fdbcb52435a433913017bf044b3a58f"));
 	assert_ok(gkv_signature_new(&author, "Alice", "alice@example.com", 1234567890, 120));
 	assert_ok(gkv_signature_new(&committer, "Bob", "bob@example.com", 1234567899, -330));
-	assert_ok(gkv_commit_create(&again, env->repo, &tree_id, NULL, 0, author, committer,
-	    "first\n"));
+	assert_ok(
+	    gkv_commit_create(&again, env->repo, &tree_id, NULL, 0, author, committer, "first\n"));
 	assert_oid_eq(&head, &again);
 	gkv_signature_free(author);
 	gkv_signature_free(committer);
@@ -157,7 +156,7 @@ static void bulk_commit_matches_benchmark(void **state)
 	assert_oid_hex(&head, "0b65737b2c928793e5ad351fb18fbf048a1c494c");
 	/* SHA-256("0") and a deep key read back */
 	assert_value(env->store, "d00/d00/k0",
-	    "5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9");
+		     "5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9");
 	snprintf(num, sizeof(num), "%d", 9999);
 	conf_sha256_hex(hex, num, 4);
 	assert_value(env->store, "d0f/d1c/k9999", hex);
@@ -169,7 +168,7 @@ static void bulk_commit_matches_benchmark(void **state)
 
 static void check_roundtrip(gkv_repo *repo, const gkv_oid *id, gkv_otype want)
 {
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	gkv_otype type = GKV_OBJ_BAD;
 	gkv_oid again;
 
@@ -185,7 +184,7 @@ static void object_read_round_trip(void **state)
 	conf_env *env = *state;
 	gkv_commit *c = NULL;
 	gkv_oid head, missing, blob;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	gkv_otype type;
 	int exists = -1;
 
@@ -217,14 +216,14 @@ static void commit_create_checks_references(void **state)
 
 	head = conf_set(env->store, "k", "v");
 	assert_ok(gkv_oid_fromstr(&missing, "0123456789abcdef0123456789abcdef01234567"));
-	assert_rc(GKV_E_NOTFOUND, gkv_commit_create(&out, env->repo, &missing, NULL, 0, NULL,
-	    NULL, "m\n"));
+	assert_rc(GKV_E_NOTFOUND,
+		  gkv_commit_create(&out, env->repo, &missing, NULL, 0, NULL, NULL, "m\n"));
 	assert_ok(gkv_tree_empty(&empty, env->repo));
 	assert_ok(gkv_tree_write(&tree_id, empty));
 	gkv_tree_free(empty);
 	assert_oid_hex(&tree_id, EMPTY_TREE);
-	assert_rc(GKV_E_NOTFOUND, gkv_commit_create(&out, env->repo, &tree_id, &missing, 1,
-	    NULL, NULL, "m\n"));
+	assert_rc(GKV_E_NOTFOUND,
+		  gkv_commit_create(&out, env->repo, &tree_id, &missing, 1, NULL, NULL, "m\n"));
 	/* a good one, with the repo's default signature */
 	assert_ok(gkv_commit_create(&out, env->repo, &tree_id, &head, 1, NULL, NULL, "m\n"));
 	{
@@ -233,7 +232,7 @@ static void commit_create_checks_references(void **state)
 		assert_ok(gkv_commit_lookup(&c, env->repo, &out));
 		assert_string_equal(gkv_signature_name(gkv_commit_author(c)), "Conformance");
 		assert_string_equal(gkv_signature_email(gkv_commit_committer(c)),
-		    "conformance@example.com");
+				    "conformance@example.com");
 		assert_oid_eq(gkv_commit_parent_id(c, 0), &head);
 		assert_oid_hex(gkv_commit_tree_id(c), EMPTY_TREE);
 		gkv_commit_free(c);
@@ -264,8 +263,8 @@ static void resolve_specs(void **state)
 		assert_ok(gkv_repo_resolve(&out, env->repo, spec));
 		assert_oid_eq(&out, &head);
 	}
-	assert_rc(GKV_E_NOTFOUND, gkv_repo_resolve(&out, env->repo,
-	    "0123456789abcdef0123456789abcdef01234567"));
+	assert_rc(GKV_E_NOTFOUND,
+		  gkv_repo_resolve(&out, env->repo, "0123456789abcdef0123456789abcdef01234567"));
 	assert_rc(GKV_E_NOTFOUND, gkv_repo_resolve(&out, env->repo, "nosuchbranch"));
 	assert_msg_has("nosuchbranch");
 	rc = gkv_repo_resolve(&out, env->repo, "xyz");
@@ -429,7 +428,7 @@ static void objects_survive_reopen(void **state)
 	gkv_oid id, big_id;
 	unsigned char *big;
 	size_t big_len = 3 << 20;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	gkv_otype type;
 
 	if (!conf_persistent())
@@ -461,17 +460,17 @@ static void objects_survive_reopen(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		CONF_TEST(known_blob_and_tree_ids),
-		CONF_TEST(known_commit_id),
-		CONF_TEST(bulk_commit_matches_benchmark),
-		CONF_TEST(object_read_round_trip),
-		CONF_TEST(commit_create_checks_references),
-		CONF_TEST(resolve_specs),
-		CONF_TEST(resolve_ambiguous_prefix),
-		CONF_TEST(names_sort_as_unsigned_bytes),
-		CONF_TEST(zone_offsets_are_formatted_as_git_does),
-		CONF_TEST_DIR(oid_helpers),
-		CONF_TEST(objects_survive_reopen),
+	    CONF_TEST(known_blob_and_tree_ids),
+	    CONF_TEST(known_commit_id),
+	    CONF_TEST(bulk_commit_matches_benchmark),
+	    CONF_TEST(object_read_round_trip),
+	    CONF_TEST(commit_create_checks_references),
+	    CONF_TEST(resolve_specs),
+	    CONF_TEST(resolve_ambiguous_prefix),
+	    CONF_TEST(names_sort_as_unsigned_bytes),
+	    CONF_TEST(zone_offsets_are_formatted_as_git_does),
+	    CONF_TEST_DIR(oid_helpers),
+	    CONF_TEST(objects_survive_reopen),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

@@ -15,7 +15,7 @@
 static void create_gives_empty_store_on_main(void **state)
 {
 	conf_env *env = *state;
-	gkv_strarray names = { 0 };
+	gkv_strarray names = {0};
 	gkv_tree *tree = NULL;
 	gkv_oid head;
 
@@ -35,7 +35,7 @@ static void reopen_persists_or_not(void **state)
 {
 	conf_env *env = *state;
 	gkv_oid head, head2;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	int found = -1;
 
 	head = conf_set(env->store, "a/b", "persisted");
@@ -144,7 +144,7 @@ static void expect_readonly(int rc, const char *what)
 {
 	if (rc != GKV_E_READONLY) {
 		print_error("%s on a read-only repo returned %d (%s), expected READONLY\n", what,
-		    rc, gkv_error_last());
+			    rc, gkv_error_last());
 		fail();
 	}
 }
@@ -154,7 +154,7 @@ static void try_every_write(gkv_repo *repo, const gkv_oid *head)
 	gkv_store *s = NULL;
 	gkv_txn *txn = NULL;
 	gkv_tree *tree = NULL, *t2 = NULL;
-	gkv_buf old = { (unsigned char *)"v", 1 }, neu = { (unsigned char *)"w", 1 };
+	gkv_buf old = {(unsigned char *)"v", 1}, neu = {(unsigned char *)"w", 1};
 	gkv_oid out, tid;
 
 	assert_ok(gkv_store_open_branch(&s, repo, "main"));
@@ -163,7 +163,7 @@ static void try_every_write(gkv_repo *repo, const gkv_oid *head)
 	if (head) {
 		expect_readonly(gkv_store_remove(&out, s, "k", NULL), "remove");
 		expect_readonly(gkv_store_test_and_set(&out, s, "k", &old, &neu, NULL),
-		    "test_and_set");
+				"test_and_set");
 	}
 	assert_ok(gkv_tree_empty(&tree, repo));
 	assert_ok(gkv_tree_set(&t2, tree, "fresh/value", "never stored", 12));
@@ -180,7 +180,7 @@ static void try_every_write(gkv_repo *repo, const gkv_oid *head)
 		expect_readonly(gkv_branch_fast_forward(repo, "x", head), "fast_forward");
 		assert_ok(gkv_tree_id(&tid, tree));
 		expect_readonly(gkv_commit_create(&out, repo, &tid, head, 1, NULL, NULL, "m\n"),
-		    "commit_create");
+				"commit_create");
 	}
 	gkv_tree_free(t2);
 	gkv_tree_free(tree);
@@ -290,7 +290,7 @@ static void version_matches_header(void **state)
 static void error_last_names_the_input(void **state)
 {
 	conf_env *env = *state;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	gkv_error_clear();
 	assert_int_equal(gkv_error_last_code(), GKV_OK);
@@ -321,7 +321,7 @@ static void *other_thread_error(void *arg)
 static void error_is_per_thread(void **state)
 {
 	conf_env *env = *state;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	pthread_t t;
 	int code = 12345;
 
@@ -379,18 +379,18 @@ static void options_cache_and_durability(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		CONF_TEST(create_gives_empty_store_on_main),
-		CONF_TEST(reopen_persists_or_not),
-		CONF_TEST(reopen_without_create),
-		CONF_TEST_DIR(open_missing_is_notfound),
-		CONF_TEST_DIR(create_makes_missing_directory),
-		CONF_TEST_DIR(bad_uris_are_invalid),
-		CONF_TEST(readonly_refuses_writes),
-		CONF_TEST(two_handles_share_the_store),
-		CONF_TEST_DIR(version_matches_header),
-		CONF_TEST(error_last_names_the_input),
-		CONF_TEST(error_is_per_thread),
-		CONF_TEST_DIR(options_cache_and_durability),
+	    CONF_TEST(create_gives_empty_store_on_main),
+	    CONF_TEST(reopen_persists_or_not),
+	    CONF_TEST(reopen_without_create),
+	    CONF_TEST_DIR(open_missing_is_notfound),
+	    CONF_TEST_DIR(create_makes_missing_directory),
+	    CONF_TEST_DIR(bad_uris_are_invalid),
+	    CONF_TEST(readonly_refuses_writes),
+	    CONF_TEST(two_handles_share_the_store),
+	    CONF_TEST_DIR(version_matches_header),
+	    CONF_TEST(error_last_names_the_input),
+	    CONF_TEST(error_is_per_thread),
+	    CONF_TEST_DIR(options_cache_and_durability),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

@@ -16,8 +16,7 @@ static void fill(gkv_store *s)
 	conf_set(s, "e", "3");
 }
 
-static void check_list(gkv_list *list, size_t n, const char *const *names,
-    const gkv_kind *kinds)
+static void check_list(gkv_list *list, size_t n, const char *const *names, const gkv_kind *kinds)
 {
 	assert_int_equal(gkv_list_count(list), n);
 	for (size_t i = 0; i < n; i++) {
@@ -30,7 +29,7 @@ static void reads_on_values_dirs_and_absent(void **state)
 {
 	conf_env *env = *state;
 	gkv_store *s = env->store;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	gkv_kind kind;
 	gkv_list *list = NULL;
 	gkv_tree *tree = NULL;
@@ -82,12 +81,12 @@ static void reads_on_values_dirs_and_absent(void **state)
 	assert_int_equal(kind, GKV_KIND_DIR);
 
 	assert_ok(gkv_store_list(&list, s, ""));
-	check_list(list, 2, (const char *const[]){ "a", "e" },
-	    (const gkv_kind[]){ GKV_KIND_DIR, GKV_KIND_VALUE });
+	check_list(list, 2, (const char *const[]){"a", "e"},
+		   (const gkv_kind[]){GKV_KIND_DIR, GKV_KIND_VALUE});
 	gkv_list_free(list);
 	assert_ok(gkv_store_list(&list, s, "a"));
-	check_list(list, 2, (const char *const[]){ "b", "d" },
-	    (const gkv_kind[]){ GKV_KIND_DIR, GKV_KIND_VALUE });
+	check_list(list, 2, (const char *const[]){"b", "d"},
+		   (const gkv_kind[]){GKV_KIND_DIR, GKV_KIND_VALUE});
 	gkv_list_free(list);
 	list = NULL;
 	assert_rc(GKV_E_NOTFOUND, gkv_store_list(&list, s, "a/d"));
@@ -110,7 +109,7 @@ static void empty_branch_reads_empty(void **state)
 	conf_env *env = *state;
 	gkv_list *list = NULL;
 	gkv_tree *tree = NULL;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	int found = -1;
 
 	assert_rc(GKV_E_NOTFOUND, gkv_store_get(&buf, env->store, "a"));
@@ -127,10 +126,10 @@ static void empty_branch_reads_empty(void **state)
 static void binary_empty_and_big_values(void **state)
 {
 	conf_env *env = *state;
-	static const unsigned char bin[] = { 0, 'a', 0, 0xff, 0, '\n', 0x80 };
+	static const unsigned char bin[] = {0, 'a', 0, 0xff, 0, '\n', 0x80};
 	size_t big_len = (5 << 20) + 123;
 	unsigned char *big = malloc(big_len);
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	gkv_kind kind;
 	int found = -1, mem = -1;
 
@@ -179,7 +178,7 @@ static void value_and_directory_replace_each_other(void **state)
 {
 	conf_env *env = *state;
 	gkv_kind kind;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	conf_set(env->store, "x", "v");
 	conf_set(env->store, "x/y/z", "w");
@@ -279,7 +278,7 @@ static void each_write_is_one_commit_on_the_head(void **state)
 {
 	conf_env *env = *state;
 	gkv_oid h[6], parent, branch;
-	gkv_buf expected = { (unsigned char *)"2", 1 }, neu = { (unsigned char *)"3", 1 };
+	gkv_buf expected = {(unsigned char *)"2", 1}, neu = {(unsigned char *)"3", 1};
 	gkv_tree *tree = NULL, *t2 = NULL;
 
 	h[0] = conf_set(env->store, "a", "1");
@@ -418,10 +417,10 @@ static void commit_view_reads_and_moves_only_itself(void **state)
 static void test_and_set_semantics(void **state)
 {
 	conf_env *env = *state;
-	gkv_buf one = { (unsigned char *)"1", 1 }, two = { (unsigned char *)"2", 1 };
-	gkv_buf wrong = { (unsigned char *)"x", 1 };
+	gkv_buf one = {(unsigned char *)"1", 1}, two = {(unsigned char *)"2", 1};
+	gkv_buf wrong = {(unsigned char *)"x", 1};
 	gkv_oid h1, h2, out, head;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	/* expected NULL: only if absent */
 	assert_ok(gkv_store_test_and_set(&h1, env->store, "k", NULL, &one, NULL));
@@ -430,13 +429,13 @@ static void test_and_set_semantics(void **state)
 	assert_msg_has("k");
 	head = conf_head(env->store);
 	assert_oid_eq(&head, &h1);
-	assert_rc(GKV_E_CONFLICT, gkv_store_test_and_set(&out, env->store, "k", &wrong, &two,
-	    NULL));
+	assert_rc(GKV_E_CONFLICT,
+		  gkv_store_test_and_set(&out, env->store, "k", &wrong, &two, NULL));
 	head = conf_head(env->store);
 	assert_oid_eq(&head, &h1);
 	assert_value(env->store, "k", "1");
-	assert_rc(GKV_E_CONFLICT, gkv_store_test_and_set(&out, env->store, "absent", &one, &two,
-	    NULL));
+	assert_rc(GKV_E_CONFLICT,
+		  gkv_store_test_and_set(&out, env->store, "absent", &one, &two, NULL));
 	assert_ok(gkv_store_test_and_set(&h2, env->store, "k", &one, &two, NULL));
 	assert_value(env->store, "k", "2");
 	out = conf_parent(env->repo, &h2, 1);
@@ -522,8 +521,8 @@ static void value_sizes_round_trip(void **state)
 {
 	/* sizes around the usual thresholds of buffers and compression */
 	conf_env *env = *state;
-	static const size_t sizes[] = { 1, 2, 127, 128, 255, 256, 1023, 1024, 1025, 4095, 4096,
-		4097, 16384, 65535, 65536, 65537, 1 << 20 };
+	static const size_t sizes[] = {1,    2,	   127,	 128,	255,   256,   1023,  1024,   1025,
+				       4095, 4096, 4097, 16384, 65535, 65536, 65537, 1 << 20};
 	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
 	unsigned char *data = malloc(1 << 20);
 	gkv_txn *txn = NULL;
@@ -541,7 +540,7 @@ static void value_sizes_round_trip(void **state)
 	gkv_txn_free(txn);
 	for (int pass = 0; pass < (conf_persistent() ? 2 : 1); pass++) {
 		for (size_t i = 0; i < N; i++) {
-			gkv_buf buf = { 0 };
+			gkv_buf buf = {0};
 			size_t len = sizes[i] - (sizes[i] > i ? i : 0);
 
 			snprintf(key, sizeof(key), "size/%zu", sizes[i]);
@@ -564,7 +563,8 @@ static void deep_and_long_paths(void **state)
 	gkv_kind kind;
 
 	for (int i = 0; i < 200; i++)
-		used += (size_t)snprintf(deep + used, sizeof(deep) - used, "%sd%d", i ? "/" : "", i);
+		used +=
+		    (size_t)snprintf(deep + used, sizeof(deep) - used, "%sd%d", i ? "/" : "", i);
 	conf_set(env->store, deep, "bottom");
 	assert_value(env->store, deep, "bottom");
 	assert_ok(gkv_store_kind(&kind, env->store, "d0/d1/d2"));
@@ -581,23 +581,23 @@ static void deep_and_long_paths(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		CONF_TEST(reads_on_values_dirs_and_absent),
-		CONF_TEST(empty_branch_reads_empty),
-		CONF_TEST(binary_empty_and_big_values),
-		CONF_TEST(value_and_directory_replace_each_other),
-		CONF_TEST(removing_last_entry_removes_directory),
-		CONF_TEST(remove_absent_is_notfound_and_commits_nothing),
-		CONF_TEST(same_value_makes_no_commit),
-		CONF_TEST(each_write_is_one_commit_on_the_head),
-		CONF_TEST(commit_metadata_from_info),
-		CONF_TEST(default_info_names_operation_and_path),
-		CONF_TEST(commit_view_reads_and_moves_only_itself),
-		CONF_TEST(test_and_set_semantics),
-		CONF_TEST(two_stores_on_one_branch_see_each_other),
-		CONF_TEST(set_tree_places_and_removes),
-		CONF_TEST(returned_trees_outlive_writes),
-		CONF_TEST(value_sizes_round_trip),
-		CONF_TEST(deep_and_long_paths),
+	    CONF_TEST(reads_on_values_dirs_and_absent),
+	    CONF_TEST(empty_branch_reads_empty),
+	    CONF_TEST(binary_empty_and_big_values),
+	    CONF_TEST(value_and_directory_replace_each_other),
+	    CONF_TEST(removing_last_entry_removes_directory),
+	    CONF_TEST(remove_absent_is_notfound_and_commits_nothing),
+	    CONF_TEST(same_value_makes_no_commit),
+	    CONF_TEST(each_write_is_one_commit_on_the_head),
+	    CONF_TEST(commit_metadata_from_info),
+	    CONF_TEST(default_info_names_operation_and_path),
+	    CONF_TEST(commit_view_reads_and_moves_only_itself),
+	    CONF_TEST(test_and_set_semantics),
+	    CONF_TEST(two_stores_on_one_branch_see_each_other),
+	    CONF_TEST(set_tree_places_and_removes),
+	    CONF_TEST(returned_trees_outlive_writes),
+	    CONF_TEST(value_sizes_round_trip),
+	    CONF_TEST(deep_and_long_paths),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

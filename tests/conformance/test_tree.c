@@ -26,7 +26,7 @@ static void old_trees_are_unchanged(void **state)
 {
 	conf_env *env = *state;
 	gkv_tree *t0 = NULL, *t1 = NULL, *t2 = NULL, *t3 = NULL;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	assert_ok(gkv_tree_empty(&t0, env->repo));
 	assert_true(gkv_tree_is_empty(t0));
@@ -50,8 +50,8 @@ static void old_trees_are_unchanged(void **state)
 static void unchanged_subtrees_are_shared(void **state)
 {
 	conf_env *env = *state;
-	static const char *const kv[] = { "x/big/1", "a", "x/big/2", "b", "x/other", "c",
-		"y/k", "old", "y/z/w", "w" };
+	static const char *const kv[] = {"x/big/1", "a",   "x/big/2", "b",     "x/other",
+					 "c",	    "y/k", "old",     "y/z/w", "w"};
 	gkv_tree *t = tree_with(env->repo, kv, 5), *t2 = NULL, *sx = NULL, *sx2 = NULL;
 	gkv_tree *syz = NULL, *syz2 = NULL, *same = NULL;
 	gkv_oid a, b;
@@ -86,9 +86,9 @@ static void unchanged_subtrees_are_shared(void **state)
 static void equality_ignores_construction_order(void **state)
 {
 	conf_env *env = *state;
-	static const char *const kv1[] = { "a", "1", "b/c", "2", "b/d", "3", "e", "4" };
-	static const char *const kv2[] = { "e", "4", "b/d", "3", "a", "x", "b/c", "2", "a", "1" };
-	static const char *const kv3[] = { "a", "1", "b/c", "2", "b/d", "3", "e", "5" };
+	static const char *const kv1[] = {"a", "1", "b/c", "2", "b/d", "3", "e", "4"};
+	static const char *const kv2[] = {"e", "4", "b/d", "3", "a", "x", "b/c", "2", "a", "1"};
+	static const char *const kv3[] = {"a", "1", "b/c", "2", "b/d", "3", "e", "5"};
 	gkv_tree *t1 = tree_with(env->repo, kv1, 4), *t2 = tree_with(env->repo, kv2, 5);
 	gkv_tree *t3 = tree_with(env->repo, kv3, 4), *dup;
 	gkv_oid a, b;
@@ -116,15 +116,15 @@ struct fold_log {
 	int stop_at;
 };
 
-static int fold_cb(const char *path, gkv_kind kind, const void *value, size_t len,
-    void *payload)
+static int fold_cb(const char *path, gkv_kind kind, const void *value, size_t len, void *payload)
 {
 	struct fold_log *log = payload;
 
 	if (log->n >= 16)
 		return -1000;
 	snprintf(log->paths[log->n], sizeof(log->paths[0]), "%s", path);
-	snprintf(log->values[log->n], sizeof(log->values[0]), "%.*s", (int)len, (const char *)value);
+	snprintf(log->values[log->n], sizeof(log->values[0]), "%.*s", (int)len,
+		 (const char *)value);
 	log->kinds[log->n] = kind;
 	log->n++;
 	return (int)log->n == log->stop_at ? 7 : 0;
@@ -133,10 +133,10 @@ static int fold_cb(const char *path, gkv_kind kind, const void *value, size_t le
 static void fold_in_byte_order(void **state)
 {
 	conf_env *env = *state;
-	static const char *const kv[] = { "b", "6", "a/z", "4", "ab", "5", "a/b", "3", "a.b",
-		"2", "a-b", "1", "a/y/q", "x" };
-	static const char *const order[] = { "a-b", "a.b", "a/b", "a/y/q", "a/z", "ab", "b" };
-	static const char *const values[] = { "1", "2", "3", "x", "4", "5", "6" };
+	static const char *const kv[] = {"b", "6",   "a/z", "4",   "ab", "5",	  "a/b",
+					 "3", "a.b", "2",   "a-b", "1",	 "a/y/q", "x"};
+	static const char *const order[] = {"a-b", "a.b", "a/b", "a/y/q", "a/z", "ab", "b"};
+	static const char *const values[] = {"1", "2", "3", "x", "4", "5", "6"};
 	gkv_tree *t = tree_with(env->repo, kv, 7);
 	struct fold_log log;
 
@@ -168,10 +168,10 @@ static void list_names_and_kinds(void **state)
 	conf_env *env = *state;
 	/* "a" is a directory: in git's tree order it sorts as "a/", after
 	 * "a-b" and "a.b"; a listing is sorted by name bytes, so it comes first */
-	static const char *const kv[] = { "a0", "1", "a.b", "2", "a/x", "3", "a-b", "4" };
-	static const char *const names[] = { "a", "a-b", "a.b", "a0" };
-	static const gkv_kind kinds[] = { GKV_KIND_DIR, GKV_KIND_VALUE, GKV_KIND_VALUE,
-		GKV_KIND_VALUE };
+	static const char *const kv[] = {"a0", "1", "a.b", "2", "a/x", "3", "a-b", "4"};
+	static const char *const names[] = {"a", "a-b", "a.b", "a0"};
+	static const gkv_kind kinds[] = {GKV_KIND_DIR, GKV_KIND_VALUE, GKV_KIND_VALUE,
+					 GKV_KIND_VALUE};
 	gkv_tree *t = tree_with(env->repo, kv, 4);
 	gkv_list *list = NULL;
 	gkv_kind kind;
@@ -198,7 +198,7 @@ static void list_names_and_kinds(void **state)
 static void write_then_lookup(void **state)
 {
 	conf_env *env = *state;
-	static const char *const kv[] = { "d/e/f", "deep", "d/g", "mid", "top", "t" };
+	static const char *const kv[] = {"d/e/f", "deep", "d/g", "mid", "top", "t"};
 	gkv_tree *t = tree_with(env->repo, kv, 3), *back = NULL, *sub = NULL;
 	gkv_oid id, id2, sub_id, missing, blob;
 	int exists = -1;
@@ -233,7 +233,7 @@ static void write_then_lookup(void **state)
 static void set_tree_and_remove(void **state)
 {
 	conf_env *env = *state;
-	static const char *const kv[] = { "a/b", "1", "a/c/d", "2", "z", "3" };
+	static const char *const kv[] = {"a/b", "1", "a/c/d", "2", "z", "3"};
 	gkv_tree *t = tree_with(env->repo, kv, 3), *sub = NULL, *moved = NULL, *empty = NULL;
 	gkv_tree *gone = NULL, *same = NULL, *again = NULL;
 	gkv_kind kind;
@@ -326,7 +326,7 @@ static void trees_shared_by_threads_are_readable(void **state)
 	/* Immutable trees may be shared; here we only check that two
 	 * references to one tree read the same after one is freed. */
 	conf_env *env = *state;
-	static const char *const kv[] = { "p/q", "1" };
+	static const char *const kv[] = {"p/q", "1"};
 	gkv_tree *t = tree_with(env->repo, kv, 1);
 	gkv_tree *d1 = gkv_tree_dup(t), *d2 = gkv_tree_dup(t);
 
@@ -339,15 +339,15 @@ static void trees_shared_by_threads_are_readable(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		CONF_TEST(old_trees_are_unchanged),
-		CONF_TEST(unchanged_subtrees_are_shared),
-		CONF_TEST(equality_ignores_construction_order),
-		CONF_TEST(fold_in_byte_order),
-		CONF_TEST(list_names_and_kinds),
-		CONF_TEST(write_then_lookup),
-		CONF_TEST(set_tree_and_remove),
-		CONF_TEST(trees_move_between_stores),
-		CONF_TEST(trees_shared_by_threads_are_readable),
+	    CONF_TEST(old_trees_are_unchanged),
+	    CONF_TEST(unchanged_subtrees_are_shared),
+	    CONF_TEST(equality_ignores_construction_order),
+	    CONF_TEST(fold_in_byte_order),
+	    CONF_TEST(list_names_and_kinds),
+	    CONF_TEST(write_then_lookup),
+	    CONF_TEST(set_tree_and_remove),
+	    CONF_TEST(trees_move_between_stores),
+	    CONF_TEST(trees_shared_by_threads_are_readable),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

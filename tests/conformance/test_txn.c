@@ -16,7 +16,7 @@ static void many_writes_one_commit(void **state)
 	gkv_txn *txn = NULL;
 	gkv_oid h0, h1, parent;
 	char key[32];
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	conf_set(env->store, "gone", "x");
 	h0 = conf_set(env->store, "keep", "k");
@@ -47,7 +47,7 @@ static void reads_see_own_writes_only(void **state)
 	conf_env *env = *state;
 	gkv_store *other = NULL;
 	gkv_txn *txn = NULL;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	gkv_list *list = NULL;
 	gkv_tree *tree = NULL, *empty = NULL, *sub = NULL;
 	int found = -1;
@@ -108,7 +108,7 @@ static void fail_strategy_conflicts_when_head_moved(void **state)
 	gkv_store *other = NULL;
 	gkv_txn *txn = NULL;
 	gkv_oid moved, out, head;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	conf_set(env->store, "a", "1");
 	assert_ok(gkv_store_open_branch(&other, env->repo, "main"));
@@ -183,7 +183,7 @@ static void merge_strategy_merges_or_moves_nothing(void **state)
 	gkv_store *other = NULL;
 	gkv_txn *txn = NULL;
 	gkv_oid moved, out, head;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 	char *before, *after;
 	int is_anc = -1;
 
@@ -259,7 +259,7 @@ static void fail_when_branch_created_meanwhile(void **state)
 	gkv_store *a = NULL, *b = NULL;
 	gkv_txn *txn = NULL;
 	gkv_oid other_head, head;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	assert_ok(gkv_store_open_branch(&a, env->repo, "race"));
 	assert_ok(gkv_store_open_branch(&b, env->repo, "race"));
@@ -331,16 +331,16 @@ static void finished_txn_refuses_more(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		CONF_TEST(many_writes_one_commit),
-		CONF_TEST(reads_see_own_writes_only),
-		CONF_TEST(fail_strategy_conflicts_when_head_moved),
-		CONF_TEST(overwrite_strategy_commits_on_new_head),
-		CONF_TEST(unchanged_txn_makes_no_commit),
-		CONF_TEST(merge_strategy_merges_or_moves_nothing),
-		CONF_TEST(txn_on_absent_branch_and_with_info),
-		CONF_TEST(fail_when_branch_created_meanwhile),
-		CONF_TEST(txn_on_commit_view_moves_only_the_view),
-		CONF_TEST(finished_txn_refuses_more),
+	    CONF_TEST(many_writes_one_commit),
+	    CONF_TEST(reads_see_own_writes_only),
+	    CONF_TEST(fail_strategy_conflicts_when_head_moved),
+	    CONF_TEST(overwrite_strategy_commits_on_new_head),
+	    CONF_TEST(unchanged_txn_makes_no_commit),
+	    CONF_TEST(merge_strategy_merges_or_moves_nothing),
+	    CONF_TEST(txn_on_absent_branch_and_with_info),
+	    CONF_TEST(fail_when_branch_created_meanwhile),
+	    CONF_TEST(txn_on_commit_view_moves_only_the_view),
+	    CONF_TEST(finished_txn_refuses_more),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

@@ -28,7 +28,7 @@ struct recorder {
 };
 
 static struct event *next_event(struct recorder *r, const char *branch, const gkv_oid *old,
-    const gkv_oid *new_head)
+				const gkv_oid *new_head)
 {
 	struct event *e;
 
@@ -49,13 +49,13 @@ static struct event *next_event(struct recorder *r, const char *branch, const gk
 }
 
 static void on_branch(const char *branch, const gkv_oid *old, const gkv_oid *new_head,
-    void *payload)
+		      void *payload)
 {
 	next_event(payload, branch, old, new_head);
 }
 
 static void on_path(const char *branch, const gkv_oid *old, const gkv_oid *new_head,
-    const gkv_diff *diff, void *payload)
+		    const gkv_diff *diff, void *payload)
 {
 	struct event *e = next_event(payload, branch, old, new_head);
 
@@ -69,7 +69,7 @@ static void on_path(const char *branch, const gkv_oid *old, const gkv_oid *new_h
 }
 
 static void check_event(const struct event *e, const char *branch, const gkv_oid *old,
-    const gkv_oid *new_head)
+			const gkv_oid *new_head)
 {
 	assert_string_equal(e->branch, branch);
 	assert_int_equal(e->has_old, old != NULL);
@@ -86,7 +86,7 @@ static void branch_watch_sees_every_move(void **state)
 	struct recorder *r = calloc(1, sizeof(*r));
 	gkv_watch *w = NULL;
 	gkv_oid h1, h2, h3, out;
-	gkv_buf one = { (unsigned char *)"1", 1 };
+	gkv_buf one = {(unsigned char *)"1", 1};
 
 	assert_non_null(r);
 	assert_ok(gkv_watch_branch(&w, env->repo, "main", on_branch, r));
@@ -361,11 +361,11 @@ struct reader {
 
 /* A callback may read the store it watches: it sees the new head. */
 static void reading_cb(const char *branch, const gkv_oid *old, const gkv_oid *new_head,
-    void *payload)
+		       void *payload)
 {
 	struct reader *r = payload;
 	gkv_oid head;
-	gkv_buf buf = { 0 };
+	gkv_buf buf = {0};
 
 	(void)branch, (void)old;
 	r->calls++;
@@ -378,7 +378,7 @@ static void reading_cb(const char *branch, const gkv_oid *old, const gkv_oid *ne
 static void callbacks_may_read_the_store(void **state)
 {
 	conf_env *env = *state;
-	struct reader r = { 0 };
+	struct reader r = {0};
 	gkv_watch *w = NULL;
 
 	assert_ok(gkv_store_open_branch(&r.store, env->repo, "main"));
@@ -424,15 +424,15 @@ static void poll_sees_deletion(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		CONF_TEST(branch_watch_sees_every_move),
-		CONF_TEST(watch_all_branches),
-		CONF_TEST(path_watch_sees_only_its_prefix),
-		CONF_TEST(path_watch_on_prefix_that_is_a_value),
-		CONF_TEST(poll_sees_other_handles),
-		CONF_TEST(poll_without_changes_is_quiet),
-		CONF_TEST(txn_and_views),
-		CONF_TEST(callbacks_may_read_the_store),
-		CONF_TEST(poll_sees_deletion),
+	    CONF_TEST(branch_watch_sees_every_move),
+	    CONF_TEST(watch_all_branches),
+	    CONF_TEST(path_watch_sees_only_its_prefix),
+	    CONF_TEST(path_watch_on_prefix_that_is_a_value),
+	    CONF_TEST(poll_sees_other_handles),
+	    CONF_TEST(poll_without_changes_is_quiet),
+	    CONF_TEST(txn_and_views),
+	    CONF_TEST(callbacks_may_read_the_store),
+	    CONF_TEST(poll_sees_deletion),
 	};
 
 	return CONF_MAIN(argc, argv, tests);
