@@ -77,12 +77,7 @@ static int resolve_from(gkv_oid *out, struct kv_ctx *ctx, const char *from)
 				      ctx->branch);
 		return rc < 0 ? kv_api_err(ctx, rc, "branch '%s'", ctx->branch) : KV_OK;
 	}
-	rc = gkv_repo_resolve(out, ctx->repo, from);
-	if (rc == GKV_E_NOTFOUND)
-		return kv_err(ctx, KV_NOTFOUND, "no branch or commit '%s'", from);
-	if (rc == GKV_E_AMBIGUOUS)
-		return kv_err(ctx, KV_USAGE, "commit prefix '%s' is ambiguous", from);
-	return rc < 0 ? kv_api_err(ctx, rc, "commit '%s'", from) : KV_OK;
+	return kv_resolve(out, ctx, from);
 }
 
 static int branch_create(struct kv_ctx *ctx, const char *name, const char *from)

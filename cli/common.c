@@ -311,7 +311,7 @@ static int set_author(gkv_info *info, struct kv_ctx *ctx)
 int kv_make_info(gkv_info **out, struct kv_ctx *ctx, const char *op, const char *path)
 {
 	const char *msg = ctx->o.message;
-	size_t len = msg ? strlen(msg) : strlen(op) + 1 + strlen(path);
+	size_t len = msg ? strlen(msg) : strlen(op) + (path ? 1 + strlen(path) : 0);
 	char *text = malloc(len + 2);
 	int rc;
 
@@ -320,7 +320,7 @@ int kv_make_info(gkv_info **out, struct kv_ctx *ctx, const char *op, const char 
 	if (msg)
 		memcpy(text, msg, len + 1);
 	else
-		sprintf(text, "%s %s", op, path);
+		sprintf(text, path ? "%s %s" : "%s", op, path);
 	/* git ends every message with a newline; so do commits made here. */
 	if (len == 0 || text[len - 1] != '\n')
 		strcpy(text + len, "\n");
@@ -351,4 +351,15 @@ const char *kv_kind_name(gkv_kind kind)
 	default:
 		return "none";
 	}
+}
+
+int kv_resolve(gkv_oid *out, struct kv_ctx *ctx, const char *spec)
+{
+	int rc = gkv_repo_resolve(out, ctx->repo, spec);
+
+	if (rc == GKV_E_NOTFOUND)
+		return kv_err(ctx, KV_NOTFOUND, "no branch or commit '%s'", spec);
+	if (rc == GKV_E_AMBIGUOUS)
+		return kv_err(ctx, KV_USAGE, "commit prefix '%s' is ambiguous", spec);
+	return rc < 0 ? kv_api_err(ctx, rc, "commit '%s'", spec) : KV_OK;
 }

@@ -77,6 +77,24 @@ static const struct kv_cmd commands[] = {
      "Print the 40-hex id of the branch's head commit. Exit 1 if the branch\n"
      "has no commit yet.\n"
      "With --json: {\"branch\",\"hash\"}.\n"},
+    {"merge", kv_cmd_merge, KV_OPT_MESSAGE | KV_OPT_AUTHOR, 1, 1, "merge FROM [-m MSG]",
+     "merge a branch or commit into the branch",
+     "Three-way merge of FROM (a branch, a full commit id or a unique prefix\n"
+     "of at least 4 hex digits) into --branch. When the branch already\n"
+     "contains FROM nothing changes; when FROM contains the branch, the branch\n"
+     "moves forward to it (no new commit); otherwise a merge commit is made\n"
+     "whose first parent is the branch's head and second is FROM. Paths both\n"
+     "sides changed are merged by the function .gitattributes names for them\n"
+     "(merge=counter, merge=lww, merge=lines), else they conflict: exit 3,\n"
+     "one \"kvctl: conflict: PATH: REASON\" line per path on stderr, and\n"
+     "nothing moves.\n"
+     "\n"
+     "  -m, --message MSG    the message (default \"Merge FROM into BRANCH\")\n"
+     "  --author \"NAME <EMAIL>\"\n"
+     "                       the merge commit's author\n"
+     "\n"
+     "With --json: {\"branch\",\"hash\",\"changed\"}; on conflict the error\n"
+     "document has \"conflicts\": [{\"path\",\"reason\"}].\n"},
     {"help", cmd_help, 0, 0, 1, "help [COMMAND]", "show help for kvctl or a command",
      "Print the help of COMMAND, or the list of commands.\n"},
 };
@@ -347,7 +365,21 @@ static void print_json_error(const struct kv_ctx *ctx, int rc)
 	kv_json_key(stdout, "error", 1);
 	kv_json_cstr(stdout, ctx->errcode ? ctx->errmsg : "failed");
 	kv_json_key(stdout, "code", 0);
-	printf("%d}\n", rc);
+	printf("%d", rc);
+	if (ctx->conflicts) {
+		kv_json_key(stdout, "conflicts", 0);
+		putc('[', stdout);
+		for (size_t i = 0; i < gkv_conflicts_count(ctx->conflicts); i++) {
+			fputs(i ? ",{" : "{", stdout);
+			kv_json_key(stdout, "path", 1);
+			kv_json_cstr(stdout, gkv_conflicts_path(ctx->conflicts, i));
+			kv_json_key(stdout, "reason", 0);
+			kv_json_cstr(stdout, gkv_conflicts_reason(ctx->conflicts, i));
+			putc('}', stdout);
+		}
+		putc(']', stdout);
+	}
+	puts("}");
 }
 
 int main(int argc, char **argv)
@@ -367,6 +399,7 @@ int main(int argc, char **argv)
 	free(ctx.o.args);
 	if (rc != KV_OK && ctx.o.json)
 		print_json_error(&ctx, rc);
+	gkv_conflicts_free(ctx.conflicts);
 	/* A result that did not reach stdout (a full disk) is a failure. */
 	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == KV_OK)
 		rc = kv_err(&ctx, KV_FAIL, "cannot write to stdout: %s", strerror(errno));

@@ -68,6 +68,7 @@ struct kv_ctx {
 	FILE *out;
 	int created;	   /* kv_open made the store */
 	int errcode;	   /* the exit status of the error reported, or 0 */
+	gkv_conflicts *conflicts; /* a failed merge's, for the JSON error */
 	char errmsg[1024]; /* its message, for the --json error document */
 };
 
@@ -121,6 +122,10 @@ int kv_check_path(struct kv_ctx *ctx, char *path, int allow_root, int allow_slas
  * ends messages, and --author. */
 int kv_make_info(gkv_info **out, struct kv_ctx *ctx, const char *op, const char *path);
 
+/* Resolve a COMMIT argument (branch, 40 hex, or a unique prefix of 4+
+ * hex digits): 0, or the exit status after reporting it. */
+int kv_resolve(gkv_oid *out, struct kv_ctx *ctx, const char *spec);
+
 /* The printable name of a kind in --json output ("value", "dir", ...). */
 const char *kv_kind_name(gkv_kind kind);
 
@@ -148,5 +153,6 @@ int kv_cmd_tree(struct kv_ctx *ctx);
 int kv_cmd_log(struct kv_ctx *ctx);
 int kv_cmd_snapshot(struct kv_ctx *ctx);
 int kv_cmd_branch(struct kv_ctx *ctx);
+int kv_cmd_merge(struct kv_ctx *ctx);
 
 #endif /* KVCTL_H */
