@@ -7,6 +7,7 @@
  * The backend is split by concept, as libgit2 splits its own:
  *   git.c        open, create, detect, close, the default branch, fsync
  *   git_odb.c    objects: read, exists, iterate, write loose or as a pack
+ *   git_pack.c   a large batch as one pack, streamed to libgit2's indexer
  *   git_refs.c   refs: read, list, compare-and-swap under git's lock files
  *   git_batch.c  batches: buffer a commit's objects and ref updates, then
  *                land the objects and move the refs
@@ -109,6 +110,11 @@ int gkv__git_check_id(const gkv_oid *id, gkv_otype type, const void *data, size_
  */
 #define GKV__GIT_PACK_MIN 256
 int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n);
+
+/* ---- packs (git_pack.c) ---- */
+
+/* Write objs (n of them, none in the repository yet) as one new pack. */
+int gkv__git_write_pack(gkv__git *g, gkv__git_obj **objs, size_t n);
 
 /* ---- refs (git_refs.c) ---- */
 

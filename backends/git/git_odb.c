@@ -11,17 +11,8 @@
  * Why packs: a bulk load of 100,000 values as loose objects is 100,000
  * files of a few dozen bytes, each a block on disk and a directory entry,
  * and git gc would pack them anyway. A batch with GKV__GIT_PACK_MIN new
- * objects or more is written as one pack: the objects go into an in-memory
- * object database (libgit2's mempack backend, wrapped in a throwaway
- * repository so that git_packbuilder can read them), the packbuilder
- * writes the pack into a buffer, and the repository's own pack writer
- * (git_odb_write_pack: libgit2's indexer) stores it as objects/pack/
- * pack-<sum>.pack with its .idx. Nothing is visible before the .idx is
- * renamed into place, so a crash leaves at worst a stray temporary file.
+ * objects or more is written as one pack (git_pack.c).
  */
-#include <git2/sys/mempack.h>
-#include <git2/sys/odb_backend.h>
-
 #include "git_internal.h"
 
 _Static_assert(GIT_OID_RAWSZ == GKV_OID_RAWSZ, "libgit2 and gitkv ids differ in size");
@@ -226,107 +217,6 @@ static int write_loose(gkv__git *g, gkv__git_obj **objs, size_t n)
 	return 0;
 }
 
-/* The batch's objects in a throwaway repository whose only storage is a
- * mempack, for the packbuilder to read from. */
-static int stage_in_memory(git_repository **out, gkv__git *g, gkv__git_obj **objs, size_t n)
-{
-	git_odb_backend *mempack = NULL;
-	git_odb *odb = NULL;
-	git_oid oid;
-	int rc;
-
-	if ((rc = git_odb_new(&odb)) < 0 || (rc = git_mempack_new(&mempack)) < 0)
-		goto fail;
-	if ((rc = git_odb_add_backend(odb, mempack, 1)) < 0) {
-		mempack->free(mempack);
-		goto fail;
-	}
-	for (size_t i = 0; i < n; i++)
-		if ((rc = git_odb_write(&oid, odb, objs[i]->data, objs[i]->len,
-		         (git_object_t)objs[i]->type)) < 0) {
-			rc = write_error(g, rc, objs[i]);
-			git_odb_free(odb);
-			return rc;
-		}
-	if ((rc = git_repository_wrap_odb(out, odb)) < 0)
-		goto fail;
-	git_odb_free(odb); /* the repository holds its own reference */
-	return 0;
-fail:
-	git_odb_free(odb);
-	return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot stage a pack of %zu objects",
-	    g->path, n);
-}
-
-/* Build the pack of objs (already staged in mem) into *pack. */
-static int build_pack(git_buf *pack, gkv__git *g, git_repository *mem, gkv__git_obj **objs,
-    size_t n)
-{
-	git_packbuilder *pb = NULL;
-	git_oid oid;
-	int rc;
-
-	if ((rc = git_packbuilder_new(&pb, mem)) < 0)
-		goto fail;
-	for (size_t i = 0; i < n; i++) {
-		memcpy(oid.id, objs[i]->id.id, GKV_OID_RAWSZ);
-		if ((rc = git_packbuilder_insert(pb, &oid, NULL)) < 0)
-			goto fail;
-	}
-	if ((rc = git_packbuilder_write_buf(pack, pb)) < 0)
-		goto fail;
-	git_packbuilder_free(pb);
-	return 0;
-fail:
-	rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot build a pack of %zu objects",
-	    g->path, n);
-	git_packbuilder_free(pb);
-	return rc;
-}
-
-/* Hand the pack to the repository's pack writer, which indexes it and
- * moves pack and index into objects/pack. */
-static int store_pack(gkv__git *g, const git_buf *pack, size_t n)
-{
-	git_odb_writepack *wp = NULL;
-	git_indexer_progress stats;
-	int rc;
-
-	memset(&stats, 0, sizeof(stats));
-	if ((rc = git_odb_write_pack(&wp, g->wodb, NULL, NULL)) < 0)
-		goto fail;
-	if ((rc = wp->append(wp, pack->ptr, pack->size, &stats)) < 0 ||
-	    (rc = wp->commit(wp, &stats)) < 0)
-		goto fail;
-	wp->free(wp);
-	if (stats.indexed_objects != n)
-		return gkv_error_set(GKV_E_IO, "git repository '%s': a pack of %zu objects indexed %u",
-		    g->path, n, stats.indexed_objects);
-	return 0;
-fail:
-	rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot store a pack of %zu objects",
-	    g->path, n);
-	if (wp)
-		wp->free(wp);
-	return rc;
-}
-
-static int write_pack(gkv__git *g, gkv__git_obj **objs, size_t n)
-{
-	git_repository *mem = NULL;
-	git_buf pack = {0};
-	int rc;
-
-	if ((rc = stage_in_memory(&mem, g, objs, n)) < 0)
-		return rc;
-	rc = build_pack(&pack, g, mem, objs, n);
-	git_repository_free(mem);
-	if (rc == 0)
-		rc = store_pack(g, &pack, n);
-	git_buf_dispose(&pack);
-	return rc;
-}
-
 int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n)
 {
 	gkv__git_obj **todo;
@@ -351,7 +241,7 @@ int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n)
 			continue;
 		todo[k++] = todo[i];
 	}
-	rc = k >= GKV__GIT_PACK_MIN ? write_pack(g, todo, k) : write_loose(g, todo, k);
+	rc = k >= GKV__GIT_PACK_MIN ? gkv__git_write_pack(g, todo, k) : write_loose(g, todo, k);
 	free(todo);
 	return rc;
 }
