@@ -187,7 +187,8 @@ static int make_parents(const char *path)
 		*s = '\0';
 		if (mkdir(p, 0777) != 0 && errno != EEXIST)
 			rc = gkv_error_set(errno == ENOSPC ? GKV_E_FULL : GKV_E_IO,
-			    "git:%s: cannot make the directory '%s': %s", path, p, strerror(errno));
+					   "git:%s: cannot make the directory '%s': %s", path, p,
+					   strerror(errno));
 		*s = '/';
 	}
 	free(p);
@@ -202,8 +203,8 @@ static int init_bare(const char *dir, const char *path)
 	int rc;
 
 	git_repository_init_options_init(&opts, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
-	opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
-	    GIT_REPOSITORY_INIT_MKDIR;
+	opts.flags =
+	    GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_MKDIR;
 	opts.initial_head = "main";
 	if ((rc = git_repository_init_ext(&repo, dir, &opts)) < 0)
 		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot create the repository", path);
@@ -237,8 +238,9 @@ static int create_repo(git_repository **out, const char *path)
 		if (reopen(out, path) == 0)
 			return 0;
 		git_error_clear();
-		return gkv_error_set(GKV_E_INVALID,
-		    "git:%s: the directory is not empty and holds no git repository", path);
+		return gkv_error_set(
+		    GKV_E_INVALID, "git:%s: the directory is not empty and holds no git repository",
+		    path);
 	}
 	if ((rc = make_parents(path)) < 0)
 		return rc;
@@ -252,7 +254,7 @@ static int create_repo(git_repository **out, const char *path)
 	} else {
 		rc = init_bare(tmp, path);
 		if (rc == 0 && rename(tmp, path) != 0 && errno != EEXIST && errno != ENOTEMPTY)
-			rc = init_bare(path, path); /* cannot rename here: in place */
+			rc = init_bare(path, path);	     /* cannot rename here: in place */
 		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS); /* gone if renamed */
 		free(tmp);
 		if (rc < 0)
@@ -305,9 +307,10 @@ static int load_databases(git_odb **odb, gkv__git *g, git_repository *repo)
 
 	if ((rc = git_repository_odb(odb, repo)) < 0)
 		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the object database",
-		    g->path);
+				      g->path);
 	if ((rc = git_repository_refdb(&refdb, repo)) < 0)
-		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the ref database", g->path);
+		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the ref database",
+				      g->path);
 	git_refdb_free(refdb);
 	return 0;
 }
@@ -318,8 +321,8 @@ static int open_writer(gkv__git *g)
 	int rc = git_repository_open_ext(&g->wrepo, g->gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 
 	if (rc < 0)
-		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot open the repository for writing",
-		    g->path);
+		return gkv__git_error(rc, GKV_E_IO,
+				      "git:%s: cannot open the repository for writing", g->path);
 	return load_databases(&g->wodb, g, g->wrepo);
 }
 

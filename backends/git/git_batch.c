@@ -56,7 +56,7 @@ static int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
 }
 
 int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
-    size_t len)
+			 size_t len)
 {
 	git_batch *gb = (git_batch *)batch;
 	gkv__git_obj *o;
@@ -80,7 +80,7 @@ int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, co
 }
 
 int gkv__git_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *expected,
-    const gkv_oid *new_target)
+			   const gkv_oid *new_target)
 {
 	git_batch *gb = (git_batch *)batch;
 	gkv__git_cas *c;

@@ -48,10 +48,10 @@ typedef struct gkv__git {
 	git_odb *odb;
 	git_repository *wrepo;
 	git_odb *wodb;
-	char *path;       /* as the caller named it, for messages */
+	char *path;	    /* as the caller named it, for messages */
 	const char *gitdir; /* git_repository_path(repo): the .git directory */
 	bool readonly;
-	bool fsync;       /* this handle holds one reference on the fsync option */
+	bool fsync;			/* this handle holds one reference on the fsync option */
 	char *ident_name, *ident_email; /* reflog identity, read once at open */
 	pthread_mutex_t write_lock;
 } gkv__git;
@@ -98,7 +98,7 @@ int gkv__git_writer_ready(gkv__git *g);
 int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id);
 int gkv__git_exists(gkv_backend *b, const gkv_oid *id);
 int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
-    gkv_backend_oid_cb cb, void *payload);
+		     gkv_backend_oid_cb cb, void *payload);
 
 /* 0 if data hashes to id as a git object of that type, else GKV_E_INVALID. */
 int gkv__git_check_id(const gkv_oid *id, gkv_otype type, const void *data, size_t len);
@@ -121,7 +121,7 @@ int gkv__git_write_pack(gkv__git *g, gkv__git_obj **objs, size_t n);
 int gkv__git_ref_read(gkv_oid *out, gkv_backend *b, const char *name);
 int gkv__git_ref_list(gkv_backend *b, const char *prefix, gkv_backend_ref_cb cb, void *payload);
 int gkv__git_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
-    const gkv_oid *new_target);
+		     const gkv_oid *new_target);
 
 /*
  * The n CASes of a batch, in order, folded into one per ref: out[i] holds
@@ -147,9 +147,9 @@ int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n);
 
 int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b);
 int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
-    size_t len);
+			 size_t len);
 int gkv__git_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *expected,
-    const gkv_oid *new_target);
+			   const gkv_oid *new_target);
 int gkv__git_batch_commit(gkv_batch *batch);
 void gkv__git_batch_abort(gkv_batch *batch);
 

@@ -25,11 +25,16 @@ static void to_git(git_oid *out, const gkv_oid *id)
 static const char *type_name(gkv_otype t)
 {
 	switch (t) {
-	case GKV_OBJ_COMMIT: return "commit";
-	case GKV_OBJ_TREE: return "tree";
-	case GKV_OBJ_BLOB: return "blob";
-	case GKV_OBJ_TAG: return "tag";
-	default: return "object";
+	case GKV_OBJ_COMMIT:
+		return "commit";
+	case GKV_OBJ_TREE:
+		return "tree";
+	case GKV_OBJ_BLOB:
+		return "blob";
+	case GKV_OBJ_TAG:
+		return "tag";
+	default:
+		return "object";
 	}
 }
 
@@ -51,19 +56,21 @@ int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, con
 	if ((rc = git_odb_read(&obj, g->odb, &oid)) == GIT_ENOTFOUND) {
 		git_error_clear();
 		return gkv_error_set(GKV_E_NOTFOUND, "object %s not found in git repository '%s'",
-		    hex, g->path);
+				     hex, g->path);
 	}
 	/* It is there but cannot be read: a bad zlib stream, a truncated
 	 * file, bytes that do not hash to the id, a broken pack. */
 	if (rc < 0)
-		return gkv__git_error(rc, GKV_E_CORRUPT, "object %s in git repository '%s' is unreadable",
-		    hex, g->path);
+		return gkv__git_error(rc, GKV_E_CORRUPT,
+				      "object %s in git repository '%s' is unreadable", hex,
+				      g->path);
 	t = git_odb_object_type(obj);
 	size = git_odb_object_size(obj);
 	if (t < GIT_OBJECT_COMMIT || t > GIT_OBJECT_TAG) {
 		git_odb_object_free(obj);
-		return gkv_error_set(GKV_E_CORRUPT, "object %s in git repository '%s' has bad type %d",
-		    hex, g->path, (int)t);
+		return gkv_error_set(GKV_E_CORRUPT,
+				     "object %s in git repository '%s' has bad type %d", hex,
+				     g->path, (int)t);
 	}
 	if (!(copy = malloc(size ? size : 1))) {
 		git_odb_object_free(obj);
@@ -132,7 +139,7 @@ static int oid_cmp(const void *a, const void *b)
  * also lets the callback use the backend freely.
  */
 int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
-    gkv_backend_oid_cb cb, void *payload)
+		     gkv_backend_oid_cb cb, void *payload)
 {
 	gkv__git *g = (gkv__git *)b;
 	id_vec v = {NULL, 0, 0, prefix, prefix_hexlen, false};
@@ -141,7 +148,7 @@ int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen
 
 	if (prefix_hexlen > GKV_OID_HEXSZ || (prefix_hexlen && !prefix))
 		return gkv_error_set(GKV_E_INVALID, "object prefix of %zu hex digits is invalid",
-		    prefix_hexlen);
+				     prefix_hexlen);
 	rc = git_odb_foreach(g->odb, collect_cb, &v);
 	if (v.oom) {
 		free(v.ids);
@@ -150,7 +157,7 @@ int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen
 	if (rc < 0) {
 		free(v.ids);
 		return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot list objects",
-		    g->path);
+				      g->path);
 	}
 	if (v.n)
 		qsort(v.ids, v.n, sizeof(*v.ids), oid_cmp);
@@ -175,23 +182,25 @@ int gkv__git_check_id(const gkv_oid *id, gkv_otype type, const void *data, size_
 
 	if (type < GKV_OBJ_COMMIT || type > GKV_OBJ_TAG)
 		return gkv_error_set(GKV_E_INVALID, "cannot store an object of type %d in git",
-		    (int)type);
+				     (int)type);
 	if ((rc = git_odb_hash(&oid, len ? data : "", len, (git_object_t)type)) < 0)
 		return gkv__git_error(rc, GKV_E_INVALID, "cannot hash a %s of %zu bytes",
-		    type_name(type), len);
+				      type_name(type), len);
 	memcpy(real.id, oid.id, GKV_OID_RAWSZ);
 	if (memcmp(real.id, id->id, GKV_OID_RAWSZ) == 0)
 		return 0;
 	gkv__backend_hex(want, id);
 	gkv__backend_hex(got, &real);
-	return gkv_error_set(GKV_E_INVALID,
+	return gkv_error_set(
+	    GKV_E_INVALID,
 	    "object %s: its contents are the %s %s (git files objects under their own ids)", want,
 	    type_name(type), got);
 }
 
 static int obj_cmp(const void *a, const void *b)
 {
-	const gkv__git_obj *x = *(const gkv__git_obj *const *)a, *y = *(const gkv__git_obj *const *)b;
+	const gkv__git_obj *x = *(const gkv__git_obj *const *)a,
+			   *y = *(const gkv__git_obj *const *)b;
 
 	return memcmp(x->id.id, y->id.id, GKV_OID_RAWSZ);
 }
@@ -202,7 +211,7 @@ static int write_error(gkv__git *g, int rc, const gkv__git_obj *o)
 
 	gkv__backend_hex(hex, &o->id);
 	return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot write %s %s", g->path,
-	    type_name(o->type), hex);
+			      type_name(o->type), hex);
 }
 
 static int write_loose(gkv__git *g, gkv__git_obj **objs, size_t n)
@@ -212,7 +221,7 @@ static int write_loose(gkv__git *g, gkv__git_obj **objs, size_t n)
 
 	for (size_t i = 0; i < n; i++)
 		if ((rc = git_odb_write(&oid, g->wodb, objs[i]->data, objs[i]->len,
-		         (git_object_t)objs[i]->type)) < 0)
+					(git_object_t)objs[i]->type)) < 0)
 			return write_error(g, rc, objs[i]);
 	return 0;
 }

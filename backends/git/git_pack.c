@@ -47,7 +47,7 @@ static void sha1_block(sha1_ctx *c, const unsigned char *p)
 
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		    (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
 	for (int i = 16; i < 80; i++)
 		w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
 	for (int i = 0; i < 80; i++) {
@@ -134,7 +134,7 @@ static int flush(pack_out *po)
 	sha1_update(&po->sha, po->buf.ptr, po->buf.size);
 	if ((rc = po->wp->append(po->wp, po->buf.ptr, po->buf.size, &po->stats)) < 0)
 		return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot write a pack",
-		    po->g->path);
+				      po->g->path);
 	po->buf.size = 0;
 	return 0;
 }
@@ -173,7 +173,7 @@ static int put_object(pack_out *po, const gkv__git_obj *o)
 		po->buf.size = po->buf.cap - po->zs.avail_out;
 		if (zrc == Z_STREAM_ERROR)
 			return gkv_error_set(GKV_E_ERROR, "git repository '%s': zlib failed",
-			    po->g->path);
+					     po->g->path);
 		if (po->buf.size >= FLUSH_AT && (rc = flush(po)) < 0)
 			return rc;
 	} while (zrc != Z_STREAM_END);
@@ -193,8 +193,9 @@ static int put_all(pack_out *po, gkv__git_obj **objs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		/* zlib takes lengths as uInt: a bigger object goes loose */
 		if (objs[i]->len > 0xffffffffu)
-			return gkv_error_set(GKV_E_INVALID, "object of %zu bytes is too large for a pack",
-			    objs[i]->len);
+			return gkv_error_set(GKV_E_INVALID,
+					     "object of %zu bytes is too large for a pack",
+					     objs[i]->len);
 		if ((rc = put_object(po, objs[i])) < 0)
 			return rc;
 	}
@@ -203,11 +204,13 @@ static int put_all(pack_out *po, gkv__git_obj **objs, size_t n)
 	sha1_final(sum, &po->sha);
 	if ((rc = po->wp->append(po->wp, sum, sizeof(sum), &po->stats)) < 0 ||
 	    (rc = po->wp->commit(po->wp, &po->stats)) < 0)
-		return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot store a pack of %zu objects",
-		    po->g->path, n);
+		return gkv__git_error(rc, GKV_E_IO,
+				      "git repository '%s': cannot store a pack of %zu objects",
+				      po->g->path, n);
 	if (po->stats.indexed_objects != n)
-		return gkv_error_set(GKV_E_IO, "git repository '%s': a pack of %zu objects indexed %u",
-		    po->g->path, n, po->stats.indexed_objects);
+		return gkv_error_set(GKV_E_IO,
+				     "git repository '%s': a pack of %zu objects indexed %u",
+				     po->g->path, n, po->stats.indexed_objects);
 	return 0;
 }
 
@@ -222,7 +225,8 @@ int gkv__git_write_pack(gkv__git *g, gkv__git_obj **objs, size_t n)
 	if (deflateInit(&po.zs, Z_DEFAULT_COMPRESSION) != Z_OK)
 		return gkv_error_set(GKV_E_NOMEM, "git repository '%s': zlib failed", g->path);
 	if ((rc = git_odb_write_pack(&po.wp, g->wodb, NULL, NULL)) < 0)
-		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot start a pack", g->path);
+		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot start a pack",
+				    g->path);
 	else
 		rc = put_all(&po, objs, n);
 	if (po.wp)

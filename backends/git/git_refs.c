@@ -59,7 +59,7 @@ static int current(gkv_oid *out, int *found, gkv__git *g, git_repository *repo, 
 	}
 	if (rc < 0)
 		return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot read ref '%s'",
-		    g->path, name);
+				      g->path, name);
 	to_gkv(out, &id);
 	*found = 1;
 	return 0;
@@ -149,9 +149,10 @@ static int collect_refs(ref_vec *v, gkv__git *g, const char *prefix)
 	int rc;
 
 	if ((rc = open_iterator(&it, g, prefix)) < 0)
-		return rc == GKV_E_NOMEM ? rc
-		                         : gkv__git_error(rc, GKV_E_IO,
-		                               "git repository '%s': cannot list refs", g->path);
+		return rc == GKV_E_NOMEM
+			   ? rc
+			   : gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot list refs",
+					    g->path);
 	while ((rc = git_reference_next(&ref, it)) == 0) {
 		const char *name = git_reference_name(ref);
 
@@ -216,7 +217,7 @@ int gkv__git_cas_fold(gkv__git_cas **out, size_t *nout, const gkv__git_cas *cas,
 		/* A later CAS on the same ref finds what the earlier one left. */
 		if (!gkv__backend_cas_ok(target_of(&f[j]), expected_of(&cas[i]))) {
 			int rc = gkv__backend_conflict(cas[i].name, expected_of(&cas[i]),
-			    target_of(&f[j]));
+						       target_of(&f[j]));
 
 			free(f);
 			return rc;
@@ -239,7 +240,7 @@ int gkv__git_cas_precheck(gkv__git *g, const gkv__git_cas *cas, size_t n)
 			return rc;
 		if (!gkv__backend_cas_ok(found ? &cur : NULL, expected_of(&cas[i])))
 			return gkv__backend_conflict(cas[i].name, expected_of(&cas[i]),
-			    found ? &cur : NULL);
+						     found ? &cur : NULL);
 	}
 	return 0;
 }
@@ -297,9 +298,11 @@ static int check_path_free(gkv__git *g, const gkv__git_cas *c)
 		return 0;
 	if ((rc = path_taken(&clash, g, c->name)) < 0 || !clash)
 		return rc;
-	rc = gkv_error_set(GKV_E_EXISTS,
+	rc = gkv_error_set(
+	    GKV_E_EXISTS,
 	    "branch ref '%s' cannot be created: ref '%s' exists, and git keeps refs as files, "
-	    "so one cannot be a folder of the other", c->name, clash);
+	    "so one cannot be a folder of the other",
+	    c->name, clash);
 	free(clash);
 	return rc;
 }
@@ -308,12 +311,13 @@ static int lock_error(gkv__git *g, int rc, const char *name)
 {
 	if (rc == GIT_ELOCKED) {
 		git_error_clear();
-		return gkv_error_set(GKV_E_CONFLICT,
+		return gkv_error_set(
+		    GKV_E_CONFLICT,
 		    "branch ref '%s' is locked by another writer ('%s%s.lock' exists)", name,
 		    git_repository_commondir(g->repo), name);
 	}
 	return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot lock ref '%s'", g->path,
-	    name);
+			      name);
 }
 
 /* Under the locks: every CAS must still hold. */
@@ -331,7 +335,8 @@ static int check_locked(gkv__git *g, const gkv__git_cas *cas, size_t n)
 			char hex[GKV_OID_HEXSZ + 1];
 
 			gkv__backend_hex(hex, &cas[i].target);
-			rc = gkv_error_set(GKV_E_NOTFOUND,
+			rc = gkv_error_set(
+			    GKV_E_NOTFOUND,
 			    "ref '%s' cannot point at %s: no such object in git repository '%s'",
 			    cas[i].name, hex, g->path);
 		}
@@ -346,7 +351,7 @@ static int stage_updates(git_transaction *tx, gkv__git *g, const gkv__git_cas *c
 
 	if (git_signature_now(&sig, g->ident_name, g->ident_email) < 0)
 		return gkv__git_error(-1, GKV_E_ERROR, "git repository '%s': no reflog identity",
-		    g->path);
+				      g->path);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		git_oid id;
 
@@ -359,8 +364,9 @@ static int stage_updates(git_transaction *tx, gkv__git *g, const gkv__git_cas *c
 			rc = git_transaction_remove(tx, cas[i].name);
 		}
 		if (rc < 0)
-			rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot update ref '%s'",
-			    g->path, cas[i].name);
+			rc = gkv__git_error(rc, GKV_E_IO,
+					    "git repository '%s': cannot update ref '%s'", g->path,
+					    cas[i].name);
 	}
 	git_signature_free(sig);
 	return rc;
@@ -378,7 +384,8 @@ static void reopen_keeping_error(gkv__git *g)
 
 static int name_cmp(const void *a, const void *b)
 {
-	return strcmp((*(const gkv__git_cas *const *)a)->name, (*(const gkv__git_cas *const *)b)->name);
+	return strcmp((*(const gkv__git_cas *const *)a)->name,
+		      (*(const gkv__git_cas *const *)b)->name);
 }
 
 int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
@@ -404,12 +411,11 @@ int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
 	qsort(order, n, sizeof(*order), name_cmp);
 	if ((rc = git_transaction_new(&tx, g->wrepo)) < 0) {
 		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot start a ref update",
-		    g->path);
+				    g->path);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!is_noop(order[i]) &&
-		    (rc = git_transaction_lock_ref(tx, order[i]->name)) < 0) {
+		if (!is_noop(order[i]) && (rc = git_transaction_lock_ref(tx, order[i]->name)) < 0) {
 			rc = lock_error(g, rc, order[i]->name);
 			goto out;
 		}
@@ -417,7 +423,7 @@ int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
 		goto out;
 	if ((rc = git_transaction_commit(tx)) < 0) {
 		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot move ref '%s'%s",
-		    g->path, order[0]->name, nlock > 1 ? " and others" : "");
+				    g->path, order[0]->name, nlock > 1 ? " and others" : "");
 		failed_commit = true;
 	}
 out:
@@ -431,7 +437,7 @@ out:
 }
 
 int gkv__git_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
-    const gkv_oid *new_target)
+		     const gkv_oid *new_target)
 {
 	gkv__git *g = (gkv__git *)b;
 	gkv__git_cas c;

@@ -170,7 +170,8 @@ static void assert_value(gkv_store *s, const char *path, const char *value)
 	if (rc != 0)
 		fail_msg("get %s: %d %s", path, rc, gkv_error_last());
 	if (b.size != strlen(value) || memcmp(b.ptr, value, b.size) != 0)
-		fail_msg("'%s' holds '%.*s', expected '%s'", path, (int)b.size, (char *)b.ptr, value);
+		fail_msg("'%s' holds '%.*s', expected '%s'", path, (int)b.size, (char *)b.ptr,
+			 value);
 	gkv_buf_dispose(&b);
 }
 
@@ -283,27 +284,28 @@ static void test_git_sees_what_gitkv_wrote(void **state)
 	free(theirs);
 	/* cat-file: the commit's tree is gitkv's; rev-parse: the blobs are */
 	assert_int_equal(gkv_commit_lookup(&c, repo, &last), 0);
-	assert_out_is(hex(gkv_commit_tree_id(c)), "git --git-dir=%s cat-file -p %s | sed -n 's/^tree //p'",
-	    path, hex(&last));
+	assert_out_is(hex(gkv_commit_tree_id(c)),
+		      "git --git-dir=%s cat-file -p %s | sed -n 's/^tree //p'", path, hex(&last));
 	assert_out_is(hex(gkv_commit_tree_id(c)), "git --git-dir=%s rev-parse main^{tree}", path);
 	gkv_commit_free(c);
 	assert_int_equal(gkv_hash(&blob, GKV_OBJ_BLOB, "1", 1), 0);
 	assert_out_is(hex(&blob), "git --git-dir=%s rev-parse main:a/b", path);
 	assert_out_is("blob", "git --git-dir=%s cat-file -t main:a/b", path);
-	assert_int_equal(sh("test \"$(git --git-dir=%s cat-file blob main:t/two)\" = dos", path), 0);
+	assert_int_equal(sh("test \"$(git --git-dir=%s cat-file blob main:t/two)\" = dos", path),
+			 0);
 	assert_int_equal(sh("git --git-dir=%s rev-parse -q --verify main:a/c >/dev/null", path), 1);
 	assert_int_equal(sh("git --git-dir=%s cat-file blob main:bin | od -An -tx1 | "
-	                    "tr -d ' \\n' | grep -qx 000102ff",
-	                    path),
-	    0);
+			    "tr -d ' \\n' | grep -qx 000102ff",
+			    path),
+			 0);
 	/* a clone sees the same history and files */
 	snprintf(clone, sizeof(clone), "%s/clone", tmpdir);
 	assert_int_equal(sh("git clone -q %s %s 2>/dev/null", path, clone), 0);
 	assert_out_is(hex(&last), "git -C %s rev-parse HEAD", clone);
 	assert_int_equal(sh("cd %s && test \"$(cat a/b)\" = 1 && test \"$(cat t/one)\" = uno && "
-	                    "test ! -e a/c && test \"$(git log --oneline | wc -l)\" = %d",
-	                    clone, nh),
-	    0);
+			    "test ! -e a/c && test \"$(git log --oneline | wc -l)\" = %d",
+			    clone, nh),
+			 0);
 	gkv_store_free(s);
 	gkv_repo_free(repo);
 }
@@ -398,10 +400,11 @@ static void test_gitkv_reads_what_git_wrote(void **state)
 	set(s, "d/new", "fresh");
 	assert_int_equal(gkv_store_head(&head, s), 0);
 	assert_out_is(hex(&head), "git -C %s rev-parse master", path);
-	assert_int_equal(sh("cd %s && git ls-tree master d/ | awk '{print $1, $4}' | tr '\\n' ';' | "
-	                    "grep -qx '100644 d/after;120000 d/link;100644 d/new;160000 d/sub;"
-	                    "100755 d/tool;'",
-	                    path),
+	assert_int_equal(
+	    sh("cd %s && git ls-tree master d/ | awk '{print $1, $4}' | tr '\\n' ';' | "
+	       "grep -qx '100644 d/after;120000 d/link;100644 d/new;160000 d/sub;"
+	       "100755 d/tool;'",
+	       path),
 	    0);
 	theirs = out("git -C %s ls-tree master d/sub", path);
 	assert_string_equal(theirs, sub);
@@ -447,7 +450,8 @@ static void test_git_and_gitkv_alternate(void **state)
 		 * tree into a private index, add a file, commit, and move main
 		 * only if it is still where git read it */
 		assert_int_equal(
-		    sh("set -e; export GIT_DIR=%s GIT_INDEX_FILE=%s/idx; old=$(git rev-parse main); "
+		    sh("set -e; export GIT_DIR=%s GIT_INDEX_FILE=%s/idx; old=$(git rev-parse "
+		       "main); "
 		       "git read-tree main; b=$(echo 'git %d' | git hash-object -w --stdin); "
 		       "git update-index --add --cacheinfo 100644,$b,git/%d; "
 		       "c=$(git commit-tree $(git write-tree) -p $old -m 'git %d'); "
@@ -566,15 +570,16 @@ static void test_big_repo_made_by_fast_import(void **state)
 		/* glibc's malloc gives memory back to the system after nearly
 		 * every file of this one huge commit, and brk() is slow on some
 		 * VMs (two minutes instead of three seconds): keep it. */
-		snprintf(cmd, sizeof(cmd),
+		snprintf(
+		    cmd, sizeof(cmd),
 		    "GLIBC_TUNABLES=glibc.malloc.top_pad=268435456:"
 		    "glibc.malloc.trim_threshold=536870912 git --git-dir=%s fast-import --quiet",
 		    path);
 		assert_non_null(fi = popen(cmd, "w"));
 	}
 	fprintf(fi, "commit refs/heads/master\n"
-	            "committer Big <big@example.com> 1700000000 +0000\n"
-	            "data 4\nbig\n");
+		    "committer Big <big@example.com> 1700000000 +0000\n"
+		    "data 4\nbig\n");
 	for (int i = 0; i < NFILES; i++) {
 		big_file(p, sizeof(p), v, sizeof(v), i);
 		fprintf(fi, "M 100644 inline %s\ndata %zu\n%s\n", p, strlen(v), v);
@@ -592,8 +597,9 @@ static void test_big_repo_made_by_fast_import(void **state)
 		assert_value(s, p, v);
 	}
 	t3 = now();
-	print_message("git: fast-import of %d files %.2f s; gitkv open %.3f s, 20 random reads %.3f s "
-	              "(%.1f ms each)\n",
+	print_message(
+	    "git: fast-import of %d files %.2f s; gitkv open %.3f s, 20 random reads %.3f s "
+	    "(%.1f ms each)\n",
 	    NFILES, t1 - t0, t2 - t1, t3 - t2, (t3 - t2) * 1000 / 20);
 	gkv_store_free(s);
 	gkv_repo_free(repo);
@@ -625,16 +631,17 @@ static void test_bulk_load_is_one_pack(void **state)
 	t1 = now();
 	packs = out("ls %s/objects/pack/ | grep -c '\\.pack$'", path);
 	loose = out("find %s/objects -path '*/objects/[0-9a-f][0-9a-f]/*' -type f | wc -l", path);
-	print_message("git: bulk load of %d values in one transaction %.2f s: %s pack(s), %s loose\n",
-	    NFILES, t1 - t0, strtok(packs, "\n"), strtok(loose, "\n"));
+	print_message(
+	    "git: bulk load of %d values in one transaction %.2f s: %s pack(s), %s loose\n", NFILES,
+	    t1 - t0, strtok(packs, "\n"), strtok(loose, "\n"));
 	assert_string_equal(packs, "1");
 	assert_string_equal(loose, "0");
 	free(packs);
 	free(loose);
 	assert_out_is(hex(&head), "git --git-dir=%s rev-parse main", path);
 	big_file(p, sizeof(p), v, sizeof(v), 77777);
-	assert_int_equal(sh("test \"$(git --git-dir=%s cat-file blob main:%s)\" = 'value of 77777'",
-	                    path, p),
+	assert_int_equal(
+	    sh("test \"$(git --git-dir=%s cat-file blob main:%s)\" = 'value of 77777'", path, p),
 	    0);
 	assert_fsck_clean(path);
 	/* the next small write is loose objects again */
@@ -649,12 +656,12 @@ static void test_bulk_load_is_one_pack(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_git_sees_what_gitkv_wrote),
-		cmocka_unit_test(test_gitkv_reads_what_git_wrote),
-		cmocka_unit_test(test_git_and_gitkv_alternate),
-		cmocka_unit_test(test_write_meets_git_lock),
-		cmocka_unit_test(test_big_repo_made_by_fast_import),
-		cmocka_unit_test(test_bulk_load_is_one_pack),
+	    cmocka_unit_test(test_git_sees_what_gitkv_wrote),
+	    cmocka_unit_test(test_gitkv_reads_what_git_wrote),
+	    cmocka_unit_test(test_git_and_gitkv_alternate),
+	    cmocka_unit_test(test_write_meets_git_lock),
+	    cmocka_unit_test(test_big_repo_made_by_fast_import),
+	    cmocka_unit_test(test_bulk_load_is_one_pack),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -208,7 +208,7 @@ static gkv_oid blob_of(char *buf, size_t size, size_t *len, int i)
 
 /* A commit with tree `tree` and message msg, no parent, fixed dates. */
 static size_t commit_bytes(char *buf, size_t size, const gkv_oid *tree, const gkv_oid *parent,
-    const char *msg)
+			   const char *msg)
 {
 	char t[GKV_OID_HEXSZ + 1], p[GKV_OID_HEXSZ + 1];
 	size_t n;
@@ -220,8 +220,9 @@ static size_t commit_bytes(char *buf, size_t size, const gkv_oid *tree, const gk
 		n += (size_t)snprintf(buf + n, size - n, "parent %s\n", p);
 	}
 	n += (size_t)snprintf(buf + n, size - n,
-	    "author A U Thor <a@example.com> 1700000000 +0000\n"
-	    "committer A U Thor <a@example.com> 1700000000 +0000\n\n%s\n", msg);
+			      "author A U Thor <a@example.com> 1700000000 +0000\n"
+			      "committer A U Thor <a@example.com> 1700000000 +0000\n\n%s\n",
+			      msg);
 	return n;
 }
 
@@ -311,19 +312,19 @@ static void test_git_foreach_prefixes(void **state)
 			for (int i = 0; i < NPREFIX_OBJS; i++)
 				want += hex_prefix_is(&ids[i], p, hexlen);
 			memset(&c, 0, sizeof(c));
-			assert_int_equal(b->foreach(b, p, hexlen, count_cb, &c), 0);
+			assert_int_equal(b->foreach (b, p, hexlen, count_cb, &c), 0);
 			assert_int_equal(c.count, want);
 		}
 	}
 	none = ids[0];
 	none.id[2] ^= 0x01;
 	memset(&c, 0, sizeof(c));
-	assert_int_equal(b->foreach(b, &none, 6, count_cb, &c), 0);
+	assert_int_equal(b->foreach (b, &none, 6, count_cb, &c), 0);
 	assert_int_equal(c.count, 0);
 	c.stop_after = 7;
-	assert_int_equal(b->foreach(b, NULL, 0, count_cb, &c), 42);
+	assert_int_equal(b->foreach (b, NULL, 0, count_cb, &c), 42);
 	assert_int_equal(c.count, 7);
-	assert_int_equal(b->foreach(b, &none, 41, count_cb, &c), GKV_E_INVALID);
+	assert_int_equal(b->foreach (b, &none, 41, count_cb, &c), GKV_E_INVALID);
 	b->free(b);
 }
 
@@ -346,13 +347,13 @@ static void test_git_ref_cas(void **state)
 	assert_int_equal(b->ref_read(&got, b, "refs/heads/main"), 0);
 	assert_memory_equal(got.id, x.id, GKV_OID_RAWSZ);
 	assert_int_equal(b->ref_cas(b, "refs/heads/main", NULL, &y), GKV_E_CONFLICT);
-	snprintf(msg, sizeof(msg), "branch ref 'refs/heads/main' moved (expected nothing, found %s)",
-	    hx);
+	snprintf(msg, sizeof(msg),
+		 "branch ref 'refs/heads/main' moved (expected nothing, found %s)", hx);
 	assert_string_equal(gkv_error_last(), msg);
 	assert_int_equal(b->ref_cas(b, "refs/heads/main", &x, &y), 0);
 	assert_int_equal(b->ref_cas(b, "refs/heads/main", &x, &z), GKV_E_CONFLICT);
 	snprintf(msg, sizeof(msg), "branch ref 'refs/heads/main' moved (expected %s, found %s)", hx,
-	    hy);
+		 hy);
 	assert_string_equal(gkv_error_last(), msg);
 	assert_int_equal(b->ref_read(&got, b, "refs/heads/main"), 0);
 	assert_memory_equal(got.id, y.id, GKV_OID_RAWSZ);
@@ -399,12 +400,12 @@ static void test_git_ref_list_packed_and_tags(void **state)
 	new_path(path, sizeof(path));
 	snprintf(work, sizeof(work), "%s/.git", path);
 	assert_int_equal(run("git init -q -b master %s && cd %s && echo one > f && git add f && "
-	                     "git commit -q -m one && git tag -a v1 -m 'tag one' && "
-	                     "git branch feature && git tag light && "
-	                     "git symbolic-ref refs/remotes/origin/HEAD refs/heads/master && "
-	                     "git pack-refs --all",
-	                     path, path),
-	    0);
+			     "git commit -q -m one && git tag -a v1 -m 'tag one' && "
+			     "git branch feature && git tag light && "
+			     "git symbolic-ref refs/remotes/origin/HEAD refs/heads/master && "
+			     "git pack-refs --all",
+			     path, path),
+			 0);
 	b = open_ok(path, 0);
 	assert_int_equal(b->default_branch(&branch, b), 0);
 	assert_string_equal(branch, "master");
@@ -648,7 +649,7 @@ static void test_git_pack_for_large_batch(void **state)
 		assert_obj(b, &id, GKV_OBJ_BLOB, buf, len);
 	}
 	print_message("git: %d values in one batch: %.2f s (%.0f objects/s), %zu packs\n", BULK,
-	    t1 - t0, BULK / (t1 - t0), packs);
+		      t1 - t0, BULK / (t1 - t0), packs);
 	/* what was already there is not written again */
 	(void)write_bulk(b, 300, 10, &c3);
 	count_objects(&loose, &packs, &idxs, path);
@@ -685,7 +686,7 @@ static void test_git_fsync_flag(void **state)
 	assert_int_equal(b->ref_read(&c, b, "refs/heads/main"), 0);
 	c = write_bulk(b, 5, 1000, &c);
 	print_message("git: a small commit with GKV_GIT_FSYNC: %d fsync calls\n",
-	    atomic_load(&fsync_calls) - before);
+		      atomic_load(&fsync_calls) - before);
 	assert_true(atomic_load(&fsync_calls) - before >= 3);
 	before = atomic_load(&fsync_calls);
 	(void)write_bulk(b, 300, 2000, &c);
@@ -728,9 +729,9 @@ static void test_git_corrupt_objects(void **state)
 	assert_non_null(strstr(gkv_error_last(), hex));
 	/* a valid stream of another object under this id: a hash mismatch */
 	assert_int_equal(run("cd %s && git hash-object -w --stdin </dev/null >/dev/null && "
-	                     "cp objects/e6/9de29bb2d1d6434b8b29ae775ad8c2e48c5391 %s",
-	                     path, file),
-	    0);
+			     "cp objects/e6/9de29bb2d1d6434b8b29ae775ad8c2e48c5391 %s",
+			     path, file),
+			 0);
 	assert_int_equal(b->read(&data, &len, &type, b, &id), GKV_E_CORRUPT);
 	assert_non_null(strstr(gkv_error_last(), hex));
 	/* an empty file */
@@ -740,10 +741,10 @@ static void test_git_corrupt_objects(void **state)
 	c = write_bulk(b, 400, 0, NULL);
 	(void)c;
 	assert_int_equal(run("cd %s/objects/pack && f=$(ls *.pack) && chmod u+w $f && "
-	                     "printf 'XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX' | "
-	                     "dd of=$f bs=1 seek=2000 conv=notrunc status=none",
-	                     path),
-	    0);
+			     "printf 'XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX' | "
+			     "dd of=$f bs=1 seek=2000 conv=notrunc status=none",
+			     path),
+			 0);
 	for (int i = 0; i < 400; i++) {
 		char buf[64];
 		size_t blen;
@@ -781,7 +782,7 @@ static void test_git_open_and_detect(void **state)
 	assert_null(b);
 	assert_non_null(strstr(gkv_error_last(), path));
 	assert_int_equal(gkv_backend_git_open(&b, path, GKV_GIT_CREATE | GKV_GIT_READONLY),
-	    GKV_E_NOTFOUND);
+			 GKV_E_NOTFOUND);
 	assert_int_equal(gkv_backend_git_open(&b, path, 1u << 9), GKV_E_INVALID);
 	assert_int_equal(gkv_backend_git_open(&b, "", GKV_GIT_CREATE), GKV_E_INVALID);
 	/* an empty directory is not a repository, and is made one on request */
@@ -794,9 +795,10 @@ static void test_git_open_and_detect(void **state)
 	assert_string_equal(branch, "main");
 	free(branch);
 	b->free(b);
-	assert_int_equal(run("test \"$(git --git-dir=%s rev-parse --is-bare-repository)\" = true && "
-	                     "test \"$(git --git-dir=%s symbolic-ref HEAD)\" = refs/heads/main",
-	                     path, path),
+	assert_int_equal(
+	    run("test \"$(git --git-dir=%s rev-parse --is-bare-repository)\" = true && "
+		"test \"$(git --git-dir=%s symbolic-ref HEAD)\" = refs/heads/main",
+		path, path),
 	    0);
 	/* a directory holding something else is left alone */
 	snprintf(made, sizeof(made), "%s/other", root);
@@ -823,9 +825,9 @@ static void test_git_open_and_detect(void **state)
 	b->free(b);
 	/* detached HEAD: main if there is one, else master, else main */
 	assert_int_equal(run("cd %s && git commit -q --allow-empty -m one && git branch master && "
-	                     "git checkout -q --detach",
-	                     path),
-	    0);
+			     "git checkout -q --detach",
+			     path),
+			 0);
 	b = open_ok(path, 0);
 	assert_int_equal(b->default_branch(&branch, b), 0);
 	assert_string_equal(branch, "master");
@@ -955,18 +957,18 @@ static void test_git_processes_cas(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_git_objects),
-		cmocka_unit_test(test_git_foreach_prefixes),
-		cmocka_unit_test(test_git_ref_cas),
-		cmocka_unit_test(test_git_ref_list_packed_and_tags),
-		cmocka_unit_test(test_git_batch_atomic),
-		cmocka_unit_test(test_git_lock_file_conflict),
-		cmocka_unit_test(test_git_pack_for_large_batch),
-		cmocka_unit_test(test_git_fsync_flag),
-		cmocka_unit_test(test_git_corrupt_objects),
-		cmocka_unit_test(test_git_open_and_detect),
-		cmocka_unit_test(test_git_threads_cas),
-		cmocka_unit_test(test_git_processes_cas),
+	    cmocka_unit_test(test_git_objects),
+	    cmocka_unit_test(test_git_foreach_prefixes),
+	    cmocka_unit_test(test_git_ref_cas),
+	    cmocka_unit_test(test_git_ref_list_packed_and_tags),
+	    cmocka_unit_test(test_git_batch_atomic),
+	    cmocka_unit_test(test_git_lock_file_conflict),
+	    cmocka_unit_test(test_git_pack_for_large_batch),
+	    cmocka_unit_test(test_git_fsync_flag),
+	    cmocka_unit_test(test_git_corrupt_objects),
+	    cmocka_unit_test(test_git_open_and_detect),
+	    cmocka_unit_test(test_git_threads_cas),
+	    cmocka_unit_test(test_git_processes_cas),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
