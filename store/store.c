@@ -311,6 +311,15 @@ void gkv__backoff(unsigned attempt)
 	nanosleep(&ts, NULL);
 }
 
+int gkv__gave_up(const char *branch)
+{
+	char last[512];
+
+	snprintf(last, sizeof(last), "%s", gkv_error_last());
+	return gkv__error(GKV_E_CONFLICT, "branch '%s': gave up after %d attempts: %s", branch,
+	    GKV_MAX_RETRIES, last);
+}
+
 int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
     gkv_tree *tree, const gkv_info *info, const char *default_msg)
 {
@@ -392,8 +401,7 @@ static int store_write(gkv_oid *out, gkv_store *s, mutate_fn fn, void *arg,
 			return rc;
 		gkv__backoff(attempt);
 	}
-	return gkv__error(GKV_E_CONFLICT, "branch '%s': gave up after %d attempts, the head kept moving",
-	    s->branch, GKV_MAX_RETRIES);
+	return gkv__gave_up(s->branch ? s->branch : "(commit view)");
 }
 
 typedef struct {

@@ -38,6 +38,12 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 /* Pause before retry number attempt (grows, randomised). */
 void gkv__backoff(unsigned attempt);
 
-#define GKV_MAX_RETRIES 10000
+/* Attempts of a write whose head keeps moving; with the backoff (up to
+ * 2 ms) a write gives up after a few seconds, e.g. on a lock file that a
+ * crashed git left behind. */
+#define GKV_MAX_RETRIES 1000
+
+/* GKV_E_CONFLICT "<what>: gave up after N attempts: <the last conflict's message>". */
+int gkv__gave_up(const char *what);
 
 #endif

@@ -226,8 +226,7 @@ int gkv_txn_commit(gkv_oid *out, gkv_txn *t, gkv_txn_strategy strategy, const gk
 			return rc;
 		gkv__backoff(attempt);
 	}
-	return gkv__error(GKV_E_CONFLICT, "gave up after %d attempts, the head kept moving",
-	    GKV_MAX_RETRIES);
+	return gkv__gave_up(t->store->branch ? t->store->branch : "(commit view)");
 }
 
 void gkv_txn_free(gkv_txn *t)
