@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install gitkv into a scratch DESTDIR and build examples/hello.c against it
+# the way a user would, with pkg-config, against the shared and the static
+# library; then run both, and check the man page renders.
+# Usage: check.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1
+src=$2
+dest=$(mktemp -d /tmp/gitkv-install.XXXXXX)
+trap 'rm -rf "$dest"' EXIT
+
+meson install -C "$build" --destdir "$dest" --quiet >/dev/null
+pc=$(dirname "$(find "$dest" -name gitkv.pc | head -n 1)")
+# The .pc file names the real prefix; the sysroot puts it under DESTDIR.
+export PKG_CONFIG_PATH="$pc" PKG_CONFIG_SYSROOT_DIR="$dest"
+flags=$(pkg-config --cflags --libs gitkv)
+static=$(pkg-config --static --cflags --libs gitkv)
+libdir=$(pkg-config --variable=libdir gitkv) # the sysroot is already in it
+
+cc -o "$dest/hello" "$src/examples/hello.c" $flags
+cc -o "$dest/hello-static" "$src/examples/hello.c" -Wl,-Bstatic -lgitkv -Wl,-Bdynamic $static
+out=$(LD_LIBRARY_PATH="$libdir" "$dest/hello" "lmdb:$dest/store")
+case "$out" in "hello, world (commit "*) ;; *) echo "hello printed: $out"; exit 1 ;; esac
+"$dest/hello-static" mem: | grep -q "^hello, world"
+test -x "$(find "$dest" -name kvctl -type f | head -n 1)"
+man_page=$(find "$dest" -name kvctl.1 | head -n 1)
+groff -man -Tutf8 -ww "$man_page" >/dev/null
+echo "install check: ok"
