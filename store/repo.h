@@ -66,6 +66,8 @@ int gkv__tree_load(gkv_tree **out, gkv_repo *repo, const gkv_oid *id);
 gkv_repo *gkv__tree_repo(const gkv_tree *t);
 /* Write every object of tree (values and dirty subtrees) into batch; id in out. */
 int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch);
+/* Once that batch landed: never write those nodes again. */
+void gkv__tree_mark_stored(gkv_tree *t);
 /* In-place variants for trees owned by one transaction (see tree.c). */
 int gkv__tree_set_owned(gkv_tree **root, const char *path, const void *value, size_t len);
 int gkv__tree_remove_owned(gkv_tree **root, const char *path);

@@ -181,6 +181,15 @@ static int current_tree(gkv_tree **out, gkv_store *s)
 	return gkv__store_head_tree(out, s, has, &head);
 }
 
+void gkv__store_remember(gkv_store *s, const gkv_oid *commit, gkv_tree *tree)
+{
+	gkv__tree_ref(tree);
+	gkv__tree_unref(s->cached_tree);
+	s->cached_tree = tree;
+	s->cached_head = *commit;
+	s->cached = 1;
+}
+
 int gkv_store_head(gkv_oid *out, gkv_store *s)
 {
 	int has, rc;
@@ -321,7 +330,7 @@ int gkv__gave_up(const char *branch)
 }
 
 int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
-    gkv_tree *tree, const gkv_info *info, const char *default_msg)
+    gkv_tree *tree, gkv_tree *base, const gkv_info *info, const char *default_msg)
 {
 	gkv_repo *repo = s->repo;
 	gkv_backend *be = repo->backend;
@@ -339,16 +348,22 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 		return rc;
 	if ((rc = be->batch_begin(&batch, be)) < 0)
 		goto out;
-	if ((rc = gkv__tree_write_batch(&tree_id, tree, batch)) < 0 ||
-	    (rc = gkv__commit_write_batch(&commit, batch, &tree_id, has ? head : NULL, has ? 1 : 0,
+	if ((rc = gkv__tree_write_batch(&tree_id, tree, batch)) < 0)
+		goto abort;
+	/* The tree is hashed only now, once: if it is base's, nothing changed. */
+	if (base && gkv_tree_equal(base, tree)) {
+		rc = GKV__UNCHANGED;
+		goto abort;
+	}
+	if ((rc = gkv__commit_write_batch(&commit, batch, &tree_id, has ? head : NULL, has ? 1 : 0,
 	         author ? author : def, committer ? committer : def,
 	         info ? info->message : default_msg)) < 0 ||
-	    (s->branch && (rc = be->batch_ref_cas(batch, s->ref, has ? head : NULL, &commit)) < 0)) {
-		be->batch_abort(batch);
-		goto out;
-	}
+	    (s->branch && (rc = be->batch_ref_cas(batch, s->ref, has ? head : NULL, &commit)) < 0))
+		goto abort;
 	if ((rc = be->batch_commit(batch)) < 0)
 		goto out;
+	gkv__tree_mark_stored(tree);
+	gkv__store_remember(s, &commit, tree);
 	if (s->branch) {
 		gkv__watch_notify(repo, s->branch, has ? head : NULL, &commit);
 	} else {
@@ -356,6 +371,9 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 		s->has_head = 1;
 	}
 	*out = commit;
+	goto out;
+abort:
+	be->batch_abort(batch);
 out:
 	gkv_signature_free(def);
 	return rc;
@@ -376,22 +394,23 @@ static int store_write(gkv_oid *out, gkv_store *s, mutate_fn fn, void *arg,
 			return rc;
 		if ((rc = gkv__store_head_tree(&base, s, has, &head)) < 0)
 			return rc;
-		rc = fn(&next, base, arg);
-		if (rc == 0 && gkv_tree_equal(base, next)) {
-			/* Nothing changed: no commit. */
+		if ((rc = fn(&next, base, arg)) < 0) {
 			gkv__tree_unref(base);
-			gkv__tree_unref(next);
+			return rc;
+		}
+		/* A change that changes nothing gives back the same tree; one
+		 * that makes an equal tree is found when it is hashed. */
+		rc = next == base ? GKV__UNCHANGED
+				  : gkv__store_commit(&commit, s, has, &head, next, base, info, default_msg);
+		gkv__tree_unref(next);
+		gkv__tree_unref(base);
+		if (rc == GKV__UNCHANGED) {
 			if (out && has)
 				*out = head;
 			else if (out)
 				memset(out, 0, sizeof(*out));
 			return 0;
 		}
-		gkv__tree_unref(base);
-		if (rc < 0)
-			return rc;
-		rc = gkv__store_commit(&commit, s, has, &head, next, info, default_msg);
-		gkv__tree_unref(next);
 		if (rc == 0) {
 			if (out)
 				*out = commit;

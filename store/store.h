@@ -34,7 +34,11 @@ int gkv__store_head_tree(gkv_tree **out, gkv_store *s, int has, const gkv_oid *h
  * by CAS from it. GKV_E_CONFLICT if the head moved. out gets the commit.
  */
 int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
-    gkv_tree *tree, const gkv_info *info, const char *default_msg);
+    gkv_tree *tree, gkv_tree *base, const gkv_info *info, const char *default_msg);
+/* gkv__store_commit's answer when tree turned out equal to base: no commit. */
+#define GKV__UNCHANGED 1
+/* The view's head is now commit, whose tree is tree (reused by the next read or write). */
+void gkv__store_remember(gkv_store *s, const gkv_oid *commit, gkv_tree *tree);
 /* Pause before retry number attempt (grows, randomised). */
 void gkv__backoff(unsigned attempt);
 

@@ -50,6 +50,7 @@ struct gkv_tree {
 	gkv_repo *repo;
 	int clean;
 	int has_id;
+	atomic_int stored; /* dirty, but written to the store by a commit that landed */
 	gkv_oid id;
 	size_t n, cap;
 	tentry *e;
@@ -614,7 +615,7 @@ static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b)
 	gkv_oid id;
 	int rc;
 
-	if (t->clean) {
+	if (t->clean || atomic_load_explicit(&t->stored, memory_order_acquire)) {
 		*out = t->id;
 		return 0;
 	}
@@ -639,6 +640,20 @@ static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b)
 	}
 	*out = t->id;
 	return be->batch_write(batch, &t->id, GKV_OBJ_TREE, b->ptr, b->size);
+}
+
+/*
+ * After the batch that wrote tree landed: its in-memory nodes are in the
+ * store now, so later commits that share them do not write them again.
+ */
+void gkv__tree_mark_stored(gkv_tree *t)
+{
+	if (t->clean || atomic_load_explicit(&t->stored, memory_order_acquire) || !t->has_id)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->e[i].child)
+			gkv__tree_mark_stored(t->e[i].child);
+	atomic_store_explicit(&t->stored, 1, memory_order_release);
 }
 
 int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch)
@@ -673,6 +688,7 @@ int gkv_tree_write(gkv_oid *out, gkv_tree *tree)
 	}
 	if ((rc = be->batch_commit(batch)) < 0)
 		return rc;
+	gkv__tree_mark_stored(tree);
 	if (out)
 		*out = id;
 	return 0;
@@ -691,6 +707,7 @@ typedef struct {
 static void node_dirty(gkv_tree *t)
 {
 	t->has_id = 0;
+	atomic_store_explicit(&t->stored, 0, memory_order_relaxed);
 }
 
 static void node_delete(gkv_tree *t, size_t i)

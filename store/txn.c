@@ -138,7 +138,7 @@ static int commit_merged(gkv_oid *out, gkv_txn *t, int has, const gkv_oid *head,
 		if (out && has)
 			*out = *head;
 	} else if (rc == 0) {
-		rc = gkv__store_commit(&commit, t->store, has, head, merged, info, "transaction\n");
+		rc = gkv__store_commit(&commit, t->store, has, head, merged, NULL, info, "transaction\n");
 		if (rc == 0 && out)
 			*out = commit;
 	}
@@ -216,7 +216,7 @@ int gkv_txn_commit(gkv_oid *out, gkv_txn *t, gkv_txn_strategy strategy, const gk
 				return 0;
 			}
 		}
-		rc = gkv__store_commit(&commit, t->store, has, &head, t->tree, info, "transaction\n");
+		rc = gkv__store_commit(&commit, t->store, has, &head, t->tree, NULL, info, "transaction\n");
 		if (rc == 0) {
 			if (out)
 				*out = commit;

@@ -705,6 +705,41 @@ static void test_reads_of_an_unborn_branch(void **state)
 	gkv_repo_free(repo);
 }
 
+/*
+ * A commit's trees are written once: after a bulk transaction, a write of
+ * one value writes its blob, the trees on its path and the commit, not
+ * the thousands of trees and values the store view still holds in memory.
+ */
+static void test_committed_trees_are_not_written_again(void **state)
+{
+	uu_counting *counter;
+	gkv_repo *repo = uu_open_counting(&counter, NULL);
+	gkv_store *s;
+	gkv_txn *txn;
+	char path[64];
+	size_t before;
+
+	(void)state;
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_txn_begin(&txn, s));
+	for (int i = 0; i < 2000; i++) {
+		snprintf(path, sizeof(path), "d%02x/d%02x/k%d", i % 64, (i / 64) % 64, i);
+		assert_ok(gkv_txn_set(txn, path, path, strlen(path)));
+	}
+	assert_ok(gkv_txn_commit(NULL, txn, GKV_TXN_FAIL, NULL));
+	gkv_txn_free(txn);
+	before = atomic_load(&counter->writes);
+	assert_true(before > 2000);
+	assert_ok(gkv_store_set(NULL, s, "d01/d00/k1", "new", 3, NULL));
+	/* blob, d01/d00, d01, root, commit */
+	assert_int_equal(atomic_load(&counter->writes) - before, 5);
+	before = atomic_load(&counter->writes);
+	assert_ok(gkv_store_set(NULL, s, "d02/d00/k2", "new", 3, NULL));
+	assert_int_equal(atomic_load(&counter->writes) - before, 5);
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -720,6 +755,7 @@ int main(void)
 	    cmocka_unit_test(test_readonly_mem),
 	    cmocka_unit_test(test_test_and_set),
 	    cmocka_unit_test(test_reads_of_an_unborn_branch),
+	    cmocka_unit_test(test_committed_trees_are_not_written_again),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

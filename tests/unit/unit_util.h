@@ -188,6 +188,7 @@ typedef struct uu_counting {
 	atomic_size_t reads;
 	atomic_size_t tree_reads;
 	atomic_size_t commits; /* batch commits forwarded */
+	atomic_size_t writes;  /* objects added to batches */
 	void (*hook)(struct uu_counting *c, void *payload);
 	void *hook_payload;
 } uu_counting;
@@ -274,6 +275,7 @@ static inline int uu_c_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otyp
 {
 	uu_counting_batch *w = (uu_counting_batch *)batch;
 
+	atomic_fetch_add(&uu_counting_of(batch->backend)->writes, 1);
 	return w->inner->backend->batch_write(w->inner, id, type, data, len);
 }
 
