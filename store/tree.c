@@ -286,15 +286,28 @@ static int bsearch_kind(size_t *pos, const gkv_tree *t, const char *name, size_t
 	return 0;
 }
 
-/* Index of the entry called name (file or directory), or -1. */
+/*
+ * Index of the entry called name (file or directory), or -1. One binary
+ * search, as a file; a directory "name" sorts as "name/", so it can only
+ * come after that position, past the entries "name" + c with c < '/'
+ * ("name-x", "name.txt"), which are few: a short scan finds it.
+ */
 static ptrdiff_t node_find(const gkv_tree *t, const char *name, size_t len)
 {
 	size_t pos;
 
 	if (bsearch_kind(&pos, t, name, len, 0))
 		return (ptrdiff_t)pos;
-	if (bsearch_kind(&pos, t, name, len, 1))
-		return (ptrdiff_t)pos;
+	for (size_t i = pos; i < t->n; i++) {
+		const tentry *e = &t->e[i];
+
+		if (e->namelen < len || memcmp(e->name, name, len) != 0)
+			break;
+		if (e->namelen == len)
+			return is_tree_mode(e->mode) ? (ptrdiff_t)i : -1;
+		if ((unsigned char)e->name[len] > '/')
+			break;
+	}
 	return -1;
 }
 

@@ -870,10 +870,70 @@ static void test_reading_kinds_and_errors(void **state)
 	gkv_repo_free(repo);
 }
 
+/*
+ * Lookups among names that git's order interleaves with a directory: the
+ * directory "a" sorts as "a/", after "a-x" and "a.txt", before "a0".
+ */
+static void test_lookup_among_interleaved_names(void **state)
+{
+	static const char *files[] = {"a-x", "a.txt", "a0", "a", "b", "a-"};
+	gkv_repo *repo = uu_open_mem();
+	gkv_tree *t, *next;
+	gkv_kind k;
+	gkv_buf v;
+
+	(void)state;
+	assert_ok(gkv_tree_empty(&t, repo));
+	/* "a" is a directory here; the others are values. */
+	assert_ok(gkv_tree_set(&next, t, "a/k", "in a", 4));
+	gkv_tree_free(t);
+	t = next;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (strcmp(files[i], "a") == 0)
+			continue;
+		assert_ok(gkv_tree_set(&next, t, files[i], files[i], strlen(files[i])));
+		gkv_tree_free(t);
+		t = next;
+	}
+	assert_ok(gkv_tree_kind(&k, t, "a"));
+	assert_int_equal(k, GKV_KIND_DIR);
+	assert_ok(gkv_tree_get(&v, t, "a/k"));
+	assert_int_equal(v.size, 4);
+	gkv_buf_dispose(&v);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (strcmp(files[i], "a") == 0)
+			continue;
+		assert_ok(gkv_tree_kind(&k, t, files[i]));
+		assert_int_equal(k, GKV_KIND_VALUE);
+	}
+	assert_ok(gkv_tree_kind(&k, t, "ab"));
+	assert_int_equal(k, GKV_KIND_NONE);
+	assert_ok(gkv_tree_kind(&k, t, "a-y"));
+	assert_int_equal(k, GKV_KIND_NONE);
+	/* Replacing the directory by a value, and back, finds the right entry. */
+	assert_ok(gkv_tree_set(&next, t, "a", "now a value", 11));
+	gkv_tree_free(t);
+	t = next;
+	assert_ok(gkv_tree_kind(&k, t, "a"));
+	assert_int_equal(k, GKV_KIND_VALUE);
+	assert_ok(gkv_tree_kind(&k, t, "a/k"));
+	assert_int_equal(k, GKV_KIND_NONE);
+	assert_ok(gkv_tree_set(&next, t, "a/k2", "x", 1));
+	gkv_tree_free(t);
+	t = next;
+	assert_ok(gkv_tree_kind(&k, t, "a"));
+	assert_int_equal(k, GKV_KIND_DIR);
+	assert_ok(gkv_tree_kind(&k, t, "a.txt"));
+	assert_int_equal(k, GKV_KIND_VALUE);
+	gkv_tree_free(t);
+	gkv_repo_free(repo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_empty_tree_id),
+	    cmocka_unit_test(test_lookup_among_interleaved_names),
 	    cmocka_unit_test(test_ids_match_git_ordering),
 	    cmocka_unit_test(test_ids_match_git_value_named_like_dir),
 	    cmocka_unit_test(test_old_tree_unchanged),
