@@ -130,23 +130,40 @@ const char *gkv_store_branch(const gkv_store *s)
 
 int gkv__store_read_head(int *has, gkv_oid *head, gkv_store *s)
 {
-	int rc;
+	gkv_backend *be;
+	uint64_t version = 0;
+	int versioned = 0, rc;
 
 	if (!s->branch) {
 		*has = s->has_head;
 		*head = s->head;
 		return 0;
 	}
-	rc = s->repo->backend->ref_read(head, s->repo->backend, s->ref);
+	be = s->repo->backend;
+	if (be->refs_version && be->refs_version(&version, be) == 0) {
+		if (s->head_known && version == s->head_version) {
+			*has = s->known_has;
+			*head = s->known_head;
+			return 0;
+		}
+		versioned = 1;
+	}
+	rc = be->ref_read(head, be, s->ref);
 	if (rc == GKV_E_NOTFOUND) {
 		gkv_error_clear();
 		*has = 0;
 		memset(head, 0, sizeof(*head));
-		return 0;
-	}
-	if (rc < 0)
+	} else if (rc < 0) {
 		return rc;
-	*has = 1;
+	} else {
+		*has = 1;
+	}
+	/* The version was taken before the read: a move in between changes
+	 * it again, so the next call reads the ref anew. */
+	s->head_known = versioned;
+	s->head_version = version;
+	s->known_has = *has;
+	s->known_head = *head;
 	return 0;
 }
 

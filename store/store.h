@@ -13,6 +13,12 @@ struct gkv_store {
 	char *ref;    /* refs/heads/<branch> */
 	int has_head; /* commit view: whether head is set */
 	gkv_oid head;
+	/* The head last read from the ref, and the backend's refs_version
+	 * then: while that does not move, the head has not either. */
+	int head_known;
+	uint64_t head_version;
+	int known_has;
+	gkv_oid known_head;
 	/* The tree of the head last read, reused while the head stays. */
 	int cached;
 	gkv_oid cached_head;

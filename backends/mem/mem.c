@@ -42,6 +42,7 @@ typedef struct {
 	mem_ref *refs; /* sorted by name (bytes) */
 	size_t nrefs;
 	size_t caprefs;
+	atomic_uint_fast64_t refs_version; /* bumped on every ref change */
 } mem_backend;
 
 /* One ref CAS of a batch; the name is owned until it moves into the table. */
@@ -371,8 +372,10 @@ static int mem_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected
 	cur = refs_get(m, name);
 	if (!gkv__backend_cas_ok(cur, expected))
 		rc = gkv__backend_conflict(name, expected, cur);
-	else if ((rc = refs_reserve(m, 1)) == 0)
+	else if ((rc = refs_reserve(m, 1)) == 0) {
 		refs_apply(m, &own, new_target);
+		atomic_fetch_add(&m->refs_version, 1);
+	}
 	pthread_rwlock_unlock(&m->lock);
 	free(own);
 	return rc;
@@ -514,11 +517,19 @@ static int mem_batch_commit(gkv_batch *batch)
 		rc = table_reserve(m, mb->nobjs);
 	if (rc == 0)
 		rc = refs_reserve(m, mb->ncas);
-	if (rc == 0)
+	if (rc == 0) {
 		batch_apply(m, mb);
+		atomic_fetch_add(&m->refs_version, 1);
+	}
 	pthread_rwlock_unlock(&m->lock);
 	mem_batch_abort(batch);
 	return rc;
+}
+
+static int mem_refs_version(uint64_t *out, gkv_backend *b)
+{
+	*out = atomic_load(&((mem_backend *)b)->refs_version);
+	return 0;
 }
 
 /* ---- lifetime ---- */
@@ -554,6 +565,7 @@ static void mem_fill_vtable(gkv_backend *b)
 	b->batch_commit = mem_batch_commit;
 	b->batch_abort = mem_batch_abort;
 	b->free = mem_free;
+	b->refs_version = mem_refs_version;
 }
 
 int gkv_backend_mem_new(gkv_backend **out)

@@ -18,7 +18,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -740,6 +742,58 @@ static void test_committed_trees_are_not_written_again(void **state)
 	gkv_repo_free(repo);
 }
 
+/*
+ * A view skips re-reading its head while the backend's refs_version
+ * stays; a write through another handle, or another process, moves it,
+ * and the next read sees the new head.
+ */
+static void test_reads_see_writes_of_other_handles(void **state)
+{
+	char *dir = uu_tmpdir("seen");
+	gkv_repo *a = uu_open_lmdb(dir, 0), *b = uu_open_lmdb(dir, 0);
+	gkv_store *sa, *sb;
+	gkv_buf v;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	assert_ok(gkv_store_open_branch(&sa, a, "main"));
+	assert_ok(gkv_store_open_branch(&sb, b, "main"));
+	assert_ok(gkv_store_set(NULL, sa, "k", "1", 1, NULL));
+	for (int i = 0; i < 3; i++) {
+		assert_ok(gkv_store_get(&v, sa, "k"));
+		assert_buf_str(v, "1");
+		gkv_buf_dispose(&v);
+	}
+	assert_ok(gkv_store_set(NULL, sb, "k", "2", 1, NULL));
+	assert_ok(gkv_store_get(&v, sa, "k"));
+	assert_buf_str(v, "2");
+	gkv_buf_dispose(&v);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gkv_repo *c = uu_open_lmdb(dir, 0);
+		gkv_store *sc;
+		int rc = gkv_store_open_branch(&sc, c, "main");
+
+		if (rc == 0)
+			rc = gkv_store_set(NULL, sc, "k", "3", 1, NULL);
+		gkv_store_free(sc);
+		gkv_repo_free(c);
+		_exit(rc ? 1 : 0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_ok(gkv_store_get(&v, sa, "k"));
+	assert_buf_str(v, "3");
+	gkv_buf_dispose(&v);
+	gkv_store_free(sa);
+	gkv_store_free(sb);
+	gkv_repo_free(a);
+	gkv_repo_free(b);
+	uu_tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -756,6 +810,7 @@ int main(void)
 	    cmocka_unit_test(test_test_and_set),
 	    cmocka_unit_test(test_reads_of_an_unborn_branch),
 	    cmocka_unit_test(test_committed_trees_are_not_written_again),
+	    cmocka_unit_test(test_reads_see_writes_of_other_handles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,6 +112,16 @@ struct gkv_backend {
 
 	/** Release everything; called once, by gkv_repo_free. */
 	void (*free)(gkv_backend *b);
+
+	/* ---- optional ---- */
+
+	/**
+	 * A number that changes whenever a ref may have changed, through this
+	 * handle or any other (it may change when none did). Lets readers
+	 * skip re-reading a head that cannot have moved. NULL: unknown, refs
+	 * are read every time.
+	 */
+	int (*refs_version)(uint64_t *out, gkv_backend *b);
 };
 
 /** Zero b and set its version; 0, or GKV_E_INVALID for an unknown version. */
