@@ -7,9 +7,6 @@
  * value on one side and a directory on the other, which git's order puts
  * at different places), and the result is sorted by full path, bytes.
  */
-#define _GNU_SOURCE
-#include <stdlib.h>
-
 #include "diff.h"
 #include "path.h"
 #include "repo.h"
@@ -69,38 +66,6 @@ static int push(gkv_diff *d, const gkv__sbuf *path, gkv_diff_op op, gkv_tree *a,
 		if ((rc = entry_data(&it->new_value, b, bi)) < 0)
 			return rc;
 	}
-	return 0;
-}
-
-/* Indices of t's entries in name order (bytes). */
-typedef struct {
-	gkv_tree *t;
-	size_t *idx;
-	size_t n;
-} by_name;
-
-static int name_cmp(const void *x, const void *y, void *tree)
-{
-	size_t la, lb;
-	const char *a = gkv__tree_entry_name(tree, *(const size_t *)x, &la);
-	const char *b = gkv__tree_entry_name(tree, *(const size_t *)y, &lb);
-	int c = memcmp(a, b, la < lb ? la : lb);
-
-	return c ? c : (la > lb) - (la < lb);
-}
-
-static int sort_names(by_name *s, gkv_tree *t)
-{
-	s->t = t;
-	s->n = t ? gkv__tree_count(t) : 0;
-	s->idx = malloc((s->n ? s->n : 1) * sizeof(size_t));
-	if (!s->idx)
-		return gkv__oom();
-	for (size_t i = 0; i < s->n; i++)
-		s->idx[i] = i;
-	/* Git's order differs from name order only around directories. */
-	if (s->n > 1)
-		qsort_r(s->idx, s->n, sizeof(size_t), name_cmp, t);
 	return 0;
 }
 
@@ -168,26 +133,24 @@ static int both_sides(gkv_diff *d, gkv__sbuf *path, gkv_tree *a, size_t ai, gkv_
 	return push(d, path, GKV_DIFF_CHANGED, a, ai, b, bi);
 }
 
-static int compare_names(by_name *x, size_t i, by_name *y, size_t j)
-{
-	size_t la, lb;
-	const char *a = gkv__tree_entry_name(x->t, x->idx[i], &la);
-	const char *b = gkv__tree_entry_name(y->t, y->idx[j], &lb);
-	int c = memcmp(a, b, la < lb ? la : lb);
-
-	return c ? c : (la > lb) - (la < lb);
-}
-
 static int diff_rec(gkv_diff *d, gkv__sbuf *path, gkv_tree *a, gkv_tree *b)
 {
-	by_name sa = {0}, sb = {0};
+	gkv__by_name sa = {0}, sb = {0};
 	size_t base = path->size, i = 0, j = 0;
 	int rc;
 
-	if ((rc = sort_names(&sa, a)) < 0 || (rc = sort_names(&sb, b)) < 0)
+	if ((rc = gkv__tree_by_name(&sa, a)) < 0 || (rc = gkv__tree_by_name(&sb, b)) < 0)
 		goto out;
 	while (rc == 0 && (i < sa.n || j < sb.n)) {
-		int c = i >= sa.n ? 1 : j >= sb.n ? -1 : compare_names(&sa, i, &sb, j);
+		int c = i >= sa.n ? 1 : j >= sb.n ? -1 : 0;
+
+		if (c == 0) {
+			size_t la, lb;
+			const char *na = gkv__by_name_at(&sa, i, &la);
+			const char *nb = gkv__by_name_at(&sb, j, &lb);
+
+			c = gkv__name_cmp(na, la, nb, lb);
+		}
 
 		if (c < 0) {
 			if ((rc = set_path(path, base, a, sa.idx[i])) == 0)

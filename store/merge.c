@@ -681,49 +681,7 @@ static int merge_entry(gkv_tree *dst, mctx *m, const char *name, size_t len, ent
 	return rc;
 }
 
-/* Sorted-by-name entry indices, as in diff.c. */
-typedef struct {
-	gkv_tree *t;
-	size_t *idx;
-	size_t n;
-} names;
-
-static int name_cmp(const void *x, const void *y, void *tree)
-{
-	size_t la, lb;
-	const char *a = gkv__tree_entry_name(tree, *(const size_t *)x, &la);
-	const char *b = gkv__tree_entry_name(tree, *(const size_t *)y, &lb);
-	int c = memcmp(a, b, la < lb ? la : lb);
-
-	return c ? c : (la > lb) - (la < lb);
-}
-
-static int names_of(names *s, gkv_tree *t)
-{
-	s->t = t;
-	s->n = t ? gkv__tree_count(t) : 0;
-	if (!(s->idx = malloc((s->n ? s->n : 1) * sizeof(size_t))))
-		return gkv__oom();
-	for (size_t i = 0; i < s->n; i++)
-		s->idx[i] = i;
-	if (s->n > 1)
-		qsort_r(s->idx, s->n, sizeof(size_t), name_cmp, t);
-	return 0;
-}
-
-static const char *name_at(const names *s, size_t k, size_t *len)
-{
-	return gkv__tree_entry_name(s->t, s->idx[k], len);
-}
-
-static int cmp_names(const char *a, size_t la, const char *b, size_t lb)
-{
-	int c = memcmp(a, b, la < lb ? la : lb);
-
-	return c ? c : (la > lb) - (la < lb);
-}
-
-static int make_ent(ent *e, names *s, size_t *k, const char *name, size_t len)
+static int make_ent(ent *e, gkv__by_name *s, size_t *k, const char *name, size_t len)
 {
 	size_t l;
 	const char *n;
@@ -732,8 +690,8 @@ static int make_ent(ent *e, names *s, size_t *k, const char *name, size_t len)
 	e->i = -1;
 	if (*k >= s->n)
 		return 0;
-	n = name_at(s, *k, &l);
-	if (cmp_names(n, l, name, len) != 0)
+	n = gkv__by_name_at(s, *k, &l);
+	if (gkv__name_cmp(n, l, name, len) != 0)
 		return 0;
 	e->i = (ptrdiff_t)s->idx[*k];
 	e->mode = gkv__tree_entry_mode(s->t, (size_t)e->i);
@@ -750,7 +708,7 @@ static int tree_ids_equal(gkv_tree *a, gkv_tree *b)
 
 static int merge_rec(gkv_tree **out, mctx *m, gkv_tree *b, gkv_tree *o, gkv_tree *t)
 {
-	names sb = {0}, so = {0}, st = {0};
+	gkv__by_name sb = {0}, so = {0}, st = {0};
 	size_t kb = 0, ko = 0, kt = 0;
 	gkv_tree *dst = NULL;
 	gkv_repo *repo;
@@ -767,7 +725,8 @@ static int merge_rec(gkv_tree **out, mctx *m, gkv_tree *b, gkv_tree *o, gkv_tree
 	repo = gkv__tree_repo(o ? o : t);
 	if ((rc = gkv_tree_empty(&dst, repo)) < 0)
 		return rc;
-	if ((rc = names_of(&sb, b)) < 0 || (rc = names_of(&so, o)) < 0 || (rc = names_of(&st, t)) < 0)
+	if ((rc = gkv__tree_by_name(&sb, b)) < 0 || (rc = gkv__tree_by_name(&so, o)) < 0 ||
+	    (rc = gkv__tree_by_name(&st, t)) < 0)
 		goto out;
 	while (rc == 0 && (ko < so.n || kt < st.n || kb < sb.n)) {
 		const char *name = NULL, *n;
@@ -776,10 +735,10 @@ static int merge_rec(gkv_tree **out, mctx *m, gkv_tree *b, gkv_tree *o, gkv_tree
 
 		/* The smallest name not yet merged, on any side. */
 		if (kb < sb.n)
-			name = name_at(&sb, kb, &len);
-		if (ko < so.n && (n = name_at(&so, ko, &l), !name || cmp_names(n, l, name, len) < 0))
+			name = gkv__by_name_at(&sb, kb, &len);
+		if (ko < so.n && (n = gkv__by_name_at(&so, ko, &l), !name || gkv__name_cmp(n, l, name, len) < 0))
 			name = n, len = l;
-		if (kt < st.n && (n = name_at(&st, kt, &l), !name || cmp_names(n, l, name, len) < 0))
+		if (kt < st.n && (n = gkv__by_name_at(&st, kt, &l), !name || gkv__name_cmp(n, l, name, len) < 0))
 			name = n, len = l;
 		if ((rc = make_ent(&eb, &sb, &kb, name, len)) < 0 ||
 		    (rc = make_ent(&eo, &so, &ko, name, len)) < 0 ||

@@ -23,6 +23,9 @@
  * Entries are kept in git's order (a directory sorts as "name/"); a name
  * is found by two binary searches, once as a file, once as a directory.
  */
+#define _GNU_SOURCE
+#include <stdlib.h>
+
 #include "path.h"
 #include "repo.h"
 #include "tree.h"
@@ -1334,4 +1337,43 @@ int gkv__tree_add_value(gkv_tree *dst, const char *name, size_t len, const void 
 	if ((rc = node_insert(dst, name, len, GKV_MODE_BLOB, NULL, v)) < 0)
 		value_unref(v);
 	return rc;
+}
+
+/* ------------------------------------------ name order (diff.c, merge.c) */
+
+int gkv__name_cmp(const char *a, size_t la, const char *b, size_t lb)
+{
+	int c = memcmp(a, b, la < lb ? la : lb);
+
+	return c ? c : (la > lb) - (la < lb);
+}
+
+static int index_name_cmp(const void *x, const void *y, void *tree)
+{
+	const tentry *a = &((gkv_tree *)tree)->e[*(const size_t *)x];
+	const tentry *b = &((gkv_tree *)tree)->e[*(const size_t *)y];
+
+	return gkv__name_cmp(a->name, a->namelen, b->name, b->namelen);
+}
+
+int gkv__tree_by_name(gkv__by_name *out, gkv_tree *t)
+{
+	out->t = t;
+	out->n = t ? t->n : 0;
+	if (!(out->idx = malloc((out->n ? out->n : 1) * sizeof(size_t))))
+		return gkv__oom();
+	for (size_t i = 0; i < out->n; i++)
+		out->idx[i] = i;
+	/* Git's order differs from name order only around directories. */
+	if (out->n > 1)
+		qsort_r(out->idx, out->n, sizeof(size_t), index_name_cmp, t);
+	return 0;
+}
+
+const char *gkv__by_name_at(const gkv__by_name *s, size_t k, size_t *len)
+{
+	const tentry *e = &s->t->e[s->idx[k]];
+
+	*len = e->namelen;
+	return e->name;
 }

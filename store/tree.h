@@ -29,4 +29,18 @@ int gkv__tree_add_entry_from(gkv_tree *dst, gkv_tree *src, size_t i);
 int gkv__tree_add_subtree(gkv_tree *dst, const char *name, size_t len, gkv_tree *sub);
 int gkv__tree_add_value(gkv_tree *dst, const char *name, size_t len, const void *data, size_t dlen);
 
+/* The entries of a tree (NULL: none) in name order, bytes, as indices:
+ * for joining trees by name (diff, merge), where git's order would put a
+ * value and a directory of the same name apart. Free idx with free(). */
+typedef struct {
+	gkv_tree *t;
+	size_t *idx;
+	size_t n;
+} gkv__by_name;
+int gkv__tree_by_name(gkv__by_name *out, gkv_tree *t);
+/* Name (not NUL-terminated) of the k-th entry in name order. */
+const char *gkv__by_name_at(const gkv__by_name *s, size_t k, size_t *len);
+/* Names compared as bytes, a prefix first. */
+int gkv__name_cmp(const char *a, size_t la, const char *b, size_t lb);
+
 #endif

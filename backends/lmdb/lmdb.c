@@ -597,18 +597,6 @@ out:
 	lmdb_batch_abort(batch);
 	return rc;
 }
-/* The id of the last committed write transaction, read from the meta page
- * without a transaction: it moves with every commit, of any process. */
-static int lmdb_refs_version(uint64_t *out, gkv_backend *b)
-{
-	MDB_envinfo info;
-
-	if (mdb_env_info(((lmdb_backend *)b)->e->env, &info) != 0)
-		return gkv_error_set(GKV_E_IO, "lmdb: cannot read the environment's state");
-	*out = (uint64_t)info.me_last_txnid;
-	return 0;
-}
-
 /* ---- lifetime ---- */
 
 static void lmdb_free(gkv_backend *b)
@@ -636,7 +624,10 @@ static void lmdb_fill_vtable(gkv_backend *b)
 	b->batch_commit = lmdb_batch_commit;
 	b->batch_abort = lmdb_batch_abort;
 	b->free = lmdb_free;
-	b->refs_version = lmdb_refs_version;
+	/* No refs_version: LMDB's last transaction id (mdb_env_info) moves
+	 * before new readers see that transaction, so a head read just after
+	 * could be older than the version recorded with it; and a read
+	 * transaction to learn the version costs what reading the ref does. */
 }
 
 int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags)

@@ -117,9 +117,10 @@ struct gkv_backend {
 
 	/**
 	 * A number that changes whenever a ref may have changed, through this
-	 * handle or any other (it may change when none did). Lets readers
-	 * skip re-reading a head that cannot have moved. NULL: unknown, refs
-	 * are read every time.
+	 * handle or any other (it may change when none did), and never lags:
+	 * once it returned v, every ref read returns a state at least as new
+	 * as the one v stands for. Lets readers skip re-reading a head that
+	 * cannot have moved. NULL: unknown, refs are read every time.
 	 */
 	int (*refs_version)(uint64_t *out, gkv_backend *b);
 };
