@@ -966,7 +966,7 @@ static int write_merge(gkv_oid *out, gkv_repo *repo, gkv_tree *tree, const gkv_o
 		return rc;
 	if ((rc = be->batch_begin(&batch, be)) < 0)
 		goto out;
-	if ((rc = gkv__tree_write_batch(&tree_id, tree, batch)) < 0 ||
+	if ((rc = gkv__tree_write_batch(&tree_id, tree, batch, NULL)) < 0 ||
 	    (rc = gkv__commit_write_batch(out, batch, &tree_id, parents, 2, author ? author : def,
 	         committer ? committer : def, info ? info->message : default_msg)) < 0 ||
 	    (ref && (rc = be->batch_ref_cas(batch, ref, ours, out)) < 0)) {

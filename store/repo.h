@@ -64,8 +64,12 @@ gkv_tree *gkv__cache_put(gkv__cache *c, gkv_tree *t);
 int gkv__tree_load(gkv_tree **out, gkv_repo *repo, const gkv_oid *id);
 /* The tree node's repo. */
 gkv_repo *gkv__tree_repo(const gkv_tree *t);
-/* Write every object of tree (values and dirty subtrees) into batch; id in out. */
-int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch);
+/* Write every object of tree (values and dirty subtrees) into batch; id
+ * in out. With keep, the trees written are also recorded there, for
+ * gkv__tree_cache_written once the batch has landed. */
+int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch, gkv__sbuf *keep);
+/* Put the trees recorded in keep into the cache, decoded as if read. */
+void gkv__tree_cache_written(gkv_repo *repo, const gkv__sbuf *keep);
 /* Once that batch landed: never write those nodes again. */
 void gkv__tree_mark_stored(gkv_tree *t);
 /* In-place variants for trees owned by one transaction (see tree.c). */

@@ -355,6 +355,8 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 	const gkv_signature *author, *committer;
 	gkv_batch *batch;
 	gkv_oid tree_id, commit;
+	gkv__sbuf keep = GKV__SBUF_INIT;
+	gkv_tree *clean;
 	int rc;
 
 	if ((rc = gkv__check_writable(repo)) < 0)
@@ -365,7 +367,7 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 		return rc;
 	if ((rc = be->batch_begin(&batch, be)) < 0)
 		goto out;
-	if ((rc = gkv__tree_write_batch(&tree_id, tree, batch)) < 0)
+	if ((rc = gkv__tree_write_batch(&tree_id, tree, batch, repo->cache.capacity ? &keep : NULL)) < 0)
 		goto abort;
 	/* The tree is hashed only now, once: if it is base's, nothing changed. */
 	if (base && gkv_tree_equal(base, tree)) {
@@ -380,7 +382,20 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 	if ((rc = be->batch_commit(batch)) < 0)
 		goto out;
 	gkv__tree_mark_stored(tree);
-	gkv__store_remember(s, &commit, tree);
+	/*
+	 * The view keeps the new head's tree for its next read or write, in
+	 * its clean, decoded form (the trees just written go to the cache as
+	 * if read): the in-memory tree would keep every value written through
+	 * the view alive, and copying its nodes touches their values.
+	 */
+	gkv__tree_cache_written(repo, &keep);
+	if (keep.size && gkv__tree_load(&clean, repo, &tree_id) == 0) {
+		gkv__store_remember(s, &commit, clean);
+		gkv__tree_unref(clean);
+	} else {
+		gkv_error_clear();
+		gkv__store_remember(s, &commit, tree);
+	}
 	if (s->branch) {
 		gkv__watch_notify(repo, s->branch, has ? head : NULL, &commit);
 	} else {
@@ -392,6 +407,7 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 abort:
 	be->batch_abort(batch);
 out:
+	gkv__sbuf_free(&keep);
 	gkv_signature_free(def);
 	return rc;
 }

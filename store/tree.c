@@ -625,7 +625,19 @@ int gkv_tree_equal(gkv_tree *a, gkv_tree *b)
 }
 
 /* Write t's dirty parts bottom-up into batch; hash_lock held. */
-static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b)
+/* Append a written tree (id, length, bytes) to keep, for gkv__tree_cache_written. */
+static int keep_tree(gkv__sbuf *keep, const gkv_oid *id, const gkv__sbuf *b)
+{
+	uint64_t len = b->size;
+	int rc;
+
+	if ((rc = gkv__sbuf_put(keep, id->id, GKV_OID_RAWSZ)) < 0 ||
+	    (rc = gkv__sbuf_put(keep, &len, sizeof(len))) < 0)
+		return rc;
+	return gkv__sbuf_put(keep, b->ptr, b->size);
+}
+
+static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b, gkv__sbuf *keep)
 {
 	gkv_backend *be = batch->backend;
 	gkv_oid id;
@@ -639,7 +651,7 @@ static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b)
 		tentry *e = &t->e[i];
 
 		if (e->child) {
-			if ((rc = write_rec(&id, e->child, batch, b)) < 0)
+			if ((rc = write_rec(&id, e->child, batch, b, keep)) < 0)
 				return rc;
 		} else if (e->value) {
 			if ((rc = value_hash(&id, e->value)) < 0 ||
@@ -655,7 +667,34 @@ static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b)
 		t->has_id = 1;
 	}
 	*out = t->id;
+	if (keep && (rc = keep_tree(keep, &t->id, b)) < 0)
+		return rc;
 	return be->batch_write(batch, &t->id, GKV_OBJ_TREE, b->ptr, b->size);
+}
+
+void gkv__tree_cache_written(gkv_repo *repo, const gkv__sbuf *keep)
+{
+	size_t off = 0;
+
+	while (keep && off + GKV_OID_RAWSZ + sizeof(uint64_t) <= keep->size) {
+		gkv_oid id;
+		uint64_t len;
+		void *data;
+		gkv_tree *t;
+
+		memcpy(id.id, keep->ptr + off, GKV_OID_RAWSZ);
+		memcpy(&len, keep->ptr + off + GKV_OID_RAWSZ, sizeof(len));
+		off += GKV_OID_RAWSZ + sizeof(len);
+		if (!(data = malloc(len ? len : 1)))
+			break;
+		memcpy(data, keep->ptr + off, len);
+		off += len;
+		if (node_decode(&t, repo, &id, data, len) < 0) {
+			gkv_error_clear();
+			continue;
+		}
+		gkv__tree_unref(gkv__cache_put(&repo->cache, t));
+	}
 }
 
 /*
@@ -672,13 +711,13 @@ void gkv__tree_mark_stored(gkv_tree *t)
 	atomic_store_explicit(&t->stored, 1, memory_order_release);
 }
 
-int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch)
+int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch, gkv__sbuf *keep)
 {
 	gkv__sbuf b = GKV__SBUF_INIT;
 	int rc;
 
 	pthread_mutex_lock(&tree->repo->hash_lock);
-	rc = write_rec(out, tree, batch, &b);
+	rc = write_rec(out, tree, batch, &b, keep);
 	pthread_mutex_unlock(&tree->repo->hash_lock);
 	gkv__sbuf_free(&b);
 	return rc;
@@ -698,7 +737,7 @@ int gkv_tree_write(gkv_oid *out, gkv_tree *tree)
 	be = tree->repo->backend;
 	if ((rc = be->batch_begin(&batch, be)) < 0)
 		return rc;
-	if ((rc = gkv__tree_write_batch(&id, tree, batch)) < 0) {
+	if ((rc = gkv__tree_write_batch(&id, tree, batch, NULL)) < 0) {
 		be->batch_abort(batch);
 		return rc;
 	}
