@@ -26,6 +26,8 @@ run branch create draft
 run --branch draft set posts/2016/draft.md "unfinished"
 run branch
 run --branch draft tree
+run merge draft -m "publish the draft"
+run tree
 run log
 run --json list posts/2016
 run snapshot
