@@ -63,3 +63,46 @@ int gkv__backend_cas_ok(const gkv_oid *cur, const gkv_oid *expected)
 		return !cur && !expected;
 	return memcmp(cur->id, expected->id, GKV_OID_RAWSZ) == 0;
 }
+
+int gkv__backend_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	size_t c = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (c > SIZE_MAX / elem)
+		return gkv__oom();
+	if (!(p = realloc(*arr, c * elem)))
+		return gkv__oom();
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+int gkv__backend_cas_push(gkv__backend_cas **arr, size_t *n, size_t *cap, const char *name,
+    const gkv_oid *expected, const gkv_oid *new_target)
+{
+	gkv__backend_cas *c;
+	int rc;
+
+	if ((rc = gkv__backend_grow((void **)arr, cap, *n, sizeof(**arr))) < 0)
+		return rc;
+	c = &(*arr)[*n];
+	memset(c, 0, sizeof(*c));
+	if (!(c->name = gkv__strdup(name)))
+		return GKV_E_NOMEM;
+	if ((c->has_expected = expected != NULL))
+		c->expected = *expected;
+	if ((c->has_target = new_target != NULL))
+		c->target = *new_target;
+	(*n)++;
+	return 0;
+}
+
+void gkv__backend_cas_free(gkv__backend_cas *arr, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(arr[i].name);
+	free(arr);
+}

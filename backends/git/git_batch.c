@@ -39,22 +39,6 @@ int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b)
 	return 0;
 }
 
-static int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t c = *cap ? *cap * 2 : 16;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (c > SIZE_MAX / elem)
-		return gkv__oom();
-	if (!(p = realloc(*arr, c * elem)))
-		return gkv__oom();
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
 int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
 			 size_t len)
 {
@@ -66,7 +50,7 @@ int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, co
 		return rc;
 	if (len > SIZE_MAX - sizeof(*o))
 		return gkv__oom();
-	if ((rc = grow_array((void **)&gb->objs, &gb->capobjs, gb->nobjs, sizeof(*gb->objs))) < 0)
+	if ((rc = gkv__backend_grow((void **)&gb->objs, &gb->capobjs, gb->nobjs, sizeof(*gb->objs))) < 0)
 		return rc;
 	if (!(o = malloc(sizeof(*o) + len)))
 		return gkv__oom();
@@ -83,23 +67,10 @@ int gkv__git_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *ex
 			   const gkv_oid *new_target)
 {
 	git_batch *gb = (git_batch *)batch;
-	gkv__git_cas *c;
-	int rc;
 
 	if (!name || !*name)
 		return gkv_error_set(GKV_E_INVALID, "empty ref name");
-	if ((rc = grow_array((void **)&gb->cas, &gb->capcas, gb->ncas, sizeof(*gb->cas))) < 0)
-		return rc;
-	c = &gb->cas[gb->ncas];
-	memset(c, 0, sizeof(*c));
-	if (!(c->name = gkv__strdup(name)))
-		return GKV_E_NOMEM;
-	if ((c->has_expected = expected != NULL))
-		c->expected = *expected;
-	if ((c->has_target = new_target != NULL))
-		c->target = *new_target;
-	gb->ncas++;
-	return 0;
+	return gkv__backend_cas_push(&gb->cas, &gb->ncas, &gb->capcas, name, expected, new_target);
 }
 
 void gkv__git_batch_abort(gkv_batch *batch)
@@ -110,10 +81,8 @@ void gkv__git_batch_abort(gkv_batch *batch)
 		return;
 	for (size_t i = 0; i < gb->nobjs; i++)
 		free(gb->objs[i]);
-	for (size_t i = 0; i < gb->ncas; i++)
-		free(gb->cas[i].name);
 	free(gb->objs);
-	free(gb->cas);
+	gkv__backend_cas_free(gb->cas, gb->ncas);
 	free(gb);
 }
 

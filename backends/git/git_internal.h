@@ -66,11 +66,7 @@ typedef struct {
 
 /* A ref compare-and-swap: name must be expected (absent if !has_expected)
  * and becomes target (deleted if !has_target). */
-typedef struct {
-	char *name;
-	bool has_expected, has_target;
-	gkv_oid expected, target;
-} gkv__git_cas;
+typedef gkv__backend_cas gkv__git_cas;
 
 /* ---- errors (git_error.c) ---- */
 

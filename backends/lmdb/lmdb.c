@@ -45,11 +45,7 @@ typedef struct {
 	size_t off, len; /* the encoded value in the batch's arena */
 } lobj;
 
-typedef struct {
-	char *name;
-	bool has_expected, has_target;
-	gkv_oid expected, target;
-} lcas;
+typedef gkv__backend_cas lcas;
 
 typedef struct {
 	gkv_batch parent;
@@ -473,22 +469,6 @@ static int lmdb_batch_begin(gkv_batch **out, gkv_backend *b)
 	return 0;
 }
 
-static int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t c = *cap ? *cap * 2 : 16;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (c > SIZE_MAX / elem)
-		return gkv__oom();
-	if (!(p = realloc(*arr, c * elem)))
-		return gkv__oom();
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
 /* Encoding (and compressing) happens here, outside any transaction, so
  * that the write transaction at commit only copies bytes. */
 static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
@@ -498,7 +478,7 @@ static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
 	size_t off = lb->arena.size;
 	int rc;
 
-	if ((rc = grow_array((void **)&lb->objs, &lb->capobjs, lb->nobjs, sizeof(*lb->objs))) < 0)
+	if ((rc = gkv__backend_grow((void **)&lb->objs, &lb->capobjs, lb->nobjs, sizeof(*lb->objs))) < 0)
 		return rc;
 	if ((rc = encode(&lb->arena, type, data, len)) < 0) {
 		lb->arena.size = off;
@@ -515,23 +495,11 @@ static int lmdb_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid 
 			      const gkv_oid *new_target)
 {
 	lbatch *lb = (lbatch *)batch;
-	lcas *c;
 	int rc;
 
 	if ((rc = check_ref_name(((lmdb_backend *)batch->backend)->e, name)) < 0)
 		return rc;
-	if ((rc = grow_array((void **)&lb->cas, &lb->capcas, lb->ncas, sizeof(*lb->cas))) < 0)
-		return rc;
-	c = &lb->cas[lb->ncas];
-	memset(c, 0, sizeof(*c));
-	if (!(c->name = gkv__strdup(name)))
-		return GKV_E_NOMEM;
-	if ((c->has_expected = expected != NULL))
-		c->expected = *expected;
-	if ((c->has_target = new_target != NULL))
-		c->target = *new_target;
-	lb->ncas++;
-	return 0;
+	return gkv__backend_cas_push(&lb->cas, &lb->ncas, &lb->capcas, name, expected, new_target);
 }
 
 static void lmdb_batch_abort(gkv_batch *batch)
@@ -540,9 +508,7 @@ static void lmdb_batch_abort(gkv_batch *batch)
 
 	if (!lb)
 		return;
-	for (size_t i = 0; i < lb->ncas; i++)
-		free(lb->cas[i].name);
-	free(lb->cas);
+	gkv__backend_cas_free(lb->cas, lb->ncas);
 	free(lb->objs);
 	gkv__sbuf_free(&lb->arena);
 	free(lb);

@@ -46,11 +46,7 @@ typedef struct {
 } mem_backend;
 
 /* One ref CAS of a batch; the name is owned until it moves into the table. */
-typedef struct {
-	char *name;
-	bool has_expected, has_target;
-	gkv_oid expected, target;
-} mem_cas;
+typedef gkv__backend_cas mem_cas;
 
 typedef struct {
 	gkv_batch parent;
@@ -394,22 +390,6 @@ static int mem_batch_begin(gkv_batch **out, gkv_backend *b)
 	return 0;
 }
 
-static int grow_array(void **arr, size_t *cap, size_t n, size_t elem)
-{
-	size_t c = *cap ? *cap * 2 : 16;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (c > SIZE_MAX / elem)
-		return gkv__oom();
-	if (!(p = realloc(*arr, c * elem)))
-		return gkv__oom();
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
 static int mem_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
 			   size_t len)
 {
@@ -419,7 +399,7 @@ static int mem_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, 
 
 	if (len > SIZE_MAX - sizeof(*o))
 		return gkv__oom();
-	if ((rc = grow_array((void **)&mb->objs, &mb->capobjs, mb->nobjs, sizeof(*mb->objs))) < 0)
+	if ((rc = gkv__backend_grow((void **)&mb->objs, &mb->capobjs, mb->nobjs, sizeof(*mb->objs))) < 0)
 		return rc;
 	if (!(o = malloc(sizeof(*o) + len)))
 		return gkv__oom();
@@ -436,23 +416,10 @@ static int mem_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *
 			     const gkv_oid *new_target)
 {
 	mem_batch *mb = (mem_batch *)batch;
-	mem_cas *c;
-	int rc;
 
 	if (!name || !*name)
 		return gkv_error_set(GKV_E_INVALID, "empty ref name");
-	if ((rc = grow_array((void **)&mb->cas, &mb->capcas, mb->ncas, sizeof(*mb->cas))) < 0)
-		return rc;
-	c = &mb->cas[mb->ncas];
-	memset(c, 0, sizeof(*c));
-	if (!(c->name = gkv__strdup(name)))
-		return GKV_E_NOMEM;
-	if ((c->has_expected = expected != NULL))
-		c->expected = *expected;
-	if ((c->has_target = new_target != NULL))
-		c->target = *new_target;
-	mb->ncas++;
-	return 0;
+	return gkv__backend_cas_push(&mb->cas, &mb->ncas, &mb->capcas, name, expected, new_target);
 }
 
 static void mem_batch_abort(gkv_batch *batch)
@@ -463,10 +430,8 @@ static void mem_batch_abort(gkv_batch *batch)
 		return;
 	for (size_t i = 0; i < mb->nobjs; i++)
 		free(mb->objs[i]);
-	for (size_t i = 0; i < mb->ncas; i++)
-		free(mb->cas[i].name);
 	free(mb->objs);
-	free(mb->cas);
+	gkv__backend_cas_free(mb->cas, mb->ncas);
 	free(mb);
 }
 
