@@ -784,7 +784,9 @@ def targets(bench):
 
     def speed(target, workload, system, peer_row, goal, peer_name):
         g = f(workload, system)
-        if rate(g) is None or peer_row is None:
+        # A rate is unknown when a core time was too short to estimate
+        # (small sizes): the target is then "n/a", never a crash.
+        if rate(g) is None or rate(peer_row) is None:
             res.append((target, system, None, goal, None, peer_name))
             return
         x = rate(g) / rate(peer_row)
@@ -831,7 +833,7 @@ def render_targets(res):
     out = []
     for target, system, x, goal, met, peer in res:
         if x is None:
-            out.append("- %s, %s: not measured (row missing)" % (target, system))
+            out.append("- %s, %s: not measured (row missing, or a time too short to estimate)" % (target, system))
             continue
         out.append("- %s, %s: %.2fx of %s's speed (goal >= %.2fx): %s" %
                    (target, system, x, peer, goal, "MET" if met else "MISSED"))
