@@ -132,7 +132,7 @@ int gkv__store_read_head(int *has, gkv_oid *head, gkv_store *s)
 {
 	gkv_backend *be;
 	uint64_t version = 0;
-	int versioned = 0, rc;
+	int rc;
 
 	if (!s->branch) {
 		*has = s->has_head;
@@ -140,15 +140,18 @@ int gkv__store_read_head(int *has, gkv_oid *head, gkv_store *s)
 		return 0;
 	}
 	be = s->repo->backend;
-	if (be->refs_version && be->refs_version(&version, be) == 0) {
-		if (s->head_known && version == s->head_version) {
+	if (!be->refs_version || !be->ref_read_versioned) {
+		rc = be->ref_read(head, be, s->ref);
+	} else {
+		if (s->head_known && be->refs_version(&version, be) == 0 &&
+		    version == s->head_version) {
 			*has = s->known_has;
 			*head = s->known_head;
 			return 0;
 		}
-		versioned = 1;
+		s->head_known = 0;
+		rc = be->ref_read_versioned(head, &version, be, s->ref);
 	}
-	rc = be->ref_read(head, be, s->ref);
 	if (rc == GKV_E_NOTFOUND) {
 		gkv_error_clear();
 		*has = 0;
@@ -158,12 +161,12 @@ int gkv__store_read_head(int *has, gkv_oid *head, gkv_store *s)
 	} else {
 		*has = 1;
 	}
-	/* The version was taken before the read: a move in between changes
-	 * it again, so the next call reads the ref anew. */
-	s->head_known = versioned;
-	s->head_version = version;
-	s->known_has = *has;
-	s->known_head = *head;
+	if (be->refs_version && be->ref_read_versioned) {
+		s->head_known = 1;
+		s->head_version = version;
+		s->known_has = *has;
+		s->known_head = *head;
+	}
 	return 0;
 }
 

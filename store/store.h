@@ -13,8 +13,9 @@ struct gkv_store {
 	char *ref;    /* refs/heads/<branch> */
 	int has_head; /* commit view: whether head is set */
 	gkv_oid head;
-	/* The head last read from the ref, and the backend's refs_version
-	 * then: while that does not move, the head has not either. */
+	/* The head last read from the ref, and the version of the refs it
+	 * was read from: while refs_version stays there, the head has not
+	 * moved. */
 	int head_known;
 	uint64_t head_version;
 	int known_has;

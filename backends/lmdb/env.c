@@ -245,6 +245,20 @@ void gkv__lmdb_rtxn_end(lenv *e, MDB_txn *txn)
 	pthread_rwlock_unlock(&e->map_lock);
 }
 
+int gkv__lmdb_last_txnid(uint64_t *out, lenv *e)
+{
+	MDB_envinfo info;
+	int rc;
+
+	pthread_rwlock_rdlock(&e->map_lock);
+	rc = mdb_env_info(e->env, &info);
+	pthread_rwlock_unlock(&e->map_lock);
+	if (rc != 0)
+		return gkv__lmdb_error(e->path, rc, "cannot read the environment's state");
+	*out = info.me_last_txnid;
+	return 0;
+}
+
 static int wtxn_attempt(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, size_t *seen)
 {
 	MDB_txn *txn;

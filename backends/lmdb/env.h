@@ -55,6 +55,9 @@ void gkv__lmdb_env_put(lenv *e);
 /* A read transaction (map_lock held until gkv__lmdb_rtxn_end). */
 int gkv__lmdb_rtxn_begin(MDB_txn **out, lenv *e);
 void gkv__lmdb_rtxn_end(lenv *e, MDB_txn *txn);
+/* The id of the last transaction committed to the environment, by any
+ * process; never behind the id of a read transaction begun before. */
+int gkv__lmdb_last_txnid(uint64_t *out, lenv *e);
 
 /* The body of a write transaction: 0, a GKV_E_* code (message set), or an
  * LMDB/errno code; anything but 0 aborts the transaction. */

@@ -322,7 +322,15 @@ static int ref_value(gkv_oid *out, const lenv *e, const MDB_val *k, const MDB_va
 	return 0;
 }
 
-static int lmdb_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
+/*
+ * A ref and the id of the read transaction it came from. LMDB's last
+ * transaction id (refs_version below) is taken from the meta pages, which
+ * a commit writes before new readers start from it: it is never behind a
+ * read transaction's id, and equal to it only while nothing has committed
+ * since that transaction began.
+ */
+static int lmdb_ref_read_versioned(gkv_oid *out, uint64_t *version, gkv_backend *b,
+    const char *name)
 {
 	lenv *e = ((lmdb_backend *)b)->e;
 	MDB_val k, v;
@@ -335,6 +343,7 @@ static int lmdb_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
 	k.mv_data = (void *)name;
 	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
 		return rc;
+	*version = mdb_txn_id(txn);
 	rc = mdb_get(txn, e->refs, &k, &v);
 	if (rc == 0)
 		rc = ref_value(out, e, &k, &v);
@@ -345,6 +354,18 @@ static int lmdb_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
 	if (rc > 0 || rc < GKV_ITEROVER)
 		return gkv__lmdb_error(e->path, rc, "cannot read a ref");
 	return rc;
+}
+
+static int lmdb_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
+{
+	uint64_t version;
+
+	return lmdb_ref_read_versioned(out, &version, b, name);
+}
+
+static int lmdb_refs_version(uint64_t *out, gkv_backend *b)
+{
+	return gkv__lmdb_last_txnid(out, ((lmdb_backend *)b)->e);
 }
 
 /* The refs under a prefix, copied out of the transaction. */
@@ -590,10 +611,8 @@ static void lmdb_fill_vtable(gkv_backend *b)
 	b->batch_commit = lmdb_batch_commit;
 	b->batch_abort = lmdb_batch_abort;
 	b->free = lmdb_free;
-	/* No refs_version: LMDB's last transaction id (mdb_env_info) moves
-	 * before new readers see that transaction, so a head read just after
-	 * could be older than the version recorded with it; and a read
-	 * transaction to learn the version costs what reading the ref does. */
+	b->refs_version = lmdb_refs_version;
+	b->ref_read_versioned = lmdb_ref_read_versioned;
 }
 
 int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags)

@@ -290,7 +290,10 @@ static int mem_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexl
 
 /* ---- refs ---- */
 
-static int mem_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
+/* The counter moves under the write lock, so the one read under the read
+ * lock is the version of the state the ref comes from. */
+static int mem_ref_read_versioned(gkv_oid *out, uint64_t *version, gkv_backend *b,
+    const char *name)
 {
 	mem_backend *m = (mem_backend *)b;
 	const gkv_oid *t;
@@ -299,10 +302,18 @@ static int mem_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
 	t = refs_get(m, name);
 	if (t)
 		*out = *t;
+	*version = atomic_load(&m->refs_version);
 	pthread_rwlock_unlock(&m->lock);
 	if (!t)
 		return gkv_error_set(GKV_E_NOTFOUND, "ref '%s' not found", name);
 	return 0;
+}
+
+static int mem_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
+{
+	uint64_t version;
+
+	return mem_ref_read_versioned(out, &version, b, name);
 }
 
 /* The refs under prefix, copied: names packed into one buffer. */
@@ -531,6 +542,7 @@ static void mem_fill_vtable(gkv_backend *b)
 	b->batch_abort = mem_batch_abort;
 	b->free = mem_free;
 	b->refs_version = mem_refs_version;
+	b->ref_read_versioned = mem_ref_read_versioned;
 }
 
 int gkv_backend_mem_new(gkv_backend **out)

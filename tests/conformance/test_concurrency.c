@@ -504,6 +504,154 @@ static void processes_create_one_store_together(void **state)
 	gkv_repo_free(repo);
 }
 
+/* ---- a read after a write, by another thread or process, sees it ---- */
+
+#define NHANDOFF 300
+
+struct handoff {
+	gkv_repo *repo;
+	int published; /* the last value written, once its set returned */
+	int stop;
+	int failed;
+	char msg[256];
+};
+
+/* Read "seq" after every publication: the value read can be newer than
+ * the one published, never older (a view must not keep a stale head). */
+static void *handoff_reader(void *arg)
+{
+	struct handoff *h = arg;
+	gkv_store *s = NULL;
+	int last = 0;
+
+	if (gkv_store_open_branch(&s, h->repo, "main") < 0) {
+		h->failed = 1;
+		snprintf(h->msg, sizeof(h->msg), "open_branch: %s", gkv_error_last());
+		return NULL;
+	}
+	while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+		int p = __atomic_load_n(&h->published, __ATOMIC_ACQUIRE);
+		gkv_buf v;
+		int rc, seen;
+
+		if (p == last)
+			continue;
+		if ((rc = gkv_store_get(&v, s, "seq")) < 0) {
+			h->failed = 1;
+			snprintf(h->msg, sizeof(h->msg), "get after %d: %s", p, gkv_error_last());
+			break;
+		}
+		{
+			char num[16] = {0};
+
+			memcpy(num, v.ptr, v.size < sizeof(num) - 1 ? v.size : sizeof(num) - 1);
+			seen = atoi(num);
+		}
+		gkv_buf_dispose(&v);
+		if (seen < p) {
+			h->failed = 1;
+			snprintf(h->msg, sizeof(h->msg), "read %d after %d was written", seen, p);
+			break;
+		}
+		last = p;
+	}
+	gkv_store_free(s);
+	return NULL;
+}
+
+static void handoff_run(gkv_repo *writer, gkv_repo *reader)
+{
+	struct handoff h;
+	gkv_store *s = NULL;
+	pthread_t t;
+	char num[16];
+
+	memset(&h, 0, sizeof(h));
+	h.repo = reader;
+	assert_ok(gkv_store_open_branch(&s, writer, "main"));
+	assert_ok(gkv_store_set(NULL, s, "seq", "0", 1, NULL));
+	assert_int_equal(pthread_create(&t, NULL, handoff_reader, &h), 0);
+	for (int i = 1; i <= NHANDOFF && !__atomic_load_n(&h.failed, __ATOMIC_ACQUIRE); i++) {
+		snprintf(num, sizeof(num), "%d", i);
+		assert_ok(gkv_store_set(NULL, s, "seq", num, strlen(num), NULL));
+		__atomic_store_n(&h.published, i, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	if (h.failed)
+		fail_msg("%s", h.msg);
+	gkv_store_free(s);
+}
+
+static void reads_follow_writes_of_other_threads(void **state)
+{
+	conf_env *env = *state;
+	gkv_repo *other = NULL;
+
+	handoff_run(env->repo, env->repo);
+	if (!conf_persistent())
+		return;
+	/* A second handle on the same store, as another library would open. */
+	assert_ok(conf_open(&other, env->uri, 0, 0));
+	handoff_run(env->repo, other);
+	gkv_repo_free(other);
+}
+
+static void reads_follow_writes_of_other_processes(void **state)
+{
+	conf_env *env = *state;
+	gkv_store *s = NULL;
+	int to_child[2], to_parent[2];
+	pid_t pid;
+	int st;
+
+	if (!conf_persistent())
+		skip();
+	assert_ok(gkv_store_set(NULL, env->store, "seq", "0", 1, NULL));
+	assert_int_equal(pipe(to_child), 0);
+	assert_int_equal(pipe(to_parent), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gkv_repo *repo = NULL;
+		char num[16];
+		int i, ok = 1;
+
+		conf_child_init();
+		close(to_child[1]);
+		close(to_parent[0]);
+		if (conf_open(&repo, env->uri, 0, 0) < 0 ||
+		    gkv_store_open_branch(&s, repo, "main") < 0)
+			_exit(2);
+		/* Write i, tell the parent, wait until it has read. */
+		for (i = 1; i <= 50 && ok; i++) {
+			char c;
+
+			snprintf(num, sizeof(num), "%d", i);
+			ok = gkv_store_set(NULL, s, "seq", num, strlen(num), NULL) == 0 &&
+			     write(to_parent[1], "w", 1) == 1 && read(to_child[0], &c, 1) == 1;
+		}
+		gkv_store_free(s);
+		gkv_repo_free(repo);
+		_exit(ok ? 0 : 3);
+	}
+	close(to_child[0]);
+	close(to_parent[1]);
+	for (int i = 1; i <= 50; i++) {
+		char num[16], c;
+
+		assert_int_equal(read(to_parent[0], &c, 1), 1);
+		snprintf(num, sizeof(num), "%d", i);
+		assert_value(env->store, "seq", num);
+		assert_int_equal(write(to_child[1], "r", 1), 1);
+	}
+	close(to_child[1]);
+	close(to_parent[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +661,8 @@ int main(int argc, char **argv)
 	    CONF_TEST(txn_fail_retry_loses_nothing),
 	    CONF_TEST(racing_branch_operations_have_one_winner),
 	    CONF_TEST_DIR(processes_create_one_store_together),
+	    CONF_TEST(reads_follow_writes_of_other_threads),
+	    CONF_TEST(reads_follow_writes_of_other_processes),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

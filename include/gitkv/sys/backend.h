@@ -116,13 +116,23 @@ struct gkv_backend {
 	/* ---- optional ---- */
 
 	/**
-	 * A number that changes whenever a ref may have changed, through this
-	 * handle or any other (it may change when none did), and never lags:
-	 * once it returned v, every ref read returns a state at least as new
-	 * as the one v stands for. Lets readers skip re-reading a head that
-	 * cannot have moved. NULL: unknown, refs are read every time.
+	 * Versions of the refs, which let readers skip re-reading a head that
+	 * cannot have moved. Both hooks or neither (NULL: refs are read every
+	 * time).
+	 *
+	 * ref_read_versioned reads one ref as ref_read does and sets *version
+	 * to the version of the state it was read from, also when the ref is
+	 * not found (GKV_E_NOTFOUND).
+	 *
+	 * refs_version gives the version of the newest state of the refs,
+	 * through this handle or any other: if it equals a version that
+	 * ref_read_versioned reported, no ref has changed since that read. It
+	 * may change when no ref did (a reader then reads again), but must
+	 * never stay equal across a change.
 	 */
 	int (*refs_version)(uint64_t *out, gkv_backend *b);
+	int (*ref_read_versioned)(gkv_oid *out, uint64_t *version, gkv_backend *b,
+	    const char *name);
 };
 
 /** Zero b and set its version; 0, or GKV_E_INVALID for an unknown version. */
