@@ -14,6 +14,7 @@
 
 #include "path.h"
 #include "store.h"
+#include "tree.h"
 
 /* ---------------------------------------------------------------- info */
 
@@ -243,7 +244,7 @@ int gkv_store_find(gkv_buf *out, int *found, gkv_store *s, const char *path)
 		return path ? rc : gkv__error(GKV_E_INVALID, "path is NULL");
 	if ((rc = current_tree(&t, s)) < 0)
 		return rc;
-	rc = gkv_tree_find(out, found, t, path);
+	rc = gkv__tree_find(out, found, t, path);
 	gkv__tree_unref(t);
 	return rc;
 }

@@ -260,11 +260,24 @@ int gkv_tree_lookup(gkv_tree **out, gkv_repo *repo, const gkv_oid *id)
 
 /* ------------------------------------------------------------- lookups */
 
-static int entry_cmp_at(const gkv_tree *t, size_t i, const char *name, size_t len, int is_tree)
+/*
+ * gkv__entry_cmp for entry i, inlined: names are short (a few bytes), so a
+ * byte loop beats a call to memcmp on the path of every lookup.
+ */
+static inline int entry_cmp_at(const gkv_tree *t, size_t i, const char *name, size_t len,
+    int is_tree)
 {
 	const tentry *e = &t->e[i];
+	const unsigned char *a = (const unsigned char *)e->name, *b = (const unsigned char *)name;
+	size_t n = e->namelen < len ? e->namelen : len;
+	unsigned char ca, cb;
 
-	return gkv__entry_cmp(e->name, e->namelen, is_tree_mode(e->mode), name, len, is_tree);
+	for (size_t k = 0; k < n; k++)
+		if (a[k] != b[k])
+			return (int)a[k] - (int)b[k];
+	ca = e->namelen > n ? a[n] : is_tree_mode(e->mode) ? '/' : '\0';
+	cb = len > n ? b[n] : is_tree ? '/' : '\0';
+	return (int)ca - (int)cb;
 }
 
 /* Binary search in git order; *pos gets the insertion point. */
@@ -437,8 +450,6 @@ static int entry_value(gkv_buf *out, gkv_tree *t, size_t i)
 
 int gkv_tree_find(gkv_buf *out, int *found, gkv_tree *tree, const char *path)
 {
-	gkv_tree *parent;
-	ptrdiff_t i;
 	int rc;
 
 	if (!out || !found)
@@ -448,6 +459,18 @@ int gkv_tree_find(gkv_buf *out, int *found, gkv_tree *tree, const char *path)
 	*found = 0;
 	if ((rc = check_tree_path(tree, path, 1)) < 0)
 		return rc;
+	return gkv__tree_find(out, found, tree, path);
+}
+
+int gkv__tree_find(gkv_buf *out, int *found, gkv_tree *tree, const char *path)
+{
+	gkv_tree *parent;
+	ptrdiff_t i;
+	int rc;
+
+	out->ptr = NULL;
+	out->size = 0;
+	*found = 0;
 	rc = walk_to(&parent, &i, tree, path);
 	if (rc == GKV_E_NOTFOUND || (rc == 0 && (!parent || i < 0)))
 		goto absent;

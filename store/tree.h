@@ -11,6 +11,8 @@
  * GKV_E_NOTFOUND if nothing is there. For "" the tree itself (mode
  * 040000). Computes hashes of changed subtrees if it must.
  */
+/* gkv_tree_find for a path already validated (gkv__path_check, root allowed). */
+int gkv__tree_find(gkv_buf *out, int *found, gkv_tree *tree, const char *path);
 int gkv__tree_entry_at(gkv_oid *id, uint32_t *mode, gkv_tree *tree, const char *path);
 
 /* Entry access for diff and merge: count, name (not NUL-terminated),
