@@ -238,8 +238,8 @@ int gkv_store_find(gkv_buf *out, int *found, gkv_store *s, const char *path)
 	gkv_tree *t;
 	int rc;
 
-	if (!s)
-		return gkv__error(GKV_E_INVALID, "store is NULL");
+	if (!s || !out || !found)
+		return gkv__error(GKV_E_INVALID, "gkv_store_find: NULL argument");
 	if (!path || (rc = gkv__path_check(path, 1)) < 0)
 		return path ? rc : gkv__error(GKV_E_INVALID, "path is NULL");
 	if ((rc = current_tree(&t, s)) < 0)
