@@ -79,6 +79,30 @@ typedef struct {
 int gkv__commit_parse(gkv__commit_raw *out, const void *data, size_t len, const gkv_oid *id);
 void gkv__commit_raw_dispose(gkv__commit_raw *c);
 
+/*
+ * What a walk of the commit graph needs from a commit: its tree, its
+ * parents and its committer time. parents is malloc()ed and kept from one
+ * parse to the next (parents_cap entries allocated), so a walk reusing one
+ * gkv__commit_graph allocates nothing per commit; release it with
+ * gkv__commit_graph_dispose. Start from a zeroed struct.
+ */
+typedef struct {
+	gkv_oid tree;
+	gkv_oid *parents;
+	size_t nparents, parents_cap;
+	int64_t time; /* committer time */
+} gkv__commit_graph;
+
+/*
+ * The light parse: the same checks as gkv__commit_parse, so it refuses
+ * exactly the payloads that one refuses, with the same GKV_E_CORRUPT
+ * messages, but copies no signature and never reads the message. On an
+ * error nparents is 0 and the buffer is kept.
+ */
+int gkv__commit_parse_graph(gkv__commit_graph *out, const void *data, size_t len,
+    const gkv_oid *id);
+void gkv__commit_graph_dispose(gkv__commit_graph *c);
+
 /* Serialize a commit exactly as git commit-tree does. */
 int gkv__commit_serialize(gkv__sbuf *out, const gkv_oid *tree, const gkv_oid *parents,
     size_t nparents, const gkv_signature *author, const gkv_signature *committer,

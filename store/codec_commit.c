@@ -14,7 +14,9 @@
  * commit made by gitkv and by git has the same id. The parser takes
  * anything git writes, in the order git fsck insists on, and refuses the
  * rest (truncated lines, missing or misordered core headers, bad ids or
- * signatures, NUL in the headers) rather than guessing.
+ * signatures, NUL in the headers) rather than guessing. The light parse
+ * of history walks (tree, parents, committer time) runs the very same
+ * checks but copies no signature and never reads the message.
  */
 #include <stdio.h>
 
@@ -134,16 +136,34 @@ static int starts(const char *line, size_t len, const char *key)
 	return len >= n && !memcmp(line, key, n);
 }
 
+/*
+ * One more than the value of each byte as a hex digit, 0 for any other
+ * byte: the digits gkv_oid_fromstr takes (either case), read without a
+ * copy or a call per digit, since ids are most of what a history walk
+ * parses.
+ */
+static const unsigned char hex1[256] = {
+    ['0'] = 1,	['1'] = 2,  ['2'] = 3,	['3'] = 4,  ['4'] = 5,	['5'] = 6,  ['6'] = 7,	['7'] = 8,
+    ['8'] = 9,	['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+    ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 /* "<key><40 hex>" exactly. */
 static int parse_id_line(gkv_oid *out, const char *line, size_t len, size_t keylen)
 {
-	char hex[GKV_OID_HEXSZ + 1];
+	const unsigned char *h = (const unsigned char *)line + keylen;
+	unsigned hi, lo;
 
 	if (len != keylen + GKV_OID_HEXSZ)
 		return -1;
-	memcpy(hex, line + keylen, GKV_OID_HEXSZ);
-	hex[GKV_OID_HEXSZ] = '\0';
-	return gkv_oid_fromstr(out, hex) < 0 ? -1 : 0;
+	for (size_t i = 0; i < GKV_OID_RAWSZ; i++) {
+		hi = hex1[h[2 * i]];
+		lo = hex1[h[2 * i + 1]];
+		if (!hi || !lo)
+			return -1;
+		out->id[i] = (unsigned char)((hi - 1) << 4 | (lo - 1));
+	}
+	return 0;
 }
 
 /* Decimal digits of [p, end) into *out: no sign, no overflow. */
@@ -180,12 +200,20 @@ static int parse_zone(int *out, const char *p, const char *end)
 	return 0;
 }
 
+/* A signature as found in the payload: name and email point into it. */
+typedef struct {
+	const char *name, *email;
+	size_t namelen, emaillen;
+	int64_t time;
+	int offset;
+} sig_span;
+
 /*
  * "Name <email> <time> <zone>", as git fsck reads it: the name runs to the
  * first '<' and ends with one space, the email to the next '>', then one
- * space, the time, one space, the zone.
+ * space, the time, one space, the zone. NULL if it is one, else why not.
  */
-static const char *parse_sig(gkv_signature *sig, const char *s, size_t len)
+static const char *scan_sig(sig_span *sig, const char *s, size_t len)
 {
 	const char *end = s + len, *lt, *gt, *sp;
 
@@ -202,10 +230,10 @@ static const char *parse_sig(gkv_signature *sig, const char *s, size_t len)
 		return "bad date in signature";
 	if (parse_zone(&sig->offset, sp + 1, end) < 0)
 		return "bad zone in signature";
-	sig->name = gkv__strndup(s, (size_t)(lt - 1 - s));
-	sig->email = gkv__strndup(lt + 1, (size_t)(gt - lt - 1));
-	if (!sig->name || !sig->email)
-		return "";
+	sig->name = s;
+	sig->namelen = (size_t)(lt - 1 - s);
+	sig->email = lt + 1;
+	sig->emaillen = (size_t)(gt - lt - 1);
 	return NULL;
 }
 
@@ -223,51 +251,98 @@ static int take_header(cursor *c, const char *key, const char **rest, size_t *re
 	return 1;
 }
 
-static int add_parent(gkv__commit_raw *out, const gkv_oid *id)
+/*
+ * Append a parent to v (n used, *cap allocated). Grows by doubling: most
+ * commits have one parent, merges two, and a buffer kept across commits
+ * (the light parse) stops growing at once.
+ */
+static int add_parent(gkv_oid **v, size_t *n, size_t *cap, const gkv_oid *id)
 {
-	size_t n = out->nparents;
+	gkv_oid *p;
+	size_t want;
 
-	/* Grow at powers of two: most commits have one parent, merges two. */
-	if ((n & (n - 1)) == 0) {
-		gkv_oid *v = realloc(out->parents, (n ? 2 * n : 1) * sizeof(*v));
-
-		if (!v)
+	if (*n == *cap) {
+		want = *cap ? 2 * *cap : 1;
+		if (want > SIZE_MAX / sizeof(*p) || !(p = realloc(*v, want * sizeof(*p))))
 			return gkv__oom();
-		out->parents = v;
+		*v = p;
+		*cap = want;
 	}
-	out->parents[out->nparents++] = *id;
+	(*v)[(*n)++] = *id;
 	return 0;
 }
 
-static int parse_ids(gkv__commit_raw *out, cursor *c)
+/*
+ * The headers of a commit, checked but not copied: what both parsers
+ * share, so the full and the light parse accept exactly the same
+ * payloads. The parents go to the caller's array.
+ */
+typedef struct {
+	gkv_oid tree;
+	gkv_oid **parents;
+	size_t *nparents, *cap;
+	sig_span author, committer;
+} scan;
+
+/*
+ * The line "<key><40 hex>\n" at c, decoded into *out and consumed: 1, or 0
+ * (c unchanged) for any other line. Most lines of a commit are these, and
+ * reading them in place skips looking for the end of the line and for
+ * NULs (a hex digit is neither).
+ */
+static int take_id(gkv_oid *out, cursor *c, const char *key, size_t keylen)
+{
+	size_t len = keylen + GKV_OID_HEXSZ;
+
+	if ((size_t)(c->end - c->p) <= len || c->p[len] != '\n' || memcmp(c->p, key, keylen) ||
+	    parse_id_line(out, c->p, len, keylen) < 0)
+		return 0;
+	c->p += len + 1;
+	return 1;
+}
+
+/*
+ * The header "<key><id>": 1 with the id in *out, 0 if the next line is
+ * not that header, or GKV_E_CORRUPT (bad) for a bad id. Well-formed lines
+ * take the fast path; the general one finds out what is wrong with the
+ * others, so both paths accept exactly the same lines.
+ */
+static int scan_id(gkv_oid *out, cursor *c, const char *key, size_t keylen, const char *bad)
 {
 	const char *rest;
 	size_t len;
+
+	if (take_id(out, c, key, keylen))
+		return 1;
+	if (!take_header(c, key, &rest, &len))
+		return 0;
+	if (parse_id_line(out, rest, len, 0) < 0)
+		return corrupt(c, bad);
+	return 1;
+}
+
+static int scan_ids(scan *s, cursor *c)
+{
 	gkv_oid pid;
 	int rc;
 
-	if (!take_header(c, "tree ", &rest, &len))
-		return corrupt(c, "missing tree header");
-	if (parse_id_line(&out->tree, rest, len, 0) < 0)
-		return corrupt(c, "bad tree id");
-	while (take_header(c, "parent ", &rest, &len)) {
-		if (parse_id_line(&pid, rest, len, 0) < 0)
-			return corrupt(c, "bad parent id");
-		if ((rc = add_parent(out, &pid)) < 0)
+	if ((rc = scan_id(&s->tree, c, "tree ", 5, "bad tree id")) <= 0)
+		return rc < 0 ? rc : corrupt(c, "missing tree header");
+	while ((rc = scan_id(&pid, c, "parent ", 7, "bad parent id")) > 0)
+		if ((rc = add_parent(s->parents, s->nparents, s->cap, &pid)) < 0)
 			return rc;
-	}
-	return 0;
+	return rc;
 }
 
-static int parse_person(gkv_signature *sig, cursor *c, const char *key, const char *missing)
+static int scan_person(sig_span *sig, cursor *c, const char *key, const char *missing)
 {
 	const char *rest, *why;
 	size_t len;
 
 	if (!take_header(c, key, &rest, &len))
 		return corrupt(c, missing);
-	if ((why = parse_sig(sig, rest, len)))
-		return *why ? corrupt(c, why) : gkv__oom();
+	if ((why = scan_sig(sig, rest, len)))
+		return corrupt(c, why);
 	return 0;
 }
 
@@ -298,22 +373,48 @@ static int skip_extra_headers(cursor *c)
 	return 0;
 }
 
+/* Every header, up to the message (where c is left). */
+static int scan_commit(scan *s, cursor *c)
+{
+	int rc;
+
+	if ((rc = scan_ids(s, c)) < 0 ||
+	    (rc = scan_person(&s->author, c, "author ", "missing author header")) < 0 ||
+	    (rc = scan_person(&s->committer, c, "committer ", "missing committer header")) < 0)
+		return rc;
+	return skip_extra_headers(c);
+}
+
+static int copy_sig(gkv_signature *out, const sig_span *sig)
+{
+	out->time = sig->time;
+	out->offset = sig->offset;
+	out->name = gkv__strndup(sig->name, sig->namelen);
+	out->email = gkv__strndup(sig->email, sig->emaillen);
+	return out->name && out->email ? 0 : gkv__oom();
+}
+
 int gkv__commit_parse(gkv__commit_raw *out, const void *data, size_t len, const gkv_oid *id)
 {
 	cursor c = {data, (const char *)data + len, data, id};
+	size_t cap = 0;
+	scan s;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!data)
 		return gkv__error(GKV_E_INVALID, "cannot parse a NULL commit");
-	if ((rc = parse_ids(out, &c)) < 0 ||
-	    (rc = parse_person(&out->author, &c, "author ", "missing author header")) < 0 ||
-	    (rc = parse_person(&out->committer, &c, "committer ", "missing committer header")) <
-		0 ||
-	    (rc = skip_extra_headers(&c)) < 0)
+	s.parents = &out->parents;
+	s.nparents = &out->nparents;
+	s.cap = &cap;
+	if ((rc = scan_commit(&s, &c)) < 0)
+		goto fail;
+	out->tree = s.tree;
+	if ((rc = copy_sig(&out->author, &s.author)) < 0 ||
+	    (rc = copy_sig(&out->committer, &s.committer)) < 0)
 		goto fail;
 	if (!(out->message = gkv__strndup(c.p, (size_t)(c.end - c.p)))) {
-		rc = GKV_E_NOMEM;
+		rc = gkv__oom();
 		goto fail;
 	}
 	return 0;
@@ -332,5 +433,34 @@ void gkv__commit_raw_dispose(gkv__commit_raw *c)
 	free(c->committer.name);
 	free(c->committer.email);
 	free(c->message);
+	memset(c, 0, sizeof(*c));
+}
+
+int gkv__commit_parse_graph(gkv__commit_graph *out, const void *data, size_t len, const gkv_oid *id)
+{
+	cursor c = {data, (const char *)data + len, data, id};
+	scan s;
+	int rc;
+
+	if (!data)
+		return gkv__error(GKV_E_INVALID, "cannot parse a NULL commit");
+	out->nparents = 0;
+	s.parents = &out->parents;
+	s.nparents = &out->nparents;
+	s.cap = &out->parents_cap;
+	if ((rc = scan_commit(&s, &c)) < 0) {
+		out->nparents = 0;
+		return rc;
+	}
+	out->tree = s.tree;
+	out->time = s.committer.time;
+	return 0;
+}
+
+void gkv__commit_graph_dispose(gkv__commit_graph *c)
+{
+	if (!c)
+		return;
+	free(c->parents);
 	memset(c, 0, sizeof(*c));
 }

@@ -29,14 +29,48 @@ static gkv_signature sig(const char *name, const char *email, int64_t t, int off
 	return s;
 }
 
-/* Parse an exact-size heap copy of text (so overreads are caught). */
+/*
+ * The light parse of the same bytes must agree with the full one: same
+ * code, same message, and on success the same tree, parents and
+ * committer time.
+ */
+static void check_light_agrees(const void *data, size_t len, const gkv_oid *id, int rc,
+			       const gkv__commit_raw *full, const char *msg)
+{
+	gkv__commit_graph g;
+	int lrc;
+
+	memset(&g, 0, sizeof(g));
+	lrc = gkv__commit_parse_graph(&g, data, len, id);
+	if (lrc != rc)
+		fail_msg("full parse %d, light parse %d (%s)", rc, lrc, gkv_error_last());
+	if (rc < 0) {
+		assert_string_equal(gkv_error_last(), msg);
+		assert_int_equal(g.nparents, 0);
+	} else {
+		assert_true(gkv_oid_equal(&g.tree, &full->tree));
+		assert_int_equal(g.nparents, full->nparents);
+		for (size_t i = 0; i < g.nparents; i++)
+			assert_true(gkv_oid_equal(&g.parents[i], &full->parents[i]));
+		assert_int_equal(g.time, full->committer.time);
+	}
+	gkv__commit_graph_dispose(&g);
+}
+
+/*
+ * Parse an exact-size heap copy of text (so overreads are caught), with
+ * both parsers: every test of the full parse below checks the light one.
+ */
 static int parse_len(gkv__commit_raw *c, const char *text, size_t len)
 {
 	char *copy = malloc(len ? len : 1);
+	char msg[512];
 	int rc;
 
 	memcpy(copy, text, len);
 	rc = gkv__commit_parse(c, copy, len, NULL);
+	snprintf(msg, sizeof(msg), "%s", gkv_error_last());
+	check_light_agrees(copy, len, NULL, rc, c, msg);
 	free(copy);
 	return rc;
 }
@@ -323,6 +357,12 @@ static void test_bad_ids(void **state)
 	expect_corrupt("tree " TREE "\nparent 1111\n" AUTHOR COMMITTER "\n");
 	expect_corrupt("tree " TREE "\nparent " P1 "x\n" AUTHOR COMMITTER "\n");
 	expect_corrupt("tree " TREE "\nparent\n" AUTHOR COMMITTER "\n");
+	/* An id line must end right after its 40 digits, even where what
+	 * follows would read as the next header. */
+	expect_corrupt("tree " TREE "parent " P1 "\n" AUTHOR COMMITTER "\n");
+	expect_corrupt("tree " TREE "\nparent " P1 "parent " P2 "\n" AUTHOR COMMITTER "\n");
+	expect_corrupt("tree " TREE " parent " P1 "\n" AUTHOR COMMITTER "\n");
+	expect_corrupt("tree " TREE "\nparent " P1 "\tauthor A <a> 1 +0000\n" COMMITTER "\n");
 }
 
 static void test_bad_signatures(void **state)
@@ -423,6 +463,200 @@ static void test_many_parents(void **state)
 	gkv__sbuf_free(&b);
 }
 
+/* ------------------------------------------------- the light parse */
+
+static int light(gkv__commit_graph *g, const char *text)
+{
+	size_t len = strlen(text);
+	char *copy = malloc(len ? len : 1);
+	int rc;
+
+	memcpy(copy, text, len);
+	rc = gkv__commit_parse_graph(g, copy, len, NULL);
+	free(copy);
+	return rc;
+}
+
+static void test_light_fields(void **state)
+{
+	gkv__commit_graph g;
+	gkv_oid tree, p1, p2;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(gkv_oid_fromstr(&tree, TREE), 0);
+	assert_int_equal(gkv_oid_fromstr(&p1, P1), 0);
+	assert_int_equal(gkv_oid_fromstr(&p2, P2), 0);
+	/* A merge: both parents in order; the committer's time, not the author's. */
+	assert_int_equal(
+	    light(&g, "tree " TREE "\nparent " P1 "\nparent " P2 "\n" AUTHOR COMMITTER "\nmerge\n"),
+	    0);
+	assert_true(gkv_oid_equal(&g.tree, &tree));
+	assert_int_equal(g.nparents, 2);
+	assert_true(gkv_oid_equal(&g.parents[0], &p1));
+	assert_true(gkv_oid_equal(&g.parents[1], &p2));
+	assert_int_equal(g.time, 1112912053);
+	/* The same struct again: a root commit has no parents, the buffer stays. */
+	assert_int_equal(light(&g, "tree " TREE "\n" AUTHOR "committer C <c> 42 +0000\n\nroot\n"),
+			 0);
+	assert_int_equal(g.nparents, 0);
+	assert_int_equal(g.parents_cap, 2);
+	assert_non_null(g.parents);
+	assert_int_equal(g.time, 42);
+	/* Upper-case hex, as gkv_oid_fromstr takes it. */
+	assert_int_equal(
+	    light(&g, "tree 4B825DC642CB6EB9A060E54BF8D69288FBEE4904\n" AUTHOR COMMITTER), 0);
+	assert_true(gkv_oid_equal(&g.tree, &tree));
+	gkv__commit_graph_dispose(&g);
+	assert_null(g.parents);
+	gkv__commit_graph_dispose(&g); /* disposing twice is harmless */
+	gkv__commit_graph_dispose(NULL);
+}
+
+static void test_light_many_parents_reuse(void **state)
+{
+	gkv__sbuf b = GKV__SBUF_INIT;
+	gkv_oid tree, parents[37];
+	gkv_signature s = sig("N", "e", 7, 0);
+	gkv__commit_graph g;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	memset(&tree, 0x5a, sizeof(tree));
+	for (int i = 0; i < 37; i++)
+		memset(&parents[i], i, sizeof(parents[i]));
+	/* 1, 2, 3, ... 37 parents into one struct: it grows, and keeps its buffer. */
+	for (size_t n = 1; n <= 37; n++) {
+		b.size = 0;
+		assert_int_equal(gkv__commit_serialize(&b, &tree, parents, n, &s, &s, "x"), 0);
+		assert_int_equal(gkv__commit_parse_graph(&g, b.ptr, b.size, NULL), 0);
+		assert_int_equal(g.nparents, n);
+		assert_true(g.parents_cap >= n);
+		for (size_t i = 0; i < n; i++)
+			assert_true(gkv_oid_equal(&g.parents[i], &parents[i]));
+	}
+	assert_int_equal(g.parents_cap, 64);
+	gkv__commit_graph_dispose(&g);
+	gkv__sbuf_free(&b);
+}
+
+static void test_light_malformed(void **state)
+{
+	static const char *const bad[] = {
+	    "",
+	    "\n",
+	    "tree " TREE,
+	    "tree " TREE "\n",
+	    "tree " TREE "\n" AUTHOR,
+	    "tree " TREE "\nparent " P1,
+	    "tree " TREE "\nparent " P1 "\n",
+	    "tree " TREE "x\n" AUTHOR COMMITTER,
+	    "tree 4b825dc642cb6eb9a060e54bf8d69288fbee490g\n" AUTHOR COMMITTER,
+	    "tree " TREE "\nparent " P1 " \n" AUTHOR COMMITTER,
+	    "tree " TREE "\nparent 111111111111111111111111111111111111111\n" AUTHOR COMMITTER,
+	    "tree " TREE "\nparent " P1 "\nparent\n" AUTHOR COMMITTER,
+	    "tree " TREE "\n" COMMITTER AUTHOR,
+	    "tree " TREE "\n" AUTHOR "parent " P1 "\n" COMMITTER,
+	    /* Broken signatures the light parse does not keep are still refused. */
+	    "tree " TREE "\nauthor A <a> 1 +0060\n" COMMITTER,
+	    "tree " TREE "\nauthor A a> 1 +0000\n" COMMITTER,
+	    "tree " TREE "\nauthor A <a> x +0000\n" COMMITTER,
+	    "tree " TREE "\n" AUTHOR "committer C <c> 99999999999999999999 +0000\n",
+	    "tree " TREE "\n" AUTHOR "committer C <c>\n",
+	    /* Headers after committer are checked too; the message is not. */
+	    "tree " TREE "\n" AUTHOR COMMITTER "encoding x",
+	    "tree " TREE "\n" AUTHOR COMMITTER "parent " P1 "\n\n",
+	};
+	static const char nul_tree[] =
+	    "tree 4b825dc642cb6eb9a060e54bf8d69288f\0ee4904\n" AUTHOR COMMITTER "\n";
+	static const char nul_extra[] = "tree " TREE "\n" AUTHOR COMMITTER "encoding a\0b\n\nmsg";
+	static const char nul_msg[] = "tree " TREE "\n" AUTHOR COMMITTER "\na\0b";
+	gkv__commit_graph g;
+	gkv_oid p1;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(gkv_oid_fromstr(&p1, P1), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* A parse with parents first: a failure leaves none behind. */
+		assert_int_equal(light(&g, HEAD), 0);
+		assert_int_equal(g.nparents, 1);
+		if (light(&g, bad[i]) != GKV_E_CORRUPT)
+			fail_msg("light parse accepted: %s", bad[i]);
+		assert_int_equal(g.nparents, 0);
+	}
+	assert_int_equal(gkv__commit_parse_graph(&g, nul_tree, sizeof(nul_tree) - 1, NULL),
+			 GKV_E_CORRUPT);
+	assert_int_equal(gkv__commit_parse_graph(&g, nul_extra, sizeof(nul_extra) - 1, NULL),
+			 GKV_E_CORRUPT);
+	assert_int_equal(gkv__commit_parse_graph(&g, nul_msg, sizeof(nul_msg) - 1, NULL), 0);
+	assert_int_equal(gkv__commit_parse_graph(&g, NULL, 0, NULL), GKV_E_INVALID);
+	/* Still usable after all that. */
+	assert_int_equal(light(&g, HEAD), 0);
+	assert_true(gkv_oid_equal(&g.parents[0], &p1));
+	gkv__commit_graph_dispose(&g);
+}
+
+static void test_light_error_names_object(void **state)
+{
+	gkv__commit_graph g;
+	gkv_oid id;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(gkv_oid_fromstr(&id, "abcdef0000000000000000000000000000000001"), 0);
+	assert_int_equal(gkv__commit_parse_graph(&g, "tree x\n", 7, &id), GKV_E_CORRUPT);
+	assert_non_null(strstr(gkv_error_last(), "abcdef0000000000000000000000000000000001"));
+	assert_non_null(strstr(gkv_error_last(), "bad tree id"));
+	gkv__commit_graph_dispose(&g);
+}
+
+/*
+ * Both parsers on every mutation of a few commits: each byte replaced by
+ * each of a set of bytes that matter to the format, each byte dropped,
+ * and every cut. They must agree on every one (check_light_agrees).
+ */
+static void test_light_agrees_on_mutations(void **state)
+{
+	static const char *const seeds[] = {
+	    HEAD "\nmessage\n",
+	    "tree " TREE "\n" AUTHOR COMMITTER,
+	    "tree " TREE "\nparent " P1 "\nparent " P2 "\n" AUTHOR COMMITTER "gpgsig a\n b\n\nm",
+	};
+	static const char subst[] = {'\n', '\0', ' ', '<', '>', '+', '-', '0',
+				     '9',  'a',	 'f', 'g', 'A', 'F', 'x', '\xff'};
+	gkv__commit_raw c;
+	char buf[512];
+	size_t tried = 0;
+
+	(void)state;
+	for (size_t s = 0; s < sizeof(seeds) / sizeof(seeds[0]); s++) {
+		size_t len = strlen(seeds[s]);
+
+		for (size_t k = 0; k <= len; k++) {
+			tried++;
+			if (parse_len(&c, seeds[s], k) == 0) /* the cut */
+				gkv__commit_raw_dispose(&c);
+			if (k == len)
+				break;
+			memcpy(buf, seeds[s], len); /* the drop */
+			memmove(buf + k, buf + k + 1, len - k - 1);
+			if (parse_len(&c, buf, len - 1) == 0)
+				gkv__commit_raw_dispose(&c);
+			for (size_t j = 0; j < sizeof(subst); j++) {
+				memcpy(buf, seeds[s], len);
+				if (buf[k] == subst[j])
+					continue;
+				buf[k] = subst[j];
+				tried++;
+				if (parse_len(&c, buf, len) == 0)
+					gkv__commit_raw_dispose(&c);
+			}
+		}
+	}
+	assert_true(tried > 5000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +676,11 @@ int main(void)
 	    cmocka_unit_test(test_odd_but_valid_signatures),
 	    cmocka_unit_test(test_error_names_object),
 	    cmocka_unit_test(test_many_parents),
+	    cmocka_unit_test(test_light_fields),
+	    cmocka_unit_test(test_light_many_parents_reuse),
+	    cmocka_unit_test(test_light_malformed),
+	    cmocka_unit_test(test_light_error_names_object),
+	    cmocka_unit_test(test_light_agrees_on_mutations),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
