@@ -535,8 +535,12 @@ static int check_write(gkv_store *s, const char *path, int allow_root)
 	return gkv__path_check(path, allow_root);
 }
 
-static char *message_for(char *buf, size_t cap, const char *op, const char *path)
+/* The default message, formatted only when info brings none. */
+static char *message_for(char *buf, size_t cap, const gkv_info *info, const char *op,
+    const char *path)
 {
+	if (info)
+		return NULL;
 	snprintf(buf, cap, "%s %s\n", op, *path ? path : "/");
 	return buf;
 }
@@ -552,7 +556,8 @@ int gkv_store_set(gkv_oid *out, gkv_store *s, const char *path, const void *valu
 		return rc;
 	if (len && !value)
 		return gkv__error(GKV_E_INVALID, "value is NULL but its length is %zu", len);
-	return store_write(out, s, do_set, &a, info, message_for(msg, sizeof(msg), "set", path));
+	return store_write(out, s, do_set, &a, info,
+	    message_for(msg, sizeof(msg), info, "set", path));
 }
 
 int gkv_store_remove(gkv_oid *out, gkv_store *s, const char *path, const gkv_info *info)
@@ -563,7 +568,8 @@ int gkv_store_remove(gkv_oid *out, gkv_store *s, const char *path, const gkv_inf
 
 	if ((rc = check_write(s, path, 0)) < 0)
 		return rc;
-	return store_write(out, s, do_remove, &a, info, message_for(msg, sizeof(msg), "remove", path));
+	return store_write(out, s, do_remove, &a, info,
+	    message_for(msg, sizeof(msg), info, "remove", path));
 }
 
 int gkv_store_set_tree(gkv_oid *out, gkv_store *s, const char *path, gkv_tree *tree,
@@ -579,7 +585,8 @@ int gkv_store_set_tree(gkv_oid *out, gkv_store *s, const char *path, gkv_tree *t
 		return gkv__error(GKV_E_INVALID, "tree is NULL");
 	if (gkv__tree_repo(tree) != s->repo)
 		return gkv__error(GKV_E_INVALID, "the tree belongs to another repo");
-	return store_write(out, s, do_set_tree, &a, info, message_for(msg, sizeof(msg), "set_tree", path));
+	return store_write(out, s, do_set_tree, &a, info,
+	    message_for(msg, sizeof(msg), info, "set_tree", path));
 }
 
 int gkv_store_test_and_set(gkv_oid *out, gkv_store *s, const char *path,
@@ -594,5 +601,5 @@ int gkv_store_test_and_set(gkv_oid *out, gkv_store *s, const char *path,
 	if ((expected && expected->size && !expected->ptr) || (new_value && new_value->size && !new_value->ptr))
 		return gkv__error(GKV_E_INVALID, "a buffer has a size but no bytes");
 	return store_write(out, s, do_test_and_set, &a, info,
-	    message_for(msg, sizeof(msg), "test_and_set", path));
+	    message_for(msg, sizeof(msg), info, "test_and_set", path));
 }
