@@ -124,6 +124,8 @@ static void git_backend_free(gkv_backend *b)
 	git_repository_free(g->wrepo);
 	git_odb_free(g->odb);
 	git_repository_free(g->repo);
+	gkv__git_packs_free(g);
+	gkv__git_cache_free(g->cache);
 	if (g->fsync)
 		fsync_release();
 	pthread_mutex_destroy(&g->write_lock);
@@ -371,6 +373,9 @@ int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags
 	    (rc = load_databases(&g->odb, g, g->repo)) < 0 || (rc = read_identity(g)) < 0)
 		goto fail;
 	g->gitdir = git_repository_path(g->repo);
+	g->commondir = git_repository_commondir(g->repo);
+	if ((rc = gkv__git_packs_init(g)) < 0 || (rc = gkv__git_cache_new(&g->cache)) < 0)
+		goto fail;
 	if (!g->readonly && (rc = open_writer(g)) < 0)
 		goto fail;
 	*out = &g->parent;

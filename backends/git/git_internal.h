@@ -6,8 +6,10 @@
  *
  * The backend is split by concept, as libgit2 splits its own:
  *   git.c        open, create, detect, close, the default branch, fsync
- *   git_odb.c    objects: read, exists, iterate, write loose or as a pack
- *   git_pack.c   a large batch as one pack, streamed to libgit2's indexer
+ *   git_odb.c    objects: read (through a cache of small objects),
+ *                exists, iterate, write loose or as a pack
+ *   git_pack.c   packs: a large batch written as one pack with its .idx,
+ *                and objects read straight from the packs' maps
  *   git_refs.c   refs: read, list, compare-and-swap under git's lock files
  *   git_batch.c  batches: buffer a commit's objects and ref updates, then
  *                land the objects and move the refs
@@ -17,10 +19,38 @@
 #define GKV_GIT_INTERNAL_H
 
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include <git2.h>
+#include <zlib.h>
 
 #include "../backend_util.h"
+
+/* A pack and its .idx, mapped (git_pack.c). */
+typedef struct gkv__git_packfile gkv__git_packfile;
+
+/*
+ * The packs of objects/pack as this handle reads them itself (git_pack.c).
+ * list is only changed under the write side of lock, so a reader holding
+ * the read side may use the maps. dir is objects/pack as stat() saw it
+ * at the last scan; racy: that scan was too close to the directory's
+ * last change for its mtime to prove that nothing came after it.
+ */
+typedef struct {
+	pthread_rwlock_t lock;
+	gkv__git_packfile **list;
+	size_t n, cap;
+	char *dirpath;
+	struct stat dir;
+	bool scanned, racy;
+	/* inflate streams, reused (inflateReset is far cheaper than init) */
+	pthread_mutex_t zlock;
+	z_stream **zpool;
+	size_t nz, capz;
+} gkv__git_packs;
+
+/* A bounded cache of small objects as read (git_odb.c). */
+typedef struct gkv__git_cache gkv__git_cache;
 
 /*
  * One open repository, as two libgit2 handles on it.
@@ -53,6 +83,9 @@ typedef struct gkv__git {
 	bool readonly;
 	bool fsync;			/* this handle holds one reference on the fsync option */
 	char *ident_name, *ident_email; /* reflog identity, read once at open */
+	const char *commondir;		/* git_repository_commondir(repo): refs/, objects/ */
+	gkv__git_packs packs;
+	gkv__git_cache *cache;
 	pthread_mutex_t write_lock;
 } gkv__git;
 
@@ -91,6 +124,9 @@ int gkv__git_writer_ready(gkv__git *g);
 
 /* ---- objects (git_odb.c) ---- */
 
+int gkv__git_cache_new(gkv__git_cache **out);
+void gkv__git_cache_free(gkv__git_cache *c);
+
 int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id);
 int gkv__git_exists(gkv_backend *b, const gkv_oid *id);
 int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
@@ -109,8 +145,26 @@ int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n);
 
 /* ---- packs (git_pack.c) ---- */
 
-/* Write objs (n of them, none in the repository yet) as one new pack. */
+/* Write objs (n of them, sorted by id, none in the repository yet) as
+ * one new pack and its index. */
 int gkv__git_write_pack(gkv__git *g, gkv__git_obj **objs, size_t n);
+
+int gkv__git_packs_init(gkv__git *g);
+void gkv__git_packs_free(gkv__git *g);
+
+/*
+ * Read id from a pack of objects/pack without libgit2: 1 and the object
+ * (*data malloc()ed) if found whole in a pack; 0 if not found, or stored
+ * in a form left to libgit2 (a delta, a pack this reader does not take,
+ * bytes that fail the pack's checks) -- the caller then asks libgit2,
+ * which gives the object or the precise error; a negative code for
+ * out of memory.
+ */
+int gkv__git_pack_read(void **data, size_t *len, gkv_otype *type, gkv__git *g,
+		       const gkv_oid *id);
+
+/* Called after this handle added a pack: scan objects/pack at the next miss. */
+void gkv__git_packs_changed(gkv__git *g);
 
 /* ---- refs (git_refs.c) ---- */
 

@@ -12,6 +12,10 @@
  * files of a few dozen bytes, each a block on disk and a directory entry,
  * and git gc would pack them anyway. A batch with GKV__GIT_PACK_MIN new
  * objects or more is written as one pack (git_pack.c).
+ *
+ * Reads look in a cache of small objects first, then in the packs
+ * (git_pack.c reads an object stored whole there itself), and only then
+ * ask libgit2 (loose objects, deltas, alternates, and the errors).
  */
 #include "git_internal.h"
 
@@ -38,11 +42,209 @@ static const char *type_name(gkv_otype t)
 	}
 }
 
+/* ---- the cache of small objects ---- */
+
+/*
+ * Objects are immutable under their ids, so a copy never goes stale: an
+ * object read once is kept, up to CACHE_BYTES for the handle (entries
+ * and their bookkeeping counted), least recently used out first. Only
+ * objects of up to CACHE_MAX_OBJECT bytes: values and small trees, whose
+ * cost is the inflate and the lookup rather than the copy. (libgit2's
+ * own object cache keeps no blobs by default, and its limits are options
+ * of the whole process, GIT_OPT_SET_CACHE_OBJECT_LIMIT, which a library
+ * has no business changing under its application.)
+ *
+ * Readers of several threads meet in it, so it is split in CACHE_SHARDS
+ * shards by the id's first byte, each with its own mutex, table and
+ * list. A failed allocation only means the object is not kept.
+ */
+#define CACHE_SHARDS 16
+#define CACHE_BYTES ((size_t)32 << 20)
+#define CACHE_MAX_OBJECT 16384
+
+/* A place in a shard's use order; first in cache_ent, so one is the other. */
+typedef struct lru_link {
+	struct lru_link *older, *newer;
+} lru_link;
+
+typedef struct cache_ent {
+	lru_link link;		/* in its shard's use order */
+	struct cache_ent *next; /* in its bucket */
+	gkv_oid id;
+	gkv_otype type;
+	size_t len;
+	unsigned char data[];
+} cache_ent;
+
+typedef struct {
+	pthread_mutex_t lock;
+	cache_ent **buckets;
+	size_t nbuckets, count, bytes;
+	lru_link lru; /* lru.newer is the oldest entry, lru.older the newest */
+} cache_shard;
+
+struct gkv__git_cache {
+	cache_shard shard[CACHE_SHARDS];
+};
+
+static size_t ent_cost(size_t len)
+{
+	return sizeof(cache_ent) + len + sizeof(cache_ent *);
+}
+
+static size_t bucket_of(const gkv_oid *id, size_t nbuckets)
+{
+	uint64_t h;
+
+	memcpy(&h, id->id + 4, sizeof(h));
+	return (size_t)(h & (nbuckets - 1));
+}
+
+static cache_shard *shard_of(gkv__git_cache *c, const gkv_oid *id)
+{
+	return &c->shard[id->id[0] % CACHE_SHARDS];
+}
+
+static void lru_unlink(cache_ent *e)
+{
+	e->link.older->newer = e->link.newer;
+	e->link.newer->older = e->link.older;
+}
+
+static void lru_push(cache_shard *s, cache_ent *e)
+{
+	e->link.older = s->lru.older;
+	e->link.newer = &s->lru;
+	s->lru.older->newer = &e->link;
+	s->lru.older = &e->link;
+}
+
+static cache_ent **find_slot(cache_shard *s, const gkv_oid *id)
+{
+	cache_ent **p = &s->buckets[bucket_of(id, s->nbuckets)];
+
+	while (*p && memcmp((*p)->id.id, id->id, GKV_OID_RAWSZ) != 0)
+		p = &(*p)->next;
+	return p;
+}
+
+int gkv__git_cache_new(gkv__git_cache **out)
+{
+	gkv__git_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return gkv__oom();
+	for (int i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_init(&c->shard[i].lock, NULL);
+		c->shard[i].lru.older = c->shard[i].lru.newer = &c->shard[i].lru;
+	}
+	*out = c;
+	return 0;
+}
+
+void gkv__git_cache_free(gkv__git_cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CACHE_SHARDS; i++) {
+		cache_shard *s = &c->shard[i];
+
+		for (lru_link *e = s->lru.newer, *next; e != &s->lru; e = next) {
+			next = e->newer;
+			free(e);
+		}
+		free(s->buckets);
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(c);
+}
+
+/* A copy of id if the cache has it: true and *data malloc()ed. */
+static bool cache_get(void **data, size_t *len, gkv_otype *type, gkv__git_cache *c,
+		      const gkv_oid *id)
+{
+	cache_shard *s = shard_of(c, id);
+	cache_ent *e;
+	void *copy = NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->nbuckets && (e = *find_slot(s, id)) != NULL &&
+	    (copy = malloc(e->len ? e->len : 1)) != NULL) {
+		memcpy(copy, e->data, e->len);
+		*len = e->len;
+		*type = e->type;
+		lru_unlink(e);
+		lru_push(s, e);
+	}
+	pthread_mutex_unlock(&s->lock);
+	*data = copy;
+	return copy != NULL;
+}
+
+static void cache_grow(cache_shard *s)
+{
+	size_t n = s->nbuckets ? s->nbuckets * 2 : 256;
+	cache_ent **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < s->nbuckets; i++)
+		for (cache_ent *e = s->buckets[i], *next; e; e = next) {
+			size_t k = bucket_of(&e->id, n);
+
+			next = e->next;
+			e->next = b[k];
+			b[k] = e;
+		}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = n;
+}
+
+static void cache_put(gkv__git_cache *c, const gkv_oid *id, gkv_otype type, const void *data,
+		      size_t len)
+{
+	cache_shard *s = shard_of(c, id);
+	size_t cost = ent_cost(len), budget = CACHE_BYTES / CACHE_SHARDS;
+	cache_ent *e, **slot;
+
+	if (len > CACHE_MAX_OBJECT || !(e = malloc(sizeof(*e) + len)))
+		return;
+	e->id = *id;
+	e->type = type;
+	e->len = len;
+	memcpy(e->data, data, len);
+	pthread_mutex_lock(&s->lock);
+	if (s->count >= s->nbuckets)
+		cache_grow(s);
+	if (!s->nbuckets || *(slot = find_slot(s, id)) != NULL) {
+		pthread_mutex_unlock(&s->lock);
+		free(e);
+		return;
+	}
+	e->next = NULL;
+	*slot = e;
+	lru_push(s, e);
+	s->count++;
+	s->bytes += cost;
+	while (s->bytes > budget) {
+		cache_ent *old = (cache_ent *)s->lru.newer;
+
+		lru_unlink(old);
+		*find_slot(s, &old->id) = old->next;
+		s->count--;
+		s->bytes -= ent_cost(old->len);
+		free(old);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 /* ---- reads ---- */
 
-int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+/* id through libgit2: loose objects, deltas, alternates, and the errors. */
+static int read_libgit2(void **data, size_t *len, gkv_otype *type, gkv__git *g,
+			const gkv_oid *id)
 {
-	gkv__git *g = (gkv__git *)b;
 	char hex[GKV_OID_HEXSZ + 1];
 	git_odb_object *obj = NULL;
 	git_object_t t;
@@ -52,22 +254,25 @@ int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, con
 	int rc;
 
 	to_git(&oid, id);
-	gkv__backend_hex(hex, id);
 	if ((rc = git_odb_read(&obj, g->odb, &oid)) == GIT_ENOTFOUND) {
 		git_error_clear();
+		gkv__backend_hex(hex, id);
 		return gkv_error_set(GKV_E_NOTFOUND, "object %s not found in git repository '%s'",
 				     hex, g->path);
 	}
 	/* It is there but cannot be read: a bad zlib stream, a truncated
 	 * file, bytes that do not hash to the id, a broken pack. */
-	if (rc < 0)
+	if (rc < 0) {
+		gkv__backend_hex(hex, id);
 		return gkv__git_error(rc, GKV_E_CORRUPT,
 				      "object %s in git repository '%s' is unreadable", hex,
 				      g->path);
+	}
 	t = git_odb_object_type(obj);
 	size = git_odb_object_size(obj);
 	if (t < GIT_OBJECT_COMMIT || t > GIT_OBJECT_TAG) {
 		git_odb_object_free(obj);
+		gkv__backend_hex(hex, id);
 		return gkv_error_set(GKV_E_CORRUPT,
 				     "object %s in git repository '%s' has bad type %d", hex,
 				     g->path, (int)t);
@@ -81,6 +286,21 @@ int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, con
 	*data = copy;
 	*len = size;
 	*type = (gkv_otype)t;
+	return 0;
+}
+
+int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+{
+	gkv__git *g = (gkv__git *)b;
+	int rc;
+
+	if (cache_get(data, len, type, g->cache, id))
+		return 0;
+	if ((rc = gkv__git_pack_read(data, len, type, g, id)) < 0)
+		return rc;
+	if (rc == 0 && (rc = read_libgit2(data, len, type, g, id)) < 0)
+		return rc;
+	cache_put(g->cache, id, *type, *data, *len);
 	return 0;
 }
 
