@@ -7,7 +7,7 @@
  *   bench-gitkv w3 URI N R [--load] R gets of random keys at main (--load: D(N) first)
  *   bench-gitkv w4setup URI N0 U B  W2's history on main, branches a and b of B commits
  *   bench-gitkv w4 URI [--setup N0 U B]   walk main, merge base of a and b
- * Options: --nosync (GKV_DURABILITY_NOSYNC).
+ * Options: --nosync (GKV_DURABILITY_NOSYNC), --hash sha1 (GKV_HASH_SHA1).
  *
  * Only the core loop is timed here (core_s); run.py times the whole
  * process. Every result is checked or printed for run.py to check: ids,
@@ -338,12 +338,15 @@ int main(int argc, char **argv)
 
 	memset(&a, 0, sizeof(a));
 	if (argc < 3)
-		bench_die("usage: bench-gitkv w1|w2|w3|w4setup|w4 URI [numbers] [--nosync] [--load] [--setup]");
+		bench_die("usage: bench-gitkv w1|w2|w3|w4setup|w4 URI [numbers] [--nosync] "
+			  "[--hash sha1] [--load] [--setup]");
 	a.cmd = argv[1];
 	a.uri = argv[2];
 	for (i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--nosync"))
 			a.nosync = 1;
+		else if (!strcmp(argv[i], "--hash") && i + 1 < argc && !strcmp(argv[i + 1], "sha1"))
+			check(gkv_hash_use(GKV_HASH_SHA1), argv[++i]);
 		else if (!strcmp(argv[i], "--load"))
 			a.load = 1;
 		else if (!strcmp(argv[i], "--setup"))

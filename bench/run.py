@@ -55,8 +55,16 @@ GITKV = [  # system, URI scheme, extra options
     ("gitkv-lmdb-nosync", "lmdb", ["--nosync"]),
     ("gitkv-git", "git", []),
 ]
+# The same writers hashing with plain SHA-1 (GKV_HASH_SHA1: the CPU's SHA
+# instructions, no collision detection), for the workloads where hashing
+# is a large share of a commit: W1, W2 and W6.
+GITKV_SHA1 = [
+    ("gitkv-mem (sha1)", "mem", ["--hash", "sha1"]),
+    ("gitkv-lmdb-nosync (sha1)", "lmdb", ["--nosync", "--hash", "sha1"]),
+]
 SHORT = {"gitkv-mem": "mem", "gitkv-lmdb": "lmdb", "gitkv-lmdb-nosync": "nosync",
-         "gitkv-git": "git"}
+         "gitkv-git": "git", "gitkv-mem (sha1)": "mem/sha1",
+         "gitkv-lmdb-nosync (sha1)": "nosync/sha1"}
 
 
 class Failure(Exception):
@@ -101,7 +109,8 @@ class Bench:
 
     def fresh(self, name):
         self.counter += 1
-        return os.path.join(self.tmp, "%s-%d" % (name, self.counter))
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)
+        return os.path.join(self.tmp, "%s-%d" % (safe, self.counter))
 
     def run(self, argv, stdin=None, env=None, stdout_file=None):
         """Run argv; return (wall seconds, peak RSS KiB, BENCH fields, stdout).
@@ -298,7 +307,7 @@ class Bench:
                      notes="GLIBC_TUNABLES trim_threshold")
         self.w1_lmdb = None
         self.w1_gitkv_git = None
-        for system, scheme, opts in GITKV:
+        for system, scheme, opts in GITKV + GITKV_SHA1:
             def once(rep, last, scheme=scheme, opts=opts, system=system):
                 d = self.fresh(system)
                 wall, rss, f, _ = self.run([self.prog("bench-gitkv"), "w1",
@@ -412,7 +421,7 @@ class Bench:
         # A durable commit's time is the disk's: gitkv-lmdb and raw LMDB's
         # synced puts run in alternation so that both see the same disk.
         replay = {}
-        for system, scheme, opts in GITKV:
+        for system, scheme, opts in GITKV + GITKV_SHA1:
             def once(rep, last, scheme=scheme, opts=opts, system=system):
                 if (system, rep) in replay:
                     r = replay.pop((system, rep))
@@ -632,7 +641,7 @@ class Bench:
         c = self.cfg
         u, rounds = c["u"], c["reps_w6"]
         print("W6 scale: %d commits at D(N) for N in %s, %d rounds" % (u, c["w6"], rounds))
-        for system, scheme, opts in GITKV:
+        for system, scheme, opts in GITKV + GITKV_SHA1:
             if system == "gitkv-lmdb":
                 continue  # its commits wait for fsync, the same at any size
             sizes = c["w6_git"] if scheme == "git" else c["w6"]
@@ -725,7 +734,7 @@ def ratios(bench, row):
     if row["system"].startswith("gitkv") or rate(row) is None:
         return ""
     parts = []
-    for system, _, _ in GITKV:
+    for system, _, _ in GITKV + GITKV_SHA1:
         g = rate(bench.find(row["workload"], system))
         if g is not None:
             parts.append("%s %s" % (SHORT[system], fmt_ratio(g / rate(row))))
@@ -794,7 +803,7 @@ def targets(bench):
 
     fi2 = best("W2 commits", ["git fast-import", "git fast-import (tuned)"])
     py2 = f("W2 commits", "pygit2")
-    for s in ("gitkv-mem", "gitkv-lmdb-nosync"):
+    for s in ("gitkv-mem", "gitkv-lmdb-nosync", "gitkv-mem (sha1)", "gitkv-lmdb-nosync (sha1)"):
         speed("W2 >= 5x fast-import", "W2 commits", s, fi2, 5, "fast-import (best)")
         speed("W2 >= 20x pygit2", "W2 commits", s, py2, 20, "pygit2")
     speed("W2 durable within 1.5x raw LMDB sync", "W2 commits", "gitkv-lmdb",
@@ -807,7 +816,8 @@ def targets(bench):
           20, "git cat-file --batch")
     speed("W3 git >= 2x pygit2", "W3 reads", "gitkv-git", f("W3 reads", "pygit2"), 2, "pygit2")
     fi1 = best("W1 bulk", ["git fast-import", "git fast-import (tuned)"])
-    for s in ("gitkv-mem", "gitkv-lmdb", "gitkv-lmdb-nosync"):
+    for s in ("gitkv-mem", "gitkv-lmdb", "gitkv-lmdb-nosync", "gitkv-mem (sha1)",
+              "gitkv-lmdb-nosync (sha1)"):
         speed("W1 >= 3x fast-import", "W1 bulk", s, fi1, 3, "fast-import (best)")
     speed("W1 git within 1.5x fast-import", "W1 bulk", "gitkv-git", fi1, 1 / 1.5,
           "fast-import (best)")
@@ -819,7 +829,7 @@ def targets(bench):
     present = set(r["workload"] for r in bench.rows)
     res = [t for t in res if any(w.startswith(t[0][:2]) for w in present)]
     big, small = bench.cfg["w6"][-1], bench.cfg["w6"][0]
-    for sysname, _, _ in GITKV:
+    for sysname, _, _ in GITKV + GITKV_SHA1:
         lo = f("W6 D(%s)" % fmt_count(small), sysname)
         hi = f("W6 D(%s)" % fmt_count(big), sysname)
         if lo and hi and lo.get("lat_median_s") and hi.get("lat_median_s"):

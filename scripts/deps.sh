@@ -3,7 +3,7 @@
 # only what is missing is installed). Run as root, or with sudo available.
 set -euo pipefail
 
-pkgs=(build-essential meson ninja-build pkg-config libgit2-dev liblmdb-dev zlib1g-dev
+pkgs=(build-essential meson ninja-build pkg-config libgit2-dev liblmdb-dev zlib1g-dev libssl-dev
       libcmocka-dev git python3-pytest python3-pygit2 lmdb-utils groff-base)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -153,10 +153,62 @@ static void test_hex_prefix_rejects(void **state)
 	assert_non_null(strstr(gkv_error_last(), "abcdef012345678"));
 }
 
+/* Plain SHA-1 gives git's ids too: the known ones, and the same id as
+ * sha1dc for every length around SHA-1's 64-byte blocks and a large one. */
+static void test_hash_kinds_agree(void **state)
+{
+	static unsigned char big[1 << 20];
+	const gkv_otype types[] = {GKV_OBJ_BLOB, GKV_OBJ_TREE, GKV_OBJ_COMMIT, GKV_OBJ_TAG};
+	gkv_oid a, b;
+	char hex[41];
+
+	(void)state;
+	assert_int_equal(gkv_hash_in_use(), GKV_HASH_SHA1DC);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 2654435761u >> 13);
+	assert_int_equal(gkv_hash_use(GKV_HASH_SHA1), 0);
+	assert_int_equal(gkv_hash_in_use(), GKV_HASH_SHA1);
+	hex_of(hex, GKV_OBJ_BLOB, "", 0);
+	assert_string_equal(hex, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
+	hex_of(hex, GKV_OBJ_BLOB, "hello\n", 6);
+	assert_string_equal(hex, "ce013625030ba8dba906f756967f9e9ca394464a");
+	hex_of(hex, GKV_OBJ_TREE, "", 0);
+	assert_string_equal(hex, "4b825dc642cb6eb9a060e54bf8d69288fbee4904");
+	for (size_t t = 0; t < 4; t++)
+		for (size_t len = 0; len <= 300; len++) {
+			assert_int_equal(gkv_hash_use(GKV_HASH_SHA1), 0);
+			assert_int_equal(gkv_hash(&a, types[t], big, len), 0);
+			assert_int_equal(gkv_hash_use(GKV_HASH_SHA1DC), 0);
+			assert_int_equal(gkv_hash(&b, types[t], big, len), 0);
+			assert_true(gkv_oid_equal(&a, &b));
+		}
+	assert_int_equal(gkv_hash_use(GKV_HASH_SHA1), 0);
+	assert_int_equal(gkv_hash(&a, GKV_OBJ_BLOB, big, sizeof(big)), 0);
+	assert_int_equal(gkv_hash_use(GKV_HASH_SHA1DC), 0);
+	assert_int_equal(gkv_hash(&b, GKV_OBJ_BLOB, big, sizeof(big)), 0);
+	assert_true(gkv_oid_equal(&a, &b));
+	/* Bad input is refused the same way under either kind. */
+	assert_int_equal(gkv_hash_use(GKV_HASH_SHA1), 0);
+	assert_int_equal(gkv_hash(&a, GKV_OBJ_ANY, "x", 1), GKV_E_INVALID);
+	assert_int_equal(gkv_hash(&a, GKV_OBJ_BLOB, NULL, 3), GKV_E_INVALID);
+	assert_int_equal(gkv_hash_use(GKV_HASH_SHA1DC), 0);
+}
+
+static void test_hash_kind_unknown(void **state)
+{
+	(void)state;
+	assert_int_equal(gkv_hash_use((gkv_hash_kind)7), GKV_E_INVALID);
+	assert_int_equal(gkv_hash_use((gkv_hash_kind)-1), GKV_E_INVALID);
+	assert_int_equal(gkv_hash_in_use(), GKV_HASH_SHA1DC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hash_known_ids),    cmocka_unit_test(test_hash_bad_type),
+	    cmocka_unit_test(test_hash_known_ids),
+	    cmocka_unit_test(test_hash_kinds_agree),
+	    cmocka_unit_test(test_hash_kind_unknown),
+	    cmocka_unit_test(test_hash_bad_type),
 	    cmocka_unit_test(test_hash_type_matters), cmocka_unit_test(test_fmt_fromstr_roundtrip),
 	    cmocka_unit_test(test_fromstr_rejects),   cmocka_unit_test(test_cmp_equal_zero),
 	    cmocka_unit_test(test_hex_prefix),	      cmocka_unit_test(test_hex_prefix_rejects),
