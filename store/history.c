@@ -7,17 +7,20 @@
  * graph it visits (struct graph): one node per commit with its id,
  * committer time, parents (as node indices) and flags, found through an
  * open-addressing table keyed by the first bytes of the id. Each commit
- * object is loaded once, copied into its node and freed at once, so a walk
+ * object is read once, given the light parse (tree, parents, committer
+ * time: no signature or message is copied) and freed at once, so a walk
  * over 100,000 commits holds about 60 bytes per commit and no commit
- * objects, and makes no allocation per commit beyond the core's own.
+ * objects, and makes no allocation per commit beyond the backend's copy
+ * of the object.
  *
- * Built on the public API only, plus gkv__tree_entry_at (what a path
- * names, without loading values) and gkv__path_check.
+ * Built on the public API, plus the core's object read and light commit
+ * parse (gkv__odb_read_typed, gkv__commit_parse_graph), gkv__tree_entry_at
+ * (what a path names, without loading values) and gkv__path_check.
  */
 #include <stdio.h>
 
-#include "common.h"
 #include "path.h"
+#include "repo.h"
 #include "tree.h"
 
 /* Node flags. The walk, the paint-down and the path search use subsets. */
@@ -66,6 +69,7 @@ typedef struct {
 	u32vec edges;	 /* the parents of every parsed node, back to back */
 	u32vec heap;	 /* priority queue: newest first, then first found */
 	u32vec stack;
+	gkv__commit_graph scratch; /* the commit being parsed (graph_parse) */
 	/*
 	 * Queued nodes carrying stop_flag cannot change the answer (hidden,
 	 * stale); active counts the queued entries without it, and a walk
@@ -129,6 +133,24 @@ static int commit_error(int rc, const gkv_oid *id, const char *what)
 	return gkv__error(rc, "%s: commit %s: %s", what, hex, why);
 }
 
+/*
+ * Read commit id into c with the light parse: the checks of
+ * gkv_commit_lookup, without copying signatures or the message. what
+ * starts the error message.
+ */
+static int commit_load(gkv__commit_graph *c, gkv_repo *repo, const gkv_oid *id, const char *what)
+{
+	void *data;
+	size_t len;
+	int rc;
+
+	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_COMMIT)) == 0) {
+		rc = gkv__commit_parse_graph(c, data, len, id);
+		free(data);
+	}
+	return rc < 0 ? commit_error(rc, id, what) : 0;
+}
+
 /* ------------------------------------------------------------- graph */
 
 static void graph_init(graph *g, gkv_repo *repo)
@@ -144,6 +166,7 @@ static void graph_free(graph *g)
 	u32vec_free(&g->edges);
 	u32vec_free(&g->heap);
 	u32vec_free(&g->stack);
+	gkv__commit_graph_dispose(&g->scratch);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -218,43 +241,38 @@ static int graph_intern(uint32_t *out, graph *g, const gkv_oid *id)
 }
 
 /*
- * Load node i's commit once: keep its time and parents, free the rest.
- * Interning the parents may move g->nodes: callers hold indices, never
- * node pointers, across this call.
+ * Load node i's commit once: keep its time and parents. The parent buffer
+ * of g->scratch is reused from one commit to the next. Interning the
+ * parents may move g->nodes: callers hold indices, never node pointers,
+ * across this call.
  */
 static int graph_parse(graph *g, uint32_t i)
 {
-	const gkv_signature *who;
-	gkv_commit *c;
-	size_t np, first;
+	gkv__commit_graph *c = &g->scratch;
+	gkv_oid id = g->nodes[i].id;
+	size_t first;
 	uint32_t p;
 	int rc;
 
 	if (g->nodes[i].flags & F_PARSED)
 		return 0;
-	if ((rc = gkv_commit_lookup(&c, g->repo, &g->nodes[i].id)) < 0)
-		return commit_error(rc, &g->nodes[i].id, "history");
-	np = gkv_commit_parentcount(c);
+	if ((rc = commit_load(c, g->repo, &id, "history")) < 0)
+		return rc;
 	first = g->edges.n;
-	if (np > UINT32_MAX - first) {
-		rc = gkv__error(GKV_E_NOMEM, "history: too many parents in one walk");
-		goto done;
-	}
-	if ((rc = u32vec_reserve(&g->edges, np)) < 0)
-		goto done;
-	for (size_t k = 0; k < np; k++) {
-		if ((rc = graph_intern(&p, g, gkv_commit_parent_id(c, k))) < 0)
-			goto done;
+	if (c->nparents > UINT32_MAX - first)
+		return gkv__error(GKV_E_NOMEM, "history: too many parents in one walk");
+	if ((rc = u32vec_reserve(&g->edges, c->nparents)) < 0)
+		return rc;
+	for (size_t k = 0; k < c->nparents; k++) {
+		if ((rc = graph_intern(&p, g, &c->parents[k])) < 0)
+			return rc;
 		g->edges.v[g->edges.n++] = p;
 	}
-	who = gkv_commit_committer(c);
-	g->nodes[i].time = who ? gkv_signature_time(who) : 0;
+	g->nodes[i].time = c->time;
 	g->nodes[i].edges = (uint32_t)first;
-	g->nodes[i].nparents = (uint32_t)np;
+	g->nodes[i].nparents = (uint32_t)c->nparents;
 	g->nodes[i].flags |= F_PARSED;
-done:
-	gkv_commit_free(c);
-	return rc;
+	return 0;
 }
 
 /* The k-th parent of parsed node i. */
@@ -745,25 +763,25 @@ static int tree_entry(entry *e, gkv_tree *tree, const char *path)
 static int commit_entry(entry *e, gkv_oid *parent, gkv_repo *repo, const gkv_oid *id,
 			const char *path)
 {
-	const gkv_oid *first;
-	gkv_commit *c;
+	gkv__commit_graph c;
 	gkv_tree *tree;
 	int rc;
 
-	if ((rc = gkv_commit_lookup(&c, repo, id)) < 0)
-		return commit_error(rc, id, "path history");
-	first = gkv_commit_parent_id(c, 0);
-	if (first)
-		*parent = *first;
+	memset(&c, 0, sizeof(c));
+	if ((rc = commit_load(&c, repo, id, "path history")) < 0)
+		goto done;
+	if (c.nparents > 0)
+		*parent = c.parents[0];
 	else
 		memset(parent, 0, sizeof(*parent));
-	if ((rc = gkv_tree_lookup(&tree, repo, gkv_commit_tree_id(c))) < 0) {
+	if ((rc = gkv_tree_lookup(&tree, repo, &c.tree)) < 0) {
 		rc = commit_error(rc, id, "path history: tree");
 	} else {
 		rc = tree_entry(e, tree, path);
 		gkv_tree_free(tree);
 	}
-	gkv_commit_free(c);
+done:
+	gkv__commit_graph_dispose(&c);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "gitkv.h"
+#include "gitkv/sys/backend.h"
 
 /* ------------------------------------------------------------ fixture */
 
@@ -776,6 +777,116 @@ static void test_errors(void **state)
 	assert_rc(GKV_E_NOTFOUND, gkv_history_first_change(&out, r, &missing, "a"));
 }
 
+/* ------------------------------------------------- malformed history */
+
+/* Store payload as an object of type t straight through the backend. */
+static gkv_oid put_raw(gkv_backend *b, gkv_otype t, const char *payload)
+{
+	gkv_batch *batch;
+	gkv_oid id;
+
+	assert_ok(gkv_hash(&id, t, payload, strlen(payload)));
+	assert_ok(b->batch_begin(&batch, b));
+	assert_ok(b->batch_write(batch, &id, t, payload, strlen(payload)));
+	assert_ok(b->batch_commit(batch));
+	return id;
+}
+
+/* A commit payload over the empty tree: parent (may be NULL), then the rest. */
+static gkv_oid put_commit(gkv_backend *b, const gkv_oid *parent, const char *people)
+{
+	char hex[GKV_OID_HEXSZ + 1], text[512];
+
+	if (parent) {
+		gkv_oid_fmt(hex, parent);
+		snprintf(text, sizeof(text),
+			 "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent %s\n%s\nmsg\n", hex,
+			 people);
+	} else {
+		snprintf(text, sizeof(text),
+			 "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n%s\nmsg\n", people);
+	}
+	return put_raw(b, GKV_OBJ_COMMIT, text);
+}
+
+#define PEOPLE "author A <a> 1 +0000\ncommitter C <c> 5 +0000\n"
+
+/* The walk's next (or its pushes) fail with code, naming the object. */
+static void assert_walk_fails(gkv_repo *r, const gkv_oid *push, int code, const gkv_oid *culprit,
+			      const char *why)
+{
+	char hex[GKV_OID_HEXSZ + 1];
+	gkv_revwalk *w;
+	gkv_oid id;
+	int rc;
+
+	assert_ok(gkv_revwalk_new(&w, r));
+	rc = gkv_revwalk_push(w, push);
+	while (rc == 0)
+		rc = gkv_revwalk_next(&id, w);
+	assert_rc(code, rc);
+	gkv_oid_fmt(hex, culprit);
+	if (!strstr(gkv_error_last(), hex) || !strstr(gkv_error_last(), why))
+		fail_msg("error '%s' does not name %s and say '%s'", gkv_error_last(), hex, why);
+	gkv_revwalk_free(w);
+}
+
+/*
+ * Commits the walk only skims (it keeps tree, parents and committer time)
+ * are still checked whole: a broken author, a bad header after the
+ * committer, a parent that is no commit all stop the walk, the merge
+ * base and is-ancestor, with the object named.
+ */
+static void test_malformed_history(void **state)
+{
+	env *e = *state;
+	char dir[128];
+	gkv_backend *b;
+	gkv_repo *r;
+	gkv_oid good, bad_author, bad_header, top1, top2, blob, top3, top4, id, out;
+	gkv_oidarray arr = {NULL, 0};
+	int anc;
+
+	if (e->dir[0]) {
+		snprintf(dir, sizeof(dir), "%s/raw", e->dir);
+		assert_ok(gkv_backend_lmdb_open(&b, dir, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC));
+	} else {
+		assert_ok(gkv_backend_mem_new(&b));
+	}
+	assert_ok(gkv_repo_open_backend(&r, b, NULL));
+	put_raw(b, GKV_OBJ_TREE, ""); /* the empty tree, which every commit here has */
+	good = put_commit(b, NULL, PEOPLE);
+	bad_author = put_commit(b, &good, "author A <a> 1 +0060\ncommitter C <c> 5 +0000\n");
+	top1 = put_commit(b, &bad_author, PEOPLE);
+	bad_header =
+	    put_commit(b, &good, PEOPLE "parent 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n");
+	top2 = put_commit(b, &bad_header, PEOPLE);
+	blob = put_raw(b, GKV_OBJ_BLOB, "not a commit\n");
+	top3 = put_commit(b, &blob, PEOPLE);
+	memset(&id, 0x77, sizeof(id));
+	top4 = put_commit(b, &id, PEOPLE);
+
+	assert_walk(r, &good, 1, NULL, 0, &good, 1);
+	assert_walk_fails(r, &top1, GKV_E_CORRUPT, &bad_author, "bad zone in signature");
+	assert_walk_fails(r, &bad_author, GKV_E_CORRUPT, &bad_author, "bad zone");
+	assert_walk_fails(r, &top2, GKV_E_CORRUPT, &bad_header, "misordered header");
+	assert_walk_fails(r, &top3, GKV_E_INVALID, &blob, "not a commit");
+	assert_walk_fails(r, &top4, GKV_E_NOTFOUND, &id, "not found");
+
+	assert_rc(GKV_E_CORRUPT, gkv_merge_bases(&arr, r, &top1, &top2));
+	assert_int_equal(0, arr.count);
+	assert_rc(GKV_E_INVALID, gkv_merge_bases(&arr, r, &top3, &good));
+	assert_rc(GKV_E_CORRUPT, gkv_is_ancestor(&anc, r, &good, &top1));
+	assert_rc(GKV_E_NOTFOUND, gkv_is_ancestor(&anc, r, &good, &top4));
+	/* The path searches read the same commits. */
+	assert_rc(GKV_E_CORRUPT, gkv_history_first_change(&out, r, &top1, "a"));
+	assert_non_null(strstr(gkv_error_last(), "bad zone"));
+	assert_rc(GKV_E_CORRUPT, gkv_history_last_change(&out, r, &top2, "a"));
+	assert_non_null(strstr(gkv_error_last(), "misordered header"));
+	assert_rc(GKV_E_INVALID, gkv_history_last_change(&out, r, &top3, "a"));
+	gkv_repo_free(r);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(void)
@@ -795,6 +906,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_removed_readded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_merge_changes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_history, setup, teardown),
 	};
 	int failed = 0;
 
