@@ -355,7 +355,7 @@ static int child_of(gkv_tree **out, gkv_tree *t, size_t i)
  */
 static int walk_to(gkv_tree **parent, ptrdiff_t *idx, gkv_tree *root, const char *path)
 {
-	gkv_tree *node = gkv__tree_ref(root), *next;
+	gkv_tree *node = gkv__tree_ref(root), *next = NULL;
 	size_t pos = 0, seglen;
 	const char *seg;
 	ptrdiff_t i = -1;
@@ -1262,7 +1262,7 @@ static int fold_rec(gkv_tree *t, gkv__sbuf *path, gkv_tree_fold_cb cb, void *pay
 			break;
 		path->size--;
 		if (k == GKV_KIND_DIR) {
-			gkv_tree *c;
+			gkv_tree *c = NULL;
 
 			if ((rc = child_of(&c, t, i)) < 0)
 				break;
@@ -1391,7 +1391,7 @@ int gkv__tree_add_subtree(gkv_tree *dst, const char *name, size_t len, gkv_tree 
 
 int gkv__tree_add_value(gkv_tree *dst, const char *name, size_t len, const void *data, size_t dlen)
 {
-	tvalue *v;
+	tvalue *v = NULL;
 	int rc;
 
 	if ((rc = make_value(&v, data, dlen)) < 0)
