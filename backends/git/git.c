@@ -39,9 +39,6 @@
 static pthread_mutex_t fsync_lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t fsync_users;
 
-/* How many open handles asked for fsync (for tests). */
-size_t gkv__git_fsync_users(void);
-
 size_t gkv__git_fsync_users(void)
 {
 	size_t n;
@@ -126,6 +123,8 @@ static void git_backend_free(gkv_backend *b)
 	git_repository_free(g->repo);
 	gkv__git_packs_free(g);
 	gkv__git_cache_free(g->cache);
+	if (g->loose_zs_ready)
+		deflateEnd(&g->loose_zs);
 	if (g->fsync)
 		fsync_release();
 	pthread_mutex_destroy(&g->write_lock);

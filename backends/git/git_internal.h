@@ -86,6 +86,8 @@ typedef struct gkv__git {
 	const char *commondir;		/* git_repository_commondir(repo): refs/, objects/ */
 	gkv__git_packs packs;
 	gkv__git_cache *cache;
+	z_stream loose_zs; /* deflates loose objects, under write_lock */
+	bool loose_zs_ready;
 	pthread_mutex_t write_lock;
 } gkv__git;
 
@@ -118,6 +120,10 @@ int gkv__git_check_writable(const gkv__git *g);
 /* Throw the writer handle away and open a fresh one (write_lock held).
  * On failure wrepo stays NULL, and the next write tries again. */
 int gkv__git_reopen_writer(gkv__git *g);
+
+/* How many open handles asked for fsync (git.c): our own files are
+ * synced while libgit2's are, i.e. while it is not 0. */
+size_t gkv__git_fsync_users(void);
 
 /* Make sure the writer handle is open (write_lock held). */
 int gkv__git_writer_ready(gkv__git *g);
@@ -162,6 +168,12 @@ void gkv__git_packs_free(gkv__git *g);
  */
 int gkv__git_pack_read(void **data, size_t *len, gkv_otype *type, gkv__git *g,
 		       const gkv_oid *id);
+
+/* Scan objects/pack again if it changed since the last scan. */
+void gkv__git_packs_refresh(gkv__git *g);
+
+/* 1 if a pack this reader maps has id, else 0 (no rescan). */
+int gkv__git_pack_has(gkv__git *g, const gkv_oid *id);
 
 /* Called after this handle added a pack: scan objects/pack at the next miss. */
 void gkv__git_packs_changed(gkv__git *g);

@@ -17,6 +17,14 @@
  * (git_pack.c reads an object stored whole there itself), and only then
  * ask libgit2 (loose objects, deltas, alternates, and the errors).
  */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include "git_internal.h"
 
 _Static_assert(GIT_OID_RAWSZ == GKV_OID_RAWSZ, "libgit2 and gitkv ids differ in size");
@@ -425,30 +433,211 @@ static int obj_cmp(const void *a, const void *b)
 	return memcmp(x->id.id, y->id.id, GKV_OID_RAWSZ);
 }
 
-static int write_error(gkv__git *g, int rc, const gkv__git_obj *o)
+/*
+ * Loose objects are written here rather than through git_odb_write,
+ * which for every object "freshens" it (a failing utimensat), and, not
+ * finding it, rescans objects/pack before writing a temporary file.
+ * The format is git's: objects/<2 hex>/<38 hex>, the zlib-deflated
+ * "<type> <size>\0<payload>", mode 0444, written to a temporary file in
+ * the same folder (tmp_obj_*, git's name, which git gc cleans up) and
+ * renamed into place, so a reader finds the whole object or none.
+ * Level 1, git's core.looseCompression default. Called under
+ * write_lock, so the handle's one stream serves every write.
+ */
+static int loose_error(const gkv__git *g, const gkv__git_obj *o, const char *what)
 {
 	char hex[GKV_OID_HEXSZ + 1];
+	int e = errno;
 
 	gkv__backend_hex(hex, &o->id);
-	return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot write %s %s", g->path,
-			      type_name(o->type), hex);
+	return gkv_error_set(e == ENOSPC || e == EDQUOT ? GKV_E_FULL : GKV_E_IO,
+			     "git repository '%s': cannot %s %s %s: %s", g->path, what,
+			     type_name(o->type), hex, strerror(e));
+}
+
+static int deflate_loose(gkv__sbuf *out, gkv__git *g, const gkv__git_obj *o)
+{
+	char head[48];
+	int hlen = snprintf(head, sizeof(head), "%s %zu", type_name(o->type), o->len) + 1;
+	z_stream *zs = &g->loose_zs;
+	int rc, zrc;
+
+	if (!g->loose_zs_ready) {
+		if (deflateInit(zs, 1) != Z_OK)
+			return gkv_error_set(GKV_E_NOMEM, "git repository '%s': zlib failed", g->path);
+		g->loose_zs_ready = true;
+	} else if (deflateReset(zs) != Z_OK) {
+		return gkv_error_set(GKV_E_ERROR, "git repository '%s': zlib failed", g->path);
+	}
+	out->size = 0;
+	for (int part = 0; part < 2; part++) {
+		zs->next_in = part ? (unsigned char *)o->data : (unsigned char *)head;
+		zs->avail_in = part ? (uInt)o->len : (uInt)hlen;
+		do {
+			if ((rc = gkv__sbuf_grow(out, deflateBound(zs, zs->avail_in) + 64)) < 0)
+				return rc;
+			zs->next_out = out->ptr + out->size;
+			zs->avail_out = (uInt)(out->cap - out->size);
+			zrc = deflate(zs, part ? Z_FINISH : Z_NO_FLUSH);
+			out->size = out->cap - zs->avail_out;
+			if (zrc == Z_STREAM_ERROR)
+				return gkv_error_set(GKV_E_ERROR, "git repository '%s': zlib failed",
+						     g->path);
+		} while (part ? zrc != Z_STREAM_END : zs->avail_in > 0);
+	}
+	return 0;
+}
+
+static int write_file(int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int sync_folder(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static int write_loose_one(gkv__git *g, const gkv__git_obj *o, gkv__sbuf *z)
+{
+	char hex[GKV_OID_HEXSZ + 1], dir[PATH_MAX], tmp[PATH_MAX + 32], final[PATH_MAX + 64];
+	bool sync = gkv__git_fsync_users() > 0;
+	int rc, fd;
+
+	if (o->len > 0xffffffffu) /* zlib's uInt */
+		return gkv_error_set(GKV_E_INVALID, "object of %zu bytes is too large for git's zlib",
+				     o->len);
+	if ((rc = deflate_loose(z, g, o)) < 0)
+		return rc;
+	gkv__backend_hex(hex, &o->id);
+	snprintf(dir, sizeof(dir), "%sobjects/%.2s", g->commondir, hex);
+	snprintf(tmp, sizeof(tmp), "%s/tmp_obj_XXXXXX", dir);
+	snprintf(final, sizeof(final), "%s/%s", dir, hex + 2);
+	/* (mkstemp leaves the template changed when it fails: made again) */
+	if ((fd = mkstemp(tmp)) < 0 && errno == ENOENT &&
+	    (mkdir(dir, 0777) == 0 || errno == EEXIST)) {
+		snprintf(tmp, sizeof(tmp), "%s/tmp_obj_XXXXXX", dir);
+		fd = mkstemp(tmp);
+	}
+	if (fd < 0)
+		return loose_error(g, o, "create a file for");
+	if (write_file(fd, z->ptr, z->size) < 0 || fchmod(fd, 0444) < 0 || (sync && fsync(fd) < 0)) {
+		rc = loose_error(g, o, "write");
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	if (close(fd) < 0 || rename(tmp, final) < 0) {
+		rc = loose_error(g, o, "write");
+		unlink(tmp);
+		return rc;
+	}
+	if (sync && sync_folder(dir) < 0)
+		return loose_error(g, o, "sync the folder of");
+	return 0;
 }
 
 static int write_loose(gkv__git *g, gkv__git_obj **objs, size_t n)
 {
-	git_oid oid;
-	int rc;
+	gkv__sbuf z = {0};
+	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		if ((rc = git_odb_write(&oid, g->wodb, objs[i]->data, objs[i]->len,
-					(git_object_t)objs[i]->type)) < 0)
-			return write_error(g, rc, objs[i]);
-	return 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = write_loose_one(g, objs[i], &z);
+	gkv__sbuf_free(&z);
+	return rc;
+}
+
+/* Is hex (2 + 38 digits, the folder and file name of a loose object) an id? */
+static bool hex_id(gkv_oid *out, const char *dir2, const char *name38)
+{
+	char hex[GKV_OID_HEXSZ];
+
+	if (strlen(name38) != GKV_OID_HEXSZ - 2)
+		return false;
+	memcpy(hex, dir2, 2);
+	memcpy(hex + 2, name38, GKV_OID_HEXSZ - 2);
+	for (int i = 0; i < GKV_OID_RAWSZ; i++) {
+		int v = 0;
+
+		for (int j = 0; j < 2; j++) {
+			char c = hex[2 * i + j];
+
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= c - '0';
+			else if (c >= 'a' && c <= 'f')
+				v |= c - 'a' + 10;
+			else
+				return false;
+		}
+		out->id[i] = (unsigned char)v;
+	}
+	return true;
+}
+
+/*
+ * The ids of the loose objects, sorted: for a large batch, a listing of
+ * the objects/<xx> folders there are costs less than an access() per
+ * object. A loose object written meanwhile by another process may be
+ * missed, and then written again into the pack: git allows an object
+ * in several places.
+ */
+static int loose_ids(id_vec *v, gkv__git *g)
+{
+	char path[PATH_MAX];
+	DIR *top, *sub;
+	struct dirent *e, *f;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%sobjects", g->commondir);
+	if (!(top = opendir(path)))
+		return 0;
+	while (rc == 0 && (e = readdir(top)) != NULL) {
+		if (strlen(e->d_name) != 2 || !isxdigit((unsigned char)e->d_name[0]) ||
+		    !isxdigit((unsigned char)e->d_name[1]))
+			continue;
+		snprintf(path, sizeof(path), "%sobjects/%s", g->commondir, e->d_name);
+		if (!(sub = opendir(path)))
+			continue;
+		while (rc == 0 && (f = readdir(sub)) != NULL) {
+			gkv_oid id;
+
+			if (hex_id(&id, e->d_name, f->d_name))
+				rc = collect_cb((const git_oid *)&id, v) ? gkv__oom() : 0;
+		}
+		closedir(sub);
+	}
+	closedir(top);
+	if (rc == 0 && v->n)
+		qsort(v->ids, v->n, sizeof(*v->ids), oid_cmp);
+	return rc;
 }
 
 int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n)
 {
 	gkv__git_obj **todo;
+	id_vec loose = {NULL, 0, 0, NULL, 0, false};
+	bool big = n >= GKV__GIT_PACK_MIN;
 	git_oid oid;
 	size_t k = 0;
 	int rc;
@@ -459,17 +648,29 @@ int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n)
 		return gkv__oom();
 	memcpy(todo, objs, n * sizeof(*todo));
 	qsort(todo, n, sizeof(*todo), obj_cmp);
+	if (big)
+		gkv__git_packs_refresh(g);
+	if (big && (rc = loose_ids(&loose, g)) < 0) {
+		free(todo);
+		free(loose.ids);
+		return rc;
+	}
 	/* Drop repeats and what the repository has. NO_REFRESH: a miss here
 	 * need not rescan objects/pack; at worst an object another process
-	 * just wrote is written again, which git allows. */
+	 * just wrote is written again, which git allows. A large batch asks
+	 * its own maps of the packs and the listing of loose objects. */
 	for (size_t i = 0; i < n; i++) {
 		if (k && memcmp(todo[k - 1]->id.id, todo[i]->id.id, GKV_OID_RAWSZ) == 0)
 			continue;
-		to_git(&oid, &todo[i]->id);
-		if (git_odb_exists_ext(g->wodb, &oid, GIT_ODB_LOOKUP_NO_REFRESH))
+		if (big ? gkv__git_pack_has(g, &todo[i]->id) ||
+			      (loose.n && bsearch(&todo[i]->id, loose.ids, loose.n,
+						  sizeof(*loose.ids), oid_cmp))
+			: (to_git(&oid, &todo[i]->id),
+			   git_odb_exists_ext(g->wodb, &oid, GIT_ODB_LOOKUP_NO_REFRESH)))
 			continue;
 		todo[k++] = todo[i];
 	}
+	free(loose.ids);
 	rc = k >= GKV__GIT_PACK_MIN ? gkv__git_write_pack(g, todo, k) : write_loose(g, todo, k);
 	free(todo);
 	return rc;

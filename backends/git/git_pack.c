@@ -1,9 +1,13 @@
 /*
- * git_pack.c -- a large batch written as one git pack, streamed into the
- * repository's pack writer (git_odb_write_pack: libgit2's indexer, which
- * checks every object, writes the .idx and moves pack and index into
- * objects/pack; nothing is visible before the .idx is in place, so a
- * crash leaves at worst a temporary file).
+ * git_pack.c -- packs: a large batch written as one git pack with its
+ * index, and objects read straight from the packs of objects/pack.
+ *
+ * Writing. The pack and its .idx are written here, both in full: every
+ * object's id (the batch's ids, checked when they joined it), offset and
+ * the CRC-32 of its packed bytes are known while the pack is written, so
+ * the .idx is made from them. (libgit2's indexer, used before, read the
+ * pack back, inflated and re-hashed every object to find out the same;
+ * it cost more than writing the pack.)
  *
  * Why not git_packbuilder: it reads every object back through an object
  * database (a mempack, so a copy of the batch), searches for deltas, and
@@ -11,18 +15,22 @@
  * which recycles it, but a map and unmap per object with the sanitizers'
  * allocator, which made a 100,000-object batch take ten minutes under
  * ASan. The pack written here is git's format version 2 with every object
- * whole (no deltas), one zlib stream reused for all; git gc packs it
- * tighter later.
+ * whole (no deltas), in id order; git gc packs it tighter later.
  *
  * Format: "PACK", version 2 and the object count as 32-bit big-endian,
  * then per object a header (type in bits 4-6 of the first byte, size in
  * its low 4 bits then 7 bits per byte, low bits first, MSB = more) and
  * the zlib-deflated payload; last, the SHA-1 of everything before it.
  * SHA-1 is computed here (FIPS 180-4) because libgit2 offers no raw hash
- * of bytes; it is only a checksum, which the indexer verifies.
+ * of bytes; pack and .idx checksums are checksums, not object ids, so
+ * git's collision detection has no part in them. `git verify-pack` and
+ * `git fsck --strict` check what is written here (tests/interop).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +39,7 @@
 #include "git_internal.h"
 
 #define FLUSH_AT (1u << 20)
+#define IDX_HEAD (8 + 256 * 4) /* magic, version, fanout */
 
 /* ---- SHA-1, for the trailing checksum ---- */
 
@@ -46,33 +55,37 @@ static uint32_t rol(uint32_t x, int n)
 	return (x << n) | (x >> (32 - n));
 }
 
+/* One round: the message schedule kept as 16 words, rounds in four
+ * loops of 20 so that each has one function and one constant. */
+#define SHA1_W(i) (w[(i)&15] = rol(w[((i) + 13) & 15] ^ w[((i) + 8) & 15] ^ w[((i) + 2) & 15] ^ w[(i)&15], 1))
+#define SHA1_ROUND(f, k, wi)                                                                       \
+	do {                                                                                       \
+		uint32_t t = rol(a, 5) + (f) + e + (k) + (wi);                                     \
+		e = d;                                                                             \
+		d = cc;                                                                            \
+		cc = rol(b, 30);                                                                   \
+		b = a;                                                                             \
+		a = t;                                                                             \
+	} while (0)
+
 static void sha1_block(sha1_ctx *c, const unsigned char *p)
 {
-	uint32_t w[80], a = c->h[0], b = c->h[1], d = c->h[3], e = c->h[4], cc = c->h[2];
+	uint32_t w[16], a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4];
+	int i;
 
-	for (int i = 0; i < 16; i++)
+	for (i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
 		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (int i = 16; i < 80; i++)
-		w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-	for (int i = 0; i < 80; i++) {
-		uint32_t f, k, t;
-
-		if (i < 20)
-			f = (b & cc) | (~b & d), k = 0x5a827999;
-		else if (i < 40)
-			f = b ^ cc ^ d, k = 0x6ed9eba1;
-		else if (i < 60)
-			f = (b & cc) | (b & d) | (cc & d), k = 0x8f1bbcdc;
-		else
-			f = b ^ cc ^ d, k = 0xca62c1d6;
-		t = rol(a, 5) + f + e + k + w[i];
-		e = d;
-		d = cc;
-		cc = rol(b, 30);
-		b = a;
-		a = t;
-	}
+	for (i = 0; i < 16; i++)
+		SHA1_ROUND(d ^ (b & (cc ^ d)), 0x5a827999u, w[i]);
+	for (; i < 20; i++)
+		SHA1_ROUND(d ^ (b & (cc ^ d)), 0x5a827999u, SHA1_W(i));
+	for (; i < 40; i++)
+		SHA1_ROUND(b ^ cc ^ d, 0x6ed9eba1u, SHA1_W(i));
+	for (; i < 60; i++)
+		SHA1_ROUND((b & cc) | (d & (b | cc)), 0x8f1bbcdcu, SHA1_W(i));
+	for (; i < 80; i++)
+		SHA1_ROUND(b ^ cc ^ d, 0xca62c1d6u, SHA1_W(i));
 	c->h[0] += a;
 	c->h[1] += b;
 	c->h[2] += cc;
@@ -92,18 +105,22 @@ static void sha1_init(sha1_ctx *c)
 static void sha1_update(sha1_ctx *c, const unsigned char *p, size_t n)
 {
 	c->len += n;
-	while (n > 0) {
+	if (c->used) {
 		size_t take = 64 - c->used < n ? 64 - c->used : n;
 
 		memcpy(c->block + c->used, p, take);
 		c->used += take;
 		p += take;
 		n -= take;
-		if (c->used == 64) {
-			sha1_block(c, c->block);
-			c->used = 0;
-		}
+		if (c->used < 64)
+			return;
+		sha1_block(c, c->block);
+		c->used = 0;
 	}
+	for (; n >= 64; p += 64, n -= 64)
+		sha1_block(c, p);
+	memcpy(c->block, p, n);
+	c->used = n;
 }
 
 static void sha1_final(unsigned char out[20], sha1_ctx *c)
@@ -117,128 +134,6 @@ static void sha1_final(unsigned char out[20], sha1_ctx *c)
 	sha1_update(c, pad, npad + 8);
 	for (int i = 0; i < 20; i++)
 		out[i] = (unsigned char)(c->h[i / 4] >> (24 - 8 * (i % 4)));
-}
-
-/* ---- the pack stream ---- */
-
-typedef struct {
-	gkv__git *g;
-	git_odb_writepack *wp;
-	git_indexer_progress stats;
-	sha1_ctx sha;
-	gkv__sbuf buf; /* written to wp when it holds FLUSH_AT bytes */
-	z_stream zs;
-} pack_out;
-
-static int flush(pack_out *po)
-{
-	int rc;
-
-	if (po->buf.size == 0)
-		return 0;
-	sha1_update(&po->sha, po->buf.ptr, po->buf.size);
-	if ((rc = po->wp->append(po->wp, po->buf.ptr, po->buf.size, &po->stats)) < 0)
-		return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot write a pack",
-				      po->g->path);
-	po->buf.size = 0;
-	return 0;
-}
-
-static int put_header(pack_out *po, gkv_otype type, size_t len)
-{
-	unsigned char h[16];
-	size_t n = 0;
-
-	h[n] = (unsigned char)((unsigned)type << 4 | (len & 15));
-	len >>= 4;
-	while (len) {
-		h[n++] |= 0x80;
-		h[n] = len & 0x7f;
-		len >>= 7;
-	}
-	return gkv__sbuf_put(&po->buf, h, n + 1);
-}
-
-static int put_object(pack_out *po, const gkv__git_obj *o)
-{
-	int rc, zrc;
-
-	if ((rc = put_header(po, o->type, o->len)) < 0)
-		return rc;
-	if (deflateReset(&po->zs) != Z_OK)
-		return gkv_error_set(GKV_E_ERROR, "git repository '%s': zlib failed", po->g->path);
-	po->zs.next_in = (unsigned char *)o->data;
-	po->zs.avail_in = (uInt)o->len;
-	do {
-		if ((rc = gkv__sbuf_grow(&po->buf, 64 << 10)) < 0)
-			return rc;
-		po->zs.next_out = po->buf.ptr + po->buf.size;
-		po->zs.avail_out = (uInt)(po->buf.cap - po->buf.size);
-		zrc = deflate(&po->zs, Z_FINISH);
-		po->buf.size = po->buf.cap - po->zs.avail_out;
-		if (zrc == Z_STREAM_ERROR)
-			return gkv_error_set(GKV_E_ERROR, "git repository '%s': zlib failed",
-					     po->g->path);
-		if (po->buf.size >= FLUSH_AT && (rc = flush(po)) < 0)
-			return rc;
-	} while (zrc != Z_STREAM_END);
-	return 0;
-}
-
-static int put_all(pack_out *po, gkv__git_obj **objs, size_t n)
-{
-	unsigned char head[12] = {'P', 'A', 'C', 'K', 0, 0, 0, 2};
-	unsigned char sum[20];
-	int rc;
-
-	for (int i = 0; i < 4; i++)
-		head[8 + i] = (unsigned char)((uint32_t)n >> (24 - 8 * i));
-	if ((rc = gkv__sbuf_put(&po->buf, head, sizeof(head))) < 0)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		/* zlib takes lengths as uInt: a bigger object goes loose */
-		if (objs[i]->len > 0xffffffffu)
-			return gkv_error_set(GKV_E_INVALID,
-					     "object of %zu bytes is too large for a pack",
-					     objs[i]->len);
-		if ((rc = put_object(po, objs[i])) < 0)
-			return rc;
-	}
-	if ((rc = flush(po)) < 0)
-		return rc;
-	sha1_final(sum, &po->sha);
-	if ((rc = po->wp->append(po->wp, sum, sizeof(sum), &po->stats)) < 0 ||
-	    (rc = po->wp->commit(po->wp, &po->stats)) < 0)
-		return gkv__git_error(rc, GKV_E_IO,
-				      "git repository '%s': cannot store a pack of %zu objects",
-				      po->g->path, n);
-	if (po->stats.indexed_objects != n)
-		return gkv_error_set(GKV_E_IO,
-				     "git repository '%s': a pack of %zu objects indexed %u",
-				     po->g->path, n, po->stats.indexed_objects);
-	return 0;
-}
-
-int gkv__git_write_pack(gkv__git *g, gkv__git_obj **objs, size_t n)
-{
-	pack_out po;
-	int rc;
-
-	memset(&po, 0, sizeof(po));
-	po.g = g;
-	sha1_init(&po.sha);
-	if (deflateInit(&po.zs, Z_DEFAULT_COMPRESSION) != Z_OK)
-		return gkv_error_set(GKV_E_NOMEM, "git repository '%s': zlib failed", g->path);
-	if ((rc = git_odb_write_pack(&po.wp, g->wodb, NULL, NULL)) < 0)
-		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot start a pack",
-				    g->path);
-	else
-		rc = put_all(&po, objs, n);
-	if (po.wp)
-		po.wp->free(po.wp); /* without commit: the temporary pack is removed */
-	deflateEnd(&po.zs);
-	gkv__sbuf_free(&po.buf);
-	return rc;
 }
 
 /* ---- reading: objects straight from the packs ---- */
@@ -279,8 +174,6 @@ struct gkv__git_packfile {
 	bool seen;
 	char name[]; /* "pack-<hex>.idx" */
 };
-
-#define IDX_HEAD (8 + 256 * 4)
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -588,6 +481,27 @@ int gkv__git_pack_read(void **data, size_t *len, gkv_otype *type, gkv__git *g,
 	return lookup(data, len, type, &g->packs, id);
 }
 
+void gkv__git_packs_refresh(gkv__git *g)
+{
+	(void)rescan(&g->packs);
+}
+
+int gkv__git_pack_has(gkv__git *g, const gkv_oid *id)
+{
+	gkv__git_packs *ps = &g->packs;
+	bool found = false;
+
+	pthread_rwlock_rdlock(&ps->lock);
+	for (size_t i = 0; i < ps->n && !found; i++) {
+		uint64_t off;
+		uint32_t crc;
+
+		found = find_offset(&off, &crc, ps->list[i], id->id);
+	}
+	pthread_rwlock_unlock(&ps->lock);
+	return found;
+}
+
 void gkv__git_packs_changed(gkv__git *g)
 {
 	pthread_rwlock_wrlock(&g->packs.lock);
@@ -628,4 +542,339 @@ void gkv__git_packs_free(gkv__git *g)
 	free(ps->dirpath);
 	pthread_rwlock_destroy(&ps->lock);
 	pthread_mutex_destroy(&ps->zlock);
+}
+
+/* ---- writing: the pack stream and its index ---- */
+
+/*
+ * Per object, one zlib stream of a size fitting the object: deflateReset
+ * clears a hash table of 2^(memLevel+8) bytes, 64 KiB at zlib's default
+ * level 8, which for a 64-byte value cost more than compressing it.
+ * memLevel also sizes the block buffer (2^(memLevel+6) symbols), so the
+ * smallest level whose buffer holds the whole object compresses it as
+ * well as the default would, in one block.
+ */
+#define MEMLEVELS 8
+
+typedef struct {
+	gkv__git *g;
+	int fd;
+	uint64_t written; /* bytes in the file so far */
+	sha1_ctx sha;
+	gkv__sbuf buf; /* written to fd when it holds FLUSH_AT bytes */
+	z_stream zs[MEMLEVELS];
+	bool zinit[MEMLEVELS];
+	uint64_t *offsets; /* of object i */
+	uint32_t *crcs;	   /* of object i's packed bytes */
+} pack_out;
+
+static bool want_fsync(void)
+{
+	return gkv__git_fsync_users() > 0;
+}
+
+static int io_error(const gkv__git *g, const char *what, const char *file)
+{
+	int e = errno;
+
+	return gkv_error_set(e == ENOSPC || e == EDQUOT ? GKV_E_FULL : GKV_E_IO,
+			     "git repository '%s': cannot %s '%s': %s", g->path, what, file,
+			     strerror(e));
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int flush(pack_out *po)
+{
+	if (po->buf.size == 0)
+		return 0;
+	sha1_update(&po->sha, po->buf.ptr, po->buf.size);
+	if (write_all(po->fd, po->buf.ptr, po->buf.size) < 0)
+		return io_error(po->g, "write the pack", "objects/pack/tmp_pack");
+	po->written += po->buf.size;
+	po->buf.size = 0;
+	return 0;
+}
+
+static int put_header(pack_out *po, gkv_otype type, size_t len)
+{
+	unsigned char h[16];
+	size_t n = 0;
+
+	h[n] = (unsigned char)((unsigned)type << 4 | (len & 15));
+	len >>= 4;
+	while (len) {
+		h[n++] |= 0x80;
+		h[n] = len & 0x7f;
+		len >>= 7;
+	}
+	return gkv__sbuf_put(&po->buf, h, n + 1);
+}
+
+static z_stream *deflater(pack_out *po, size_t len)
+{
+	int m = 1;
+
+	while (m < MEMLEVELS && ((size_t)1 << (m + 6)) < len)
+		m++;
+	if (!po->zinit[m - 1]) {
+		if (deflateInit2(&po->zs[m - 1], Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15, m,
+				 Z_DEFAULT_STRATEGY) != Z_OK)
+			return NULL;
+		po->zinit[m - 1] = true;
+	} else if (deflateReset(&po->zs[m - 1]) != Z_OK) {
+		return NULL;
+	}
+	return &po->zs[m - 1];
+}
+
+static int put_object(pack_out *po, const gkv__git_obj *o, size_t i)
+{
+	size_t mark = po->buf.size; /* where the object's bytes start in buf */
+	uint32_t crc = (uint32_t)crc32(0, NULL, 0);
+	z_stream *zs;
+	int rc, zrc;
+
+	po->offsets[i] = po->written + mark;
+	if ((rc = put_header(po, o->type, o->len)) < 0)
+		return rc;
+	if (!(zs = deflater(po, o->len)))
+		return gkv_error_set(GKV_E_NOMEM, "git repository '%s': zlib failed", po->g->path);
+	zs->next_in = (unsigned char *)o->data;
+	zs->avail_in = (uInt)o->len;
+	do {
+		if ((rc = gkv__sbuf_grow(&po->buf, 64 << 10)) < 0)
+			return rc;
+		zs->next_out = po->buf.ptr + po->buf.size;
+		zs->avail_out = (uInt)(po->buf.cap - po->buf.size);
+		zrc = deflate(zs, Z_FINISH);
+		po->buf.size = po->buf.cap - zs->avail_out;
+		if (zrc == Z_STREAM_ERROR)
+			return gkv_error_set(GKV_E_ERROR, "git repository '%s': zlib failed",
+					     po->g->path);
+		if (po->buf.size >= FLUSH_AT) {
+			crc = (uint32_t)crc32(crc, po->buf.ptr + mark, (uInt)(po->buf.size - mark));
+			mark = 0;
+			if ((rc = flush(po)) < 0)
+				return rc;
+		}
+	} while (zrc != Z_STREAM_END);
+	po->crcs[i] = (uint32_t)crc32(crc, po->buf.ptr + mark, (uInt)(po->buf.size - mark));
+	return 0;
+}
+
+/* The pack into po->fd; its checksum into sum. */
+static int put_pack(unsigned char sum[20], pack_out *po, gkv__git_obj **objs, size_t n)
+{
+	unsigned char head[12] = {'P', 'A', 'C', 'K', 0, 0, 0, 2};
+	int rc;
+
+	for (int i = 0; i < 4; i++)
+		head[8 + i] = (unsigned char)((uint32_t)n >> (24 - 8 * i));
+	if ((rc = gkv__sbuf_put(&po->buf, head, sizeof(head))) < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		/* zlib takes lengths as uInt: a bigger object goes loose */
+		if (objs[i]->len > 0xffffffffu)
+			return gkv_error_set(GKV_E_INVALID,
+					     "object of %zu bytes is too large for a pack",
+					     objs[i]->len);
+		if ((rc = put_object(po, objs[i], i)) < 0)
+			return rc;
+	}
+	if ((rc = flush(po)) < 0)
+		return rc;
+	sha1_final(sum, &po->sha);
+	if (write_all(po->fd, sum, 20) < 0)
+		return io_error(po->g, "write the pack", "objects/pack/tmp_pack");
+	return 0;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/*
+ * The .idx (version 2, layout above the reader below) of the n objects,
+ * sorted by id, whose offsets and CRCs po recorded: malloc()ed into *out.
+ */
+static int build_idx(unsigned char **out, size_t *outlen, const pack_out *po,
+		     gkv__git_obj **objs, size_t n, const unsigned char sum[20])
+{
+	size_t n64 = 0, len, k = 0;
+	uint32_t fan[256] = {0};
+	unsigned char *idx, *p;
+	sha1_ctx sha;
+
+	for (size_t i = 0; i < n; i++)
+		n64 += po->offsets[i] >= 0x80000000u;
+	len = IDX_HEAD + n * 28 + n64 * 8 + 40;
+	if (!(idx = calloc(1, len)))
+		return gkv__oom();
+	memcpy(idx, "\377tOc\0\0\0\2", 8);
+	for (size_t i = 0; i < n; i++)
+		fan[objs[i]->id.id[0]]++;
+	for (int b = 0; b < 256; b++) {
+		if (b)
+			fan[b] += fan[b - 1];
+		put32(idx + 8 + 4 * b, fan[b]);
+	}
+	p = idx + IDX_HEAD;
+	for (size_t i = 0; i < n; i++, p += 20)
+		memcpy(p, objs[i]->id.id, 20);
+	for (size_t i = 0; i < n; i++, p += 4)
+		put32(p, po->crcs[i]);
+	for (size_t i = 0; i < n; i++, p += 4)
+		put32(p, po->offsets[i] < 0x80000000u ? (uint32_t)po->offsets[i]
+						      : 0x80000000u | (uint32_t)k++);
+	for (size_t i = 0; i < n; i++)
+		if (po->offsets[i] >= 0x80000000u) {
+			put32(p, (uint32_t)(po->offsets[i] >> 32));
+			put32(p + 4, (uint32_t)po->offsets[i]);
+			p += 8;
+		}
+	memcpy(p, sum, 20);
+	sha1_init(&sha);
+	sha1_update(&sha, idx, len - 20);
+	sha1_final(idx + len - 20, &sha);
+	*out = idx;
+	*outlen = len;
+	return 0;
+}
+
+/* A new temporary file in objects/pack (made if missing): fd, or -1. */
+static int tmp_file(char *path, size_t cap, const gkv__git *g, const char *stem)
+{
+	int fd;
+
+	snprintf(path, cap, "%s/tmp_%s_XXXXXX", g->packs.dirpath, stem);
+	if ((fd = mkstemp(path)) < 0 && errno == ENOENT &&
+	    (mkdir(g->packs.dirpath, 0777) == 0 || errno == EEXIST)) {
+		/* mkstemp leaves the template changed when it fails */
+		snprintf(path, cap, "%s/tmp_%s_XXXXXX", g->packs.dirpath, stem);
+		fd = mkstemp(path);
+	}
+	return fd;
+}
+
+/* Read-only as git leaves packs, synced if asked, closed (in any case). */
+static int finish_file(const gkv__git *g, int fd, const char *path)
+{
+	int rc = 0;
+
+	if (fchmod(fd, 0444) < 0 || (want_fsync() && fsync(fd) < 0))
+		rc = io_error(g, "write", path);
+	if (close(fd) < 0 && rc == 0)
+		rc = io_error(g, "write", path);
+	return rc;
+}
+
+static int sync_dir(const gkv__git *g)
+{
+	int fd, rc = 0;
+
+	if (!want_fsync())
+		return 0;
+	if ((fd = open(g->packs.dirpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) < 0)
+		rc = io_error(g, "sync", g->packs.dirpath);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/*
+ * Pack, then index, each into a temporary file, then renamed into place
+ * in that order, as git does: readers look for packs through their
+ * .idx, so nothing is visible before both are complete, and a crash
+ * leaves at worst a tmp_* file (which git gc removes in time). The pack
+ * is named after its checksum, as libgit2's indexer and git name theirs.
+ */
+static int place_pack(const gkv__git *g, pack_out *po, gkv__git_obj **objs, size_t n,
+		      char *pack_tmp, char *idx_tmp, size_t cap)
+{
+	unsigned char sum[20], *idx = NULL;
+	char final[PATH_MAX], hex[41];
+	size_t idxlen = 0;
+	int rc, fd;
+
+	if ((rc = put_pack(sum, po, objs, n)) < 0)
+		return rc;
+	fd = po->fd;
+	po->fd = -1;
+	if ((rc = finish_file(g, fd, pack_tmp)) < 0 || (rc = build_idx(&idx, &idxlen, po, objs, n, sum)) < 0)
+		return rc;
+	if ((fd = tmp_file(idx_tmp, cap, g, "idx")) < 0) {
+		free(idx);
+		return io_error(g, "create a file in", g->packs.dirpath);
+	}
+	rc = write_all(fd, idx, idxlen) < 0 ? io_error(g, "write", idx_tmp) : 0;
+	free(idx);
+	if ((rc = rc < 0 ? (close(fd), rc) : finish_file(g, fd, idx_tmp)) < 0)
+		return rc;
+	for (int i = 0; i < 20; i++)
+		sprintf(hex + 2 * i, "%02x", sum[i]);
+	snprintf(final, sizeof(final), "%s/pack-%s.pack", g->packs.dirpath, hex);
+	if (rename(pack_tmp, final) < 0)
+		return io_error(g, "move a pack to", final);
+	pack_tmp[0] = '\0';
+	snprintf(final, sizeof(final), "%s/pack-%s.idx", g->packs.dirpath, hex);
+	if (rename(idx_tmp, final) < 0)
+		return io_error(g, "move a pack index to", final);
+	idx_tmp[0] = '\0';
+	return sync_dir(g);
+}
+
+int gkv__git_write_pack(gkv__git *g, gkv__git_obj **objs, size_t n)
+{
+	char pack_tmp[PATH_MAX] = "", idx_tmp[PATH_MAX] = "";
+	pack_out po;
+	int rc;
+
+	memset(&po, 0, sizeof(po));
+	po.g = g;
+	po.fd = -1;
+	sha1_init(&po.sha);
+	po.offsets = malloc(n * sizeof(*po.offsets));
+	po.crcs = malloc(n * sizeof(*po.crcs));
+	if (!po.offsets || !po.crcs)
+		rc = gkv__oom();
+	else if ((po.fd = tmp_file(pack_tmp, sizeof(pack_tmp), g, "pack")) < 0)
+		rc = io_error(g, "create a file in", g->packs.dirpath);
+	else
+		rc = place_pack(g, &po, objs, n, pack_tmp, idx_tmp, sizeof(idx_tmp));
+	if (po.fd >= 0)
+		close(po.fd);
+	if (pack_tmp[0])
+		unlink(pack_tmp); /* still there: the pack never got in place */
+	if (idx_tmp[0])
+		unlink(idx_tmp);
+	if (rc == 0)
+		gkv__git_packs_changed(g);
+	for (int i = 0; i < MEMLEVELS; i++)
+		if (po.zinit[i])
+			deflateEnd(&po.zs[i]);
+	gkv__sbuf_free(&po.buf);
+	free(po.offsets);
+	free(po.crcs);
+	return rc;
 }
