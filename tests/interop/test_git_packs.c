@@ -1,0 +1,260 @@
+/*
+ * test_git_packs.c -- the git backend's own pack code against the git CLI.
+ *
+ * The backend writes a large batch as a pack and its .idx itself, writes
+ * loose objects itself, and reads objects stored whole in a pack without
+ * libgit2 (backends/git/git_pack.c, git_odb.c). Here git checks what it
+ * writes (verify-pack, fsck --strict, cat-file), and gitkv reads what git
+ * writes: packs with deltas (which go to libgit2), a pack that appears
+ * while the store is open, and a pack whose object header was damaged
+ * (the .idx's CRC must catch it: a read gives the right value or an
+ * error, never other bytes or another type).
+ *
+ * Everything lives under one mkdtemp directory, removed at the end.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <unistd.h>
+
+#include "gitkv.h"
+
+static char tmpdir[] = "/tmp/gkv-interop-packs-XXXXXX";
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(cmd));
+	return system(cmd);
+}
+
+/* The first line a shell command prints (without its newline). */
+static char *out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *out(const char *fmt, ...)
+{
+	static char line[4096];
+	char cmd[4096];
+	va_list ap;
+	FILE *p;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_non_null(p = popen(cmd, "r"));
+	line[0] = '\0';
+	if (!fgets(line, sizeof(line), p))
+		line[0] = '\0';
+	pclose(p);
+	line[strcspn(line, "\n")] = '\0';
+	return line;
+}
+
+static gkv_repo *open_git(const char *path)
+{
+	gkv_options *opts;
+	gkv_repo *repo;
+	char uri[512];
+
+	snprintf(uri, sizeof(uri), "git:%s", path);
+	assert_int_equal(gkv_options_new(&opts), 0);
+	assert_int_equal(gkv_options_set_create(opts, 1), 0);
+	assert_int_equal(gkv_options_set_author(opts, "T", "t@example.com"), 0);
+	assert_int_equal(gkv_repo_open(&repo, uri, opts), 0);
+	gkv_options_free(opts);
+	return repo;
+}
+
+static void value_of(char *out_value, size_t cap, int i)
+{
+	snprintf(out_value, cap, "value %d of the pack test, long enough to deflate %d", i, i * 7);
+}
+
+static void expect(gkv_store *s, const char *path, const char *want)
+{
+	gkv_buf v;
+
+	assert_int_equal(gkv_store_get(&v, s, path), 0);
+	assert_int_equal(v.size, strlen(want));
+	assert_memory_equal(v.ptr, want, v.size);
+	gkv_buf_dispose(&v);
+}
+
+/* A bulk load becomes one pack that git verifies and reads; small
+ * commits after it are loose objects git reads as well. */
+static void test_written_pack_and_loose(void **state)
+{
+	char path[256], key[64], val[128];
+	gkv_repo *repo;
+	gkv_store *s;
+	gkv_txn *txn;
+	gkv_oid id;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/written", tmpdir);
+	repo = open_git(path);
+	assert_int_equal(gkv_store_open_branch(&s, repo, "main"), 0);
+	assert_int_equal(gkv_txn_begin(&txn, s), 0);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(key, sizeof(key), "d%02d/k%d", i % 37, i);
+		value_of(val, sizeof(val), i);
+		assert_int_equal(gkv_txn_set(txn, key, val, strlen(val)), 0);
+	}
+	assert_int_equal(gkv_txn_commit(&id, txn, GKV_TXN_FAIL, NULL), 0);
+	gkv_txn_free(txn);
+	for (int i = 0; i < 5; i++) {
+		snprintf(key, sizeof(key), "loose/k%d", i);
+		assert_int_equal(gkv_store_set(&id, s, key, "small", 5, NULL), 0);
+	}
+	assert_int_equal(sh("test $(ls %s/objects/pack/*.idx | wc -l) = 1", path), 0);
+	assert_int_equal(sh("git verify-pack %s/objects/pack/*.idx", path), 0);
+	assert_int_equal(sh("git --git-dir=%s fsck --strict --no-dangling 2>/dev/null", path), 0);
+	/* a value of the pack and a loose one, as git reads them */
+	value_of(val, sizeof(val), 1234);
+	assert_string_equal(out("git --git-dir=%s cat-file blob main:d13/k1234", path), val);
+	assert_string_equal(out("git --git-dir=%s cat-file blob main:loose/k3", path), "small");
+	/* and gitkv again, through a new handle (its own maps) */
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+	repo = open_git(path);
+	assert_int_equal(gkv_store_open_branch(&s, repo, "main"), 0);
+	for (int i = 0; i < 3000; i += 7) {
+		snprintf(key, sizeof(key), "d%02d/k%d", i % 37, i);
+		value_of(val, sizeof(val), i);
+		expect(s, key, val);
+	}
+	expect(s, "loose/k4", "small");
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+}
+
+/* git's packs, with deltas, and a pack git makes while the store is open. */
+static void test_git_made_packs(void **state)
+{
+	char path[256], key[64], val[128];
+	gkv_repo *repo;
+	gkv_store *s;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/gitmade", tmpdir);
+	/* one file rewritten in 30 commits (deltas after gc), 200 others */
+	assert_int_equal(sh("git init -q -b main %s && cd %s && for i in $(seq 0 199); do "
+			    "echo \"value $i of the pack test\" > f$i; done && "
+			    "for i in $(seq 1 30); do seq 1 $((200 + i)) > big; git add -A; "
+			    "git -c user.name=T -c user.email=t@e commit -qm c$i; done && "
+			    "git gc -q --aggressive",
+			    path, path),
+			 0);
+	/* git chose deltas for some objects: libgit2 reads those */
+	assert_int_equal(sh("git verify-pack -v %s/.git/objects/pack/*.idx | grep -q 'chain length'",
+			    path),
+			 0);
+	repo = open_git(path);
+	assert_int_equal(gkv_store_open_branch(&s, repo, "main"), 0);
+	for (int i = 0; i < 200; i += 3) {
+		snprintf(key, sizeof(key), "f%d", i);
+		snprintf(val, sizeof(val), "value %d of the pack test\n", i);
+		expect(s, key, val);
+	}
+	{
+		gkv_buf v;
+
+		assert_int_equal(gkv_store_get(&v, s, "big"), 0);
+		assert_int_equal(v.size, (size_t)atoi(out("seq 1 230 | wc -c")));
+		gkv_buf_dispose(&v);
+	}
+	/* git adds a commit and repacks while the store is open */
+	assert_int_equal(sh("cd %s && echo late > late && git add late && "
+			    "git -c user.name=T -c user.email=t@e commit -qm late && git repack -qad",
+			    path),
+			 0);
+	expect(s, "late", "late\n");
+	expect(s, "f5", "value 5 of the pack test\n");
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+}
+
+/* A bit flipped in a packed object's header: the right value or an error. */
+static void test_damaged_header(void **state)
+{
+	char path[256], *line;
+	unsigned long long off;
+	char hex[64];
+	gkv_repo *repo;
+	gkv_store *s;
+	gkv_buf v;
+	int rc;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/damaged", tmpdir);
+	assert_int_equal(sh("git init -q -b main %s && cd %s && "
+			    "printf 'a value to damage, a value to damage' > v && "
+			    "printf 'another value' > w && git add v w && "
+			    "git -c user.name=T -c user.email=t@e commit -qm c && git gc -q",
+			    path, path),
+			 0);
+	snprintf(hex, sizeof(hex), "%s", out("git -C %s rev-parse main:v", path));
+	line = out("git verify-pack -v %s/.git/objects/pack/*.idx | grep '^%s'", path, hex);
+	/* "<id> blob <size> <packed size> <offset>" */
+	assert_int_equal(sscanf(line, "%*s %*s %*s %*s %llu", &off), 1);
+	/* blob (3) becomes a tree (2): bit 4 of the first byte */
+	assert_int_equal(sh("cd %s/.git/objects/pack && f=$(ls *.pack) && chmod u+w $f && "
+			    "b=$(od -An -tu1 -j%llu -N1 $f | tr -d ' ') && "
+			    "printf \"$(printf '\\\\%%03o' $((b ^ 16)))\" | "
+			    "dd of=$f bs=1 seek=%llu conv=notrunc status=none",
+			    path, off, off),
+			 0);
+	repo = open_git(path);
+	assert_int_equal(gkv_store_open_branch(&s, repo, "main"), 0);
+	rc = gkv_store_get(&v, s, "v");
+	print_message("a blob's header damaged: %s\n", rc == 0 ? "read right" : gkv_error_last());
+	if (rc == 0) {
+		assert_int_equal(v.size, 36);
+		assert_memory_equal(v.ptr, "a value to damage, a value to damage", 36);
+		gkv_buf_dispose(&v);
+	} else {
+		assert_int_equal(rc, GKV_E_CORRUPT);
+	}
+	expect(s, "w", "another value");
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_written_pack_and_loose),
+	    cmocka_unit_test(test_git_made_packs),
+	    cmocka_unit_test(test_damaged_header),
+	};
+	int rc;
+
+	if (!mkdtemp(tmpdir))
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
