@@ -32,6 +32,8 @@
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "git_internal.h"
@@ -338,6 +340,115 @@ int gkv__git_reopen_writer(gkv__git *g)
 	return open_writer(g);
 }
 
+/* ---- core.sharedRepository ---- */
+
+static int shared_error(const gkv__git *g, const char *v)
+{
+	return gkv_error_set(GKV_E_CORRUPT, "git:%s: core.sharedRepository has a bad value '%s'",
+			     g->path, v);
+}
+
+/* As git reads it: a word, or an octal mode (0, 1 and 2 stand for umask,
+ * group and everybody). */
+static int parse_shared(int *out, const gkv__git *g, const char *v)
+{
+	static const struct {
+		const char *word;
+		int perm;
+	} words[] = {{"umask", 0},     {"false", 0},	{"no", 0},	 {"off", 0},
+		     {"group", 0660},  {"true", 0660},	{"yes", 0660}, {"on", 0660},
+		     {"all", 0664},    {"world", 0664}, {"everybody", 0664}};
+	char *end;
+	long mode;
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcasecmp(v, words[i].word)) {
+			*out = words[i].perm;
+			return 0;
+		}
+	errno = 0;
+	mode = strtol(v, &end, 8);
+	if (!*v || *end || errno || mode < 0 || mode > 0777)
+		return shared_error(g, v);
+	if (mode <= 2) {
+		*out = mode == 0 ? 0 : mode == 1 ? 0660 : 0664;
+		return 0;
+	}
+	if ((mode & 0600) != 0600)
+		return shared_error(g, v); /* the owner must read and write */
+	*out = -(int)(mode & 0666);
+	return 0;
+}
+
+int gkv__git_read_shared(gkv__git *g)
+{
+	git_config *cfg = NULL;
+	const char *v;
+	int rc;
+
+	g->shared_perm = 0;
+	if ((rc = git_repository_config_snapshot(&cfg, g->repo)) < 0)
+		return gkv__git_error(rc, GKV_E_IO, "git:%s: cannot read the configuration", g->path);
+	rc = git_config_get_string(&v, cfg, "core.sharedrepository");
+	if (rc == GIT_ENOTFOUND) {
+		git_error_clear();
+		rc = 0;
+	} else if (rc < 0) {
+		rc = gkv__git_error(rc, GKV_E_CORRUPT, "git:%s: cannot read core.sharedRepository",
+				    g->path);
+	} else {
+		rc = parse_shared(&g->shared_perm, g, v);
+	}
+	git_config_free(cfg);
+	return rc;
+}
+
+/* git's calc_shared_perm: the mode a shared repository gives a path. */
+static mode_t shared_mode(int perm, mode_t mode, int is_dir)
+{
+	int tweak = perm < 0 ? -perm : perm;
+
+	if (!(mode & S_IWUSR))
+		tweak &= ~0222;
+	if (mode & S_IXUSR)
+		tweak |= (tweak & 0444) >> 2; /* read bits give search bits */
+	mode = perm < 0 ? (mode_t)((mode & ~0777u) | (unsigned)tweak) : (mode | (mode_t)tweak);
+	return is_dir ? mode | S_ISGID : mode;
+}
+
+int gkv__git_share_path(const gkv__git *g, const char *path)
+{
+	struct stat st;
+	mode_t m;
+
+	if (!g->shared_perm)
+		return 0;
+	if (stat(path, &st) < 0)
+		return -1;
+	m = shared_mode(g->shared_perm, st.st_mode & 07777, S_ISDIR(st.st_mode));
+	return m == (st.st_mode & 07777) ? 0 : chmod(path, m);
+}
+
+int gkv__git_share_fd(const gkv__git *g, int fd)
+{
+	struct stat st;
+	mode_t m;
+
+	if (!g->shared_perm)
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	m = shared_mode(g->shared_perm, st.st_mode & 07777, 0);
+	return m == (st.st_mode & 07777) ? 0 : fchmod(fd, m);
+}
+
+int gkv__git_make_dir(const gkv__git *g, const char *dir)
+{
+	if (mkdir(dir, 0777) == 0)
+		return gkv__git_share_path(g, dir);
+	return errno == EEXIST ? 0 : -1;
+}
+
 int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags)
 {
 	gkv__git *g;
@@ -373,7 +484,8 @@ int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags
 		goto fail;
 	g->gitdir = git_repository_path(g->repo);
 	g->commondir = git_repository_commondir(g->repo);
-	if ((rc = gkv__git_packs_init(g)) < 0 || (rc = gkv__git_cache_new(&g->cache)) < 0)
+	if ((rc = gkv__git_read_shared(g)) < 0 || (rc = gkv__git_packs_init(g)) < 0 ||
+	    (rc = gkv__git_cache_new(&g->cache)) < 0)
 		goto fail;
 	if (!g->readonly && (rc = open_writer(g)) < 0)
 		goto fail;

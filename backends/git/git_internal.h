@@ -89,7 +89,25 @@ typedef struct gkv__git {
 	z_stream loose_zs; /* deflates loose objects, under write_lock */
 	bool loose_zs_ready;
 	pthread_mutex_t write_lock;
+	/* core.sharedRepository, as git reads it: 0 (umask), > 0 permission
+	 * bits added for the group or everybody (0660, 0664), < 0 minus an
+	 * exact file mode. */
+	int shared_perm;
 } gkv__git;
+
+/* Read core.sharedRepository into g->shared_perm; 0 or an error code. */
+int gkv__git_read_shared(gkv__git *g);
+/*
+ * Give a file or folder gitkv created under objects/ the permissions git
+ * would (core.sharedRepository): a folder gets the group's or everybody's
+ * bits and set-group-id, an object file its read bits. Nothing to do
+ * (and 0) for a repository that is not shared; -1 with errno set.
+ */
+int gkv__git_share_path(const gkv__git *g, const char *path);
+int gkv__git_share_fd(const gkv__git *g, int fd);
+/* mkdir dir (0777 less the umask, then shared as above); 0 if it exists
+ * now, -1 with errno set. */
+int gkv__git_make_dir(const gkv__git *g, const char *dir);
 
 /* An object of a batch, its bytes copied in. */
 typedef struct {

@@ -533,14 +533,14 @@ static int write_loose_one(gkv__git *g, const gkv__git_obj *o, gkv__sbuf *z)
 	snprintf(tmp, sizeof(tmp), "%s/tmp_obj_XXXXXX", dir);
 	snprintf(final, sizeof(final), "%s/%s", dir, hex + 2);
 	/* (mkstemp leaves the template changed when it fails: made again) */
-	if ((fd = mkstemp(tmp)) < 0 && errno == ENOENT &&
-	    (mkdir(dir, 0777) == 0 || errno == EEXIST)) {
+	if ((fd = mkstemp(tmp)) < 0 && errno == ENOENT && gkv__git_make_dir(g, dir) == 0) {
 		snprintf(tmp, sizeof(tmp), "%s/tmp_obj_XXXXXX", dir);
 		fd = mkstemp(tmp);
 	}
 	if (fd < 0)
 		return loose_error(g, o, "create a file for");
-	if (write_file(fd, z->ptr, z->size) < 0 || fchmod(fd, 0444) < 0 || (sync && fsync(fd) < 0)) {
+	if (write_file(fd, z->ptr, z->size) < 0 || fchmod(fd, 0444) < 0 ||
+	    gkv__git_share_fd(g, fd) < 0 || (sync && fsync(fd) < 0)) {
 		rc = loose_error(g, o, "write");
 		close(fd);
 		unlink(tmp);

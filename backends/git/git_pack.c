@@ -769,7 +769,7 @@ static int tmp_file(char *path, size_t cap, const gkv__git *g, const char *stem)
 
 	snprintf(path, cap, "%s/tmp_%s_XXXXXX", g->packs.dirpath, stem);
 	if ((fd = mkstemp(path)) < 0 && errno == ENOENT &&
-	    (mkdir(g->packs.dirpath, 0777) == 0 || errno == EEXIST)) {
+	    gkv__git_make_dir(g, g->packs.dirpath) == 0) {
 		/* mkstemp leaves the template changed when it fails */
 		snprintf(path, cap, "%s/tmp_%s_XXXXXX", g->packs.dirpath, stem);
 		fd = mkstemp(path);
@@ -782,7 +782,8 @@ static int finish_file(const gkv__git *g, int fd, const char *path)
 {
 	int rc = 0;
 
-	if (fchmod(fd, 0444) < 0 || (want_fsync() && fsync(fd) < 0))
+	if (fchmod(fd, 0444) < 0 || gkv__git_share_fd(g, fd) < 0 ||
+	    (want_fsync() && fsync(fd) < 0))
 		rc = io_error(g, "write", path);
 	if (close(fd) < 0 && rc == 0)
 		rc = io_error(g, "write", path);

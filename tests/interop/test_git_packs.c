@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gitkv.h"
@@ -235,6 +236,89 @@ static void test_damaged_header(void **state)
 	gkv_repo_free(repo);
 }
 
+/* Write a pack and loose objects into a repository git made with
+ * --shared=<how>. */
+static void write_shared(const char *path, const char *how)
+{
+	char key[64], val[128];
+	gkv_repo *repo;
+	gkv_store *s;
+	gkv_txn *txn;
+	gkv_oid id;
+
+	assert_int_equal(sh("git init -q --bare --shared=%s %s", how, path), 0);
+	repo = open_git(path);
+	assert_int_equal(gkv_store_open_branch(&s, repo, "main"), 0);
+	assert_int_equal(gkv_txn_begin(&txn, s), 0);
+	for (int i = 0; i < 400; i++) {
+		snprintf(key, sizeof(key), "bulk/k%d", i);
+		value_of(val, sizeof(val), i);
+		assert_int_equal(gkv_txn_set(txn, key, val, strlen(val)), 0);
+	}
+	assert_int_equal(gkv_txn_commit(&id, txn, GKV_TXN_FAIL, NULL), 0);
+	gkv_txn_free(txn);
+	for (int i = 0; i < 20; i++) {
+		snprintf(key, sizeof(key), "loose/k%d", i);
+		assert_int_equal(gkv_store_set(&id, s, key, key, strlen(key), NULL), 0);
+	}
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+	assert_int_equal(sh("git --git-dir=%s fsck --strict --no-dangling 2>/dev/null", path), 0);
+	/* there are object folders and a pack to look at */
+	assert_int_equal(sh("test -n \"$(find %s/objects -mindepth 1 -maxdepth 1 -type d "
+			    "-name '[0-9a-f][0-9a-f]')\"", path), 0);
+	assert_int_equal(sh("ls %s/objects/pack/*.pack >/dev/null", path), 0);
+}
+
+#define OBJ_DIRS "-mindepth 1 -maxdepth 1 -type d -name '[0-9a-f][0-9a-f]'"
+
+/* No path under P/objects matching the find tests (or P's exit status). */
+static int none(const char *path, const char *tests)
+{
+	return sh("test -z \"$(find %s/objects %s)\"", path, tests);
+}
+
+/*
+ * core.sharedRepository: the folders gitkv makes under objects/ get the
+ * group's write bit and set-group-id as git gives them, its files the
+ * read bits the mode asks for; an unshared repository keeps the umask;
+ * a bad value refuses to open, as git does.
+ */
+static void test_shared_repository(void **state)
+{
+	char path[256], uri[300];
+	gkv_options *opts;
+	gkv_repo *repo = NULL;
+	mode_t old = umask(022);
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/shared-group", tmpdir);
+	write_shared(path, "group");
+	assert_int_equal(none(path, OBJ_DIRS " ! -perm -2775"), 0);
+	assert_int_equal(none(path, "-path '*/[0-9a-f][0-9a-f]/*' -type f ! -perm 0444"), 0);
+	assert_int_equal(none(path, "-path '*/pack/*' -type f ! -perm 0444"), 0);
+
+	snprintf(path, sizeof(path), "%s/shared-0640", tmpdir);
+	write_shared(path, "0640");
+	assert_int_equal(none(path, OBJ_DIRS " ! -perm 2750"), 0);
+	assert_int_equal(none(path, "-path '*/[0-9a-f][0-9a-f]/*' -type f ! -perm 0440"), 0);
+	assert_int_equal(none(path, "-path '*/pack/*' -type f ! -perm 0440"), 0);
+
+	snprintf(path, sizeof(path), "%s/shared-umask", tmpdir);
+	write_shared(path, "umask");
+	assert_int_equal(none(path, OBJ_DIRS " ! -perm 0755"), 0);
+	assert_int_equal(none(path, "-path '*/[0-9a-f][0-9a-f]/*' -type f ! -perm 0444"), 0);
+
+	assert_int_equal(sh("git --git-dir=%s config core.sharedRepository bogus", path), 0);
+	snprintf(uri, sizeof(uri), "git:%s", path);
+	assert_int_equal(gkv_options_new(&opts), 0);
+	assert_int_equal(gkv_repo_open(&repo, uri, opts), GKV_E_CORRUPT);
+	assert_non_null(strstr(gkv_error_last(), "core.sharedRepository"));
+	assert_null(repo);
+	gkv_options_free(opts);
+	umask(old);
+}
+
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -249,6 +333,7 @@ int main(void)
 	    cmocka_unit_test(test_written_pack_and_loose),
 	    cmocka_unit_test(test_git_made_packs),
 	    cmocka_unit_test(test_damaged_header),
+	    cmocka_unit_test(test_shared_repository),
 	};
 	int rc;
 
