@@ -36,104 +36,36 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
 #include "git_internal.h"
 
 #define FLUSH_AT (1u << 20)
 #define IDX_HEAD (8 + 256 * 4) /* magic, version, fanout */
 
-/* ---- SHA-1, for the trailing checksum ---- */
+/* ---- SHA-1, for the trailing checksums ----
+ *
+ * A pack's and an .idx's trailers guard against damage, not attack (git
+ * computes them without collision detection), so they use libcrypto's
+ * SHA-1 with the CPU's SHA instructions (see store/oid.c for why the
+ * deprecated calls). */
 
-typedef struct {
-	uint32_t h[5];
-	uint64_t len;
-	unsigned char block[64];
-	size_t used;
-} sha1_ctx;
-
-static uint32_t rol(uint32_t x, int n)
-{
-	return (x << n) | (x >> (32 - n));
-}
-
-/* One round: the message schedule kept as 16 words, rounds in four
- * loops of 20 so that each has one function and one constant. */
-#define SHA1_W(i) (w[(i)&15] = rol(w[((i) + 13) & 15] ^ w[((i) + 8) & 15] ^ w[((i) + 2) & 15] ^ w[(i)&15], 1))
-#define SHA1_ROUND(f, k, wi)                                                                       \
-	do {                                                                                       \
-		uint32_t t = rol(a, 5) + (f) + e + (k) + (wi);                                     \
-		e = d;                                                                             \
-		d = cc;                                                                            \
-		cc = rol(b, 30);                                                                   \
-		b = a;                                                                             \
-		a = t;                                                                             \
-	} while (0)
-
-static void sha1_block(sha1_ctx *c, const unsigned char *p)
-{
-	uint32_t w[16], a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4];
-	int i;
-
-	for (i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-	for (i = 0; i < 16; i++)
-		SHA1_ROUND(d ^ (b & (cc ^ d)), 0x5a827999u, w[i]);
-	for (; i < 20; i++)
-		SHA1_ROUND(d ^ (b & (cc ^ d)), 0x5a827999u, SHA1_W(i));
-	for (; i < 40; i++)
-		SHA1_ROUND(b ^ cc ^ d, 0x6ed9eba1u, SHA1_W(i));
-	for (; i < 60; i++)
-		SHA1_ROUND((b & cc) | (d & (b | cc)), 0x8f1bbcdcu, SHA1_W(i));
-	for (; i < 80; i++)
-		SHA1_ROUND(b ^ cc ^ d, 0xca62c1d6u, SHA1_W(i));
-	c->h[0] += a;
-	c->h[1] += b;
-	c->h[2] += cc;
-	c->h[3] += d;
-	c->h[4] += e;
-}
+typedef SHA_CTX sha1_ctx;
 
 static void sha1_init(sha1_ctx *c)
 {
-	static const uint32_t h0[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-
-	memcpy(c->h, h0, sizeof(h0));
-	c->len = 0;
-	c->used = 0;
+	SHA1_Init(c);
 }
 
 static void sha1_update(sha1_ctx *c, const unsigned char *p, size_t n)
 {
-	c->len += n;
-	if (c->used) {
-		size_t take = 64 - c->used < n ? 64 - c->used : n;
-
-		memcpy(c->block + c->used, p, take);
-		c->used += take;
-		p += take;
-		n -= take;
-		if (c->used < 64)
-			return;
-		sha1_block(c, c->block);
-		c->used = 0;
-	}
-	for (; n >= 64; p += 64, n -= 64)
-		sha1_block(c, p);
-	memcpy(c->block, p, n);
-	c->used = n;
+	SHA1_Update(c, p, n);
 }
 
 static void sha1_final(unsigned char out[20], sha1_ctx *c)
 {
-	uint64_t bits = c->len * 8;
-	unsigned char pad[72] = {0x80};
-	size_t npad = (c->used < 56 ? 56 : 120) - c->used;
-
-	for (int i = 0; i < 8; i++)
-		pad[npad + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha1_update(c, pad, npad + 8);
-	for (int i = 0; i < 20; i++)
-		out[i] = (unsigned char)(c->h[i / 4] >> (24 - 8 * (i % 4)));
+	SHA1_Final(out, c);
 }
 
 /* ---- reading: objects straight from the packs ---- */
