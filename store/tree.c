@@ -368,16 +368,20 @@ static int walk_to(gkv_tree **parent, ptrdiff_t *idx, gkv_tree *root, const char
 		return 0;
 	}
 	for (;;) {
-		i = node_find(node, seg, seglen);
 		const char *nseg;
-		size_t nlen, npos = pos;
+		size_t nlen, npos = pos, at;
 
-		if (!gkv__path_next(path, &npos, &nseg, &nlen))
+		if (!gkv__path_next(path, &npos, &nseg, &nlen)) {
+			i = node_find(node, seg, seglen);
 			break;
-		if (i < 0 || !is_tree_mode(node->e[i].mode)) {
+		}
+		/* Not the last segment: only a directory will do, and one
+		 * binary search in directory order finds it. */
+		if (!bsearch_kind(&at, node, seg, seglen, 1) || !is_tree_mode(node->e[at].mode)) {
 			gkv__tree_unref(node);
 			return GKV_E_NOTFOUND;
 		}
+		i = (ptrdiff_t)at;
 		if ((rc = child_of(&next, node, (size_t)i)) < 0) {
 			gkv__tree_unref(node);
 			return rc;
