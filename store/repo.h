@@ -68,8 +68,11 @@ gkv_repo *gkv__tree_repo(const gkv_tree *t);
  * in out. With keep, the trees written are also recorded there, for
  * gkv__tree_cache_written once the batch has landed. */
 int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch, gkv__sbuf *keep);
-/* Put the trees recorded in keep into the cache, decoded as if read. */
-void gkv__tree_cache_written(gkv_repo *repo, const gkv__sbuf *keep);
+/* Put the trees recorded in keep (clean nodes, as if read) into the
+ * cache; keep is left empty. */
+void gkv__tree_cache_written(gkv_repo *repo, gkv__sbuf *keep);
+/* Release what keep still holds and keep itself. */
+void gkv__tree_keep_dispose(gkv__sbuf *keep);
 /* Once that batch landed: never write those nodes again. */
 void gkv__tree_mark_stored(gkv_tree *t);
 /* In-place variants for trees owned by one transaction (see tree.c). */

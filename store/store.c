@@ -361,7 +361,7 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 	gkv_oid tree_id, commit;
 	gkv__sbuf keep = GKV__SBUF_INIT;
 	gkv_tree *clean;
-	int rc;
+	int kept, rc;
 
 	if ((rc = gkv__check_writable(repo)) < 0)
 		return rc;
@@ -392,8 +392,9 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 	 * if read): the in-memory tree would keep every value written through
 	 * the view alive, and copying its nodes touches their values.
 	 */
+	kept = keep.size != 0;
 	gkv__tree_cache_written(repo, &keep);
-	if (keep.size && gkv__tree_load(&clean, repo, &tree_id) == 0) {
+	if (kept && gkv__tree_load(&clean, repo, &tree_id) == 0) {
 		gkv__store_remember(s, &commit, clean);
 		gkv__tree_unref(clean);
 	} else {
@@ -411,7 +412,7 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 abort:
 	be->batch_abort(batch);
 out:
-	gkv__sbuf_free(&keep);
+	gkv__tree_keep_dispose(&keep);
 	gkv_signature_free(def);
 	return rc;
 }

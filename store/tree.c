@@ -651,19 +651,68 @@ int gkv_tree_equal(gkv_tree *a, gkv_tree *b)
 	return gkv_oid_equal(&ia, &ib);
 }
 
-/* Write t's dirty parts bottom-up into batch; hash_lock held. */
-/* Append a written tree (id, length, bytes) to keep, for gkv__tree_cache_written. */
-static int keep_tree(gkv__sbuf *keep, const gkv_oid *id, const gkv__sbuf *b)
+/*
+ * The clean node of tree bytes b that serialize() just made from t: t's
+ * names, modes and ids, the names pointing into a copy of b, as
+ * node_decode would give but without parsing b again (each name starts
+ * after its mode and a space; nothing else is searched). For keep.
+ */
+static int clean_copy(gkv_tree **out, gkv_tree *t, const gkv__sbuf *b)
 {
-	uint64_t len = b->size;
-	int rc;
+	gkv_tree *c;
+	char *raw;
+	size_t off = 0;
 
-	if ((rc = gkv__sbuf_put(keep, id->id, GKV_OID_RAWSZ)) < 0 ||
-	    (rc = gkv__sbuf_put(keep, &len, sizeof(len))) < 0)
-		return rc;
-	return gkv__sbuf_put(keep, b->ptr, b->size);
+	*out = NULL;
+	if (!(raw = malloc(b->size ? b->size : 1)))
+		return gkv__oom();
+	if (b->size) /* the empty tree's buffer may have no bytes at all */
+		memcpy(raw, b->ptr, b->size);
+	if (!(c = node_new(t->repo)) || node_reserve(c, t->n) < 0) {
+		free(raw);
+		gkv__tree_unref(c);
+		return GKV_E_NOMEM;
+	}
+	c->raw = raw;
+	for (size_t i = 0; i < t->n; i++) {
+		const tentry *src = &t->e[i];
+		tentry *e = &c->e[i];
+		const char *sp = off < b->size ? memchr(raw + off, ' ', b->size - off) : NULL;
+
+		if (!sp || (size_t)(sp - raw) + 1 + src->namelen + 1 + GKV_OID_RAWSZ > b->size) {
+			gkv__tree_unref(c); /* cannot happen: b is t's serialization */
+			return gkv__error(GKV_E_CORRUPT, "a serialized tree does not match its node");
+		}
+		memset(e, 0, sizeof(*e));
+		e->name = sp + 1;
+		e->namelen = src->namelen;
+		e->mode = src->mode;
+		e->id = src->child ? src->child->id : src->value ? src->value->id : src->id;
+		off = (size_t)(sp - raw) + 1 + src->namelen + 1 + GKV_OID_RAWSZ;
+		c->n = i + 1;
+	}
+	c->clean = 1;
+	c->has_id = 1;
+	c->id = t->id;
+	*out = c;
+	return 0;
 }
 
+/* Record in keep the clean form of a tree just written, for
+ * gkv__tree_cache_written. */
+static int keep_tree(gkv__sbuf *keep, gkv_tree *t, const gkv__sbuf *b)
+{
+	gkv_tree *c;
+	int rc;
+
+	if ((rc = clean_copy(&c, t, b)) < 0)
+		return rc;
+	if ((rc = gkv__sbuf_put(keep, &c, sizeof(c))) < 0)
+		gkv__tree_unref(c);
+	return rc;
+}
+
+/* Write t's dirty parts bottom-up into batch; hash_lock held. */
 static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b, gkv__sbuf *keep)
 {
 	gkv_backend *be = batch->backend;
@@ -694,34 +743,33 @@ static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b, 
 		t->has_id = 1;
 	}
 	*out = t->id;
-	if (keep && (rc = keep_tree(keep, &t->id, b)) < 0)
+	if (keep && (rc = keep_tree(keep, t, b)) < 0)
 		return rc;
 	return be->batch_write(batch, &t->id, GKV_OBJ_TREE, b->ptr, b->size);
 }
 
-void gkv__tree_cache_written(gkv_repo *repo, const gkv__sbuf *keep)
+void gkv__tree_cache_written(gkv_repo *repo, gkv__sbuf *keep)
 {
-	size_t off = 0;
-
-	while (keep && off + GKV_OID_RAWSZ + sizeof(uint64_t) <= keep->size) {
-		gkv_oid id;
-		uint64_t len;
-		void *data;
+	for (size_t off = 0; keep && off + sizeof(gkv_tree *) <= keep->size;
+	     off += sizeof(gkv_tree *)) {
 		gkv_tree *t;
 
-		memcpy(id.id, keep->ptr + off, GKV_OID_RAWSZ);
-		memcpy(&len, keep->ptr + off + GKV_OID_RAWSZ, sizeof(len));
-		off += GKV_OID_RAWSZ + sizeof(len);
-		if (!(data = malloc(len ? len : 1)))
-			break;
-		memcpy(data, keep->ptr + off, len);
-		off += len;
-		if (node_decode(&t, repo, &id, data, len) < 0) {
-			gkv_error_clear();
-			continue;
-		}
+		memcpy(&t, keep->ptr + off, sizeof(t));
 		gkv__tree_unref(gkv__cache_put(&repo->cache, t));
 	}
+	if (keep)
+		keep->size = 0;
+}
+
+void gkv__tree_keep_dispose(gkv__sbuf *keep)
+{
+	for (size_t off = 0; off + sizeof(gkv_tree *) <= keep->size; off += sizeof(gkv_tree *)) {
+		gkv_tree *t;
+
+		memcpy(&t, keep->ptr + off, sizeof(t));
+		gkv__tree_unref(t);
+	}
+	gkv__sbuf_free(keep);
 }
 
 /*
