@@ -87,8 +87,13 @@ static const char *name_problem(const char *name, size_t len)
 {
 	if (len == 0)
 		return "empty entry name";
-	if (memchr(name, '/', len))
-		return "entry name holds '/'";
+	/* One pass for both bytes: names are a few bytes long. */
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] == '/')
+			return "entry name holds '/'";
+		if (name[i] == '\0')
+			return "entry name holds NUL";
+	}
 	if (name[0] != '.')
 		return NULL;
 	if (len == 1 || (len == 2 && name[1] == '.'))
@@ -231,10 +236,9 @@ int gkv__tree_put_entry(gkv__sbuf *out, uint32_t mode, const char *name, size_t 
 
 	if (!mt)
 		return gkv__error(GKV_E_INVALID, "cannot write tree entry with mode %o", mode);
-	if ((why = name_problem(name, namelen)) || memchr(name, '\0', namelen))
+	if ((why = name_problem(name, namelen)))
 		return gkv__error(GKV_E_INVALID, "cannot write tree entry '%.*s': %s",
-				  (int)(namelen > 256 ? 256 : namelen), name,
-				  why ? why : "name holds NUL");
+				  (int)(namelen > 256 ? 256 : namelen), name, why);
 	mlen = strlen(mt);
 	if ((rc = gkv__sbuf_grow(out, mlen + namelen + 1 + GKV_OID_RAWSZ)) < 0)
 		return rc;

@@ -593,9 +593,15 @@ int gkv_tree_is_empty(gkv_tree *tree)
 static int serialize(gkv__sbuf *b, gkv_tree *t)
 {
 	gkv_oid id;
+	size_t need = 0;
 	int rc;
 
 	b->size = 0;
+	/* At most "100644 " + name + NUL + id each: one allocation. */
+	for (size_t i = 0; i < t->n; i++)
+		need += 7 + t->e[i].namelen + 1 + GKV_OID_RAWSZ;
+	if ((rc = gkv__sbuf_grow(b, need)) < 0)
+		return rc;
 	for (size_t i = 0; i < t->n; i++) {
 		tentry *e = &t->e[i];
 
