@@ -40,6 +40,7 @@ typedef struct tvalue {
 
 typedef struct {
 	const char *name;
+	uint64_t key; /* name_key(): the first bytes of the name, for searches */
 	uint32_t namelen;
 	uint32_t mode;
 	int own;
@@ -69,6 +70,24 @@ static int is_tree_mode(uint32_t mode)
 static int is_file_kind(gkv_kind k)
 {
 	return k == GKV_KIND_VALUE || k == GKV_KIND_EXEC || k == GKV_KIND_LINK;
+}
+
+/*
+ * The first 8 bytes of a name as git orders it (the name, then '/' for a
+ * directory or NUL for a file, then NULs), big-endian: entries whose keys
+ * differ compare as their keys do, so a search mostly never reads the
+ * names themselves (another cache line each).
+ */
+static uint64_t name_key(const char *name, size_t len, int is_tree)
+{
+	uint64_t k = 0;
+
+	for (size_t i = 0; i < 8; i++) {
+		unsigned char c = i < len ? (unsigned char)name[i] : i == len && is_tree ? '/' : 0;
+
+		k = k << 8 | c;
+	}
+	return k;
 }
 
 /* ------------------------------------------------------------ lifetime */
@@ -220,6 +239,7 @@ static int node_decode(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, void *
 		e->name = raw[i].name;
 		e->namelen = (uint32_t)raw[i].namelen;
 		e->mode = raw[i].mode;
+		e->key = name_key(e->name, e->namelen, is_tree_mode(e->mode));
 		e->id = raw[i].id;
 	}
 	free(raw);
@@ -261,18 +281,25 @@ int gkv_tree_lookup(gkv_tree **out, gkv_repo *repo, const gkv_oid *id)
 /* ------------------------------------------------------------- lookups */
 
 /*
- * gkv__entry_cmp for entry i, inlined: names are short (a few bytes), so a
- * byte loop beats a call to memcmp on the path of every lookup.
+ * gkv__entry_cmp for entry i, inlined, with key = name_key(name, len,
+ * is_tree). Different keys decide; equal keys with a name under 8 bytes
+ * mean the same name and kind (the byte after it is the kind's, which no
+ * name holds); only long names are compared in full, by a byte loop (they
+ * are short: it beats a call to memcmp).
  */
-static inline int entry_cmp_at(const gkv_tree *t, size_t i, const char *name, size_t len,
-    int is_tree)
+static inline int entry_cmp_at(const gkv_tree *t, size_t i, uint64_t key, const char *name,
+    size_t len, int is_tree)
 {
 	const tentry *e = &t->e[i];
 	const unsigned char *a = (const unsigned char *)e->name, *b = (const unsigned char *)name;
 	size_t n = e->namelen < len ? e->namelen : len;
 	unsigned char ca, cb;
 
-	for (size_t k = 0; k < n; k++)
+	if (e->key != key)
+		return e->key < key ? -1 : 1;
+	if (n < 8)
+		return 0;
+	for (size_t k = 8; k < n; k++)
 		if (a[k] != b[k])
 			return (int)a[k] - (int)b[k];
 	ca = e->namelen > n ? a[n] : is_tree_mode(e->mode) ? '/' : '\0';
@@ -284,10 +311,11 @@ static inline int entry_cmp_at(const gkv_tree *t, size_t i, const char *name, si
 static int bsearch_kind(size_t *pos, const gkv_tree *t, const char *name, size_t len, int is_tree)
 {
 	size_t lo = 0, hi = t->n;
+	uint64_t key = name_key(name, len, is_tree);
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = entry_cmp_at(t, mid, name, len, is_tree);
+		int c = entry_cmp_at(t, mid, key, name, len, is_tree);
 
 		if (c == 0) {
 			*pos = mid;
@@ -693,6 +721,7 @@ static int clean_copy(gkv_tree **out, gkv_tree *t, const gkv__sbuf *b)
 		e->name = sp + 1;
 		e->namelen = src->namelen;
 		e->mode = src->mode;
+		e->key = src->key;
 		e->id = src->child ? src->child->id : src->value ? src->value->id : src->id;
 		off = (size_t)(sp - raw) + 1 + src->namelen + 1 + GKV_OID_RAWSZ;
 		c->n = i + 1;
@@ -871,6 +900,7 @@ static int node_insert(gkv_tree *t, const char *name, size_t len, uint32_t mode,
 	e->name = copy;
 	e->namelen = (uint32_t)len;
 	e->mode = mode;
+	e->key = name_key(copy, len, is_tree_mode(mode));
 	e->own = 1;
 	e->child = child;
 	e->value = value;

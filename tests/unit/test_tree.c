@@ -173,6 +173,57 @@ static void test_ids_match_git_ordering(void **state)
 	gkv_repo_free(repo);
 }
 
+/*
+ * Names around 8 bytes, the length a search compares without reading the
+ * name (store/tree.c name_key): directories and values that share their
+ * first 7, 8 or 9 bytes, with '-' and '.' just below '/' in the order.
+ */
+static void test_ids_match_git_ordering_long_names(void **state)
+{
+	static const char *const paths[] = {
+	    "abcdefg/x",    "abcdefg-x",  "abcdefg.txt",   "abcdefg0",	 "abcdefgh/y",
+	    "abcdefgh.txt", "abcdefgh-",  "abcdefghi",	   "abcdefghij/z", "abcdefghik",
+	    "abcdefghi-j/w", "abcdef",	  "abcdefg!",	   "abcdefghij.k", "abcdefghijklmnop/q",
+	    "abcdefghijklmnop.q", "abcdefghijklmno"};
+	static const char *const values[] = {
+	    "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
+	    "16", "17"};
+	size_t n = sizeof(paths) / sizeof(*paths);
+	gkv_repo *repo = uu_open_mem();
+	gkv_tree *t = gkv_tree_of(repo, paths, values, n), *u;
+	gkv_oid got = tree_id(t), want = git_tree_of(paths, values, n), written;
+	gkv_kind k;
+
+	(void)state;
+	assert_oid_equal(&got, &want);
+	u = empty(repo);
+	for (size_t i = n; i-- > 0;)
+		u = with(u, paths[i], values[i]);
+	assert_true(gkv_tree_equal(t, u));
+	gkv_tree_free(u);
+	/* Found in memory, and after a write and a read back (decoded nodes). */
+	assert_ok(gkv_tree_write(&written, t));
+	assert_oid_equal(&written, &want);
+	assert_ok(gkv_tree_lookup(&u, repo, &written));
+	for (size_t i = 0; i < n; i++) {
+		assert_value(t, paths[i], values[i]);
+		assert_value(u, paths[i], values[i]);
+	}
+	assert_ok(gkv_tree_kind(&k, u, "abcdefgh"));
+	assert_int_equal(k, GKV_KIND_DIR);
+	assert_ok(gkv_tree_kind(&k, u, "abcdefghij"));
+	assert_int_equal(k, GKV_KIND_DIR);
+	assert_ok(gkv_tree_kind(&k, u, "abcdefghi/x"));
+	assert_int_equal(k, GKV_KIND_NONE);
+	assert_ok(gkv_tree_kind(&k, u, "abcdefghijklmn"));
+	assert_int_equal(k, GKV_KIND_NONE);
+	assert_ok(gkv_tree_kind(&k, u, "abcdefgh-/x"));
+	assert_int_equal(k, GKV_KIND_NONE);
+	gkv_tree_free(u);
+	gkv_tree_free(t);
+	gkv_repo_free(repo);
+}
+
 /* A value "a" beside directories "a-b" and "a.c" and a value "a0". */
 static void test_ids_match_git_value_named_like_dir(void **state)
 {
@@ -935,6 +986,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_tree_id),
 	    cmocka_unit_test(test_lookup_among_interleaved_names),
 	    cmocka_unit_test(test_ids_match_git_ordering),
+	    cmocka_unit_test(test_ids_match_git_ordering_long_names),
 	    cmocka_unit_test(test_ids_match_git_value_named_like_dir),
 	    cmocka_unit_test(test_old_tree_unchanged),
 	    cmocka_unit_test(test_structural_sharing),
