@@ -108,7 +108,12 @@ int gkv__commit_tree(gkv_tree **out, gkv_repo *repo, const gkv_oid *commit)
 
 int gkv__default_signature(gkv_signature **out, gkv_repo *repo)
 {
-	return gkv_signature_new(out, repo->author_name, repo->author_email, (int64_t)time(NULL), 0);
+	const char *name, *email;
+	int rc;
+
+	if ((rc = gkv__repo_identity(&name, &email, repo)) < 0)
+		return rc;
+	return gkv_signature_new(out, name, email, (int64_t)time(NULL), 0);
 }
 
 int gkv__commit_write_batch(gkv_oid *out, gkv_batch *batch, const gkv_oid *tree,

@@ -22,6 +22,10 @@
 /* Out of memory: sets the message, returns GKV_E_NOMEM. */
 int gkv__oom(void);
 
+/* Start libgit2 once for the process, when a part of the core first needs
+ * it (oid.c: sha1dc hashing; repo.c: git's user.name). Never shut down. */
+void gkv__libgit2_init(void);
+
 /* A growable byte buffer for building objects and messages. */
 typedef struct {
 	unsigned char *ptr;

@@ -123,6 +123,11 @@ static void libgit2_init_once(void)
 	git_libgit2_init();
 }
 
+void gkv__libgit2_init(void)
+{
+	pthread_once(&libgit2_once, libgit2_init_once);
+}
+
 static git_object_t git_type(gkv_otype type)
 {
 	switch (type) {
@@ -199,7 +204,7 @@ int gkv_hash(gkv_oid *out, gkv_otype type, const void *data, size_t len)
 		return gkv__error(GKV_E_INVALID, "cannot hash NULL data of length %zu", len);
 	if (atomic_load_explicit(&hash_kind, memory_order_relaxed) == GKV_HASH_SHA1)
 		return hash_plain(out, gtype, data ? data : "", len);
-	pthread_once(&libgit2_once, libgit2_init_once);
+	gkv__libgit2_init();
 	/* The hash context lives on libgit2's stack: no allocation per call. */
 	if (git_odb_hash(&oid, data ? data : "", len, gtype) < 0) {
 		e = git_error_last();

@@ -34,8 +34,11 @@ static void git_identity(char **name, char **email)
 	git_config *cfg = NULL;
 	git_buf b = {0};
 
-	if (git_config_open_default(&cfg) < 0)
+	gkv__libgit2_init();
+	if (git_config_open_default(&cfg) < 0) {
+		git_error_clear();
 		return;
+	}
 	if (!*name && git_config_get_string_buf(&b, cfg, "user.name") == 0) {
 		*name = gkv__strdup(b.ptr);
 		git_buf_dispose(&b);
@@ -44,23 +47,42 @@ static void git_identity(char **name, char **email)
 		*email = gkv__strdup(b.ptr);
 		git_buf_dispose(&b);
 	}
+	git_error_clear();
 	git_config_free(cfg);
 }
 
-static int set_identity(gkv_repo *repo, const gkv_options *opts)
+/*
+ * The author of commits made without one: the options, else
+ * GITKV_AUTHOR_NAME / GITKV_AUTHOR_EMAIL (read at open), else git's
+ * user.name / user.email, else "gitkv <gitkv@localhost>". git's
+ * configuration is read at the first commit that needs it, not at open:
+ * reading it needs libgit2 started, which costs 20-50 ms here (Debian's
+ * libgit2 parses every CA certificate), and a process that only reads
+ * should not pay that.
+ */
+static int identity_from_options(gkv_repo *repo, const gkv_options *opts)
 {
-	char *name = NULL, *email = NULL;
 	const char *env;
+
+	if (opts && opts->author_name &&
+	    (!(repo->author_name = gkv__strdup(opts->author_name)) ||
+		!(repo->author_email = gkv__strdup(opts->author_email))))
+		return gkv__oom();
+	if (!repo->author_name && (env = getenv("GITKV_AUTHOR_NAME")) && *env &&
+	    !(repo->author_name = gkv__strdup(env)))
+		return gkv__oom();
+	if (!repo->author_email && (env = getenv("GITKV_AUTHOR_EMAIL")) && *env &&
+	    !(repo->author_email = gkv__strdup(env)))
+		return gkv__oom();
+	return 0;
+}
+
+/* Complete the identity (once per repo): git's, the defaults, checked. */
+static int identity_complete(gkv_repo *repo)
+{
+	char *name = repo->author_name, *email = repo->author_email;
 	gkv_signature *check;
 
-	if (opts && opts->author_name) {
-		name = gkv__strdup(opts->author_name);
-		email = gkv__strdup(opts->author_email);
-	}
-	if (!name && (env = getenv("GITKV_AUTHOR_NAME")) && *env)
-		name = gkv__strdup(env);
-	if (!email && (env = getenv("GITKV_AUTHOR_EMAIL")) && *env)
-		email = gkv__strdup(env);
 	if (!name || !email)
 		git_identity(&name, &email);
 	if (!name)
@@ -68,8 +90,8 @@ static int set_identity(gkv_repo *repo, const gkv_options *opts)
 	if (!email)
 		email = gkv__strdup("gitkv@localhost");
 	if (!name || !email) {
-		free(name);
-		free(email);
+		repo->author_name = name;
+		repo->author_email = email;
 		return gkv__oom();
 	}
 	/* An unusable identity from the environment falls back to the default. */
@@ -85,6 +107,19 @@ static int set_identity(gkv_repo *repo, const gkv_options *opts)
 	repo->author_name = name;
 	repo->author_email = email;
 	return (name && email) ? 0 : gkv__oom();
+}
+
+int gkv__repo_identity(const char **name, const char **email, gkv_repo *repo)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&repo->ident_lock);
+	if (!repo->ident_ready && (rc = identity_complete(repo)) == 0)
+		repo->ident_ready = 1;
+	*name = repo->author_name;
+	*email = repo->author_email;
+	pthread_mutex_unlock(&repo->ident_lock);
+	return rc;
 }
 
 int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opts)
@@ -107,10 +142,10 @@ int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opt
 			b->free(b);
 		return gkv__oom();
 	}
-	git_libgit2_init();
 	repo->backend = b;
 	repo->readonly = opts ? opts->readonly : 0;
 	pthread_mutex_init(&repo->hash_lock, NULL);
+	pthread_mutex_init(&repo->ident_lock, NULL);
 	if ((rc = gkv__cache_init(&repo->cache, opts ? opts->cache_size : GKV_DEFAULT_CACHE_TREES)) < 0)
 		goto fail;
 	if (b->default_branch) {
@@ -120,7 +155,7 @@ int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opt
 		rc = GKV_E_NOMEM;
 		goto fail;
 	}
-	if ((rc = set_identity(repo, opts)) < 0)
+	if ((rc = identity_from_options(repo, opts)) < 0)
 		goto fail;
 	if ((rc = gkv__watch_init(repo)) < 0)
 		goto fail;
@@ -236,11 +271,11 @@ void gkv_repo_free(gkv_repo *repo)
 	if (repo->backend && repo->backend->free)
 		repo->backend->free(repo->backend);
 	pthread_mutex_destroy(&repo->hash_lock);
+	pthread_mutex_destroy(&repo->ident_lock);
 	free(repo->default_branch);
 	free(repo->author_name);
 	free(repo->author_email);
 	free(repo);
-	git_libgit2_shutdown();
 }
 
 const char *gkv_repo_default_branch(const gkv_repo *repo)

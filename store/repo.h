@@ -39,12 +39,17 @@ struct gkv_repo {
 	gkv_backend *backend;
 	char *default_branch;
 	int readonly;
-	char *author_name;
+	char *author_name; /* complete once ident_ready: gkv__repo_identity */
 	char *author_email;
+	int ident_ready;
+	pthread_mutex_t ident_lock;
 	gkv__cache cache;
 	pthread_mutex_t hash_lock; /* serialises the memoising of ids in shared trees */
 	gkv__watch_state *watches;
 };
+
+/* The author of commits made without one (repo.c); strings owned by repo. */
+int gkv__repo_identity(const char **name, const char **email, gkv_repo *repo);
 
 /* odb.c: objects through the backend. */
 int gkv__odb_read(void **data, size_t *len, gkv_otype *type, gkv_repo *repo, const gkv_oid *id);

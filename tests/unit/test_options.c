@@ -37,7 +37,14 @@ static void test_defaults(void **state)
 	assert_ok(gkv_repo_open(&without, "mem:", NULL));
 	assert_int_equal(with->cache.capacity, without->cache.capacity);
 	assert_int_equal(with->readonly, without->readonly);
-	assert_string_equal(with->author_name, without->author_name);
+	{
+		const char *n1, *e1, *n2, *e2;
+
+		assert_ok(gkv__repo_identity(&n1, &e1, with));
+		assert_ok(gkv__repo_identity(&n2, &e2, without));
+		assert_string_equal(n1, n2);
+		assert_string_equal(e1, e2);
+	}
 	gkv_repo_free(with);
 	gkv_repo_free(without);
 	gkv_options_free(o);

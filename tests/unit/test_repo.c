@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include <git2.h>
+
 #include "repo.h"
 #include "unit_util.h"
 
@@ -182,6 +184,57 @@ static void test_author_sources_in_order(void **state)
 
 	uu_tmpdir_remove(home);
 	uu_tmpdir_remove(bare);
+}
+
+/*
+ * Starting libgit2 costs 20-50 ms per process (Debian's build parses
+ * every CA certificate), so the core starts it only when it needs it.
+ * Probe (a fresh process): open an lmdb store and read a value, then
+ * report git_libgit2_init's count (1: nobody had started it); then commit
+ * with the default author and hash (sha1dc and git's user.name need it).
+ */
+static int probe_libgit2(const char *dir)
+{
+	gkv_repo *repo = NULL;
+	gkv_store *s = NULL;
+	gkv_buf v;
+	char uri[512];
+	int before, after;
+
+	snprintf(uri, sizeof(uri), "lmdb:%s", dir);
+	if (gkv_repo_open(&repo, uri, NULL) < 0 || gkv_store_open_branch(&s, repo, "main") < 0 ||
+	    gkv_store_get(&v, s, "k") < 0)
+		return 2;
+	gkv_buf_dispose(&v);
+	before = git_libgit2_init();
+	git_libgit2_shutdown();
+	if (gkv_store_set(NULL, s, "k", "w", 1, NULL) < 0)
+		return 3;
+	after = git_libgit2_init();
+	git_libgit2_shutdown();
+	printf("%d %d\n", before, after);
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+	return 0;
+}
+
+static void test_libgit2_started_only_when_needed(void **state)
+{
+	char *dir = uu_tmpdir("repo-lazy"), out[64];
+	gkv_repo *repo = uu_open_lmdb(dir, 0);
+	gkv_store *s;
+	ssize_t n;
+
+	(void)state;
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_set(NULL, s, "k", "v", 1, NULL));
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+	assert_true((n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1)) > 0);
+	self_exe[n] = '\0';
+	assert_int_equal(0, uu_sh(out, sizeof(out), "'%s' --probe-libgit2 '%s'", self_exe, dir));
+	assert_string_equal("1 2", out);
+	uu_tmpdir_remove(dir);
 }
 
 /* ---------------------------------------------------------- object read */
@@ -423,6 +476,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_uris),
 	    cmocka_unit_test(test_author_sources_in_order),
+	    cmocka_unit_test(test_libgit2_started_only_when_needed),
 	    cmocka_unit_test(test_object_read_verifies),
 	    cmocka_unit_test(test_resolve),
 	    cmocka_unit_test(test_resolve_malformed_spec),
@@ -431,5 +485,7 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "--probe-author") == 0)
 		return probe_author(argc, argv);
+	if (argc == 3 && strcmp(argv[1], "--probe-libgit2") == 0)
+		return probe_libgit2(argv[2]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
