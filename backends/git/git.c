@@ -125,6 +125,7 @@ static void git_backend_free(gkv_backend *b)
 	git_repository_free(g->repo);
 	gkv__git_packs_free(g);
 	gkv__git_cache_free(g->cache);
+	gkv__git_watch_free(g);
 	if (g->loose_zs_ready)
 		deflateEnd(&g->loose_zs);
 	if (g->fsync)
@@ -146,6 +147,8 @@ static void git_fill_vtable(gkv_backend *b)
 	b->ref_read = gkv__git_ref_read;
 	b->ref_list = gkv__git_ref_list;
 	b->ref_cas = gkv__git_ref_cas;
+	b->refs_version = gkv__git_refs_version;
+	b->ref_read_versioned = gkv__git_ref_read_versioned;
 	b->default_branch = git_default_branch;
 	b->batch_begin = gkv__git_batch_begin;
 	b->batch_write = gkv__git_batch_write;
@@ -468,6 +471,7 @@ int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags
 	gkv_backend_init(&g->parent, GKV_BACKEND_VERSION);
 	git_fill_vtable(&g->parent);
 	pthread_mutex_init(&g->write_lock, NULL);
+	gkv__git_watch_init(g);
 	g->readonly = (flags & GKV_GIT_READONLY) != 0;
 	/* Before anything is opened: libgit2 reads the option when it makes
 	 * its ref database and writers. */
@@ -487,6 +491,7 @@ int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags
 	if ((rc = gkv__git_read_shared(g)) < 0 || (rc = gkv__git_packs_init(g)) < 0 ||
 	    (rc = gkv__git_cache_new(&g->cache)) < 0)
 		goto fail;
+	gkv__git_watch_start(g);
 	if (!g->readonly && (rc = open_writer(g)) < 0)
 		goto fail;
 	*out = &g->parent;

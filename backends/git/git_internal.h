@@ -10,7 +10,8 @@
  *                exists, iterate, write loose or as a pack
  *   git_pack.c   packs: a large batch written as one pack with its .idx,
  *                and objects read straight from the packs' maps
- *   git_refs.c   refs: read, list, compare-and-swap under git's lock files
+ *   git_refs.c   refs: read, list, compare-and-swap under git's lock files,
+ *                versions of the refs (inotify on the ref directories)
  *   git_batch.c  batches: buffer a commit's objects and ref updates, then
  *                land the objects and move the refs
  *   git_error.c  libgit2 errors as GKV_E_* codes with libgit2's message
@@ -19,6 +20,7 @@
 #define GKV_GIT_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 #include <git2.h>
@@ -48,6 +50,35 @@ typedef struct {
 	z_stream **zpool;
 	size_t nz, capz;
 } gkv__git_packs;
+
+/* A directory watched for ref changes (git_refs.c). */
+typedef struct {
+	int wd;
+	bool root; /* the common dir or the git dir, not a folder of refs/ */
+	char *path;
+} gkv__git_wdir;
+
+/*
+ * Versions of the refs (git_refs.c): an inotify instance watching every
+ * directory a ref of this repository lives in, and a counter bumped each
+ * time draining its queue finds an event. lock serializes the drains, so
+ * that no thread takes the counter while another holds events it has
+ * read but not yet counted. Once unreliable (a watch that could not be
+ * added, a queue overflow, a forked child), every version asked for is
+ * new, and the store reads its head every time, as it did before.
+ */
+typedef struct {
+	pthread_mutex_t lock;
+	int fd; /* -1 when there is none */
+	atomic_uint_fast64_t version;
+	atomic_bool unreliable;
+	gkv__git_wdir *dirs; /* under lock */
+	size_t n, cap;
+	/* a page the kernel zeroes in a forked child (MADV_WIPEONFORK): a
+	 * child shares fd with its parent, and must not drain the parent's
+	 * events */
+	volatile unsigned char *owner;
+} gkv__git_watch;
 
 /* A bounded cache of small objects as read (git_odb.c). */
 typedef struct gkv__git_cache gkv__git_cache;
@@ -93,6 +124,7 @@ typedef struct gkv__git {
 	 * bits added for the group or everybody (0660, 0664), < 0 minus an
 	 * exact file mode. */
 	int shared_perm;
+	gkv__git_watch watch;
 } gkv__git;
 
 /* Read core.sharedRepository into g->shared_perm; 0 or an error code. */
@@ -202,6 +234,17 @@ int gkv__git_ref_read(gkv_oid *out, gkv_backend *b, const char *name);
 int gkv__git_ref_list(gkv_backend *b, const char *prefix, gkv_backend_ref_cb cb, void *payload);
 int gkv__git_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
 		     const gkv_oid *new_target);
+
+/* Versions of the refs (the optional hooks of backend.h). */
+int gkv__git_refs_version(uint64_t *out, gkv_backend *b);
+int gkv__git_ref_read_versioned(gkv_oid *out, uint64_t *version, gkv_backend *b, const char *name);
+
+/* Set the watch up empty and unreliable (before anything can fail in
+ * open); start watching the repository's ref directories (once gitdir and
+ * commondir are known; a failure only leaves the handle unreliable); free. */
+void gkv__git_watch_init(gkv__git *g);
+void gkv__git_watch_start(gkv__git *g);
+void gkv__git_watch_free(gkv__git *g);
 
 /*
  * The n CASes of a batch, in order, folded into one per ref: out[i] holds

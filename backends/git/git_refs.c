@@ -30,10 +30,14 @@
  * ref_list reports refs that name an object (symbolic refs such as
  * refs/remotes/origin/HEAD are aliases and are left out), sorted by name.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "git_internal.h"
@@ -97,9 +101,9 @@ static int hexval(int c)
  * libgit2 then handles. A loose ref always wins over a packed one, and
  * git replaces the file by rename, so the bytes read are one whole state
  * of the ref. Three system calls instead of libgit2's name checks,
- * allocations and buffer handling: a get reads its branch's head every
- * time (a head cached across gets could miss a move made by another
- * process), so this read is on every get's path.
+ * allocations and buffer handling: a get reads its branch's head
+ * whenever the refs may have moved (see "versions of the refs" below),
+ * and on every get when this handle cannot tell.
  */
 static int loose_read(gkv_oid *out, const gkv__git *g, const char *name)
 {
@@ -552,4 +556,380 @@ int gkv__git_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
 		rc = gkv__git_cas_apply(g, &c, 1);
 	pthread_mutex_unlock(&g->write_lock);
 	return rc;
+}
+
+/* ---- versions of the refs ---- */
+
+/*
+ * A view reads its branch's head on every get; loose_read above is three
+ * system calls and a path walk, a third of a small get. The store skips
+ * it while the backend's refs_version stays at the version of its last
+ * read (backend.h), so this handle must know, without reading anything,
+ * that no ref can have moved -- through this handle, another handle,
+ * git itself or any other process.
+ *
+ * Refs live as files in <commondir>/refs/ and its folders, in
+ * <commondir>/packed-refs, and in a linked work tree's own git dir
+ * (HEAD, refs/bisect/...). Every writer changes them by a system call on
+ * a directory entry or a file in one of those directories: git and
+ * libgit2 rename "<ref>.lock" over the ref and packed-refs.lock over
+ * packed-refs, unlink a deleted loose ref, mkdir a folder for a name
+ * with '/'; a hand edit writes the file in place. An inotify watch on
+ * each of those directories queues an event for each such call, and
+ * queues it inside the call, after the change is visible and before the
+ * call returns. Hence the rule:
+ *
+ *   refs_version = drain the queue, bump the counter if anything came
+ *   out, return the counter; ref_read_versioned = the same, then read.
+ *
+ * A change whose system call returned before a drain began is seen by
+ * that drain, or by an earlier one that has already bumped the counter
+ * (both happen under watch.lock, so no thread takes the counter between
+ * another's read of an event and its bump). So if refs_version returns
+ * the version a read reported, every change that finished before this
+ * call was either counted before that read took its version -- and the
+ * read, which comes after, saw it -- or not at all, i.e. there was none.
+ * A change racing with the read only costs a needless re-read later.
+ *
+ * Folders: a name with '/' lives in a folder that may appear after the
+ * handle opened. Its mkdir queues an event on its parent; the drain that
+ * finds it adds a watch on the new folder before it returns, then looks
+ * inside for folders made before the watch existed. Whatever happened in
+ * the folder before its watch came after the mkdir, so before this
+ * drain, and a read after the drain sees it. Spurious events (the
+ * index, config, lock files, our own writes) only cost re-reads.
+ *
+ * What inotify cannot promise makes the handle "unreliable" for good,
+ * and then every version is new, so the store reads as it always did: no
+ * inotify instance (limits), a watch that cannot be added, a queue that
+ * overflowed (events were lost), a watched folder moved (its path is
+ * stale), a file system where other machines may write (NFS, FUSE...:
+ * only local file systems are trusted), a forked child using its
+ * parent's handle (the queue is shared: it would eat the parent's
+ * events). Not covered, as git never does them: writing a ref through a
+ * hard link in a folder that is not watched, or through a shared mmap.
+ */
+#define WATCH_MASK                                                                                 \
+	(IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY |        \
+	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+static void set_unreliable(gkv__git *g)
+{
+	atomic_store(&g->watch.unreliable, true);
+}
+
+/* File systems whose changes all pass through this kernel's inotify. */
+static bool local_fs(const char *path)
+{
+	static const unsigned long local[] = {
+	    0xEF53,	/* ext2, ext3, ext4 */
+	    0x58465342, /* xfs */
+	    0x9123683E, /* btrfs */
+	    0x01021994, /* tmpfs */
+	    0x858458F6, /* ramfs */
+	    0x794C7630, /* overlayfs */
+	    0xF2F52010, /* f2fs */
+	    0x2FC12FC1, /* zfs */
+	    0xCA451A4E, /* bcachefs */
+	    0x3153464A, /* jfs */
+	    0x52654973, /* reiserfs */
+	};
+	struct statfs st;
+
+	if (statfs(path, &st) != 0)
+		return false;
+	errno = 0;
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		if ((unsigned long)st.f_type == local[i])
+			return true;
+	return false;
+}
+
+static gkv__git_wdir *find_dir(gkv__git_watch *w, int wd)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->dirs[i].wd == wd)
+			return &w->dirs[i];
+	return NULL;
+}
+
+static void forget_dir(gkv__git_watch *w, int wd)
+{
+	gkv__git_wdir *d = find_dir(w, wd);
+
+	if (d) {
+		free(d->path);
+		*d = w->dirs[--w->n];
+	}
+}
+
+/* Watch one directory (path is taken over); false if it cannot be. */
+static bool remember_dir(gkv__git_watch *w, int wd, bool root, char *path)
+{
+	gkv__git_wdir *d = find_dir(w, wd);
+
+	if (d) { /* the same directory again (a watch is per inode) */
+		free(d->path);
+		d->path = path;
+		d->root |= root;
+		return true;
+	}
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 16;
+		gkv__git_wdir *p = realloc(w->dirs, cap * sizeof(*p));
+
+		if (!p) {
+			free(path);
+			return false;
+		}
+		w->dirs = p;
+		w->cap = cap;
+	}
+	w->dirs[w->n++] = (gkv__git_wdir){wd, root, path};
+	return true;
+}
+
+static char *join(const char *dir, const char *name)
+{
+	size_t dlen = strlen(dir), nlen = strlen(name);
+	char *p = malloc(dlen + nlen + 2);
+
+	if (p) {
+		memcpy(p, dir, dlen);
+		p[dlen] = '/';
+		memcpy(p + dlen + 1, name, nlen + 1);
+	}
+	return p;
+}
+
+/*
+ * Watch the directory path and every directory below it: the watch
+ * first, then a look inside, so that a folder made meanwhile is either
+ * seen here or reported by the new watch. A directory already gone is
+ * nothing to watch (its removal is an event of its parent). false, and
+ * the handle unreliable, for anything else that fails.
+ */
+static bool watch_tree(gkv__git *g, const char *path, bool root)
+{
+	gkv__git_watch *w = &g->watch;
+	struct dirent *e;
+	char *copy;
+	DIR *dir;
+	int wd;
+
+	if (!local_fs(path)) {
+		if (!root && (errno == ENOENT || errno == ENOTDIR))
+			return true;
+		set_unreliable(g);
+		return false;
+	}
+	if ((wd = inotify_add_watch(w->fd, path, WATCH_MASK)) < 0) {
+		if (!root && (errno == ENOENT || errno == ENOTDIR))
+			return true;
+		set_unreliable(g);
+		return false;
+	}
+	if (!(copy = gkv__strdup(path)) || !remember_dir(w, wd, root, copy)) {
+		set_unreliable(g);
+		return false;
+	}
+	if (root) /* only its folder refs/ holds refs in folders */
+		return true;
+	if (!(dir = opendir(path))) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return true;
+		set_unreliable(g);
+		return false;
+	}
+	while ((e = readdir(dir)) != NULL) {
+		char *sub;
+		bool ok;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN && e->d_type != DT_LNK)
+			continue;
+		if (!(sub = join(path, e->d_name))) {
+			set_unreliable(g);
+			break;
+		}
+		if (e->d_type != DT_DIR) {
+			struct stat st;
+
+			if (stat(sub, &st) != 0 || !S_ISDIR(st.st_mode)) {
+				free(sub);
+				continue;
+			}
+		}
+		ok = watch_tree(g, sub, false);
+		free(sub);
+		if (!ok)
+			break;
+	}
+	closedir(dir);
+	return !atomic_load(&g->watch.unreliable);
+}
+
+/* A root (the common dir, a work tree's git dir) and its refs/. */
+static bool watch_root(gkv__git *g, const char *root)
+{
+	char *refs;
+	bool ok;
+
+	if (!watch_tree(g, root, true))
+		return false;
+	if (!(refs = join(root, "refs"))) {
+		set_unreliable(g);
+		return false;
+	}
+	ok = watch_tree(g, refs, false);
+	free(refs);
+	return ok;
+}
+
+/* One event: follow the directories it makes, unmakes or spoils. */
+static void take_event(gkv__git *g, const struct inotify_event *ev)
+{
+	gkv__git_watch *w = &g->watch;
+	gkv__git_wdir *d;
+	char *sub;
+
+	if (ev->mask & IN_Q_OVERFLOW) {
+		set_unreliable(g); /* events were dropped */
+		return;
+	}
+	if (!(d = find_dir(w, ev->wd))) {
+		/* a watch already forgotten; anything else is a bug */
+		if (!(ev->mask & IN_IGNORED))
+			set_unreliable(g);
+		return;
+	}
+	if ((ev->mask & (IN_MOVE_SELF | IN_UNMOUNT)) ||
+	    (d->root && (ev->mask & (IN_DELETE_SELF | IN_IGNORED)))) {
+		set_unreliable(g); /* its path is stale, or the repository is gone */
+		return;
+	}
+	if (ev->mask & IN_IGNORED) { /* a folder of refs/ was removed */
+		forget_dir(w, ev->wd);
+		return;
+	}
+	if (!(ev->mask & IN_ISDIR) || !(ev->mask & (IN_CREATE | IN_MOVED_TO)) || !ev->len)
+		return;
+	if (d->root && strcmp(ev->name, "refs") != 0)
+		return; /* objects/, logs/...: no refs there */
+	if (!(sub = join(d->path, ev->name))) {
+		set_unreliable(g);
+		return;
+	}
+	watch_tree(g, sub, false);
+	free(sub);
+}
+
+/* Read every event queued; true if there was any. watch.lock held. */
+static bool drain(gkv__git *g)
+{
+	gkv__git_watch *w = &g->watch;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
+
+	for (;;) {
+		ssize_t n = read(w->fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return any;
+		if (n <= 0) {
+			set_unreliable(g);
+			return true;
+		}
+		any = true;
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+
+			take_event(g, ev);
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+/* The version of the refs as they are now (see above). */
+static uint64_t refs_now(gkv__git *g)
+{
+	gkv__git_watch *w = &g->watch;
+	uint64_t v;
+
+	/* A forked child shares the queue with its parent and must not eat
+	 * its events (nor take a lock a thread of the parent may have held
+	 * at the fork). */
+	if (!atomic_load(&w->unreliable) && !*w->owner)
+		set_unreliable(g);
+	if (!atomic_load(&w->unreliable)) {
+		pthread_mutex_lock(&w->lock);
+		if (drain(g))
+			atomic_fetch_add(&w->version, 1);
+		v = atomic_load(&w->version);
+		pthread_mutex_unlock(&w->lock);
+		if (!atomic_load(&w->unreliable))
+			return v;
+	}
+	return atomic_fetch_add(&w->version, 1) + 1;
+}
+
+int gkv__git_refs_version(uint64_t *out, gkv_backend *b)
+{
+	*out = refs_now((gkv__git *)b);
+	return 0;
+}
+
+int gkv__git_ref_read_versioned(gkv_oid *out, uint64_t *version, gkv_backend *b, const char *name)
+{
+	*version = refs_now((gkv__git *)b);
+	return gkv__git_ref_read(out, b, name);
+}
+
+void gkv__git_watch_init(gkv__git *g)
+{
+	gkv__git_watch *w = &g->watch;
+
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	w->fd = -1;
+	atomic_init(&w->version, 0);
+	atomic_init(&w->unreliable, true);
+}
+
+void gkv__git_watch_start(gkv__git *g)
+{
+	gkv__git_watch *w = &g->watch;
+	long page = sysconf(_SC_PAGESIZE);
+	void *owner;
+
+	owner =
+	    mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (owner == MAP_FAILED)
+		return;
+	w->owner = owner;
+	if (madvise(owner, (size_t)page, MADV_WIPEONFORK) != 0)
+		return;
+	w->owner[0] = 1;
+	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0)
+		return;
+	atomic_store(&w->unreliable, false);
+	if (watch_root(g, g->commondir) && strcmp(g->gitdir, g->commondir) != 0)
+		watch_root(g, g->gitdir);
+}
+
+void gkv__git_watch_free(gkv__git *g)
+{
+	gkv__git_watch *w = &g->watch;
+
+	if (w->fd >= 0)
+		close(w->fd); /* drops every watch */
+	for (size_t i = 0; i < w->n; i++)
+		free(w->dirs[i].path);
+	free(w->dirs);
+	if (w->owner)
+		munmap((void *)w->owner, (size_t)sysconf(_SC_PAGESIZE));
+	pthread_mutex_destroy(&w->lock);
 }
