@@ -135,11 +135,45 @@ static uint64_t version(gkv_backend *b)
  * view (so the view does not read its head again), and the view keeps
  * its value.
  */
+static int watching = -1; /* whether inotify versions refs here: probed once */
+
+/*
+ * The backend trusts inotify only on local file systems (another machine
+ * writing over NFS is never seen); elsewhere every version is new and
+ * views read their head every time. Then only correctness is checked.
+ */
+static int can_watch(void)
+{
+	char repo[600];
+	gkv_backend *b = NULL;
+	uint64_t v1 = 0, v2 = 0;
+
+	if (watching >= 0)
+		return watching;
+	snprintf(repo, sizeof(repo), "%s/probe.git", tmpdir);
+	sh("git init -q --bare -b main %s", repo);
+	assert_int_equal(gkv_backend_git_open(&b, repo, 0), 0);
+	assert_int_equal(b->refs_version(&v1, b), 0);
+	assert_int_equal(b->refs_version(&v2, b), 0);
+	b->free(b);
+	watching = v1 == v2;
+	if (!watching)
+		fprintf(stderr, "refs are not watched on this file system (%s): "
+				"checking that views see every move, not that they skip reads\n",
+			tmpdir);
+	return watching;
+}
+
 static void expect_still(gkv_backend *b, gkv_store *s, const char *value, const char *when)
 {
 	uint64_t v;
 
 	expect(s, value, when);
+	if (!can_watch()) {
+		for (int i = 0; i < 3; i++)
+			expect(s, value, when);
+		return;
+	}
 	v = version(b);
 	for (int i = 0; i < 3; i++) {
 		expect(s, value, when);
