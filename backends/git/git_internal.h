@@ -137,6 +137,8 @@ int gkv__git_read_shared(gkv__git *g);
  */
 int gkv__git_share_path(const gkv__git *g, const char *path);
 int gkv__git_share_fd(const gkv__git *g, int fd);
+/* write(2) all n bytes, through EINTR; 0, or -1 with errno set. */
+int gkv__git_write_all(int fd, const unsigned char *p, size_t n);
 /* mkdir dir (0777 less the umask, then shared as above); 0 if it exists
  * now, -1 with errno set. */
 int gkv__git_make_dir(const gkv__git *g, const char *dir);

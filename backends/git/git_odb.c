@@ -488,24 +488,6 @@ static int deflate_loose(gkv__sbuf *out, gkv__git *g, const gkv__git_obj *o)
 	return 0;
 }
 
-static int write_file(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int sync_folder(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
@@ -539,7 +521,7 @@ static int write_loose_one(gkv__git *g, const gkv__git_obj *o, gkv__sbuf *z)
 	}
 	if (fd < 0)
 		return loose_error(g, o, "create a file for");
-	if (write_file(fd, z->ptr, z->size) < 0 || fchmod(fd, 0444) < 0 ||
+	if (gkv__git_write_all(fd, z->ptr, z->size) < 0 || fchmod(fd, 0444) < 0 ||
 	    gkv__git_share_fd(g, fd) < 0 || (sync && fsync(fd) < 0)) {
 		rc = loose_error(g, o, "write");
 		close(fd);

@@ -514,7 +514,7 @@ static int io_error(const gkv__git *g, const char *what, const char *file)
 			     strerror(e));
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
+int gkv__git_write_all(int fd, const unsigned char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, p, n);
@@ -537,7 +537,7 @@ static int flush(pack_out *po)
 	if (po->buf.size == 0)
 		return 0;
 	sha1_update(&po->sha, po->buf.ptr, po->buf.size);
-	if (write_all(po->fd, po->buf.ptr, po->buf.size) < 0)
+	if (gkv__git_write_all(po->fd, po->buf.ptr, po->buf.size) < 0)
 		return io_error(po->g, "write the pack", "objects/pack/tmp_pack");
 	po->written += po->buf.size;
 	po->buf.size = 0;
@@ -633,7 +633,7 @@ static int put_pack(unsigned char sum[20], pack_out *po, gkv__git_obj **objs, si
 	if ((rc = flush(po)) < 0)
 		return rc;
 	sha1_final(sum, &po->sha);
-	if (write_all(po->fd, sum, 20) < 0)
+	if (gkv__git_write_all(po->fd, sum, 20) < 0)
 		return io_error(po->g, "write the pack", "objects/pack/tmp_pack");
 	return 0;
 }
@@ -760,7 +760,7 @@ static int place_pack(const gkv__git *g, pack_out *po, gkv__git_obj **objs, size
 		free(idx);
 		return io_error(g, "create a file in", g->packs.dirpath);
 	}
-	rc = write_all(fd, idx, idxlen) < 0 ? io_error(g, "write", idx_tmp) : 0;
+	rc = gkv__git_write_all(fd, idx, idxlen) < 0 ? io_error(g, "write", idx_tmp) : 0;
 	free(idx);
 	if ((rc = rc < 0 ? (close(fd), rc) : finish_file(g, fd, idx_tmp)) < 0)
 		return rc;
