@@ -83,17 +83,6 @@ static bool plain_ref_name(const char *name)
 	}
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * The loose ref file of name, read as libgit2 would read it first: 1 and
  * *out if it holds an id; 0 for everything else (no such file: the ref
@@ -128,12 +117,10 @@ static int loose_read(gkv_oid *out, const gkv__git *g, const char *name)
 				  buf[GKV_OID_HEXSZ] != ' ' && buf[GKV_OID_HEXSZ] != '\t' &&
 				  buf[GKV_OID_HEXSZ] != '\r'))
 		return 0;
-	for (int i = 0; i < GKV_OID_RAWSZ; i++) {
-		int hi = hexval(buf[2 * i]), lo = hexval(buf[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return 0;
-		out->id[i] = (unsigned char)(hi << 4 | lo);
+	buf[GKV_OID_HEXSZ] = '\0';
+	if (gkv_oid_fromstr(out, buf) < 0) {
+		gkv_error_clear(); /* not an id: libgit2's to judge */
+		return 0;
 	}
 	return 1;
 }
