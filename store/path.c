@@ -49,6 +49,17 @@ int gkv__segment_ok(const char *name, size_t namelen)
 	return name && segment_problem(name, namelen) == NULL;
 }
 
+/* Segment lengths stop at '/' or NUL: a byte loop, as paths are short
+ * (every read checks its path; strcspn's setup costs more than it saves). */
+static size_t segment_len(const char *seg)
+{
+	size_t len = 0;
+
+	while (seg[len] != '/' && seg[len] != '\0')
+		len++;
+	return len;
+}
+
 static const char *path_problem(const char *path)
 {
 	const char *seg = path, *why;
@@ -57,11 +68,15 @@ static const char *path_problem(const char *path)
 	if (path[0] == '/')
 		return "leading '/'";
 	for (;;) {
-		len = strcspn(seg, "/");
+		len = segment_len(seg);
 		if (seg[len] == '/' && seg[len + 1] == '\0')
 			return "trailing '/'";
-		if ((why = segment_problem(seg, len)))
-			return why;
+		/* segment_len stopped at the first '/' or NUL, so the segment
+		 * holds neither: only the empty and dot names remain to check. */
+		if (len == 0 || seg[0] == '.') {
+			if ((why = segment_problem(seg, len)))
+				return why;
+		}
 		if (seg[len] == '\0')
 			return NULL;
 		seg += len + 1;
@@ -98,7 +113,7 @@ int gkv__path_next(const char *path, size_t *pos, const char **seg, size_t *segl
 
 	if (*p == '\0')
 		return 0;
-	len = strcspn(p, "/");
+	len = segment_len(p);
 	*seg = p;
 	*seglen = len;
 	*pos += len + (p[len] == '/');
