@@ -7,6 +7,11 @@
  * clean (decoded from the store, their id known) and immutable, so
  * threads share them freely; the cache's own lock is held only to find,
  * insert or evict, never while decoding.
+ *
+ * A hit moves its slot to the front of the LRU list only if the slot is
+ * not among the last quarter of the capacity moved there: a hot tree is
+ * found without rewriting its neighbours' links (cache lines a read would
+ * not otherwise touch), and eviction stays close to LRU.
  */
 #include "repo.h"
 
@@ -16,6 +21,7 @@ struct gkv__cache_slot {
 	gkv__cache_slot *hnext;
 	gkv__cache_slot *prev;
 	gkv__cache_slot *next;
+	uint64_t stamp; /* c->clock when last moved to the front */
 };
 
 static const char *type_name(gkv_otype t)
@@ -60,7 +66,7 @@ static size_t bucket_of(const gkv__cache *c, const gkv_oid *id)
 	uint64_t h;
 
 	memcpy(&h, id->id, sizeof(h));
-	return (size_t)(h % c->nbuckets);
+	return (size_t)h & (c->nbuckets - 1);
 }
 
 int gkv__cache_init(gkv__cache *c, size_t capacity)
@@ -70,7 +76,9 @@ int gkv__cache_init(gkv__cache *c, size_t capacity)
 	c->capacity = capacity;
 	if (capacity == 0)
 		return 0;
-	c->nbuckets = capacity + capacity / 2 + 1;
+	c->nbuckets = 2;
+	while (c->nbuckets < capacity + capacity / 2 && c->nbuckets <= SIZE_MAX / 4)
+		c->nbuckets *= 2;
 	c->table = calloc(c->nbuckets, sizeof(*c->table));
 	if (!c->table)
 		return gkv__oom();
@@ -92,6 +100,7 @@ static void lru_unlink(gkv__cache *c, gkv__cache_slot *s)
 
 static void lru_push_front(gkv__cache *c, gkv__cache_slot *s)
 {
+	s->stamp = ++c->clock;
 	s->prev = NULL;
 	s->next = c->lru_head;
 	if (c->lru_head)
@@ -144,7 +153,7 @@ gkv_tree *gkv__cache_get(gkv__cache *c, const gkv_oid *id)
 		return NULL;
 	pthread_mutex_lock(&c->lock);
 	if ((s = lookup(c, id))) {
-		if (c->lru_head != s) {
+		if (c->clock - s->stamp > c->capacity / 4) {
 			lru_unlink(c, s);
 			lru_push_front(c, s);
 		}

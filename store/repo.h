@@ -31,6 +31,7 @@ typedef struct {
 	size_t capacity;
 	gkv__cache_slot *lru_head; /* most recently used */
 	gkv__cache_slot *lru_tail;
+	uint64_t clock; /* moves to the front so far */
 } gkv__cache;
 
 typedef struct gkv__watch_state gkv__watch_state;
