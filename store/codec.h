@@ -46,6 +46,14 @@ int gkv__entry_cmp(const char *a, size_t alen, int a_is_tree,
 int gkv__tree_parse(gkv__raw_entry **out, size_t *count, const void *data,
     size_t len, const gkv_oid *id);
 
+/*
+ * Write one entry in git's format at p, which has room for 7 + namelen +
+ * 1 + 20 bytes; the bytes written, or 0 for a mode git has no spelling
+ * for. The name is not checked: for names already validated (a tree
+ * node's, which came through the path check or the parser).
+ */
+size_t gkv__tree_entry_write(unsigned char *p, uint32_t mode, const char *name, size_t namelen,
+    const gkv_oid *id);
 /* Append one tree entry in git's format ("<mode> <name>\0<20 bytes>"). */
 int gkv__tree_put_entry(gkv__sbuf *out, uint32_t mode, const char *name,
     size_t namelen, const gkv_oid *id);

@@ -226,6 +226,21 @@ static const char *mode_text(uint32_t mode)
 	}
 }
 
+size_t gkv__tree_entry_write(unsigned char *p, uint32_t mode, const char *name, size_t namelen,
+			     const gkv_oid *id)
+{
+	const char *mt = mode_text(mode);
+	size_t mlen = mt && mt[5] == ' ' ? 6 : 7; /* "40000 " is the one short mode */
+
+	if (!mt)
+		return 0;
+	memcpy(p, mt, mlen);
+	memcpy(p + mlen, name, namelen);
+	p[mlen + namelen] = '\0';
+	memcpy(p + mlen + namelen + 1, id->id, GKV_OID_RAWSZ);
+	return mlen + namelen + 1 + GKV_OID_RAWSZ;
+}
+
 int gkv__tree_put_entry(gkv__sbuf *out, uint32_t mode, const char *name, size_t namelen,
 			const gkv_oid *id)
 {

@@ -163,10 +163,11 @@ static gkv_tree *node_new_fixed(gkv_repo *repo, size_t count)
 	gkv_tree *t;
 
 	if (count > (SIZE_MAX - sizeof(gkv_tree)) / (sizeof(uint64_t) + sizeof(tentry)) ||
-	    !(t = calloc(1, size))) {
+	    !(t = malloc(size))) {
 		gkv__oom();
 		return NULL;
 	}
+	memset(t, 0, sizeof(*t)); /* the callers fill every key and entry */
 	atomic_init(&t->refs, 1);
 	t->repo = repo;
 	t->keys = (uint64_t *)(t + 1);
@@ -686,10 +687,16 @@ static int serialize(gkv__sbuf *b, gkv_tree *t)
 	for (size_t i = 0; i < t->n; i++) {
 		tentry *e = &t->e[i];
 
+		size_t w;
+
 		if ((rc = entry_id(&id, e)) < 0)
 			return rc;
-		if ((rc = gkv__tree_put_entry(b, e->mode, e->name, e->namelen, &id)) < 0)
-			return rc;
+		/* Names in a node were checked on their way in (path check or
+		 * parser): only the mode can still be one git cannot spell. */
+		if (!(w = gkv__tree_entry_write(b->ptr + b->size, e->mode, e->name, e->namelen, &id)))
+			return gkv__error(GKV_E_INVALID, "cannot write tree entry with mode %o",
+			    e->mode);
+		b->size += w;
 	}
 	return 0;
 }
