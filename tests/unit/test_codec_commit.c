@@ -138,6 +138,30 @@ static void test_serialize_zones(void **state)
 	}
 }
 
+/* Times are written in decimal, whatever their number of digits. */
+static void test_serialize_times(void **state)
+{
+	static const int64_t t[] = {0, 7, 10, 1700000000, 9999999999LL, INT64_MAX};
+	gkv_oid tree;
+
+	(void)state;
+	memset(&tree, 0, sizeof(tree));
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		gkv__sbuf b = GKV__SBUF_INIT;
+		gkv_signature s = sig("N", "e", t[i], -75);
+		gkv__commit_raw c;
+		char want[64];
+
+		assert_int_equal(gkv__commit_serialize(&b, &tree, NULL, 0, &s, &s, ""), 0);
+		snprintf(want, sizeof(want), "committer N <e> %lld -0115\n", (long long)t[i]);
+		assert_non_null(memmem(b.ptr, b.size, want, strlen(want)));
+		assert_int_equal(parse_len(&c, (const char *)b.ptr, b.size), 0);
+		assert_true(c.committer.time == t[i]);
+		gkv__commit_raw_dispose(&c);
+		gkv__sbuf_free(&b);
+	}
+}
+
 static void test_serialize_rejects(void **state)
 {
 	gkv__sbuf b = GKV__SBUF_INIT;
@@ -662,6 +686,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_serialize_exact),
 	    cmocka_unit_test(test_serialize_zones),
+	    cmocka_unit_test(test_serialize_times),
 	    cmocka_unit_test(test_serialize_rejects),
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_root_commit),
