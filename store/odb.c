@@ -163,6 +163,25 @@ gkv_tree *gkv__cache_get(gkv__cache *c, const gkv_oid *id)
 	return t;
 }
 
+void gkv__cache_drop(gkv__cache *c, const gkv_oid *id)
+{
+	gkv__cache_slot *s;
+
+	if (c->capacity == 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if ((s = lookup(c, id))) {
+		lru_unlink(c, s);
+		hash_unlink(c, s);
+		c->count--;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (s) {
+		gkv__tree_unref(s->tree);
+		free(s);
+	}
+}
+
 gkv_tree *gkv__cache_put(gkv__cache *c, gkv_tree *t)
 {
 	gkv__cache_slot *s, *victim = NULL;

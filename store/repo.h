@@ -65,6 +65,8 @@ gkv_tree *gkv__cache_get(gkv__cache *c, const gkv_oid *id);
  * (an already cached equal tree, with a new reference, if there was one;
  * then t is released). */
 gkv_tree *gkv__cache_put(gkv__cache *c, gkv_tree *t);
+/* Forget the tree of that id, if cached (its users keep their references). */
+void gkv__cache_drop(gkv__cache *c, const gkv_oid *id);
 
 /* tree.c */
 int gkv__tree_load(gkv_tree **out, gkv_repo *repo, const gkv_oid *id);
@@ -74,8 +76,8 @@ gkv_repo *gkv__tree_repo(const gkv_tree *t);
  * in out. With keep, the trees written are also recorded there, for
  * gkv__tree_cache_written once the batch has landed. */
 int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch, gkv__sbuf *keep);
-/* Put the trees recorded in keep (clean nodes, as if read) into the
- * cache; keep is left empty. */
+/* Drop the trees they replaced from the cache, then put the trees
+ * recorded in keep (clean nodes, as if read) in; keep is left empty. */
 void gkv__tree_cache_written(gkv_repo *repo, gkv__sbuf *keep);
 /* Release what keep still holds and keep itself. */
 void gkv__tree_keep_dispose(gkv__sbuf *keep);

@@ -62,6 +62,8 @@ struct gkv_tree {
 	tentry *e;
 	uint64_t *keys; /* name_key() of each entry, apart: a search reads only these */
 	int inline_arrays; /* keys and e sit in the node's own allocation */
+	int has_base;
+	gkv_oid base; /* a copy: the id of the stored tree it was copied from */
 	void *raw;   /* payload a clean node's names point into */
 	char *arena; /* names of a copied node */
 };
@@ -240,6 +242,10 @@ static int node_copy(gkv_tree **out, const gkv_tree *t)
 			atomic_fetch_add_explicit(&d->value->refs, 1, memory_order_relaxed);
 	}
 	c->n = t->n;
+	if (t->clean || t->has_base) {
+		c->has_base = 1;
+		c->base = t->clean ? t->id : t->base;
+	}
 	*out = c;
 	return 0;
 }
@@ -792,17 +798,30 @@ static int clean_copy(gkv_tree **out, gkv_tree *t, const gkv__sbuf *b)
 	return 0;
 }
 
+/* What keep records of a tree just written: its clean form, and the
+ * stored tree it replaces. */
+typedef struct {
+	gkv_tree *tree;
+	int has_base;
+	gkv_oid base;
+} kept;
+
 /* Record in keep the clean form of a tree just written, for
  * gkv__tree_cache_written. */
 static int keep_tree(gkv__sbuf *keep, gkv_tree *t, const gkv__sbuf *b)
 {
-	gkv_tree *c;
+	kept k;
 	int rc;
 
-	if ((rc = clean_copy(&c, t, b)) < 0)
+	memset(&k, 0, sizeof(k));
+	if ((rc = clean_copy(&k.tree, t, b)) < 0)
 		return rc;
-	if ((rc = gkv__sbuf_put(keep, &c, sizeof(c))) < 0)
-		gkv__tree_unref(c);
+	if (t->has_base && !gkv_oid_equal(&t->base, &t->id)) {
+		k.has_base = 1;
+		k.base = t->base;
+	}
+	if ((rc = gkv__sbuf_put(keep, &k, sizeof(k))) < 0)
+		gkv__tree_unref(k.tree);
 	return rc;
 }
 
@@ -842,26 +861,40 @@ static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b, 
 	return be->batch_write(batch, &t->id, GKV_OBJ_TREE, b->ptr, b->size);
 }
 
+/*
+ * The trees a commit replaced leave the cache, then the trees it wrote
+ * enter it: the cache holds what heads are made of, not every version a
+ * run of commits went through. (Before, a run of small commits filled the
+ * cache with dead roots and top directories, 11 KB a W2 commit, and the
+ * memory's first touches were a third of a commit's time on this VM.) A
+ * replaced tree still in use elsewhere stays alive for its users; a
+ * reader of an old head decodes it again.
+ */
 void gkv__tree_cache_written(gkv_repo *repo, gkv__sbuf *keep)
 {
-	for (size_t off = 0; keep && off + sizeof(gkv_tree *) <= keep->size;
-	     off += sizeof(gkv_tree *)) {
-		gkv_tree *t;
+	kept k;
 
-		memcpy(&t, keep->ptr + off, sizeof(t));
-		gkv__tree_unref(gkv__cache_put(&repo->cache, t));
+	if (!keep)
+		return;
+	for (size_t off = 0; off + sizeof(k) <= keep->size; off += sizeof(k)) {
+		memcpy(&k, keep->ptr + off, sizeof(k));
+		if (k.has_base)
+			gkv__cache_drop(&repo->cache, &k.base);
 	}
-	if (keep)
-		keep->size = 0;
+	for (size_t off = 0; off + sizeof(k) <= keep->size; off += sizeof(k)) {
+		memcpy(&k, keep->ptr + off, sizeof(k));
+		gkv__tree_unref(gkv__cache_put(&repo->cache, k.tree));
+	}
+	keep->size = 0;
 }
 
 void gkv__tree_keep_dispose(gkv__sbuf *keep)
 {
-	for (size_t off = 0; off + sizeof(gkv_tree *) <= keep->size; off += sizeof(gkv_tree *)) {
-		gkv_tree *t;
+	kept k;
 
-		memcpy(&t, keep->ptr + off, sizeof(t));
-		gkv__tree_unref(t);
+	for (size_t off = 0; off + sizeof(k) <= keep->size; off += sizeof(k)) {
+		memcpy(&k, keep->ptr + off, sizeof(k));
+		gkv__tree_unref(k.tree);
 	}
 	gkv__sbuf_free(keep);
 }

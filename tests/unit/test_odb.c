@@ -144,6 +144,60 @@ static void test_cache_size_zero(void **state)
 	gkv_repo_free(repo);
 }
 
+/*
+ * A commit's replaced trees leave the cache and its new ones enter: a run
+ * of commits keeps the cache at the trees of the head, not of every
+ * version. A branch still at an old commit reads it all the same.
+ */
+static void test_commits_replace_their_trees(void **state)
+{
+	gkv_repo *repo = open_with_cache(1000);
+	gkv_store *s, *old;
+	gkv_oid first, head;
+	gkv_tree *root;
+	gkv_buf v;
+
+	(void)state;
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_set(NULL, s, "a/b/c", "0", 1, NULL));
+	assert_ok(gkv_store_set(NULL, s, "x/y", "0", 1, NULL));
+	assert_ok(gkv_store_head(&first, s));
+	assert_ok(gkv_branch_create(repo, "old", &first));
+	for (int i = 1; i <= 100; i++) {
+		char val[16];
+
+		snprintf(val, sizeof(val), "%d", i);
+		assert_ok(gkv_store_set(NULL, s, i % 2 ? "a/b/c" : "x/y", val, strlen(val), NULL));
+	}
+	/* The head's trees: root, a, a/b, x; nothing of the 100 before. */
+	assert_true(repo->cache.count <= 4);
+	assert_ok(gkv_store_head(&head, s));
+	assert_ok(gkv_store_tree(&root, s));
+	{
+		gkv_oid rid;
+		gkv_tree *c;
+
+		assert_ok(gkv_tree_id(&rid, root));
+		assert_non_null(c = gkv__cache_get(&repo->cache, &rid));
+		gkv__tree_unref(c);
+	}
+	gkv_tree_free(root);
+	assert_ok(gkv_store_get(&v, s, "a/b/c"));
+	assert_buf_str(v, "99");
+	gkv_buf_dispose(&v);
+	/* The old commit's trees were dropped; they load again. */
+	assert_ok(gkv_store_open_branch(&old, repo, "old"));
+	assert_ok(gkv_store_get(&v, old, "a/b/c"));
+	assert_buf_str(v, "0");
+	gkv_buf_dispose(&v);
+	assert_ok(gkv_store_get(&v, old, "x/y"));
+	assert_buf_str(v, "0");
+	gkv_buf_dispose(&v);
+	gkv_store_free(old);
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+}
+
 static void test_cache_shares_nodes(void **state)
 {
 	gkv_repo *repo = uu_open_mem();
@@ -358,6 +412,7 @@ int main(void)
 	    cmocka_unit_test(test_cache_bounded_with_subtrees),
 	    cmocka_unit_test(test_cache_size_zero),
 	    cmocka_unit_test(test_cache_shares_nodes),
+	    cmocka_unit_test(test_commits_replace_their_trees),
 	    cmocka_unit_test(test_cache_lru_order),
 	    cmocka_unit_test(test_cache_saves_reads),
 	    cmocka_unit_test(test_typed_reads),
