@@ -285,7 +285,9 @@ static int grow_map(lenv *e, size_t seen, size_t need)
 		goto out;
 	}
 	/* Writable map: allocate first, so that a full disk leaves the old
-	 * (allocated) map as it was; never map less than the file holds. */
+	 * (allocated) map as it was, and LMDB's ftruncate to the new size
+	 * then has nothing left to fail on (a failed one would leave its
+	 * env half remapped); never map less than the file holds. */
 	if (e->writemap) {
 		size_t floor = file_floor(e);
 
