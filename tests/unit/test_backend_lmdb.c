@@ -664,6 +664,31 @@ static void test_writemap_allocated(void **state)
 }
 
 /*
+ * A handle asking for the map on an env this process opened without it
+ * shares the env as opened: pwrite, data.mdb no larger than its data
+ * (a mapped env's file is the whole map, 256k here).
+ */
+static void test_writemap_shared_as_opened(void **state)
+{
+	char path[128];
+	gkv_backend *plain, *mapped;
+	off_t size, allocated;
+
+	(void)state;
+	setenv("GKV_LMDB_INITIAL_MAPSIZE", "256k", 1);
+	new_path(path, sizeof(path));
+	plain = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	mapped = open_ok(path, GKV_LMDB_NOSYNC | GKV_LMDB_WRITEMAP);
+	assert_int_equal(wm_commit(mapped, 7200, 0), 0);
+	assert_int_equal(wm_check(plain, 7200, 1), 0);
+	data_usage(path, &size, &allocated);
+	assert_true(size < (256 << 10));
+	mapped->free(mapped);
+	plain->free(plain);
+	unsetenv("GKV_LMDB_INITIAL_MAPSIZE");
+}
+
+/*
  * RLIMIT_FSIZE stands for a full disk: commits go on until the map must
  * grow past the limit; that one fails with GKV_E_FULL, not SIGBUS or
  * SIGXFSZ (ignored, as a process setting a file-size limit would), and so
@@ -1051,6 +1076,7 @@ int main(void)
 	    cmocka_unit_test(test_map_growth),
 	    cmocka_unit_test(test_full_disk),
 	    cmocka_unit_test(test_writemap_allocated),
+	    cmocka_unit_test(test_writemap_shared_as_opened),
 	    cmocka_unit_test(test_writemap_fsize_limit),
 	    cmocka_unit_test(test_writemap_enospc),
 	    cmocka_unit_test(test_writemap_other_processes),
