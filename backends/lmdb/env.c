@@ -220,8 +220,7 @@ static int reserve_error(lenv *e, int rc, size_t size)
 {
 	char what[96];
 
-	snprintf(what, sizeof(what), "cannot reserve %zu bytes of disk for the writable map",
-		 size);
+	snprintf(what, sizeof(what), "cannot reserve %zu bytes of disk for the writable map", size);
 	return gkv__lmdb_error(e->path, rc, what);
 }
 

@@ -30,8 +30,8 @@ typedef struct lenv {
 	MDB_dbi objects, refs, meta;
 	bool rdonly; /* opened MDB_RDONLY */
 	bool nosync;
-	bool writemap; /* opened MDB_WRITEMAP (fixed for the env's life) */
-	size_t mapsize;		   /* guarded by map_lock */
+	bool writemap;	/* opened MDB_WRITEMAP (fixed for the env's life) */
+	size_t mapsize; /* guarded by map_lock */
 	/* writemap: bytes of data.mdb known to be allocated (guarded by
 	 * map_lock); no write transaction begins while reserved < mapsize. */
 	size_t reserved;
