@@ -210,10 +210,25 @@ typedef struct gkv_options gkv_options;
  * Durability of commits. Unset, each backend keeps its own default: lmdb
  * is FULL; git does as git does (no fsync), and FULL set explicitly makes
  * it fsync objects and refs.
+ *
+ * GKV_DURABILITY_NOSYNC_MAPPED is NOSYNC (no fsync, the last commits may
+ * be lost on a crash) and, on lmdb, writes through a writable memory map
+ * (LMDB's MDB_WRITEMAP): fewer system calls per commit. The map's whole
+ * size is reserved on disk (allocated, not sparse: a small store starts
+ * at 32 MiB, and the file grows by doubling), so a full disk is a
+ * GKV_E_FULL error when the map grows, never a crash; reads keep
+ * working. The price, and why it is opt-in: a stray pointer write by the
+ * application into the mapped file can corrupt the store. The mode is
+ * the environment's as this process first opened it: a later handle on
+ * the same directory in the same process shares that environment as it
+ * is (mapped or not; the strongest durability asked still wins), and
+ * other processes may open it mapped or not. On mem and git it is the
+ * same as NOSYNC.
  */
 typedef enum {
-	GKV_DURABILITY_FULL = 0,   /**< a commit is on disk when it returns */
-	GKV_DURABILITY_NOSYNC = 1  /**< no fsync: fast, may lose the last commits on a crash */
+	GKV_DURABILITY_FULL = 0,	 /**< a commit is on disk when it returns */
+	GKV_DURABILITY_NOSYNC = 1,	 /**< no fsync: fast, may lose the last commits on a crash */
+	GKV_DURABILITY_NOSYNC_MAPPED = 2 /**< NOSYNC, lmdb writing through its map (see above) */
 } gkv_durability;
 
 GKV_EXTERN int gkv_options_new(gkv_options **out);

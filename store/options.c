@@ -50,7 +50,8 @@ int gkv_options_set_durability(gkv_options *o, gkv_durability d)
 {
 	if (!o)
 		return gkv__error(GKV_E_INVALID, "options are NULL");
-	if (d != GKV_DURABILITY_FULL && d != GKV_DURABILITY_NOSYNC)
+	if (d != GKV_DURABILITY_FULL && d != GKV_DURABILITY_NOSYNC &&
+	    d != GKV_DURABILITY_NOSYNC_MAPPED)
 		return gkv__error(GKV_E_INVALID, "unknown durability %d", (int)d);
 	o->durability = d;
 	o->durability_set = 1;

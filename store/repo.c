@@ -198,8 +198,11 @@ static int open_lmdb(gkv_repo **out, const char *path, const gkv_options *opts)
 		flags |= GKV_LMDB_CREATE;
 	if (opts && opts->readonly)
 		flags |= GKV_LMDB_READONLY;
-	if (opts && opts->durability == GKV_DURABILITY_NOSYNC)
+	if (opts && (opts->durability == GKV_DURABILITY_NOSYNC ||
+		     opts->durability == GKV_DURABILITY_NOSYNC_MAPPED))
 		flags |= GKV_LMDB_NOSYNC;
+	if (opts && opts->durability == GKV_DURABILITY_NOSYNC_MAPPED)
+		flags |= GKV_LMDB_WRITEMAP;
 	if ((rc = gkv_backend_lmdb_open(&b, path, flags)) < 0)
 		return rc;
 	return gkv_repo_open_backend(out, b, opts);

@@ -20,6 +20,28 @@
  * writing. MDB_MAP_RESIZED (another process grew the map) adopts the
  * size recorded in the file.
  *
+ * Writable map (GKV_LMDB_WRITEMAP, opt-in): LMDB then writes pages
+ * through a shared writable mmap instead of pwrite (fewer system calls
+ * per commit), and ftruncates data.mdb to the map size -- sparse. A page
+ * dirtied over a hole needs a block right then; on a full disk the kernel
+ * has no way to say ENOSPC to a store instruction and raises SIGBUS. So
+ * the rule here: the map's whole size is allocated (posix_fallocate)
+ * before any write transaction of this process can touch it -- at open,
+ * in grow_map before remapping, and after adopting another process's size
+ * -- and e->reserved records how much is. A write transaction begins only
+ * while reserved >= mapsize; otherwise the reservation is retried and, if
+ * it fails again (ENOSPC, EDQUOT, EFBIG from RLIMIT_FSIZE), the write is
+ * GKV_E_FULL. A failed grow leaves the old, reserved map in place; reads
+ * never need a reservation (a hole reads as zeros). The map starts at
+ * WRITEMAP_MAPSIZE rather than 256 MiB so that a small store does not take
+ * 256 MiB of disk. LMDB truncates the file to the map size whenever it
+ * maps, which would cut off pages another process (with a larger map)
+ * has written; so a writable map is never set below the file's size.
+ * What stays possible: that cut, if another process extends the file
+ * between our fstat and LMDB's ftruncate (it needs a map over twice ours
+ * and a commit in flight at that instant), and a stray pointer write by
+ * the application landing in the map -- why the mode is opt-in.
+ *
  * Reads use read-only transactions, MDB_NOTLS so that any thread may use
  * any of them, recycled through a small pool with mdb_txn_reset/renew
  * (beginning a fresh one costs a reader-slot search).
@@ -30,6 +52,7 @@
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -41,6 +64,7 @@
 #define FORMAT_MAGIC "gitkv-lmdb"
 #define FORMAT_VERSION "1"
 #define DEFAULT_MAPSIZE ((size_t)256 << 20)
+#define WRITEMAP_MAPSIZE ((size_t)32 << 20) /* allocated on disk: start small */
 #define MIN_MAPSIZE ((size_t)64 << 10)
 #define MAX_READERS 1022
 #define MAX_ATTEMPTS 64
@@ -114,14 +138,22 @@ static int write_error(const char *path, int rc, const char *what)
 
 /* ---- map size ---- */
 
-static size_t initial_mapsize(void)
+/*
+ * wtxn_attempt's answer when the writable map is not (yet) allocated on
+ * disk: far from our codes (small negatives), LMDB's (near -30790) and
+ * errno's (positive).
+ */
+#define MAP_UNRESERVED (-30500)
+
+static size_t initial_mapsize(bool writemap)
 {
+	size_t dflt = writemap ? WRITEMAP_MAPSIZE : DEFAULT_MAPSIZE;
 	const char *s = getenv("GKV_LMDB_INITIAL_MAPSIZE");
 	unsigned long long v;
 	char *end;
 
 	if (!s || !*s)
-		return DEFAULT_MAPSIZE;
+		return dflt;
 	v = strtoull(s, &end, 10);
 	if (*end == 'k' || *end == 'K')
 		v <<= 10;
@@ -130,7 +162,7 @@ static size_t initial_mapsize(void)
 	else if (*end == 'g' || *end == 'G')
 		v <<= 30;
 	if (v < MIN_MAPSIZE || v > SIZE_MAX / 4)
-		return v < MIN_MAPSIZE ? MIN_MAPSIZE : DEFAULT_MAPSIZE;
+		return v < MIN_MAPSIZE ? MIN_MAPSIZE : dflt;
 	return (size_t)(v + 4095) / 4096 * 4096;
 }
 
@@ -142,12 +174,92 @@ static void refresh_mapsize(lenv *e)
 		e->mapsize = info.me_mapsize;
 }
 
-/* Another process grew the map past ours: take the size it recorded. */
+/* Round a file size up to whole 4 KiB pages (LMDB's map is in pages). */
+static size_t page_round(uint64_t n)
+{
+	return (size_t)((n + 4095) / 4096 * 4096);
+}
+
+/* The size of data.mdb, rounded up to pages: a writable map is never set
+ * below it, since LMDB truncates the file to the map (0 if unknown). */
+static size_t file_floor(lenv *e)
+{
+	struct stat st;
+	int fd;
+
+	if (mdb_env_get_fd(e->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return 0;
+	return page_round((uint64_t)st.st_size);
+}
+
+/*
+ * Allocate data.mdb's blocks up to size (a writable map's whole size):
+ * 0 or an errno (ENOSPC, EDQUOT, EFBIG, ...). On success, e->reserved
+ * grows to size. The caller holds map_lock for writing, or has the env
+ * to itself. posix_fallocate keeps whatever a failed call allocated:
+ * the next growth uses it, and truncating it away could race with
+ * another process's writes.
+ */
+static int reserve_blocks(lenv *e, size_t size)
+{
+	int fd, rc;
+
+	if (size <= e->reserved)
+		return 0;
+	if ((rc = mdb_env_get_fd(e->env, &fd)) != 0)
+		return rc;
+	do
+		rc = posix_fallocate(fd, 0, (off_t)size);
+	while (rc == EINTR);
+	if (rc == 0)
+		e->reserved = size;
+	return rc;
+}
+
+static int reserve_error(lenv *e, int rc, size_t size)
+{
+	char what[96];
+
+	snprintf(what, sizeof(what), "cannot reserve %zu bytes of disk for the writable map", size);
+	return gkv__lmdb_error(e->path, rc, what);
+}
+
+/* Allocate the current map, if it is not yet; map_lock held for writing. */
+static int reserve_current(lenv *e)
+{
+	int rc;
+
+	if (!e->writemap || e->reserved >= e->mapsize)
+		return 0;
+	if ((rc = reserve_blocks(e, e->mapsize)) != 0)
+		return reserve_error(e, rc, e->mapsize);
+	return 0;
+}
+
+/* A write found the map unallocated: try again, GKV_E_FULL if no room. */
+static int reserve_again(lenv *e)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&e->map_lock);
+	rc = reserve_current(e);
+	pthread_rwlock_unlock(&e->map_lock);
+	return rc;
+}
+
+/*
+ * Another process grew the map past ours: take the size it recorded (0),
+ * or through a writable map the file's size, which covers every page
+ * committed and is never cut (LMDB rounds it up to the data if need be).
+ * Then allocate it; if that fails, writes wait (reads need no blocks).
+ */
 static void adopt_mapsize(lenv *e)
 {
 	pthread_rwlock_wrlock(&e->map_lock);
-	mdb_env_set_mapsize(e->env, 0);
+	mdb_env_set_mapsize(e->env, e->writemap ? file_floor(e) : 0);
 	refresh_mapsize(e);
+	if (reserve_current(e) < 0)
+		gkv_error_clear(); /* said again by the write that needs it */
 	pthread_rwlock_unlock(&e->map_lock);
 }
 
@@ -171,6 +283,20 @@ static int grow_map(lenv *e, size_t seen, size_t need)
 				   e->path, old);
 		goto out;
 	}
+	/* Writable map: allocate first, so that a full disk leaves the old
+	 * (allocated) map as it was, and LMDB's ftruncate to the new size
+	 * then has nothing left to fail on (a failed one would leave its
+	 * env half remapped); never map less than the file holds. */
+	if (e->writemap) {
+		size_t floor = file_floor(e);
+
+		if (size < floor)
+			size = floor;
+		if ((rc = reserve_blocks(e, size)) != 0) {
+			rc = reserve_error(e, rc, size);
+			goto out;
+		}
+	}
 	if ((rc = mdb_env_set_mapsize(e->env, size)) != 0) {
 		/* The old mapping is gone: map the old size again. */
 		mdb_env_set_mapsize(e->env, old);
@@ -178,6 +304,8 @@ static int grow_map(lenv *e, size_t seen, size_t need)
 				   e->path, size, mdb_strerror(rc));
 	}
 	refresh_mapsize(e);
+	if (rc == 0)
+		rc = reserve_current(e); /* if LMDB rounded the size up */
 out:
 	pthread_rwlock_unlock(&e->map_lock);
 	return rc;
@@ -266,6 +394,10 @@ static int wtxn_attempt(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, size_t *seen)
 
 	pthread_rwlock_rdlock(&e->map_lock);
 	*seen = e->mapsize;
+	if (e->writemap && e->reserved < e->mapsize) {
+		pthread_rwlock_unlock(&e->map_lock);
+		return MAP_UNRESERVED; /* a write now could SIGBUS on a full disk */
+	}
 	rc = mdb_txn_begin(e->env, NULL, 0, &txn);
 	if (rc == 0) {
 		rc = fn(txn, e, ctx);
@@ -289,6 +421,9 @@ int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *wh
 			return rc;
 		if (rc == MDB_MAP_RESIZED) {
 			adopt_mapsize(e);
+		} else if (rc == MAP_UNRESERVED) {
+			if ((rc = reserve_again(e)) < 0)
+				return rc;
 		} else if (rc == MDB_MAP_FULL) {
 			if ((rc = grow_map(e, seen, seen + 1)) < 0)
 				return rc;
@@ -443,6 +578,44 @@ static int init_readonly(lenv *e)
 	return 0;
 }
 
+/*
+ * A writable env: make (or check) the databases in a write transaction.
+ * With a writable map that could not be allocated, an existing store
+ * still opens for reading -- its writes wait for room (GKV_E_FULL) -- and
+ * a new one fails to open, saying why.
+ */
+static int init_writable(lenv *e, init_args *args)
+{
+	int rc;
+
+	if ((rc = reserve_current(e)) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", gkv_error_last());
+		if (init_readonly(e) == 0)
+			return 0;
+		return gkv_error_set(rc, "%s", msg);
+	}
+	return gkv__lmdb_with_wtxn(e, init_body, args, "cannot initialise");
+}
+
+/*
+ * The map size to open with. A writable map is allocated on disk, so it
+ * starts small, and never below data.mdb's size: LMDB truncates the file
+ * to the map, which must not cut pages another process wrote.
+ */
+static size_t initial_size(const lenv *e, const char *path)
+{
+	size_t size = initial_mapsize(e->writemap);
+	char data[4096];
+	struct stat st;
+
+	snprintf(data, sizeof(data), "%s/data.mdb", path);
+	if (e->writemap && stat(data, &st) == 0 && page_round((uint64_t)st.st_size) > size)
+		size = page_round((uint64_t)st.st_size);
+	return size;
+}
+
 static void lenv_free(lenv *e)
 {
 	if (!e)
@@ -503,21 +676,22 @@ static int lenv_open(lenv **out, const char *path, const struct stat *st, unsign
 		return rc;
 	e->rdonly = (flags & GKV_LMDB_READONLY) != 0;
 	e->nosync = (flags & GKV_LMDB_NOSYNC) != 0;
+	e->writemap = (flags & GKV_LMDB_WRITEMAP) && !e->rdonly; /* only writes differ */
 	mflags |= e->rdonly ? MDB_RDONLY : 0;
 	mflags |= e->nosync ? MDB_NOSYNC : 0;
+	mflags |= e->writemap ? MDB_WRITEMAP : 0;
 	if ((rc = mdb_env_create(&e->env)) != 0) {
 		lenv_free(e);
 		return gkv__lmdb_error(path, rc, "cannot create an environment");
 	}
 	mdb_env_set_maxdbs(e->env, 4);
 	mdb_env_set_maxreaders(e->env, MAX_READERS);
-	mdb_env_set_mapsize(e->env, initial_mapsize());
+	mdb_env_set_mapsize(e->env, initial_size(e, path));
 	if ((rc = mdb_env_open(e->env, path, mflags, 0644)) != 0)
 		rc = env_open_error(path, rc);
 	if (rc == 0) {
 		refresh_mapsize(e);
-		rc = e->rdonly ? init_readonly(e)
-			       : gkv__lmdb_with_wtxn(e, init_body, &args, "cannot initialise");
+		rc = e->rdonly ? init_readonly(e) : init_writable(e, &args);
 	}
 	if (rc < 0) {
 		lenv_free(e);
@@ -533,7 +707,11 @@ static int lenv_share(lenv *e, unsigned int flags)
 	if (e->rdonly && !(flags & GKV_LMDB_READONLY))
 		return gkv_error_set(
 		    GKV_E_READONLY, "lmdb '%s' is already open read-only in this process", e->path);
-	/* Durability is per environment in LMDB: the strongest asked wins. */
+	/* Durability is per environment in LMDB: the strongest asked wins.
+	 * A writable map is fixed at open: a handle asking for one on an env
+	 * opened without shares the pwrite path, and a handle not asking for
+	 * one on a writemap env shares the map (with MDB_NOSYNC cleared if it
+	 * wants FULL: LMDB then msyncs the map at each commit). */
 	if (e->nosync && !(flags & GKV_LMDB_NOSYNC) && !e->rdonly) {
 		pthread_rwlock_wrlock(&e->map_lock);
 		mdb_env_set_flags(e->env, MDB_NOSYNC, 0);

@@ -30,7 +30,11 @@ typedef struct lenv {
 	MDB_dbi objects, refs, meta;
 	bool rdonly; /* opened MDB_RDONLY */
 	bool nosync;
-	size_t mapsize;		   /* guarded by map_lock */
+	bool writemap;	/* opened MDB_WRITEMAP (fixed for the env's life) */
+	size_t mapsize; /* guarded by map_lock */
+	/* writemap: bytes of data.mdb known to be allocated (guarded by
+	 * map_lock); no write transaction begins while reserved < mapsize. */
+	size_t reserved;
 	pthread_rwlock_t map_lock; /* read: a txn is active; write: remapping */
 	pthread_mutex_t pool_lock;
 	MDB_txn *pool[GKV_LMDB_POOL_MAX]; /* reset read txns ready for renew */

@@ -622,7 +622,8 @@ int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flag
 
 	if (!out || !path || !*path)
 		return gkv_error_set(GKV_E_INVALID, "lmdb: no path given");
-	if (flags & ~(unsigned)(GKV_LMDB_CREATE | GKV_LMDB_READONLY | GKV_LMDB_NOSYNC))
+	if (flags &
+	    ~(unsigned)(GKV_LMDB_CREATE | GKV_LMDB_READONLY | GKV_LMDB_NOSYNC | GKV_LMDB_WRITEMAP))
 		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': unknown flags 0x%x", path, flags);
 	if (!(h = calloc(1, sizeof(*h))))
 		return gkv__oom();

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 const char *conf_backend = "mem";
+int conf_mapped;
 
 int conf_persistent(void)
 {
@@ -39,6 +40,9 @@ int conf_open(gkv_repo **out, const char *uri, int create, int readonly)
 	if ((rc = gkv_options_set_create(opts, create)) < 0 ||
 	    (rc = gkv_options_set_readonly(opts, readonly)) < 0 ||
 	    (rc = gkv_options_set_author(opts, "Conformance", "conformance@example.com")) < 0)
+		goto done;
+	if (conf_mapped &&
+	    (rc = gkv_options_set_durability(opts, GKV_DURABILITY_NOSYNC_MAPPED)) < 0)
 		goto done;
 	rc = gkv_repo_open(out, uri, opts);
 done:
@@ -141,15 +145,17 @@ int conf_main(int argc, char **argv, const char *group, const struct CMUnitTest 
 {
 	char name[512];
 
-	if (argc < 2 ||
-	    (strcmp(argv[1], "mem") && strcmp(argv[1], "lmdb") && strcmp(argv[1], "git"))) {
-		fprintf(stderr, "usage: %s mem|lmdb|git [test-filter]\n", argv[0]);
+	if (argc < 2 || (strcmp(argv[1], "mem") && strcmp(argv[1], "lmdb") &&
+			 strcmp(argv[1], "lmdb-mapped") && strcmp(argv[1], "git"))) {
+		fprintf(stderr, "usage: %s mem|lmdb|lmdb-mapped|git [test-filter]\n", argv[0]);
 		return 1;
 	}
-	conf_backend = argv[1];
+	/* lmdb-mapped: the lmdb backend, every repo opened with its writable map. */
+	conf_mapped = strcmp(argv[1], "lmdb-mapped") == 0;
+	conf_backend = conf_mapped ? "lmdb" : argv[1];
 	if (argc > 2)
 		cmocka_set_test_filter(argv[2]);
-	snprintf(name, sizeof(name), "%s [%s]", group, conf_backend);
+	snprintf(name, sizeof(name), "%s [%s]", group, argv[1]);
 	return _cmocka_run_group_tests(name, tests, count, NULL, NULL);
 }
 

@@ -21,8 +21,10 @@
 
 #include "gitkv.h"
 
-/** The backend under test: "mem", "lmdb" or "git" (argv[1]). */
+/** The backend under test: "mem", "lmdb" or "git" (argv[1]; "lmdb-mapped" is lmdb). */
 extern const char *conf_backend;
+/** 1 when argv[1] is "lmdb-mapped": conf_open asks for GKV_DURABILITY_NOSYNC_MAPPED. */
+extern int conf_mapped;
 
 /** 1 if two handles on the same URI see the same data (every backend but mem). */
 int conf_persistent(void);
@@ -47,7 +49,8 @@ void conf_uri(char *out, size_t size, const char *dir);
 
 /**
  * Open uri with the suite's options: create and readonly as given, the
- * default author "Conformance <conformance@example.com>". Returns the code.
+ * default author "Conformance <conformance@example.com>", and the mapped
+ * durability under "lmdb-mapped". Returns the code.
  */
 int conf_open(gkv_repo **out, const char *uri, int create, int readonly);
 

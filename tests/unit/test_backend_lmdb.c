@@ -5,6 +5,9 @@
  * format checks, corrupt stored values (planted with the LMDB API), map
  * growth (GKV_LMDB_INITIAL_MAPSIZE makes it start tiny), a full disk
  * (RLIMIT_FSIZE), several processes CASing one ref, and read throughput.
+ * The writable map (GKV_LMDB_WRITEMAP): allocated on disk after open and
+ * growth, GKV_E_FULL and no signal under RLIMIT_FSIZE and on a really
+ * full (tmpfs) disk, and processes without the map sharing the env.
  *
  * Every environment lives under one mkdtemp directory, removed at the end.
  */
@@ -12,7 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -512,6 +517,421 @@ static void test_full_disk(void **state)
 	b->free(b);
 }
 
+/* ---- a writable map (GKV_LMDB_WRITEMAP) ---- */
+
+#define WM_FLAGS (GKV_LMDB_CREATE | GKV_LMDB_NOSYNC | GKV_LMDB_WRITEMAP)
+#define WM_VALUE (16u << 10)
+
+/* data.mdb's size (a writable map's size) and its allocated bytes. */
+static void data_usage(const char *dir, off_t *size, off_t *allocated)
+{
+	char p[160];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	assert_int_equal(stat(p, &st), 0);
+	*size = st.st_size;
+	*allocated = (off_t)st.st_blocks * 512;
+}
+
+/* The map is allocated on disk, whole: no hole for a write to fault on. */
+static void assert_map_allocated(const char *dir, off_t at_least)
+{
+	off_t size, allocated;
+
+	data_usage(dir, &size, &allocated);
+	if (size < at_least || allocated < size)
+		print_message("%s: data.mdb %lld bytes, %lld allocated, want >= %lld\n", dir,
+			      (long long)size, (long long)allocated, (long long)at_least);
+	assert_true(size >= at_least);
+	assert_true(allocated >= size);
+}
+
+/* First thing in a forked child: a fault must end it, for the parent to
+ * see, not land in cmocka's handlers and resume the parent's tests. */
+static void child_signals(void)
+{
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+}
+
+/* Commit i: a WM_VALUE object (seed base + i) and main moved onto it, in
+ * one batch, as a store commit does. */
+static int wm_commit(gkv_backend *b, uint64_t base, int i)
+{
+	unsigned char *buf = malloc(WM_VALUE);
+	gkv_batch *batch;
+	gkv_oid id, prev;
+	int rc;
+
+	if (!buf)
+		return GKV_E_NOMEM;
+	fill_random(buf, WM_VALUE, base + (uint64_t)i);
+	make_id(&id, base + (uint64_t)i);
+	make_id(&prev, base + (uint64_t)i - 1);
+	if ((rc = b->batch_begin(&batch, b)) < 0) {
+		free(buf);
+		return rc;
+	}
+	rc = b->batch_write(batch, &id, GKV_OBJ_BLOB, buf, WM_VALUE);
+	if (rc == 0)
+		rc = b->batch_ref_cas(batch, "refs/heads/main", i ? &prev : NULL, &id);
+	free(buf);
+	if (rc < 0) {
+		b->batch_abort(batch);
+		return rc;
+	}
+	return b->batch_commit(batch);
+}
+
+/* Exactly commits 0..n-1 made it: their objects, main on the last, and
+ * commit n absent. 0 or the first failing check (for forked children). */
+static int wm_check(gkv_backend *b, uint64_t base, int n)
+{
+	unsigned char *want = malloc(WM_VALUE);
+	gkv_oid id, got;
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < n; i++) {
+		void *data;
+		size_t len;
+		gkv_otype type;
+
+		fill_random(want, WM_VALUE, base + (uint64_t)i);
+		make_id(&id, base + (uint64_t)i);
+		if (b->read(&data, &len, &type, b, &id) != 0)
+			rc = 1;
+		else if (len != WM_VALUE || type != GKV_OBJ_BLOB || memcmp(data, want, len) != 0)
+			rc = 2;
+		if (rc != 1)
+			free(data);
+	}
+	make_id(&id, base + (uint64_t)n);
+	if (rc == 0 && b->exists(b, &id) != 0)
+		rc = 3;
+	if (rc == 0 && n > 0) {
+		make_id(&id, base + (uint64_t)n - 1);
+		if (b->ref_read(&got, b, "refs/heads/main") != 0 ||
+		    memcmp(got.id, id.id, GKV_OID_RAWSZ) != 0)
+			rc = 4;
+	}
+	free(want);
+	return rc;
+}
+
+/*
+ * The map starts small (256k here), is allocated on disk after open and
+ * after every growth (batch by batch: MDB_MAP_FULL and doubling; one big
+ * batch: gkv__lmdb_reserve_map), and everything reads back after reopen,
+ * with and without the map. A second handle of this process asking for
+ * full durability shares the mapped env and works.
+ */
+static void test_writemap_allocated(void **state)
+{
+	char path[128];
+	gkv_backend *b, *full;
+
+	(void)state;
+	setenv("GKV_LMDB_INITIAL_MAPSIZE", "256k", 1);
+	new_path(path, sizeof(path));
+	b = open_ok(path, WM_FLAGS);
+	assert_map_allocated(path, 256 << 10);
+	write_chunks(b, 50000, 40, false); /* 5 MiB: the map doubles five times */
+	assert_map_allocated(path, 5 << 20);
+	write_chunks(b, 51000, 40, true); /* 5 MiB more in one batch */
+	assert_map_allocated(path, 10 << 20);
+	full = open_ok(path, 0); /* FULL durability: msync on the shared map */
+	write_chunks(full, 52000, 8, false);
+	check_chunks(b, 52000, 8);
+	full->free(full);
+	assert_int_equal(wm_commit(b, 7000, 0), 0);
+	b->free(b);
+	unsetenv("GKV_LMDB_INITIAL_MAPSIZE");
+	b = open_ok(path, 0); /* plain */
+	check_chunks(b, 50000, 40);
+	check_chunks(b, 51000, 40);
+	check_chunks(b, 52000, 8);
+	assert_int_equal(wm_check(b, 7000, 1), 0);
+	b->free(b);
+	b = open_ok(path, GKV_LMDB_WRITEMAP); /* mapped again, never below the file */
+	assert_map_allocated(path, 10 << 20);
+	check_chunks(b, 50000, 40);
+	assert_int_equal(wm_commit(b, 7000, 1), 0);
+	assert_int_equal(wm_check(b, 7000, 2), 0);
+	b->free(b);
+}
+
+/*
+ * A handle asking for the map on an env this process opened without it
+ * shares the env as opened: pwrite, data.mdb no larger than its data
+ * (a mapped env's file is the whole map, 256k here).
+ */
+static void test_writemap_shared_as_opened(void **state)
+{
+	char path[128];
+	gkv_backend *plain, *mapped;
+	off_t size, allocated;
+
+	(void)state;
+	setenv("GKV_LMDB_INITIAL_MAPSIZE", "256k", 1);
+	new_path(path, sizeof(path));
+	plain = open_ok(path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	mapped = open_ok(path, GKV_LMDB_NOSYNC | GKV_LMDB_WRITEMAP);
+	assert_int_equal(wm_commit(mapped, 7200, 0), 0);
+	assert_int_equal(wm_check(plain, 7200, 1), 0);
+	data_usage(path, &size, &allocated);
+	assert_true(size < (256 << 10));
+	mapped->free(mapped);
+	plain->free(plain);
+	unsetenv("GKV_LMDB_INITIAL_MAPSIZE");
+}
+
+/*
+ * RLIMIT_FSIZE stands for a full disk: commits go on until the map must
+ * grow past the limit; that one fails with GKV_E_FULL, not SIGBUS or
+ * SIGXFSZ (ignored, as a process setting a file-size limit would), and so
+ * does a retry; reads keep working. Exit 0 means all that held; the
+ * number of commits made goes down the pipe.
+ */
+static int wm_fsize_child(const char *path, int out)
+{
+	struct rlimit lim;
+	gkv_backend *b;
+	off_t size, allocated;
+	int n, rc = 0;
+
+	if (gkv_backend_lmdb_open(&b, path, WM_FLAGS) != 0)
+		return 10;
+	data_usage(path, &size, &allocated);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &lim);
+	lim.rlim_cur = (rlim_t)size + (64u << 10); /* less than a doubling */
+	if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+		return 11;
+	for (n = 0; n < 1000 && (rc = wm_commit(b, 8000, n)) == 0; n++)
+		;
+	if (rc != GKV_E_FULL)
+		return 12;
+	if (!strstr(gkv_error_last(), path) || !strstr(gkv_error_last(), "disk full"))
+		return 13;
+	if (n < 4)
+		return 14; /* the map did not even fill once */
+	if (wm_check(b, 8000, n) != 0)
+		return 15;
+	if (wm_commit(b, 8000, n) != GKV_E_FULL)
+		return 16;
+	if (write(out, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return 17;
+	b->free(b);
+	return 0;
+}
+
+static void test_writemap_fsize_limit(void **state)
+{
+	char path[128];
+	gkv_backend *b;
+	int fds[2], n = -1, status;
+	pid_t pid;
+
+	(void)state;
+	setenv("GKV_LMDB_INITIAL_MAPSIZE", "256k", 1);
+	new_path(path, sizeof(path));
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		child_signals();
+		_exit(wm_fsize_child(path, fds[1]));
+	}
+	close(fds[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	unsetenv("GKV_LMDB_INITIAL_MAPSIZE");
+	if (WIFSIGNALED(status))
+		print_message("writemap child killed by signal %d\n", WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(read(fds[0], &n, sizeof(n)), (ssize_t)sizeof(n));
+	close(fds[0]);
+	/* The store opens (mapped or not) and holds exactly those commits. */
+	b = open_ok(path, 0);
+	assert_int_equal(wm_check(b, 8000, n), 0);
+	b->free(b);
+	b = open_ok(path, GKV_LMDB_NOSYNC | GKV_LMDB_WRITEMAP);
+	assert_int_equal(wm_check(b, 8000, n), 0);
+	assert_int_equal(wm_commit(b, 8000, n), 0); /* room again: writes work */
+	b->free(b);
+}
+
+/*
+ * A real full disk: a 2 MiB tmpfs in a private mount namespace (root or
+ * an unprivileged user namespace; skipped where neither is allowed).
+ * Without the reservation, LMDB's sparse map would take SIGBUS here.
+ * Phase 1: commits until ENOSPC at a growth; GKV_E_FULL; reads work;
+ * after reopening, exactly the commits made. Phase 2: on the full disk,
+ * the store opened with a map larger than the room left cannot reserve
+ * it: it still opens and reads, and writes are GKV_E_FULL.
+ */
+#define WM_SKIP 77
+
+static int wm_enospc_child(const char *dir)
+{
+	char path[160];
+	gkv_backend *b;
+	int n, rc = 0;
+
+	if (unshare(CLONE_NEWNS) != 0 && unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+		return WM_SKIP;
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("gkv-test", dir, "tmpfs", 0, "size=2m") != 0)
+		return WM_SKIP;
+	snprintf(path, sizeof(path), "%s/env", dir);
+	setenv("GKV_LMDB_INITIAL_MAPSIZE", "256k", 1);
+	if (gkv_backend_lmdb_open(&b, path, WM_FLAGS) != 0)
+		return 10;
+	for (n = 0; n < 1000 && (rc = wm_commit(b, 9000, n)) == 0; n++)
+		;
+	if (rc != GKV_E_FULL)
+		return 11;
+	if (!strstr(gkv_error_last(), "reserve"))
+		return 12;
+	if (n < 8 || wm_check(b, 9000, n) != 0)
+		return 13;
+	if (wm_commit(b, 9000, n) != GKV_E_FULL)
+		return 14;
+	b->free(b);
+	if (gkv_backend_lmdb_open(&b, path, 0) != 0 || wm_check(b, 9000, n) != 0)
+		return 15;
+	b->free(b);
+	setenv("GKV_LMDB_INITIAL_MAPSIZE", "4m", 1);
+	if (gkv_backend_lmdb_open(&b, path, GKV_LMDB_NOSYNC | GKV_LMDB_WRITEMAP) != 0)
+		return 16;
+	if (wm_check(b, 9000, n) != 0)
+		return 17;
+	if (wm_commit(b, 9000, n) != GKV_E_FULL || !strstr(gkv_error_last(), "reserve"))
+		return 18;
+	if (wm_check(b, 9000, n) != 0)
+		return 19;
+	b->free(b);
+	return 0;
+}
+
+static void test_writemap_enospc(void **state)
+{
+	char dir[128];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	new_path(dir, sizeof(dir));
+	assert_int_equal(mkdir(dir, 0777), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		child_signals();
+		_exit(wm_enospc_child(dir));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (WIFSIGNALED(status))
+		print_message("writemap child killed by signal %d\n", WTERMSIG(status));
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == WM_SKIP) {
+		print_message("no private tmpfs here (mount namespaces refused): skipped\n");
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * Processes not using the map share the env with one that does: a child
+ * without it reads the mapped parent's commits and writes its own, growing
+ * the map far past the parent's; the parent adopts that size (allocating
+ * it), reads the child's data and writes on; a second child reads that.
+ */
+static int wm_plain_child(const char *path, uint64_t first, int n, uint64_t check_first,
+			  int check_n)
+{
+	gkv_backend *c;
+
+	if (gkv_backend_lmdb_open(&c, path, GKV_LMDB_NOSYNC) != 0)
+		return 1;
+	if (wm_check(c, 7100, 3) != 0)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		unsigned char buf[512];
+		gkv_oid id;
+
+		fill_random(buf, sizeof(buf), first + (uint64_t)i);
+		make_id(&id, first + (uint64_t)i);
+		if (put_obj(c, &id, GKV_OBJ_BLOB, buf, sizeof(buf)) != 0)
+			return 3;
+	}
+	if (check_n)
+		check_chunks(c, check_first, check_n); /* cmocka assert: exits non-zero */
+	c->free(c);
+	return 0;
+}
+
+static void test_writemap_other_processes(void **state)
+{
+	char path[128];
+	gkv_backend *b;
+	pid_t pid;
+	int status;
+
+	(void)state;
+	setenv("GKV_LMDB_INITIAL_MAPSIZE", "256k", 1);
+	new_path(path, sizeof(path));
+	b = open_ok(path, WM_FLAGS);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(wm_commit(b, 7100, i), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		gkv_backend *c;
+		int rc;
+
+		child_signals();
+		rc = wm_plain_child(path, 60000, 100, 0, 0);
+
+		/* and 12 MiB in one batch: its map grows far past ours */
+		if (rc == 0 && gkv_backend_lmdb_open(&c, path, GKV_LMDB_NOSYNC) == 0) {
+			write_chunks(c, 61000, 96, true);
+			c->free(c);
+		}
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	check_chunks(b, 61000, 96); /* MDB_MAP_RESIZED: adopt and allocate */
+	for (int i = 0; i < 100; i += 9) {
+		unsigned char buf[512];
+		gkv_oid id;
+
+		fill_random(buf, sizeof(buf), 60000 + (uint64_t)i);
+		make_id(&id, 60000 + (uint64_t)i);
+		assert_obj(b, &id, GKV_OBJ_BLOB, buf, sizeof(buf));
+	}
+	write_chunks(b, 62000, 16, false);
+	assert_map_allocated(path, 14 << 20);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		child_signals();
+		_exit(wm_plain_child(path, 63000, 10, 62000, 16));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	b->free(b);
+	unsetenv("GKV_LMDB_INITIAL_MAPSIZE");
+}
+
 /* ---- several processes on one environment ---- */
 
 #define PROCS 4
@@ -655,6 +1075,11 @@ int main(void)
 	    cmocka_unit_test(test_format_version),
 	    cmocka_unit_test(test_map_growth),
 	    cmocka_unit_test(test_full_disk),
+	    cmocka_unit_test(test_writemap_allocated),
+	    cmocka_unit_test(test_writemap_shared_as_opened),
+	    cmocka_unit_test(test_writemap_fsize_limit),
+	    cmocka_unit_test(test_writemap_enospc),
+	    cmocka_unit_test(test_writemap_other_processes),
 	    cmocka_unit_test(test_processes_cas),
 	    cmocka_unit_test(test_durable_commits),
 	    cmocka_unit_test(test_throughput),

@@ -13,6 +13,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -78,7 +81,12 @@ static void test_setters_refuse_bad_input(void **state)
 	assert_rc(GKV_E_INVALID, gkv_options_set_cache_size(NULL, 1));
 
 	assert_ok(gkv_options_new(&o));
+	assert_ok(gkv_options_set_durability(o, GKV_DURABILITY_NOSYNC_MAPPED));
+	assert_int_equal(GKV_DURABILITY_NOSYNC_MAPPED, o->durability);
 	assert_ok(gkv_options_set_durability(o, GKV_DURABILITY_NOSYNC));
+	/* The first value past the last level, and others: refused, and the
+	 * level set before is kept. */
+	assert_rc(GKV_E_INVALID, gkv_options_set_durability(o, (gkv_durability)3));
 	assert_rc(GKV_E_INVALID, gkv_options_set_durability(o, (gkv_durability)7));
 	assert_rc(GKV_E_INVALID, gkv_options_set_durability(o, (gkv_durability)-1));
 	assert_int_equal(GKV_DURABILITY_NOSYNC, o->durability);
@@ -169,6 +177,51 @@ static void test_options_take_effect(void **state)
 	uu_tmpdir_remove(dir);
 }
 
+/*
+ * NOSYNC_MAPPED reaches the backends: on lmdb, data.mdb is the writable
+ * map (32 MiB to start) and allocated, not sparse; mem and git take it as
+ * NOSYNC and work as usual.
+ */
+static void test_mapped_durability_takes_effect(void **state)
+{
+	static const char *const kinds[] = {"lmdb", "git", "mem"};
+	char *dir = uu_tmpdir("mapped"), uri[256], data[300];
+	gkv_options *o;
+	struct stat st;
+
+	(void)state;
+	unsetenv("GKV_LMDB_INITIAL_MAPSIZE");
+	assert_ok(gkv_options_new(&o));
+	assert_ok(gkv_options_set_create(o, 1));
+	assert_ok(gkv_options_set_durability(o, GKV_DURABILITY_NOSYNC_MAPPED));
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		gkv_repo *repo;
+		gkv_store *s;
+		gkv_buf v;
+		gkv_oid h;
+
+		if (strcmp(kinds[i], "mem") == 0)
+			snprintf(uri, sizeof(uri), "mem:");
+		else
+			snprintf(uri, sizeof(uri), "%s:%s/%s", kinds[i], dir, kinds[i]);
+		assert_ok(gkv_repo_open(&repo, uri, o));
+		assert_string_equal(kinds[i], gkv_repo_backend_name(repo));
+		assert_ok(gkv_store_open_branch(&s, repo, "main"));
+		assert_ok(gkv_store_set(&h, s, "k", "mapped", 6, NULL));
+		assert_ok(gkv_store_get(&v, s, "k"));
+		assert_buf_str(v, "mapped");
+		gkv_buf_dispose(&v);
+		gkv_store_free(s);
+		gkv_repo_free(repo);
+	}
+	snprintf(data, sizeof(data), "%s/lmdb/data.mdb", dir);
+	assert_int_equal(0, stat(data, &st));
+	assert_int_equal((off_t)32 << 20, st.st_size);
+	assert_true((off_t)st.st_blocks * 512 >= st.st_size);
+	gkv_options_free(o);
+	uu_tmpdir_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +229,7 @@ int main(void)
 	    cmocka_unit_test(test_default_cache_size_is_documented_one),
 	    cmocka_unit_test(test_setters_refuse_bad_input),
 	    cmocka_unit_test(test_options_take_effect),
+	    cmocka_unit_test(test_mapped_durability_takes_effect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

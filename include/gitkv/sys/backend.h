@@ -157,7 +157,16 @@ GKV_EXTERN int gkv_backend_mem_new(gkv_backend **out);
 enum {
 	GKV_LMDB_CREATE = 1 << 0,   /**< make the environment if it does not exist */
 	GKV_LMDB_READONLY = 1 << 1, /**< open read-only */
-	GKV_LMDB_NOSYNC = 1 << 2    /**< do not fsync at commit */
+	GKV_LMDB_NOSYNC = 1 << 2,   /**< do not fsync at commit */
+	/**
+	 * Write through a writable memory map (MDB_WRITEMAP): fewer system
+	 * calls per commit. The whole map is allocated on disk, not sparse,
+	 * so a full disk is GKV_E_FULL when the map grows, never SIGBUS; a
+	 * stray pointer write by the application into the map can corrupt
+	 * the store. A property of the environment as this process first
+	 * opened it: a later handle asking otherwise shares it as it is.
+	 */
+	GKV_LMDB_WRITEMAP = 1 << 3
 };
 
 /**
