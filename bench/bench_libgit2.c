@@ -8,6 +8,8 @@
  *   bench-libgit2 w2 DIR N0 U    load D(N0), then U commits of one update each
  *   bench-libgit2 w3 DIR N R     R reads at main: git_tree_entry_bypath + blob lookup
  *   bench-libgit2 w4 DIR         count the commits of main; merge base of a and b
+ *   bench-libgit2 hashfloor DIR  hash, and nothing else, every object main's commits
+ *                                made over their first parents (W2's floor)
  *
  * Only the core loop is timed here (core_s); run.py times the whole process.
  */
@@ -290,13 +292,123 @@ static void cmd_w4(const char *dir)
 	git_repository_free(repo);
 }
 
+/*
+ * The objects a commit made over its first parent: the commit, and every
+ * tree and blob of its tree whose id the parent's tree does not have at
+ * the same name (for W2: the root, one top directory, one leaf, a blob).
+ */
+typedef struct {
+	git_odb_object **v;
+	size_t n, cap;
+} objlist;
+
+static void add_object(objlist *l, git_odb *odb, const git_oid *id)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 1024;
+		if (!(l->v = realloc(l->v, l->cap * sizeof(*l->v))))
+			bench_die("out of memory");
+	}
+	check(git_odb_read(&l->v[l->n++], odb, id), "git_odb_read");
+}
+
+static void new_objects(objlist *l, git_repository *repo, git_odb *odb, const git_tree *t,
+    const git_tree *old)
+{
+	add_object(l, odb, git_tree_id(t));
+	for (size_t i = 0; i < git_tree_entrycount(t); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i), *o;
+		git_tree *sub, *osub = NULL;
+
+		o = old ? git_tree_entry_byname(old, git_tree_entry_name(e)) : NULL;
+		if (o && git_oid_equal(git_tree_entry_id(o), git_tree_entry_id(e)))
+			continue;
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+			add_object(l, odb, git_tree_entry_id(e));
+			continue;
+		}
+		check(git_tree_lookup(&sub, repo, git_tree_entry_id(e)), "git_tree_lookup");
+		if (o && git_tree_entry_type(o) == GIT_OBJECT_TREE)
+			check(git_tree_lookup(&osub, repo, git_tree_entry_id(o)), "git_tree_lookup");
+		new_objects(l, repo, odb, sub, osub);
+		git_tree_free(sub);
+		git_tree_free(osub);
+	}
+}
+
+/*
+ * The floor of a commit-per-write workload for a writer that hashes with
+ * libgit2's SHA-1 (collision-detecting sha1dc, as git and gitkv use by
+ * default): the objects W2's commits made, read beforehand, then only
+ * hashed (git_odb_hash, header included) and checked. No writer making
+ * the same objects can beat this loop.
+ */
+static void cmd_hashfloor(const char *dir)
+{
+	git_repository *repo;
+	git_revwalk *walk;
+	git_odb *odb;
+	git_oid id, got;
+	objlist l = { NULL, 0, 0 };
+	uint64_t commits = 0, bytes = 0;
+	double t0, core;
+
+	check(git_repository_open_bare(&repo, dir), dir);
+	check(git_repository_odb(&odb, repo), "git_repository_odb");
+	check(git_revwalk_new(&walk, repo), "git_revwalk_new");
+	check(git_revwalk_push_ref(walk, "refs/heads/main"), "push main");
+	git_revwalk_simplify_first_parent(walk);
+	while (git_revwalk_next(&id, walk) == 0) {
+		git_commit *c, *p;
+		git_tree *t, *pt;
+
+		check(git_commit_lookup(&c, repo, &id), "git_commit_lookup");
+		if (git_commit_parentcount(c) == 0) { /* the load: not a W2 commit */
+			git_commit_free(c);
+			continue;
+		}
+		check(git_commit_parent(&p, c, 0), "git_commit_parent");
+		check(git_commit_tree(&t, c), "git_commit_tree");
+		check(git_commit_tree(&pt, p), "git_commit_tree");
+		add_object(&l, odb, &id);
+		new_objects(&l, repo, odb, t, pt);
+		git_tree_free(t);
+		git_tree_free(pt);
+		git_commit_free(p);
+		git_commit_free(c);
+		commits++;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		bytes += git_odb_object_size(l.v[i]);
+	t0 = bench_now();
+	for (size_t i = 0; i < l.n; i++) {
+		git_odb_object *o = l.v[i];
+
+		check(git_odb_hash(&got, git_odb_object_data(o), git_odb_object_size(o),
+			  git_odb_object_type(o)), "git_odb_hash");
+		if (!git_oid_equal(&got, git_odb_object_id(o)))
+			bench_die("hash of object %zu differs from its id", i);
+	}
+	core = bench_now() - t0;
+	bench_report_num("core_s", core);
+	bench_report_num("ops", (double)commits);
+	bench_report_num("objects", (double)l.n);
+	bench_report_num("bytes_hashed", (double)bytes);
+	for (size_t i = 0; i < l.n; i++)
+		git_odb_object_free(l.v[i]);
+	free(l.v);
+	git_revwalk_free(walk);
+	git_odb_free(odb);
+	git_repository_free(repo);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t num[2] = { 0, 0 };
 	int i, nnum = 0;
 
 	if (argc < 3)
-		bench_die("usage: bench-libgit2 w1|w2|w3|w4 DIR [numbers]");
+		bench_die("usage: bench-libgit2 w1|w2|w3|w4|hashfloor DIR [numbers]");
 	for (i = 3; i < argc; i++) {
 		if (nnum >= 2)
 			bench_die("too many arguments");
@@ -313,6 +425,8 @@ int main(int argc, char **argv)
 		cmd_w3(argv[2], num[0], num[1]);
 	else if (!strcmp(argv[1], "w4") && nnum == 0)
 		cmd_w4(argv[2]);
+	else if (!strcmp(argv[1], "hashfloor") && nnum == 0)
+		cmd_hashfloor(argv[2]);
 	else
 		bench_die("bad command or arguments: %s", argv[1]);
 	git_signature_free(sig);

@@ -418,6 +418,22 @@ class Bench:
                      notes="one stream; core = wall - load-only stream")
         self.measure("W2 commits", "git fast-import (tuned)", c["reps"], fast_import(True),
                      notes="GLIBC_TUNABLES trim_threshold")
+
+        # The floor of any writer that hashes W2's objects with sha1dc:
+        # fast-import's output, read beforehand, then only hashed.
+        floor_repo = self.fresh("floor")
+        self.git("init", "-q", "--bare", "-b", "main", floor_repo)
+        self.run(["git", "-C", floor_repo, "fast-import", "--quiet"], stdin=stream)
+        self.check_git_repo(floor_repo, key, "fast-import W2 head (floor)", False, count=u + 1)
+
+        def floor(rep, last):
+            wall, rss, f, _ = self.run([self.prog("bench-libgit2"), "hashfloor", floor_repo])
+            if int(float(f.get("ops", 0))) != u:
+                raise Failure("hashfloor saw %s commits, not %d" % (f.get("ops"), u))
+            return wall, rss, f, {}
+        self.measure("W2 commits", "SHA-1DC hashing alone (floor)", c["reps"], floor,
+                     notes="W2's objects (fast-import's), only hashed: git_odb_hash")
+        self.discard(floor_repo)
         def raw_lmdb(opts):
             def once(rep, last):
                 d = self.fresh("lmdb-raw")
@@ -815,6 +831,9 @@ def targets(bench):
               "gitkv-lmdb-nosync (sha1)"):
         speed("W2 >= 5x fast-import", "W2 commits", s, fi2, 5, "fast-import (best)")
         speed("W2 >= 20x pygit2", "W2 commits", s, py2, 20, "pygit2")
+    # What a writer hashing with sha1dc could reach at best against fast-import.
+    speed("W2 bound: sha1dc floor vs fast-import", "W2 commits",
+          "SHA-1DC hashing alone (floor)", fi2, 5, "fast-import (best)")
     speed("W2 durable within 1.5x raw LMDB sync", "W2 commits", "gitkv-lmdb",
           f("W2 commits", "raw LMDB (sync)"), 1 / 1.5, "raw LMDB (sync)")
     speed("W2 git >= pygit2", "W2 commits", "gitkv-git", py2, 1, "pygit2")
