@@ -163,6 +163,23 @@ gkv_tree *gkv__cache_get(gkv__cache *c, const gkv_oid *id)
 	return t;
 }
 
+/* Take s out of the list and the table (lock held); the caller frees it
+ * with slot_free once the lock is released. */
+static void slot_remove(gkv__cache *c, gkv__cache_slot *s)
+{
+	lru_unlink(c, s);
+	hash_unlink(c, s);
+	c->count--;
+}
+
+static void slot_free(gkv__cache_slot *s)
+{
+	if (s) {
+		gkv__tree_unref(s->tree);
+		free(s);
+	}
+}
+
 void gkv__cache_drop(gkv__cache *c, const gkv_oid *id)
 {
 	gkv__cache_slot *s;
@@ -170,16 +187,10 @@ void gkv__cache_drop(gkv__cache *c, const gkv_oid *id)
 	if (c->capacity == 0)
 		return;
 	pthread_mutex_lock(&c->lock);
-	if ((s = lookup(c, id))) {
-		lru_unlink(c, s);
-		hash_unlink(c, s);
-		c->count--;
-	}
+	if ((s = lookup(c, id)))
+		slot_remove(c, s);
 	pthread_mutex_unlock(&c->lock);
-	if (s) {
-		gkv__tree_unref(s->tree);
-		free(s);
-	}
+	slot_free(s);
 }
 
 gkv_tree *gkv__cache_put(gkv__cache *c, gkv_tree *t)
@@ -211,14 +222,9 @@ gkv_tree *gkv__cache_put(gkv__cache *c, gkv_tree *t)
 	lru_push_front(c, s);
 	if (++c->count > c->capacity) {
 		victim = c->lru_tail;
-		lru_unlink(c, victim);
-		hash_unlink(c, victim);
-		c->count--;
+		slot_remove(c, victim);
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (victim) {
-		gkv__tree_unref(victim->tree);
-		free(victim);
-	}
+	slot_free(victim);
 	return t;
 }

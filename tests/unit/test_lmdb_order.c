@@ -10,25 +10,20 @@
  * only in their last byte. Each side writes, the other reads.
  */
 #define _GNU_SOURCE
-#include <ftw.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <cmocka.h>
 #include <lmdb.h>
 
-#include <gitkv.h>
-#include <gitkv/sys/backend.h>
+#include "unit_util.h"
 
 #define GROUPS 24
 #define PER_GROUP 12
 
-static char root[64];
+static char *root;
 
 /* Id k of group g: bytes 0-7 fixed per group, the rest from k (and who
  * wrote it: side 0 is gitkv, side 1 raw LMDB). Group 0's ids differ only
@@ -55,11 +50,7 @@ static gkv_backend *open_ok(const char *path, unsigned int flags)
 
 static void put(gkv_backend *b, const gkv_oid *id)
 {
-	gkv_batch *batch;
-
-	assert_int_equal(b->batch_begin(&batch, b), 0);
-	assert_int_equal(b->batch_write(batch, id, GKV_OBJ_BLOB, id->id, GKV_OID_RAWSZ), 0);
-	assert_int_equal(b->batch_commit(batch), 0);
+	uu_raw_write(b, id, GKV_OBJ_BLOB, id->id, GKV_OID_RAWSZ);
 }
 
 typedef struct {
@@ -197,25 +188,18 @@ static void test_same_order_both_ways(void **state)
 	assert_int_equal(n, 2 * GROUPS * PER_GROUP + GROUPS);
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	(void)state;
-	snprintf(root, sizeof(root), "/tmp/gkv-lmdb-order-XXXXXX");
-	return mkdtemp(root) ? 0 : -1;
+	root = uu_tmpdir("lmdb-order");
+	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	return nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	uu_tmpdir_remove(root);
+	return 0;
 }
 
 int main(void)
