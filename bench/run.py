@@ -245,6 +245,30 @@ class Bench:
         print(" wall %s  core %s" % (fmt_time(row["wall_s"]), fmt_time(row.get("core_s"))))
         return row
 
+    def measure_interleaved(self, workload, cases):
+        """measure() for several systems, their runs taken in rounds (run 1
+        of every system, then run 2, ...), so that a noisy minute of a shared
+        machine falls on all of them rather than on one system's runs.
+        cases: (system, reps, once, notes). A system stops at its first
+        failure, which its row then reports."""
+        results, failed = {}, {}
+        print("  %-14s %d systems, runs in rounds" % (workload, len(cases)), flush=True)
+        for rep in range(max(c[1] for c in cases)):
+            for system, reps, once, _ in cases:
+                if rep >= reps or system in failed:
+                    continue
+                try:
+                    results[(system, rep)] = once(rep, rep == reps - 1)
+                except (Failure, Unavailable) as e:
+                    failed[system] = e
+        for system, reps, _, notes in cases:
+            def replay(rep, last, system=system):
+                if (system, rep) in results:
+                    return results[(system, rep)]
+                raise failed[system]
+            self.measure(workload, system, reps, replay,
+                         notes=notes + ("; " if notes else "") + "runs in rounds with the others")
+
     def find(self, workload, system):
         for r in self.rows:
             if r["workload"] == workload and r["system"] == system and r["status"] == "ok":
@@ -311,8 +335,9 @@ class Bench:
 
         self.measure("W1 bulk", "git fast-import", c["reps_rare"], fast_import(False),
                      notes="one pack; core = wall - empty stream")
-        self.measure("W1 bulk", "git fast-import (tuned)", c["reps"], fast_import(True),
-                     notes="GLIBC_TUNABLES trim_threshold")
+        # The cases a target compares run in rounds; the slow rare peers after.
+        cases = [("git fast-import (tuned)", c["reps"], fast_import(True),
+                  "GLIBC_TUNABLES trim_threshold")]
         self.w1_lmdb = None
         self.w1_gitkv_git = None
         for system, scheme, opts in WRITERS:
@@ -335,13 +360,7 @@ class Bench:
                     self.discard(d)
                 return wall, rss, f, ex
             slow = scheme == "git"
-            self.measure("W1 bulk", system, c["reps_slow"] if slow else c["reps"], once)
-        self.w1_libgit2_like("W1 bulk", "libgit2 (C)", [self.prog("bench-libgit2")], key, n)
-        if self.pygit2_available():
-            self.w1_libgit2_like("W1 bulk", "pygit2", [PYTHON, os.path.join(HERE,
-                                 "pygit2_bench.py")], key, n)
-        else:
-            self.unavailable("W1 bulk", "pygit2", "python3-pygit2 is not installed")
+            cases.append((system, c["reps_slow"] if slow else c["reps"], once, ""))
 
         def lmdb_once(rep, last):
             d = self.fresh("lmdb-raw")
@@ -349,8 +368,14 @@ class Bench:
             alloc, size = self.disk(os.path.join(d, "data.mdb"))
             self.discard(d)
             return wall, rss, f, dict(disk=alloc, disk_apparent=size)
-        self.measure("W1 bulk", "raw LMDB", c["reps"], lmdb_once,
-                     notes="one txn of N puts (floor)")
+        cases.append(("raw LMDB", c["reps"], lmdb_once, "one txn of N puts (floor)"))
+        self.measure_interleaved("W1 bulk", cases)
+        self.w1_libgit2_like("W1 bulk", "libgit2 (C)", [self.prog("bench-libgit2")], key, n)
+        if self.pygit2_available():
+            self.w1_libgit2_like("W1 bulk", "pygit2", [PYTHON, os.path.join(HERE,
+                                 "pygit2_bench.py")], key, n)
+        else:
+            self.unavailable("W1 bulk", "pygit2", "python3-pygit2 is not installed")
         self.packed_size()
 
     def w1_libgit2_like(self, workload, system, argv0, key, n):
@@ -416,9 +441,6 @@ class Bench:
 
         self.measure("W2 commits", "git fast-import", c["reps_slow"], fast_import(False),
                      notes="one stream; core = wall - load-only stream")
-        self.measure("W2 commits", "git fast-import (tuned)", c["reps"], fast_import(True),
-                     notes="GLIBC_TUNABLES trim_threshold")
-
         # The floor of any writer that hashes W2's objects with sha1dc:
         # fast-import's output, read beforehand, then only hashed.
         floor_repo = self.fresh("floor")
@@ -431,9 +453,7 @@ class Bench:
             if int(float(f.get("ops", 0))) != u:
                 raise Failure("hashfloor saw %s commits, not %d" % (f.get("ops"), u))
             return wall, rss, f, {}
-        self.measure("W2 commits", "SHA-1DC hashing alone (floor)", c["reps"], floor,
-                     notes="W2's objects (fast-import's), only hashed: git_odb_hash")
-        self.discard(floor_repo)
+
         def raw_lmdb(opts):
             def once(rep, last):
                 d = self.fresh("lmdb-raw")
@@ -442,16 +462,8 @@ class Bench:
                 return r[0], r[1], r[2], {}
             return once
 
-        # A durable commit's time is the disk's: gitkv-lmdb and raw LMDB's
-        # synced puts run in alternation so that both see the same disk.
-        replay = {}
-        for system, scheme, opts in WRITERS:
-            def once(rep, last, scheme=scheme, opts=opts, system=system):
-                if (system, rep) in replay:
-                    r = replay.pop((system, rep))
-                    if isinstance(r, Exception):
-                        raise r
-                    return r
+        def gitkv(system, scheme, opts):
+            def once(rep, last):
                 d = self.fresh(system)
                 wall, rss, f, _ = self.run([self.prog("bench-gitkv"), "w2",
                                             self.gitkv_uri(scheme, d), str(n0), str(u)] + opts)
@@ -462,25 +474,10 @@ class Bench:
                 if scheme != "mem":
                     self.discard(d)
                 return wall, rss, f, {}
-            slow = system in ("gitkv-git", "gitkv-lmdb")
-            if system == "gitkv-lmdb":
-                raw_once = raw_lmdb([])
-                for rep in range(c["reps_slow"]):
-                    for name, fn in ((system, once), ("raw LMDB (sync)", raw_once)):
-                        try:
-                            replay[(name, rep)] = fn(rep, rep == c["reps_slow"] - 1)
-                        except (Failure, Unavailable) as e:
-                            replay[(name, rep)] = e
-            self.measure("W2 commits", system, c["reps_slow"] if slow else c["reps"], once,
-                         notes="wall includes loading D(%d)" % n0 +
-                         ("; runs alternate with raw LMDB (sync)" if system == "gitkv-lmdb" else ""))
-        peers = [("libgit2 (C)", [self.prog("bench-libgit2")])]
-        if self.pygit2_available():
-            peers.append(("pygit2", [PYTHON, os.path.join(HERE, "pygit2_bench.py")]))
-        else:
-            self.unavailable("W2 commits", "pygit2", "python3-pygit2 is not installed")
-        for system, argv0 in peers:
-            def once(rep, last, system=system, argv0=argv0):
+            return once
+
+        def peer(system, argv0):
+            def once(rep, last):
                 d = self.fresh(system.split()[0])
                 wall, rss, f, _ = self.run(argv0 + ["w2", d, str(n0), str(u)])
                 self.expect(base_key, f.get("base"), system + " D(%d)" % n0)
@@ -488,17 +485,45 @@ class Bench:
                 self.check_git_repo(d, key, system + " W2 head", last, count=u + 1)
                 self.discard(d)
                 return wall, rss, f, {}
-            self.measure("W2 commits", system, c["reps_slow"], once,
-                         notes="tree builders per level; loose objects")
-        def replayed(rep, last):
-            r = replay.pop(("raw LMDB (sync)", rep))
-            if isinstance(r, Exception):
-                raise r
-            return r
-        self.measure("W2 commits", "raw LMDB (sync)", c["reps_slow"], replayed,
-                     notes="one txn per put; runs alternate with gitkv-lmdb")
-        self.measure("W2 commits", "raw LMDB (nosync)", c["reps"], raw_lmdb(["--nosync"]),
-                     notes="one txn per put")
+            return once
+
+        # The systems the speed targets compare run in rounds: fast-import
+        # (tuned), the floor, gitkv's in-memory and no-sync writers, the
+        # libgit2 peers, raw LMDB without sync.
+        loaded = "wall includes loading D(%d)" % n0
+        cases = [("git fast-import (tuned)", c["reps"], fast_import(True),
+                  "GLIBC_TUNABLES trim_threshold"),
+                 ("SHA-1DC hashing alone (floor)", c["reps"], floor,
+                  "W2's objects (fast-import's), only hashed: git_odb_hash")]
+        slow_writers = []
+        for system, scheme, opts in WRITERS:
+            if system in ("gitkv-git", "gitkv-lmdb"):
+                slow_writers.append((system, scheme, opts))
+            else:
+                cases.append((system, c["reps"], gitkv(system, scheme, opts), loaded))
+        cases.append(("libgit2 (C)", c["reps_slow"], peer("libgit2 (C)", [self.prog("bench-libgit2")]),
+                      "tree builders per level; loose objects"))
+        if self.pygit2_available():
+            cases.append(("pygit2", c["reps_slow"],
+                          peer("pygit2", [PYTHON, os.path.join(HERE, "pygit2_bench.py")]),
+                          "tree builders per level; loose objects"))
+        else:
+            self.unavailable("W2 commits", "pygit2", "python3-pygit2 is not installed")
+        cases.append(("raw LMDB (nosync)", c["reps"], raw_lmdb(["--nosync"]), "one txn per put"))
+        self.measure_interleaved("W2 commits", cases)
+        self.discard(floor_repo)
+
+        # A durable commit's time is the disk's: gitkv-lmdb and raw LMDB's
+        # synced puts run in rounds so that both see the same disk; the git
+        # backend (file-system bound) alone.
+        for system, scheme, opts in slow_writers:
+            if system == "gitkv-lmdb":
+                self.measure_interleaved("W2 commits", [
+                    (system, c["reps_slow"], gitkv(system, scheme, opts), loaded),
+                    ("raw LMDB (sync)", c["reps_slow"], raw_lmdb([]), "one txn per put")])
+            else:
+                self.measure("W2 commits", system, c["reps_slow"], gitkv(system, scheme, opts),
+                             notes=loaded)
 
     # ------------------------------------------------------------ W3 reads
 
@@ -511,6 +536,7 @@ class Bench:
             raise Failure("W3 needs W1's stores of D(%d)" % n)
         repo = self.w1_repo
         tree = self.git("rev-parse", "refs/heads/main^{tree}", repo=repo)
+        cases = []
         for system, scheme, opts in GITKV:
             if scheme == "lmdb":
                 if not self.w1_lmdb:
@@ -530,13 +556,13 @@ class Bench:
                 return res[0], res[1], res[2], {}
             if reads != r:
                 note += "; %d reads" % reads
-            self.measure("W3 reads", system, c["reps"], once, notes=note)
+            cases.append((system, c["reps"], once, note))
 
         def catfile(rep, last):
             res = self.run([self.prog("bench-git"), "catfile", repo, tree, str(n), str(r_slow)])
             return res[0], res[1], res[2], {}
-        self.measure("W3 reads", "git cat-file --batch", c["reps_slow"], catfile,
-                     notes="--buffer, <tree>:<path>; %d reads" % r_slow)
+        cases.append(("git cat-file --batch", c["reps_slow"], catfile,
+                      "--buffer, <tree>:<path>; %d reads" % r_slow))
         peers = [("libgit2 (C)", [self.prog("bench-libgit2")], r)]
         if self.pygit2_available():
             peers.append(("pygit2", [PYTHON, os.path.join(HERE, "pygit2_bench.py")], r_slow))
@@ -547,7 +573,7 @@ class Bench:
                 res = self.run(argv0 + ["w3", repo, str(n), str(reads)])
                 return res[0], res[1], res[2], {}
             note = "fast-import's pack" + ("; %d reads" % reads if reads != r else "")
-            self.measure("W3 reads", system, c["reps_slow"], once, notes=note)
+            cases.append((system, c["reps_slow"], once, note))
         if self.w1_lmdb:
             def lmdb_once(rep, last):
                 d = self.fresh("lmdb-raw")
@@ -555,8 +581,9 @@ class Bench:
                 res = self.run([self.prog("bench-lmdb"), "w3", d, str(n), str(r)])
                 self.discard(d)
                 return res[0], res[1], res[2], {}
-            self.measure("W3 reads", "raw LMDB", c["reps"], lmdb_once,
-                         notes="one read txn for all gets (floor)")
+            cases.append(("raw LMDB", c["reps"], lmdb_once, "one read txn for all gets (floor)"))
+        self.measure_interleaved("W3 reads", cases)
+        if self.w1_lmdb:
             self.discard(self.w1_lmdb)
             self.w1_lmdb = None
 
