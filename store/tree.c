@@ -16,9 +16,9 @@
  * old tree stays valid, and unchanged subtrees are shared. A transaction
  * owns its root and so changes in place along already-copied paths.
  *
- * Names of a clean node point into its raw payload; a copied node gathers
- * the names it keeps into one arena, and a name inserted in place is
- * allocated alone (own = 1).
+ * Names of a clean node sit in the node's own block (node_new_fixed); a
+ * copied node gathers the names it keeps into one arena, and a name
+ * inserted in place is allocated alone (own = 1).
  *
  * Entries are kept in git's order (a directory sorts as "name/"). Each
  * entry's first 8 bytes in that order (name_key) sit in an array of their
@@ -64,7 +64,6 @@ struct gkv_tree {
 	int inline_arrays; /* keys and e sit in the node's own allocation */
 	int has_base;
 	gkv_oid base; /* a copy: the id of the stored tree it was copied from */
-	void *raw;   /* payload a clean node's names point into */
 	char *arena; /* names of a copied node */
 };
 
@@ -130,7 +129,6 @@ void gkv__tree_unref(gkv_tree *t)
 		free(t->e);
 		free(t->keys);
 	}
-	free(t->raw);
 	free(t->arena);
 	free(t);
 }
@@ -155,17 +153,24 @@ static gkv_tree *node_new(gkv_repo *repo)
 
 /*
  * A node for count entries in one allocation: the node, then its keys,
- * then its entries. For clean nodes, which never grow: a lookup's loads
- * (the node's count, a key, an entry) are then one place in memory
- * rather than three, and a decode costs one malloc instead of three.
+ * then its entries, then names_len bytes for their names (*names). For
+ * clean nodes, which never grow: a lookup's loads (the node's count, a
+ * key, an entry, a long name) are one place in memory rather than four,
+ * a decode costs one malloc, and the tree's bytes are not kept (their
+ * ids and modes are in the entries already): less memory to touch.
  */
-static gkv_tree *node_new_fixed(gkv_repo *repo, size_t count)
+static gkv_tree *node_new_fixed(gkv_repo *repo, size_t count, size_t names_len, char **names)
 {
-	size_t size = sizeof(gkv_tree) + count * (sizeof(uint64_t) + sizeof(tentry));
+	size_t per = sizeof(uint64_t) + sizeof(tentry), size;
 	gkv_tree *t;
 
-	if (count > (SIZE_MAX - sizeof(gkv_tree)) / (sizeof(uint64_t) + sizeof(tentry)) ||
-	    !(t = malloc(size))) {
+	if (count > (SIZE_MAX - sizeof(gkv_tree)) / per ||
+	    names_len > SIZE_MAX - sizeof(gkv_tree) - count * per) {
+		gkv__oom();
+		return NULL;
+	}
+	size = sizeof(gkv_tree) + count * per + names_len;
+	if (!(t = malloc(size ? size : 1))) {
 		gkv__oom();
 		return NULL;
 	}
@@ -176,6 +181,7 @@ static gkv_tree *node_new_fixed(gkv_repo *repo, size_t count)
 	t->e = (tentry *)(t->keys + count);
 	t->cap = count;
 	t->inline_arrays = 1;
+	*names = (char *)(t->e + count);
 	return t;
 }
 
@@ -274,7 +280,8 @@ void gkv_tree_free(gkv_tree *tree)
 static int node_decode(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, void *data, size_t len)
 {
 	gkv__raw_entry *raw = NULL;
-	size_t count = 0;
+	size_t count = 0, names_len = 0;
+	char *names;
 	gkv_tree *t;
 	int rc;
 
@@ -282,7 +289,9 @@ static int node_decode(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, void *
 		free(data);
 		return rc;
 	}
-	if (!(t = node_new_fixed(repo, count))) {
+	for (size_t i = 0; i < count; i++)
+		names_len += raw[i].namelen;
+	if (!(t = node_new_fixed(repo, count, names_len, &names))) {
 		free(raw);
 		free(data);
 		return GKV_E_NOMEM;
@@ -291,15 +300,17 @@ static int node_decode(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, void *
 		tentry *e = &t->e[i];
 
 		memset(e, 0, sizeof(*e));
-		e->name = raw[i].name;
+		memcpy(names, raw[i].name, raw[i].namelen);
+		e->name = names;
+		names += raw[i].namelen;
 		e->namelen = (uint32_t)raw[i].namelen;
 		e->mode = raw[i].mode;
 		t->keys[i] = name_key(e->name, e->namelen, is_tree_mode(e->mode));
 		e->id = raw[i].id;
 	}
 	free(raw);
+	free(data);
 	t->n = count;
-	t->raw = data;
 	t->clean = 1;
 	t->has_id = 1;
 	t->id = *id;
@@ -752,45 +763,35 @@ int gkv_tree_equal(gkv_tree *a, gkv_tree *b)
 }
 
 /*
- * The clean node of tree bytes b that serialize() just made from t: t's
- * names, modes and ids, the names pointing into a copy of b, as
- * node_decode would give but without parsing b again (each name starts
- * after its mode and a space; nothing else is searched). For keep.
+ * The clean node of a tree just written (t, its ids known): t's names,
+ * modes and ids, as node_decode would give from its bytes but without
+ * parsing them. For keep.
  */
-static int clean_copy(gkv_tree **out, gkv_tree *t, const gkv__sbuf *b)
+static int clean_copy(gkv_tree **out, gkv_tree *t)
 {
+	size_t names_len = 0;
+	char *names;
 	gkv_tree *c;
-	char *raw;
-	size_t off = 0;
 
 	*out = NULL;
-	if (!(raw = malloc(b->size ? b->size : 1)))
-		return gkv__oom();
-	if (b->size) /* the empty tree's buffer may have no bytes at all */
-		memcpy(raw, b->ptr, b->size);
-	if (!(c = node_new_fixed(t->repo, t->n))) {
-		free(raw);
+	for (size_t i = 0; i < t->n; i++)
+		names_len += t->e[i].namelen;
+	if (!(c = node_new_fixed(t->repo, t->n, names_len, &names)))
 		return GKV_E_NOMEM;
-	}
-	c->raw = raw;
 	for (size_t i = 0; i < t->n; i++) {
 		const tentry *src = &t->e[i];
 		tentry *e = &c->e[i];
-		const char *sp = off < b->size ? memchr(raw + off, ' ', b->size - off) : NULL;
 
-		if (!sp || (size_t)(sp - raw) + 1 + src->namelen + 1 + GKV_OID_RAWSZ > b->size) {
-			gkv__tree_unref(c); /* cannot happen: b is t's serialization */
-			return gkv__error(GKV_E_CORRUPT, "a serialized tree does not match its node");
-		}
 		memset(e, 0, sizeof(*e));
-		e->name = sp + 1;
+		memcpy(names, src->name, src->namelen);
+		e->name = names;
+		names += src->namelen;
 		e->namelen = src->namelen;
 		e->mode = src->mode;
 		c->keys[i] = t->keys[i];
 		e->id = src->child ? src->child->id : src->value ? src->value->id : src->id;
-		off = (size_t)(sp - raw) + 1 + src->namelen + 1 + GKV_OID_RAWSZ;
-		c->n = i + 1;
 	}
+	c->n = t->n;
 	c->clean = 1;
 	c->has_id = 1;
 	c->id = t->id;
@@ -808,13 +809,13 @@ typedef struct {
 
 /* Record in keep the clean form of a tree just written, for
  * gkv__tree_cache_written. */
-static int keep_tree(gkv__sbuf *keep, gkv_tree *t, const gkv__sbuf *b)
+static int keep_tree(gkv__sbuf *keep, gkv_tree *t)
 {
 	kept k;
 	int rc;
 
 	memset(&k, 0, sizeof(k));
-	if ((rc = clean_copy(&k.tree, t, b)) < 0)
+	if ((rc = clean_copy(&k.tree, t)) < 0)
 		return rc;
 	if (t->has_base && !gkv_oid_equal(&t->base, &t->id)) {
 		k.has_base = 1;
@@ -856,7 +857,7 @@ static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b, 
 		t->has_id = 1;
 	}
 	*out = t->id;
-	if (keep && (rc = keep_tree(keep, t, b)) < 0)
+	if (keep && (rc = keep_tree(keep, t)) < 0)
 		return rc;
 	return be->batch_write(batch, &t->id, GKV_OBJ_TREE, b->ptr, b->size);
 }
