@@ -37,10 +37,10 @@ static int sig_ok(const gkv_signature *sig)
 static int put_sig(gkv__sbuf *out, const char *hdr, const gkv_signature *sig)
 {
 	/* "> <time> <+hhmm>\n" by hand: snprintf was a tenth of the
-	 * instructions a commit spends outside hashing. */
+	 * instructions a commit spends outside hashing. sig_ok holds: the
+	 * time is not negative, the zone within +-99:59. */
 	char tail[48], digits[24];
-	unsigned long long t = sig->time < 0 ? 0ULL - (unsigned long long)sig->time
-					     : (unsigned long long)sig->time;
+	unsigned long long t = (unsigned long long)sig->time;
 	int off = sig->offset < 0 ? -sig->offset : sig->offset, nd = 0, rc;
 	size_t n = 0;
 
@@ -50,13 +50,11 @@ static int put_sig(gkv__sbuf *out, const char *hdr, const gkv_signature *sig)
 	} while (t);
 	tail[n++] = '>';
 	tail[n++] = ' ';
-	if (sig->time < 0)
-		tail[n++] = '-';
 	while (nd)
 		tail[n++] = digits[--nd];
 	tail[n++] = ' ';
 	tail[n++] = sig->offset < 0 ? '-' : '+';
-	tail[n++] = (char)('0' + off / 60 / 10 % 10);
+	tail[n++] = (char)('0' + off / 600);
 	tail[n++] = (char)('0' + off / 60 % 10);
 	tail[n++] = (char)('0' + off % 60 / 10);
 	tail[n++] = (char)('0' + off % 10);

@@ -244,24 +244,16 @@ size_t gkv__tree_entry_write(unsigned char *p, uint32_t mode, const char *name, 
 int gkv__tree_put_entry(gkv__sbuf *out, uint32_t mode, const char *name, size_t namelen,
 			const gkv_oid *id)
 {
-	const char *mt = mode_text(mode), *why;
-	size_t mlen;
-	unsigned char *p;
+	const char *why;
 	int rc;
 
-	if (!mt)
+	if (!mode_text(mode))
 		return gkv__error(GKV_E_INVALID, "cannot write tree entry with mode %o", mode);
 	if ((why = name_problem(name, namelen)))
 		return gkv__error(GKV_E_INVALID, "cannot write tree entry '%.*s': %s",
 				  (int)(namelen > 256 ? 256 : namelen), name, why);
-	mlen = strlen(mt);
-	if ((rc = gkv__sbuf_grow(out, mlen + namelen + 1 + GKV_OID_RAWSZ)) < 0)
+	if ((rc = gkv__sbuf_grow(out, 7 + namelen + 1 + GKV_OID_RAWSZ)) < 0)
 		return rc;
-	p = out->ptr + out->size;
-	memcpy(p, mt, mlen);
-	memcpy(p + mlen, name, namelen);
-	p[mlen + namelen] = '\0';
-	memcpy(p + mlen + namelen + 1, id->id, GKV_OID_RAWSZ);
-	out->size += mlen + namelen + 1 + GKV_OID_RAWSZ;
+	out->size += gkv__tree_entry_write(out->ptr + out->size, mode, name, namelen, id);
 	return 0;
 }

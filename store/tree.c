@@ -60,8 +60,10 @@ struct gkv_tree {
 	gkv_oid id;
 	size_t n, cap;
 	tentry *e;
-	uint64_t *keys; /* name_key() of each entry, apart: a search reads only these */
-	int inline_arrays; /* keys and e sit in the node's own allocation */
+	/* name_key() of each entry, apart: a search reads only these. A clean
+	 * node (never changed: changes copy it first) has keys, entries and
+	 * names in its own block (node_new_fixed); a dirty one allocates. */
+	uint64_t *keys;
 	int has_base;
 	gkv_oid base; /* a copy: the id of the stored tree it was copied from */
 	char *arena; /* names of a copied node */
@@ -125,7 +127,7 @@ void gkv__tree_unref(gkv_tree *t)
 		return;
 	for (size_t i = 0; i < t->n; i++)
 		entry_release(&t->e[i]);
-	if (!t->inline_arrays) {
+	if (!t->clean) {
 		free(t->e);
 		free(t->keys);
 	}
@@ -170,7 +172,7 @@ static gkv_tree *node_new_fixed(gkv_repo *repo, size_t count, size_t names_len, 
 		return NULL;
 	}
 	size = sizeof(gkv_tree) + count * per + names_len;
-	if (!(t = malloc(size ? size : 1))) {
+	if (!(t = malloc(size))) {
 		gkv__oom();
 		return NULL;
 	}
@@ -180,7 +182,7 @@ static gkv_tree *node_new_fixed(gkv_repo *repo, size_t count, size_t names_len, 
 	t->keys = (uint64_t *)(t + 1);
 	t->e = (tentry *)(t->keys + count);
 	t->cap = count;
-	t->inline_arrays = 1;
+	t->clean = 1; /* and so its arrays are not freed apart */
 	*names = (char *)(t->e + count);
 	return t;
 }
@@ -196,19 +198,6 @@ static int node_reserve(gkv_tree *t, size_t need)
 	cap = t->cap ? t->cap * 2 : 8;
 	while (cap < need)
 		cap *= 2;
-	if (t->inline_arrays) { /* not reached today: clean nodes are copied, not changed */
-		if (!(e = malloc(cap * sizeof(*e))) || !(keys = malloc(cap * sizeof(*keys)))) {
-			free(e);
-			return gkv__oom();
-		}
-		memcpy(e, t->e, t->n * sizeof(*e));
-		memcpy(keys, t->keys, t->n * sizeof(*keys));
-		t->e = e;
-		t->keys = keys;
-		t->cap = cap;
-		t->inline_arrays = 0;
-		return 0;
-	}
 	if (!(e = realloc(t->e, cap * sizeof(*e))))
 		return gkv__oom();
 	t->e = e;
@@ -311,7 +300,6 @@ static int node_decode(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, void *
 	free(raw);
 	free(data);
 	t->n = count;
-	t->clean = 1;
 	t->has_id = 1;
 	t->id = *id;
 	*out = t;
@@ -365,11 +353,11 @@ static inline int entry_cmp_at(const gkv_tree *t, size_t i, uint64_t key, const 
 		return t->keys[i] < key ? -1 : 1;
 	if (len < 8)
 		return 0;
+	/* Equal keys and len >= 8: the entry's name is 8 bytes or more too
+	 * (a shorter one has its kind byte where name has a name byte). */
 	e = &t->e[i];
 	a = (const unsigned char *)e->name;
 	n = e->namelen < len ? e->namelen : len;
-	if (n < 8)
-		return 0;
 	for (size_t k = 8; k < n; k++)
 		if (a[k] != b[k])
 			return (int)a[k] - (int)b[k];
@@ -703,7 +691,6 @@ static int serialize(gkv__sbuf *b, gkv_tree *t)
 		return rc;
 	for (size_t i = 0; i < t->n; i++) {
 		tentry *e = &t->e[i];
-
 		size_t w;
 
 		if ((rc = entry_id(&id, e)) < 0)
@@ -792,7 +779,6 @@ static int clean_copy(gkv_tree **out, gkv_tree *t)
 		e->id = src->child ? src->child->id : src->value ? src->value->id : src->id;
 	}
 	c->n = t->n;
-	c->clean = 1;
 	c->has_id = 1;
 	c->id = t->id;
 	*out = c;
