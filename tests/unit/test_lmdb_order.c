@@ -78,6 +78,27 @@ static void raw_close(raw_env *r, int commit)
 	mdb_env_close(r->env);
 }
 
+/* The keys of the objects database, walked by a plain LMDB cursor: each
+ * an id, each greater than the one before by memcmp. Their number. */
+static int count_in_order(raw_env *r)
+{
+	unsigned char last[GKV_OID_RAWSZ];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int n = 0;
+
+	assert_int_equal(mdb_cursor_open(r->txn, r->dbi, &cur), 0);
+	while (mdb_cursor_get(cur, &k, &v, n ? MDB_NEXT : MDB_FIRST) == 0) {
+		assert_int_equal(k.mv_size, GKV_OID_RAWSZ);
+		if (n)
+			assert_true(memcmp(last, k.mv_data, GKV_OID_RAWSZ) < 0);
+		memcpy(last, k.mv_data, GKV_OID_RAWSZ);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	return n;
+}
+
 static int count_cb(const gkv_oid *id, void *payload)
 {
 	(void)id;
@@ -90,11 +111,9 @@ static void test_same_order_both_ways(void **state)
 	char path[128];
 	gkv_backend *b;
 	raw_env r;
-	MDB_cursor *cur;
-	MDB_val k, v;
-	unsigned char last[GKV_OID_RAWSZ];
+	MDB_val v;
 	gkv_oid id;
-	int n = 0, found;
+	int found;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/env", root);
@@ -110,16 +129,7 @@ static void test_same_order_both_ways(void **state)
 	/* Plain LMDB sees them in strictly increasing memcmp order, and finds
 	 * each by its default search. */
 	raw_open(&r, path, MDB_RDONLY);
-	assert_int_equal(mdb_cursor_open(r.txn, r.dbi, &cur), 0);
-	while (mdb_cursor_get(cur, &k, &v, n ? MDB_NEXT : MDB_FIRST) == 0) {
-		assert_int_equal(k.mv_size, GKV_OID_RAWSZ);
-		if (n)
-			assert_true(memcmp(last, k.mv_data, GKV_OID_RAWSZ) < 0);
-		memcpy(last, k.mv_data, GKV_OID_RAWSZ);
-		n++;
-	}
-	mdb_cursor_close(cur);
-	assert_int_equal(n, GROUPS * PER_GROUP);
+	assert_int_equal(count_in_order(&r), GROUPS * PER_GROUP);
 	for (int g = 0; g < GROUPS; g++)
 		for (int j = 0; j < PER_GROUP; j++) {
 			MDB_val key = {GKV_OID_RAWSZ, id.id};
@@ -133,11 +143,11 @@ static void test_same_order_both_ways(void **state)
 	raw_open(&r, path, 0);
 	{
 		MDB_val key = {GKV_OID_RAWSZ, id.id}, val;
+		unsigned char *copy;
 
 		crafted(&id, 0, 0, 0);
 		assert_int_equal(mdb_get(r.txn, r.dbi, &key, &val), 0);
-		unsigned char *copy = malloc(val.mv_size);
-		assert_non_null(copy);
+		assert_non_null(copy = malloc(val.mv_size));
 		memcpy(copy, val.mv_data, val.mv_size);
 		val.mv_data = copy;
 		for (int g = 0; g < GROUPS; g++)
@@ -175,17 +185,8 @@ static void test_same_order_both_ways(void **state)
 	}
 	b->free(b);
 	raw_open(&r, path, MDB_RDONLY);
-	assert_int_equal(mdb_cursor_open(r.txn, r.dbi, &cur), 0);
-	n = 0;
-	while (mdb_cursor_get(cur, &k, &v, n ? MDB_NEXT : MDB_FIRST) == 0) {
-		if (n)
-			assert_true(memcmp(last, k.mv_data, GKV_OID_RAWSZ) < 0);
-		memcpy(last, k.mv_data, GKV_OID_RAWSZ);
-		n++;
-	}
-	mdb_cursor_close(cur);
+	assert_int_equal(count_in_order(&r), 2 * GROUPS * PER_GROUP + GROUPS);
 	raw_close(&r, 0);
-	assert_int_equal(n, 2 * GROUPS * PER_GROUP + GROUPS);
 }
 
 static int setup(void **state)
