@@ -1,0 +1,230 @@
+/*
+ * arena.c -- chunks of mapped memory that allocations are bumped from.
+ *
+ * Ordinary chunks start at 64 KiB (a small store stays small) and double
+ * up to 2 MiB; a 2 MiB chunk is mapped 2 MiB-aligned and advised
+ * MADV_HUGEPAGE, so that the kernel can back it with one huge page. The
+ * first chunk of the list is the current one; the others are full.
+ * Allocations over LARGE bytes get a mapping of their own (kept on a
+ * second list), so that a chunk never loses more than LARGE at its end.
+ *
+ * Under AddressSanitizer the free part of every chunk is poisoned and each
+ * allocation is followed by a 16-byte red zone, so that the sanitizer sees
+ * overruns between objects as it would between malloc blocks.
+ */
+#include "arena.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../store/common.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ASAN 1
+#endif
+#endif
+
+#ifdef ARENA_ASAN
+#include <sanitizer/asan_interface.h>
+#define ARENA_REDZONE 16
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define ARENA_REDZONE 0
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define ARENA_ALIGN 16
+#define ARENA_FIRST ((size_t)64 << 10)
+#define ARENA_HUGE ((size_t)2 << 20)
+#define LARGE ((size_t)128 << 10)
+
+struct gkv__arena_chunk {
+	gkv__arena_chunk *next, *prev; /* prev is kept for the large list only */
+	size_t size;		       /* bytes mapped, this header included */
+	size_t top;		       /* offset of the first free byte */
+};
+
+/* The header rounded up so that the first allocation is aligned. */
+#define HDR ((sizeof(gkv__arena_chunk) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+
+static size_t round_up(size_t n, size_t to)
+{
+	return (n + to - 1) & ~(to - 1);
+}
+
+/* The bytes an allocation of len takes: aligned, with its red zone. */
+static size_t footprint(size_t len)
+{
+	return round_up(len, ARENA_ALIGN) + ARENA_REDZONE;
+}
+
+/*
+ * Map size bytes (a multiple of the page size). From ARENA_HUGE on, the
+ * mapping is aligned to ARENA_HUGE and advised as huge pages: the
+ * over-mapped head and tail are unmapped again.
+ */
+static void *map_bytes(size_t size)
+{
+	size_t extra = size >= ARENA_HUGE ? ARENA_HUGE : 0;
+	char *p =
+	    mmap(NULL, size + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t start;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (!extra)
+		return p;
+	start = round_up((uintptr_t)p, ARENA_HUGE);
+	if (start > (uintptr_t)p)
+		munmap(p, start - (uintptr_t)p);
+	if ((uintptr_t)p + extra > start)
+		munmap((char *)start + size, (uintptr_t)p + extra - start);
+#ifdef MADV_HUGEPAGE
+	madvise((void *)start, size, MADV_HUGEPAGE); /* advice: failing is fine */
+#endif
+	return (void *)start;
+}
+
+static gkv__arena_chunk *chunk_new(gkv__arena *a, size_t size)
+{
+	gkv__arena_chunk *c = map_bytes(size);
+
+	if (!c)
+		return NULL;
+	c->next = c->prev = NULL;
+	c->size = size;
+	c->top = HDR;
+	POISON((char *)c + HDR, size - HDR);
+	a->mapped += size;
+	return c;
+}
+
+static void chunk_unmap(gkv__arena *a, gkv__arena_chunk *c)
+{
+	size_t size = c->size;
+
+	UNPOISON(c, size); /* the next mapping here must start clean */
+	a->mapped -= size;
+	munmap(c, size);
+}
+
+int gkv__arena_init(gkv__arena *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (pthread_mutex_init(&a->lock, NULL) != 0)
+		return gkv_error_set(GKV_E_ERROR, "cannot create an arena's lock");
+	a->next_size = ARENA_FIRST;
+	return 0;
+}
+
+/* An allocation with a mapping of its own, first on the large list. */
+static void *alloc_large(gkv__arena *a, size_t need)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	gkv__arena_chunk *c = chunk_new(a, round_up(HDR + need, page));
+
+	if (!c)
+		return NULL;
+	c->top = HDR + need;
+	c->next = a->large;
+	if (a->large)
+		a->large->prev = c;
+	a->large = c;
+	return (char *)c + HDR;
+}
+
+void *gkv__arena_alloc(gkv__arena *a, size_t len)
+{
+	size_t need;
+	gkv__arena_chunk *c;
+	char *p = NULL;
+
+	if (len > SIZE_MAX / 2) {
+		gkv__oom();
+		return NULL;
+	}
+	need = footprint(len ? len : 1);
+	pthread_mutex_lock(&a->lock);
+	if (need > LARGE) {
+		p = alloc_large(a, need);
+		goto out;
+	}
+	c = a->chunks;
+	if (!c || c->size - c->top < need) {
+		/* need <= LARGE < ARENA_HUGE: the smallest chunk may be too small */
+		size_t size =
+		    a->next_size >= HDR + need ? a->next_size : round_up(HDR + need, ARENA_FIRST);
+
+		if (!(c = chunk_new(a, size)))
+			goto out;
+		c->next = a->chunks;
+		a->chunks = c;
+		if (a->next_size < ARENA_HUGE)
+			a->next_size *= 2;
+	}
+	p = (char *)c + c->top;
+	c->top += need;
+out:
+	pthread_mutex_unlock(&a->lock);
+	if (!p) {
+		gkv__oom();
+		return NULL;
+	}
+	UNPOISON(p, len);
+	return p;
+}
+
+void gkv__arena_unalloc(gkv__arena *a, void *p, size_t len)
+{
+	size_t need;
+	gkv__arena_chunk *c;
+
+	if (!p)
+		return;
+	need = footprint(len ? len : 1);
+	pthread_mutex_lock(&a->lock);
+	if (need > LARGE) {
+		c = (gkv__arena_chunk *)((char *)p - HDR);
+		if (c->prev)
+			c->prev->next = c->next;
+		else
+			a->large = c->next;
+		if (c->next)
+			c->next->prev = c->prev;
+		chunk_unmap(a, c);
+	} else if ((c = a->chunks) != NULL && (char *)p + need == (char *)c + c->top) {
+		c->top -= need;
+		POISON(p, need);
+	} else {
+		POISON(p, need);
+		a->lost += need;
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void unmap_list(gkv__arena *a, gkv__arena_chunk *c)
+{
+	while (c) {
+		gkv__arena_chunk *next = c->next;
+
+		chunk_unmap(a, c);
+		c = next;
+	}
+}
+
+void gkv__arena_free(gkv__arena *a)
+{
+	if (!a->next_size)
+		return; /* zeroed, never initialised, or freed already */
+	unmap_list(a, a->chunks);
+	unmap_list(a, a->large);
+	pthread_mutex_destroy(&a->lock);
+	memset(a, 0, sizeof(*a));
+}
