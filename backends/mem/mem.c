@@ -4,8 +4,12 @@
  *
  * Objects live in an open-addressing hash table keyed by id (linear
  * probing, at most half full, never shrinks: objects are never deleted).
- * Each object is one allocation holding its bytes. Refs live in an array
- * kept sorted by name, so that ref_list is a binary search and a walk.
+ * Each object is one block of the backend's arena (arena.h), header and
+ * bytes: objects are kept until the backend is freed, and a growing store
+ * then touches fresh memory in huge pages rather than one 4 KiB page at a
+ * time. A batch writes only the objects the table lacks, so that writing
+ * the same content again costs no memory. Refs live in an array kept
+ * sorted by name, so that ref_list is a binary search and a walk.
  *
  * One rwlock guards both: readers share it, so reads run in parallel; a
  * write (a ref CAS, a batch commit) holds it exclusively. A batch builds
@@ -19,6 +23,7 @@
  */
 #include <pthread.h>
 
+#include "../arena.h"
 #include "../backend_util.h"
 
 typedef struct {
@@ -36,6 +41,7 @@ typedef struct {
 typedef struct {
 	gkv_backend parent;
 	pthread_rwlock_t lock;
+	gkv__arena arena; /* every object's block; its own lock */
 	mem_obj **slots; /* nslots entries, a power of two; NULL is empty */
 	size_t nslots;
 	size_t nobjs;
@@ -121,13 +127,19 @@ static int table_reserve(mem_backend *m, size_t extra)
 	return 0;
 }
 
-/* Insert o (room reserved); an object already there wins and o is freed. */
+static void obj_unalloc(mem_backend *m, mem_obj *o)
+{
+	gkv__arena_unalloc(&m->arena, o, sizeof(*o) + o->len);
+}
+
+/* Insert o (room reserved); an object already there wins and o goes back
+ * to the arena (another batch wrote the same object meanwhile). */
 static void table_put(mem_backend *m, mem_obj *o)
 {
 	size_t i = table_find(m, &o->id);
 
 	if (m->slots[i]) {
-		free(o);
+		obj_unalloc(m, o);
 		return;
 	}
 	m->slots[i] = o;
@@ -405,15 +417,18 @@ static int mem_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, 
 			   size_t len)
 {
 	mem_batch *mb = (mem_batch *)batch;
+	mem_backend *m = (mem_backend *)batch->backend;
 	mem_obj *o;
 	int rc;
 
-	if (len > SIZE_MAX - sizeof(*o))
+	if (len > SIZE_MAX / 2 - sizeof(*o))
 		return gkv__oom();
+	if (mem_exists(batch->backend, id))
+		return 0; /* objects are never deleted: it will still be there */
 	if ((rc = gkv__backend_grow((void **)&mb->objs, &mb->capobjs, mb->nobjs, sizeof(*mb->objs))) < 0)
 		return rc;
-	if (!(o = malloc(sizeof(*o) + len)))
-		return gkv__oom();
+	if (!(o = gkv__arena_alloc(&m->arena, sizeof(*o) + len)))
+		return GKV_E_NOMEM;
 	o->id = *id;
 	o->type = type;
 	o->len = len;
@@ -439,8 +454,9 @@ static void mem_batch_abort(gkv_batch *batch)
 
 	if (!mb)
 		return;
-	for (size_t i = 0; i < mb->nobjs; i++)
-		free(mb->objs[i]);
+	/* in reverse, so that the arena can take back what the batch took */
+	for (size_t i = mb->nobjs; i-- > 0;)
+		obj_unalloc((mem_backend *)batch->backend, mb->objs[i]);
 	free(mb->objs);
 	gkv__backend_cas_free(mb->cas, mb->ncas);
 	free(mb);
@@ -516,8 +532,7 @@ static void mem_free(gkv_backend *b)
 
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->nslots; i++)
-		free(m->slots[i]);
+	gkv__arena_free(&m->arena);
 	for (size_t i = 0; i < m->nrefs; i++)
 		free(m->refs[i].name);
 	free(m->slots);
@@ -557,7 +572,13 @@ int gkv_backend_mem_new(gkv_backend **out)
 		free(m);
 		return gkv__oom();
 	}
+	if (gkv__arena_init(&m->arena) < 0) {
+		free(m->slots);
+		free(m);
+		return GKV_E_ERROR;
+	}
 	if (pthread_rwlock_init(&m->lock, NULL) != 0) {
+		gkv__arena_free(&m->arena);
 		free(m->slots);
 		free(m);
 		return gkv_error_set(GKV_E_ERROR, "mem backend: cannot create its lock");

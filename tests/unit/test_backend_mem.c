@@ -90,6 +90,47 @@ static void test_small_commits(void **state)
 	b->free(b);
 }
 
+/*
+ * Objects live in the backend's arena: two batches open at once that
+ * write the same object both land (the second copy goes back), a batch
+ * that aborts between them gives its memory back, and every object still
+ * reads back whole.
+ */
+static void test_batches_interleaved(void **state)
+{
+	gkv_backend *b;
+	gkv_batch *x, *y, *z;
+	gkv_oid same, own_x, own_y, own_z;
+
+	(void)state;
+	assert_int_equal(suite_open(&b), 0);
+	make_id(&same, 1);
+	make_id(&own_x, 2);
+	make_id(&own_y, 3);
+	make_id(&own_z, 4);
+	assert_int_equal(b->batch_begin(&x, b), 0);
+	assert_int_equal(b->batch_begin(&y, b), 0);
+	assert_int_equal(b->batch_begin(&z, b), 0);
+	assert_int_equal(b->batch_write(x, &same, GKV_OBJ_BLOB, "shared", 6), 0);
+	assert_int_equal(b->batch_write(y, &same, GKV_OBJ_BLOB, "shared", 6), 0);
+	assert_int_equal(b->batch_write(z, &own_z, GKV_OBJ_BLOB, "aborted", 7), 0);
+	assert_int_equal(b->batch_write(x, &own_x, GKV_OBJ_TREE, "x-only", 6), 0);
+	assert_int_equal(b->batch_write(y, &own_y, GKV_OBJ_COMMIT, "y-only", 6), 0);
+	b->batch_abort(z);
+	assert_int_equal(b->batch_commit(y), 0);
+	assert_int_equal(b->batch_commit(x), 0);
+	assert_obj(b, &same, GKV_OBJ_BLOB, "shared", 6);
+	assert_obj(b, &own_x, GKV_OBJ_TREE, "x-only", 6);
+	assert_obj(b, &own_y, GKV_OBJ_COMMIT, "y-only", 6);
+	assert_int_equal(b->exists(b, &own_z), 0);
+	/* a batch writing what is already stored lands and changes nothing */
+	assert_int_equal(b->batch_begin(&x, b), 0);
+	assert_int_equal(b->batch_write(x, &same, GKV_OBJ_BLOB, "shared", 6), 0);
+	assert_int_equal(b->batch_commit(x), 0);
+	assert_obj(b, &same, GKV_OBJ_BLOB, "shared", 6);
+	b->free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -97,6 +138,7 @@ int main(void)
 	    cmocka_unit_test(test_init),
 	    cmocka_unit_test(test_many_objects),
 	    cmocka_unit_test(test_small_commits),
+	    cmocka_unit_test(test_batches_interleaved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
