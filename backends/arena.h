@@ -2,7 +2,7 @@
  * arena.h -- memory that a backend carves objects from and gives back all
  * at once: the mem backend's object bytes. Internal to backends/.
  *
- * Why not malloc: a store that grows touches fresh memory for every object
+ * Why not a malloc per object: a store that grows touches fresh memory for every object
  * it keeps, and on a virtual machine the first touch of a 4 KiB page can
  * cost more than the rest of a commit (14.5 us a page on the bench
  * machine, against ~10 us to hash a W2 commit's objects). An arena's
@@ -22,9 +22,9 @@ typedef struct gkv__arena_chunk gkv__arena_chunk;
 typedef struct {
 	pthread_mutex_t lock;
 	gkv__arena_chunk *chunks; /* the current chunk first, then older ones */
-	gkv__arena_chunk *large;  /* allocations with a mapping of their own */
+	gkv__arena_chunk *large;  /* allocations with a block of their own */
 	size_t next_size;	  /* the size of the next ordinary chunk */
-	size_t mapped;		  /* bytes mapped, chunk headers included */
+	size_t held;		  /* bytes taken from the heap, chunk headers included */
 	size_t lost;		  /* bytes given back that could not be reused */
 } gkv__arena;
 
@@ -33,20 +33,20 @@ int gkv__arena_init(gkv__arena *a);
 
 /*
  * len bytes (len > 0), 16-byte aligned, valid until gkv__arena_free.
- * NULL, with GKV_E_NOMEM raised, when no memory can be mapped. An
- * allocation larger than a chunk's sixteenth gets a mapping of its own.
+ * NULL, with GKV_E_NOMEM raised, when the heap has no more. An
+ * allocation larger than a chunk's sixteenth gets a block of its own.
  */
 void *gkv__arena_alloc(gkv__arena *a, size_t len);
 
 /*
  * Give back p (len as allocated): its bytes are reused when p is the last
  * allocation of its chunk (a batch that aborts gives back in reverse
- * order) or has a mapping of its own; otherwise they are lost until the
+ * order) or has a block of its own; otherwise they are lost until the
  * arena is freed, and counted in `lost`.
  */
 void gkv__arena_unalloc(gkv__arena *a, void *p, size_t len);
 
-/* Unmap everything; a may be zeroed (never initialised) or already freed. */
+/* Give everything back to the heap; a may be zeroed (never initialised) or already freed. */
 void gkv__arena_free(gkv__arena *a);
 
 #endif

@@ -3,7 +3,7 @@
  * (backends/arena.c): what it hands out is aligned, apart and kept; what
  * is given back is reused when it can be and counted when it cannot; big
  * chunks are huge-page aligned and advised; threads share it; everything
- * is unmapped at the end. Under AddressSanitizer, a write past an
+ * is given back at the end. Under AddressSanitizer, a write past an
  * allocation is caught as it would be past a malloc block.
  */
 #define _GNU_SOURCE
@@ -59,9 +59,9 @@ static void test_allocations_are_aligned_apart_and_kept(void **state)
 	for (unsigned i = 0; i < N; i++)
 		assert_true(holds(p[i], len[i], i));
 	assert_int_equal(a.lost, 0);
-	assert_true(a.mapped >= 3000 * 2500);
+	assert_true(a.held >= 3000 * 2500);
 	gkv__arena_free(&a);
-	assert_int_equal(a.mapped, 0);
+	assert_int_equal(a.held, 0);
 	gkv__arena_free(&a); /* twice is harmless */
 }
 
@@ -94,9 +94,9 @@ static void test_unalloc_reuses_the_last(void **state)
 	gkv__arena_free(&a);
 }
 
-/* Past 128 KiB an allocation has a mapping of its own, unmapped when it
+/* Past 128 KiB an allocation has a block of its own, freed when it
  * is given back, whatever its place. */
-static void test_large_allocations_are_mapped_alone(void **state)
+static void test_large_allocations_stand_alone(void **state)
 {
 	gkv__arena a;
 	unsigned char *small, *big1, *big2, *next;
@@ -105,13 +105,13 @@ static void test_large_allocations_are_mapped_alone(void **state)
 	(void)state;
 	assert_int_equal(gkv__arena_init(&a), 0);
 	small = gkv__arena_alloc(&a, 64);
-	before = a.mapped;
+	before = a.held;
 	big1 = gkv__arena_alloc(&a, 3 * MIB);
 	big2 = gkv__arena_alloc(&a, 200000);
 	assert_non_null(small);
 	assert_non_null(big1);
 	assert_non_null(big2);
-	assert_true(a.mapped >= before + 3 * MIB + 200000);
+	assert_true(a.held >= before + 3 * MIB + 200000);
 	fill(big1, 3 * MIB, 1);
 	fill(big2, 200000, 2);
 	next = gkv__arena_alloc(&a, 64); /* the chunk goes on where it was */
@@ -119,7 +119,7 @@ static void test_large_allocations_are_mapped_alone(void **state)
 	gkv__arena_unalloc(&a, big1, 3 * MIB);
 	assert_true(holds(big2, 200000, 2));
 	gkv__arena_unalloc(&a, big2, 200000);
-	assert_int_equal(a.mapped, before);
+	assert_int_equal(a.held, before);
 	assert_int_equal(a.lost, 0);
 	gkv__arena_free(&a);
 }
@@ -170,7 +170,7 @@ static void test_big_chunks_are_huge_page_aligned(void **state)
 
 	(void)state;
 	assert_int_equal(gkv__arena_init(&a), 0);
-	while (a.mapped < 8 * MIB)
+	while (a.held < 8 * MIB)
 		assert_non_null(p = gkv__arena_alloc(&a, 4000));
 	assert_int_equal(a.next_size, 2 * MIB);
 	/* the current chunk starts at a 2 MiB boundary */
@@ -181,9 +181,9 @@ static void test_big_chunks_are_huge_page_aligned(void **state)
 		assert_non_null(strstr(flags, " hg"));
 	else
 		print_message("transparent huge pages not offered here: advice not checked\n");
-	/* 64 KiB + 128 + 256 + 512 + 1 MiB, then 2 MiB chunks: no more mapped
+	/* 64 KiB + 128 + 256 + 512 + 1 MiB, then 2 MiB chunks: no more held
 	 * than the allocations and one chunk */
-	assert_true(a.mapped <= 8 * MIB + 2 * MIB + 4 * 4096);
+	assert_true(a.held <= 8 * MIB + 2 * MIB + 4 * 4096);
 	gkv__arena_free(&a);
 }
 
@@ -276,7 +276,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_allocations_are_aligned_apart_and_kept),
 	    cmocka_unit_test(test_unalloc_reuses_the_last),
-	    cmocka_unit_test(test_large_allocations_are_mapped_alone),
+	    cmocka_unit_test(test_large_allocations_stand_alone),
 	    cmocka_unit_test(test_big_chunks_are_huge_page_aligned),
 	    cmocka_unit_test(test_threads_share_it),
 	    cmocka_unit_test(test_overrun_is_caught_under_asan),
