@@ -146,6 +146,8 @@ int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opt
 	repo->readonly = opts ? opts->readonly : 0;
 	pthread_mutex_init(&repo->hash_lock, NULL);
 	pthread_mutex_init(&repo->ident_lock, NULL);
+	if ((rc = gkv__slab_init(&repo->slab)) < 0)
+		goto fail;
 	if ((rc = gkv__cache_init(&repo->cache, opts ? opts->cache_size : GKV_DEFAULT_CACHE_TREES)) < 0)
 		goto fail;
 	if (b->default_branch) {
@@ -273,6 +275,7 @@ void gkv_repo_free(gkv_repo *repo)
 	gkv__cache_free(&repo->cache);
 	if (repo->backend && repo->backend->free)
 		repo->backend->free(repo->backend);
+	gkv__slab_free_all(&repo->slab); /* after the cache: its trees live here */
 	pthread_mutex_destroy(&repo->hash_lock);
 	pthread_mutex_destroy(&repo->ident_lock);
 	free(repo->default_branch);

@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "codec.h"
+#include "slab.h"
 
 struct gkv_options {
 	int create;
@@ -45,6 +46,7 @@ struct gkv_repo {
 	int ident_ready;
 	pthread_mutex_t ident_lock;
 	gkv__cache cache;
+	gkv__slab slab; /* the memory of its trees (slab.h) */
 	pthread_mutex_t hash_lock; /* serialises the memoising of ids in shared trees */
 	gkv__watch_state *watches;
 };

@@ -109,7 +109,7 @@ gkv_tree *gkv__tree_ref(gkv_tree *t)
 static void value_unref(tvalue *v)
 {
 	if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
-		free(v);
+		gkv__slab_free(v);
 }
 
 static void entry_release(tentry *e)
@@ -118,7 +118,7 @@ static void entry_release(tentry *e)
 		gkv__tree_unref(e->child);
 	value_unref(e->value);
 	if (e->own)
-		free((char *)e->name);
+		gkv__slab_free((char *)e->name);
 }
 
 void gkv__tree_unref(gkv_tree *t)
@@ -128,11 +128,11 @@ void gkv__tree_unref(gkv_tree *t)
 	for (size_t i = 0; i < t->n; i++)
 		entry_release(&t->e[i]);
 	if (!t->clean) {
-		free(t->e);
-		free(t->keys);
+		gkv__slab_free(t->e);
+		gkv__slab_free(t->keys);
 	}
-	free(t->arena);
-	free(t);
+	gkv__slab_free(t->arena);
+	gkv__slab_free(t);
 }
 
 gkv_repo *gkv__tree_repo(const gkv_tree *t)
@@ -142,12 +142,10 @@ gkv_repo *gkv__tree_repo(const gkv_tree *t)
 
 static gkv_tree *node_new(gkv_repo *repo)
 {
-	gkv_tree *t = calloc(1, sizeof(*t));
+	gkv_tree *t = gkv__slab_calloc(&repo->slab, sizeof(*t));
 
-	if (!t) {
-		gkv__oom();
+	if (!t)
 		return NULL;
-	}
 	atomic_init(&t->refs, 1);
 	t->repo = repo;
 	return t;
@@ -172,10 +170,8 @@ static gkv_tree *node_new_fixed(gkv_repo *repo, size_t count, size_t names_len, 
 		return NULL;
 	}
 	size = sizeof(gkv_tree) + count * per + names_len;
-	if (!(t = malloc(size))) {
-		gkv__oom();
+	if (!(t = gkv__slab_alloc(&repo->slab, size)))
 		return NULL;
-	}
 	memset(t, 0, sizeof(*t)); /* the callers fill every key and entry */
 	atomic_init(&t->refs, 1);
 	t->repo = repo;
@@ -198,11 +194,11 @@ static int node_reserve(gkv_tree *t, size_t need)
 	cap = t->cap ? t->cap * 2 : 8;
 	while (cap < need)
 		cap *= 2;
-	if (!(e = realloc(t->e, cap * sizeof(*e))))
-		return gkv__oom();
+	if (!(e = gkv__slab_realloc(&t->repo->slab, t->e, cap * sizeof(*e))))
+		return GKV_E_NOMEM;
 	t->e = e;
-	if (!(keys = realloc(t->keys, cap * sizeof(*keys))))
-		return gkv__oom(); /* t->cap unchanged: both arrays still hold cap entries */
+	if (!(keys = gkv__slab_realloc(&t->repo->slab, t->keys, cap * sizeof(*keys))))
+		return GKV_E_NOMEM; /* t->cap unchanged: both arrays still hold cap entries */
 	t->keys = keys;
 	t->cap = cap;
 	return 0;
@@ -219,9 +215,10 @@ static int node_copy(gkv_tree **out, const gkv_tree *t)
 		return GKV_E_NOMEM;
 	for (size_t i = 0; i < t->n; i++)
 		total += t->e[i].namelen;
-	if (node_reserve(c, t->n + 1) < 0 || (total && !(c->arena = malloc(total)))) {
+	if (node_reserve(c, t->n + 1) < 0 ||
+	    (total && !(c->arena = gkv__slab_alloc(&t->repo->slab, total)))) {
 		gkv__tree_unref(c);
-		return gkv__oom();
+		return GKV_E_NOMEM;
 	}
 	for (size_t i = 0; i < t->n; i++) {
 		tentry *d = &c->e[i];
@@ -971,7 +968,7 @@ static int node_insert(gkv_tree *t, const char *name, size_t len, uint32_t mode,
 	tentry *e;
 	char *copy;
 
-	if (node_reserve(t, t->n + 1) < 0 || !(copy = gkv__strndup(name, len)))
+	if (node_reserve(t, t->n + 1) < 0 || !(copy = gkv__slab_strndup(&t->repo->slab, name, len)))
 		return GKV_E_NOMEM;
 	bsearch_kind(&pos, t, name, len, is_tree_mode(mode));
 	memmove(&t->e[pos + 1], &t->e[pos], (t->n - pos) * sizeof(*t->e));
@@ -1160,12 +1157,12 @@ static int apply(int *changed, gkv_tree *t, const char *path, size_t pos, const 
 	return 0;
 }
 
-static int make_value(tvalue **out, const void *data, size_t len)
+static int make_value(tvalue **out, gkv_repo *repo, const void *data, size_t len)
 {
-	tvalue *v = malloc(sizeof(*v) + len);
+	tvalue *v = len <= SIZE_MAX / 2 ? gkv__slab_alloc(&repo->slab, sizeof(*v) + len) : NULL;
 
 	if (!v)
-		return gkv__oom();
+		return GKV_E_NOMEM;
 	atomic_init(&v->refs, 1);
 	v->has_id = 0;
 	v->len = len;
@@ -1231,13 +1228,13 @@ static int apply_persistent(gkv_tree **out, gkv_tree *tree, const char *path, co
 	return 0;
 }
 
-static int set_change(change *c, const void *value, size_t len)
+static int set_change(change *c, gkv_repo *repo, const void *value, size_t len)
 {
 	if (len && !value)
 		return gkv__error(GKV_E_INVALID, "value is NULL but its length is %zu", len);
 	c->kind = OP_SET;
 	c->sub = NULL;
-	return make_value(&c->value, value, len);
+	return make_value(&c->value, repo, value, len);
 }
 
 static int set_tree_change(change *c, gkv_tree *into, gkv_tree *sub)
@@ -1259,7 +1256,8 @@ int gkv_tree_set(gkv_tree **out, gkv_tree *tree, const char *path, const void *v
 
 	if (!out)
 		return gkv__error(GKV_E_INVALID, "gkv_tree_set: out is NULL");
-	if ((rc = check_tree_path(tree, path, 0)) < 0 || (rc = set_change(&c, value, len)) < 0)
+	if ((rc = check_tree_path(tree, path, 0)) < 0 ||
+	    (rc = set_change(&c, tree->repo, value, len)) < 0)
 		return rc;
 	rc = apply_persistent(out, tree, path, &c);
 	value_unref(c.value);
@@ -1299,7 +1297,8 @@ int gkv__tree_set_owned(gkv_tree **root, const char *path, const void *value, si
 	change c;
 	int changed, rc;
 
-	if ((rc = check_tree_path(*root, path, 0)) < 0 || (rc = set_change(&c, value, len)) < 0)
+	if ((rc = check_tree_path(*root, path, 0)) < 0 ||
+	    (rc = set_change(&c, (*root)->repo, value, len)) < 0)
 		return rc;
 	rc = apply_owned(&changed, root, path, &c);
 	value_unref(c.value);
@@ -1563,7 +1562,7 @@ int gkv__tree_add_value(gkv_tree *dst, const char *name, size_t len, const void 
 	tvalue *v = NULL;
 	int rc;
 
-	if ((rc = make_value(&v, data, dlen)) < 0)
+	if ((rc = make_value(&v, dst->repo, data, dlen)) < 0)
 		return rc;
 	if ((rc = node_insert(dst, name, len, GKV_MODE_BLOB, NULL, v)) < 0)
 		value_unref(v);

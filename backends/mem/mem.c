@@ -23,7 +23,7 @@
  */
 #include <pthread.h>
 
-#include "../arena.h"
+#include "../../store/arena.h"
 #include "../backend_util.h"
 
 typedef struct {

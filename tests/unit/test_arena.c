@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "../../backends/arena.h"
+#include "../../store/arena.h"
 #include "gitkv.h"
 
 #define MIB ((size_t)1 << 20)

@@ -1,6 +1,7 @@
 /*
- * arena.h -- memory that a backend carves objects from and gives back all
- * at once: the mem backend's object bytes. Internal to backends/.
+ * arena.h -- memory carved into blocks that are given back all at once:
+ * the mem backend's objects, and the chunks of the tree slab (slab.h).
+ * Internal to the library.
  *
  * Why not a malloc per object: a store that grows touches fresh memory for every object
  * it keeps, and on a virtual machine the first touch of a 4 KiB page can

@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../store/common.h"
+#include "common.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ARENA_ASAN 1
