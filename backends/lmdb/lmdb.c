@@ -592,23 +592,48 @@ static int lobj_cmp(const void *a, const void *b)
  * the second write claims, and an id is never in both databases (which
  * foreach relies on). Real ids cannot collide across types, the type
  * being hashed in; made-up ones (a backend's caller computes them) can.
+ * commits is NULL in a format-1 environment.
  */
-static int put_object(MDB_txn *txn, const lenv *e, const lobj *o, MDB_val *k, MDB_val *v)
+static int put_object(MDB_cursor *objects, MDB_cursor *commits, const lobj *o, MDB_val *k,
+		      MDB_val *v)
 {
-	MDB_dbi home = e->objects, other = e->commits;
-	MDB_val old;
+	MDB_cursor *home = objects, *other = commits;
+	MDB_val key = *k, old;
 	int rc;
 
-	if (e->split_commits) {
+	if (commits) {
 		if (o->commit) {
-			home = e->commits;
-			other = e->objects;
+			home = commits;
+			other = objects;
 		}
-		if ((rc = mdb_get(txn, other, k, &old)) != MDB_NOTFOUND)
+		if ((rc = mdb_cursor_get(other, &key, &old, MDB_SET)) != MDB_NOTFOUND)
 			return rc;
 	}
-	rc = mdb_put(txn, home, k, v, MDB_NOOVERWRITE);
+	rc = mdb_cursor_put(home, k, v, MDB_NOOVERWRITE);
 	return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+/* The objects, through one cursor per database for the whole batch:
+ * mdb_put and mdb_get would set a cursor up for every call, and the
+ * check in the other database doubles the calls. */
+static int put_objects(MDB_txn *txn, lenv *e, lbatch *lb)
+{
+	MDB_cursor *objects = NULL, *commits = NULL;
+	int rc = mdb_cursor_open(txn, e->objects, &objects);
+
+	if (rc == 0 && e->split_commits)
+		rc = mdb_cursor_open(txn, e->commits, &commits);
+	for (size_t i = 0; rc == 0 && i < lb->nobjs; i++) {
+		MDB_val k = {GKV_OID_RAWSZ, lb->objs[i].id.id};
+		MDB_val v = {lb->objs[i].len, lb->arena.ptr + lb->objs[i].off};
+
+		rc = put_object(objects, commits, &lb->objs[i], &k, &v);
+	}
+	if (commits)
+		mdb_cursor_close(commits);
+	if (objects)
+		mdb_cursor_close(objects);
+	return rc;
 }
 
 /* The CASes first (a conflict costs no object writes), then the objects;
@@ -626,14 +651,7 @@ static int batch_body(MDB_txn *txn, lenv *e, void *ctx)
 		if (rc != 0)
 			return rc;
 	}
-	for (size_t i = 0; i < lb->nobjs; i++) {
-		MDB_val k = {GKV_OID_RAWSZ, lb->objs[i].id.id};
-		MDB_val v = {lb->objs[i].len, lb->arena.ptr + lb->objs[i].off};
-
-		if ((rc = put_object(txn, e, &lb->objs[i], &k, &v)) != 0)
-			return rc;
-	}
-	return 0;
+	return lb->nobjs ? put_objects(txn, e, lb) : 0;
 }
 
 static int lmdb_batch_commit(gkv_batch *batch)
