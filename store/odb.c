@@ -1,7 +1,9 @@
 /*
  * odb.c -- objects as the core sees them: reads through the backend with
- * type checks, and the bounded LRU cache of decoded trees that keeps the
- * hot upper levels of a store's tree in memory.
+ * type checks (telling a backend that has the read_typed hook which type
+ * is expected, so that it looks there first), and the bounded LRU cache
+ * of decoded trees that keeps the hot upper levels of a store's tree in
+ * memory.
  *
  * The cache holds one reference to each tree it keeps. Cached trees are
  * clean (decoded from the store, their id known) and immutable, so
@@ -44,13 +46,29 @@ int gkv__odb_read(void **data, size_t *len, gkv_otype *type, gkv_repo *repo, con
 	return rc;
 }
 
+/* Through the backend's read_typed hook if it has one: the type expected
+ * tells it where to look first (lmdb keeps commits apart). */
+static int read_hinted(void **data, size_t *len, gkv_otype *type, gkv_repo *repo,
+    const gkv_oid *id, gkv_otype want)
+{
+	gkv_backend *b = repo->backend;
+	int rc;
+
+	if (!b->read_typed)
+		return gkv__odb_read(data, len, type, repo, id);
+	rc = b->read_typed(data, len, type, b, id, want);
+	if (rc == GKV_E_NOTFOUND)
+		return gkv__error(GKV_E_NOTFOUND, "object %s not found", gkv__hex(id));
+	return rc;
+}
+
 int gkv__odb_read_typed(void **data, size_t *len, gkv_repo *repo, const gkv_oid *id,
     gkv_otype want)
 {
 	gkv_otype t;
 	int rc;
 
-	if ((rc = gkv__odb_read(data, len, &t, repo, id)) < 0)
+	if ((rc = read_hinted(data, len, &t, repo, id, want)) < 0)
 		return rc;
 	if (t != want) {
 		free(*data);

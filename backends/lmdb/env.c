@@ -46,8 +46,17 @@
  * any of them, recycled through a small pool with mdb_txn_reset/renew
  * (beginning a fresh one costs a reader-slot search).
  *
- * The "meta" database holds "magic" = "gitkv-lmdb" and "version" = "1":
- * detect() looks for the magic; open() refuses another version.
+ * The "meta" database holds "magic" = "gitkv-lmdb" and "version":
+ * detect() looks for the magic; open() reads versions 1 and 2 and
+ * refuses any other. A new environment is made as version 2.
+ *   1  databases meta, objects, refs: every object in "objects".
+ *   2  the same plus "commits", made with the environment: commit objects
+ *      go there, every other type stays in "objects" (lmdb.c). A walk
+ *      of a history then reads a few dense pages instead of one page
+ *      per commit scattered among the trees and blobs -- and a page
+ *      first touched by a process costs far more than the lookup.
+ * A version-1 environment stays version 1, its commits in "objects": no
+ * upgrade in place, which would lock out a gitkv built before version 2.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 
@@ -62,7 +71,11 @@
 #include "env.h"
 
 #define FORMAT_MAGIC "gitkv-lmdb"
-#define FORMAT_VERSION "1"
+#define FORMAT_VERSION "2"   /* what a new environment is made as */
+#define FORMAT_VERSION_1 "1" /* no commits database: still read and written */
+/* Named databases a handle may open: meta, objects, refs, commits, and
+ * room for a later format's (LMDB counts the handles, not the file's). */
+#define MAX_DBS 8
 #define DEFAULT_MAPSIZE ((size_t)256 << 20)
 #define WRITEMAP_MAPSIZE ((size_t)32 << 20) /* allocated on disk: start small */
 #define MIN_MAPSIZE ((size_t)64 << 10)
@@ -459,13 +472,19 @@ static int check_format(MDB_txn *txn, lenv *e)
 		rc = read_meta(txn, e->meta, "version", &v);
 	if (rc == MDB_NOTFOUND)
 		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': no format version", e->path);
-	if (rc == 0 && !meta_is(&v, FORMAT_VERSION))
-		return gkv_error_set(
-		    GKV_E_CORRUPT,
-		    "lmdb '%s': unknown format version '%.*s' (this build reads " FORMAT_VERSION
-		    ")",
-		    e->path, (int)(v.mv_size > 16 ? 16 : v.mv_size), (const char *)v.mv_data);
-	return rc;
+	if (rc != 0)
+		return rc;
+	if (meta_is(&v, FORMAT_VERSION))
+		e->split_commits = true;
+	else if (meta_is(&v, FORMAT_VERSION_1))
+		e->split_commits = false;
+	else
+		return gkv_error_set(GKV_E_CORRUPT,
+				     "lmdb '%s': unknown format version '%.*s' (this build reads "
+				     "versions " FORMAT_VERSION_1 " and " FORMAT_VERSION ")",
+				     e->path, (int)(v.mv_size > 16 ? 16 : v.mv_size),
+				     (const char *)v.mv_data);
+	return 0;
 }
 
 static int write_meta(MDB_txn *txn, lenv *e)
@@ -496,7 +515,7 @@ typedef struct {
 } init_args;
 
 /*
- * The order of the objects database: LMDB's default (bytes, then length),
+ * The order of the objects and commits databases: LMDB's default (bytes, then length),
  * computed faster. Keys are ids, random bytes, so the first 8 bytes, read
  * as one big-endian word, nearly always decide; the default calls memcmp
  * for every one of the ~17 comparisons of a lookup. The order is exactly
@@ -548,6 +567,10 @@ static int open_dbs(MDB_txn *txn, lenv *e, bool create)
 		rc = mdb_set_compare(txn, e->objects, oid_key_cmp);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "refs", f, &e->refs);
+	if (rc == 0 && e->split_commits)
+		rc = mdb_dbi_open(txn, "commits", f, &e->commits);
+	if (rc == 0 && e->split_commits)
+		rc = mdb_set_compare(txn, e->commits, oid_key_cmp);
 	if (rc == MDB_NOTFOUND)
 		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': a database is missing", e->path);
 	return rc;
@@ -684,7 +707,7 @@ static int lenv_open(lenv **out, const char *path, const struct stat *st, unsign
 		lenv_free(e);
 		return gkv__lmdb_error(path, rc, "cannot create an environment");
 	}
-	mdb_env_set_maxdbs(e->env, 4);
+	mdb_env_set_maxdbs(e->env, MAX_DBS);
 	mdb_env_set_maxreaders(e->env, MAX_READERS);
 	mdb_env_set_mapsize(e->env, initial_size(e, path));
 	if ((rc = mdb_env_open(e->env, path, mflags, 0644)) != 0)
@@ -833,13 +856,13 @@ static int probe(const char *path)
 
 	if (mdb_env_create(&env) != 0)
 		return 0;
-	mdb_env_set_maxdbs(env, 4);
+	mdb_env_set_maxdbs(env, MAX_DBS);
 	rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS, 0644);
 	if (rc == EACCES || rc == EROFS) {
 		mdb_env_close(env);
 		if (mdb_env_create(&env) != 0)
 			return 0;
-		mdb_env_set_maxdbs(env, 4);
+		mdb_env_set_maxdbs(env, MAX_DBS);
 		rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0644);
 	}
 	if (rc == 0)

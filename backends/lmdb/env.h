@@ -28,6 +28,11 @@ typedef struct lenv {
 	char *path;
 	MDB_env *env;
 	MDB_dbi objects, refs, meta;
+	/* Format 2 keeps commits in a database of their own, so that a
+	 * history's commits share few pages; format 1 has them in objects
+	 * (commits is then unused). Fixed at open. */
+	MDB_dbi commits;
+	bool split_commits;
 	bool rdonly; /* opened MDB_RDONLY */
 	bool nosync;
 	bool writemap;	/* opened MDB_WRITEMAP (fixed for the env's life) */

@@ -5,16 +5,28 @@
  * the vtable and the value format; env.c opens, shares, grows and
  * transacts on the environment.
  *
- * Layout, three named databases:
+ * Layout, four named databases (three in a format-1 environment):
  *   "objects"  key: the 20-byte raw id
  *              value: one header byte, then the payload. Header bits 0-2
  *              are the git type (1..4), bit 7 says the payload is zlib
  *              compressed; bits 3-6 are zero. A compressed value is
  *              header, uncompressed length (8 bytes, little-endian), zlib
- *              stream. Payloads over COMPRESS_MIN (trees excepted) are compressed when that
- *              saves space; small ones are not worth the CPU.
+ *              stream. Payloads over COMPRESS_MIN (trees excepted) are
+ *              compressed when that saves space; small ones are not worth
+ *              the CPU.
+ *   "commits"  format 2 only: the commit objects, keyed and encoded as in
+ *              "objects" (which then holds trees, blobs and tags). Mixed
+ *              in with ~50 trees and blobs each, a history's commits
+ *              would sit one per page, and a walk would touch as many
+ *              pages as commits; here they are dense. An id is in one of
+ *              the two databases, never both (batch_body). Format 1 has
+ *              no "commits": its commits are in "objects", and stay so.
  *   "refs"     key: the full ref name (no NUL); value: the 20-byte id.
  *   "meta"     format magic and version (env.c).
+ *
+ * Reads look in both databases where there are two: "objects" first,
+ * unless the caller said it wants a commit (read_typed), so that a walk
+ * finds each commit with one lookup and other reads with one as before.
  *
  * Writes: one write transaction per batch commit (or ref CAS), so a
  * commit's objects and its ref update land together; the CAS is checked
@@ -42,6 +54,7 @@ typedef struct {
 
 typedef struct {
 	gkv_oid id;
+	bool commit;	 /* goes to "commits" in a format-2 environment */
 	size_t off, len; /* the encoded value in the batch's arena */
 } lobj;
 
@@ -189,17 +202,39 @@ static int decode(void **data, size_t *len, gkv_otype *type, const lenv *e, cons
 
 /* ---- objects ---- */
 
-static int lmdb_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+/*
+ * Find id's record. With a commits database, look first where an object
+ * of type want would be (GKV_OBJ_ANY: in "objects", home of all but
+ * commits), then in the other: want is a hint, not a filter.
+ */
+static int get_object(MDB_val *v, const lenv *e, MDB_txn *txn, const gkv_oid *id, gkv_otype want)
+{
+	MDB_val k = {GKV_OID_RAWSZ, (void *)id->id};
+	MDB_dbi first = e->objects, second = e->commits;
+	int rc;
+
+	if (!e->split_commits)
+		return mdb_get(txn, e->objects, &k, v);
+	if (want == GKV_OBJ_COMMIT) {
+		first = e->commits;
+		second = e->objects;
+	}
+	rc = mdb_get(txn, first, &k, v);
+	return rc == MDB_NOTFOUND ? mdb_get(txn, second, &k, v) : rc;
+}
+
+static int lmdb_read_typed(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
+			   const gkv_oid *id, gkv_otype want)
 {
 	lenv *e = ((lmdb_backend *)b)->e;
-	MDB_val k = {GKV_OID_RAWSZ, (void *)id->id}, v;
+	MDB_val v;
 	char hex[GKV_OID_HEXSZ + 1];
 	MDB_txn *txn;
 	int rc;
 
 	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
 		return rc;
-	rc = mdb_get(txn, e->objects, &k, &v);
+	rc = get_object(&v, e, txn, id, want);
 	if (rc == 0)
 		rc = decode(data, len, type, e, id, &v);
 	else if (rc == MDB_NOTFOUND)
@@ -215,16 +250,21 @@ static int lmdb_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, 
 	return rc;
 }
 
+static int lmdb_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+{
+	return lmdb_read_typed(data, len, type, b, id, GKV_OBJ_ANY);
+}
+
 static int lmdb_exists(gkv_backend *b, const gkv_oid *id)
 {
 	lenv *e = ((lmdb_backend *)b)->e;
-	MDB_val k = {GKV_OID_RAWSZ, (void *)id->id}, v;
+	MDB_val v;
 	MDB_txn *txn;
 	int rc;
 
 	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
 		return rc;
-	rc = mdb_get(txn, e->objects, &k, &v);
+	rc = get_object(&v, e, txn, id, GKV_OBJ_ANY);
 	gkv__lmdb_rtxn_end(e, txn);
 	if (rc == 0 || rc == MDB_NOTFOUND)
 		return rc == 0;
@@ -251,9 +291,11 @@ static int oid_vec_push(oid_vec *v, const void *raw)
 	return 0;
 }
 
-/* Walk the ids from the first that can match the prefix (MDB_SET_RANGE:
- * keys sort as their hex does) until the first that does not. */
-static int scan_ids(oid_vec *out, lenv *e, MDB_txn *txn, const gkv_oid *prefix, size_t hexlen)
+/* Walk the ids of database dbi from the first that can match the prefix
+ * (MDB_SET_RANGE: keys sort as their hex does) until the first that does
+ * not. */
+static int scan_ids(oid_vec *out, lenv *e, MDB_txn *txn, MDB_dbi dbi, const gkv_oid *prefix,
+		    size_t hexlen)
 {
 	gkv_oid start;
 	MDB_val k = {GKV_OID_RAWSZ, start.id}, v;
@@ -266,7 +308,7 @@ static int scan_ids(oid_vec *out, lenv *e, MDB_txn *txn, const gkv_oid *prefix, 
 		if (hexlen % 2)
 			start.id[hexlen / 2] &= 0xf0;
 	}
-	if ((rc = mdb_cursor_open(txn, e->objects, &cur)) != 0)
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0)
 		return gkv__lmdb_error(e->path, rc, "cannot list objects");
 	rc = mdb_cursor_get(cur, &k, &v, hexlen ? MDB_SET_RANGE : MDB_FIRST);
 	while (rc == 0) {
@@ -302,7 +344,10 @@ static int lmdb_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hex
 				     e->path, prefix_hexlen);
 	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
 		return rc;
-	rc = scan_ids(&ids, e, txn, prefix, prefix_hexlen);
+	/* An id is in one database only: each object is reported once. */
+	rc = scan_ids(&ids, e, txn, e->objects, prefix, prefix_hexlen);
+	if (rc == 0 && e->split_commits)
+		rc = scan_ids(&ids, e, txn, e->commits, prefix, prefix_hexlen);
 	gkv__lmdb_rtxn_end(e, txn);
 	for (size_t i = 0; rc == 0 && i < ids.n; i++)
 		rc = cb(&ids.ids[i], payload);
@@ -506,6 +551,7 @@ static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
 		return rc;
 	}
 	lb->objs[lb->nobjs].id = *id;
+	lb->objs[lb->nobjs].commit = type == GKV_OBJ_COMMIT;
 	lb->objs[lb->nobjs].off = off;
 	lb->objs[lb->nobjs].len = lb->arena.size - off;
 	lb->nobjs++;
@@ -540,8 +586,58 @@ static int lobj_cmp(const void *a, const void *b)
 	return memcmp(((const lobj *)a)->id.id, ((const lobj *)b)->id.id, GKV_OID_RAWSZ);
 }
 
+/*
+ * Store one encoded object in its database unless its id is stored
+ * already, in either: writing an existing object is a no-op whatever type
+ * the second write claims, and an id is never in both databases (which
+ * foreach relies on). Real ids cannot collide across types, the type
+ * being hashed in; made-up ones (a backend's caller computes them) can.
+ * commits is NULL in a format-1 environment.
+ */
+static int put_object(MDB_cursor *objects, MDB_cursor *commits, const lobj *o, MDB_val *k,
+		      MDB_val *v)
+{
+	MDB_cursor *home = objects, *other = commits;
+	MDB_val key = *k, old;
+	int rc;
+
+	if (commits) {
+		if (o->commit) {
+			home = commits;
+			other = objects;
+		}
+		if ((rc = mdb_cursor_get(other, &key, &old, MDB_SET)) != MDB_NOTFOUND)
+			return rc;
+	}
+	rc = mdb_cursor_put(home, k, v, MDB_NOOVERWRITE);
+	return rc == MDB_KEYEXIST ? 0 : rc;
+}
+
+/* The objects, through one cursor per database for the whole batch:
+ * mdb_put and mdb_get would set a cursor up for every call, and the
+ * check in the other database doubles the calls. */
+static int put_objects(MDB_txn *txn, lenv *e, lbatch *lb)
+{
+	MDB_cursor *objects = NULL, *commits = NULL;
+	int rc = mdb_cursor_open(txn, e->objects, &objects);
+
+	if (rc == 0 && e->split_commits)
+		rc = mdb_cursor_open(txn, e->commits, &commits);
+	for (size_t i = 0; rc == 0 && i < lb->nobjs; i++) {
+		MDB_val k = {GKV_OID_RAWSZ, lb->objs[i].id.id};
+		MDB_val v = {lb->objs[i].len, lb->arena.ptr + lb->objs[i].off};
+
+		rc = put_object(objects, commits, &lb->objs[i], &k, &v);
+	}
+	if (commits)
+		mdb_cursor_close(commits);
+	if (objects)
+		mdb_cursor_close(objects);
+	return rc;
+}
+
 /* The CASes first (a conflict costs no object writes), then the objects;
- * an object already stored is left alone (MDB_NOOVERWRITE). */
+ * an object already stored is left alone (put_object). */
 static int batch_body(MDB_txn *txn, lenv *e, void *ctx)
 {
 	lbatch *lb = ctx;
@@ -555,15 +651,7 @@ static int batch_body(MDB_txn *txn, lenv *e, void *ctx)
 		if (rc != 0)
 			return rc;
 	}
-	for (size_t i = 0; i < lb->nobjs; i++) {
-		MDB_val k = {GKV_OID_RAWSZ, lb->objs[i].id.id};
-		MDB_val v = {lb->objs[i].len, lb->arena.ptr + lb->objs[i].off};
-
-		rc = mdb_put(txn, e->objects, &k, &v, MDB_NOOVERWRITE);
-		if (rc != 0 && rc != MDB_KEYEXIST)
-			return rc;
-	}
-	return 0;
+	return lb->nobjs ? put_objects(txn, e, lb) : 0;
 }
 
 static int lmdb_batch_commit(gkv_batch *batch)
@@ -613,6 +701,7 @@ static void lmdb_fill_vtable(gkv_backend *b)
 	b->free = lmdb_free;
 	b->refs_version = lmdb_refs_version;
 	b->ref_read_versioned = lmdb_ref_read_versioned;
+	b->read_typed = lmdb_read_typed;
 }
 
 int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags)

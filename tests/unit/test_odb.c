@@ -8,7 +8,8 @@
  * 0 (nothing kept), and actually save backend reads (counted by a
  * forwarding backend). A read of an object of the wrong type is
  * GKV_E_INVALID with a message naming the id; an absent one is
- * GKV_E_NOTFOUND naming it too.
+ * GKV_E_NOTFOUND naming it too. A backend's read_typed hook is used,
+ * with the expected type, in place of read.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -352,6 +353,68 @@ static void test_typed_reads(void **state)
 	gkv_repo_free(repo);
 }
 
+/*
+ * A backend with the read_typed hook is told the type the core expects
+ * and is read through the hook alone; what it reports is still checked.
+ * The hook here forwards to the counting backend's read, noting want.
+ */
+static gkv_otype hinted_want;
+static size_t hinted_calls;
+
+static int hinted_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
+    const gkv_oid *id, gkv_otype want)
+{
+	hinted_want = want;
+	hinted_calls++;
+	return uu_c_read(data, len, type, b, id);
+}
+
+static void test_read_typed_hook(void **state)
+{
+	uu_counting *counter;
+	gkv_repo *repo = uu_open_counting(&counter, NULL);
+	gkv_oid blob, tree, head, missing = uu_oid("2222222222222222222222222222222222222222");
+	gkv_store *s;
+	gkv_commit *c;
+	gkv_tree *t;
+	void *data = NULL;
+	size_t len, reads;
+
+	(void)state;
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_set(NULL, s, "k", "v", 1, NULL));
+	assert_ok(gkv_store_head(&head, s));
+	gkv_store_free(s);
+	uu_raw_put(&blob, repo->backend, GKV_OBJ_BLOB, "just bytes", 10);
+	write_trees(repo, &tree, 1);
+	counter->parent.read_typed = hinted_read;
+
+	reads = atomic_load(&counter->reads);
+	hinted_calls = 0;
+	assert_ok(gkv_commit_lookup(&c, repo, &head));
+	gkv_commit_free(c);
+	assert_int_equal(GKV_OBJ_COMMIT, hinted_want);
+	assert_int_equal(1, hinted_calls);
+	assert_ok(gkv__odb_read_typed(&data, &len, repo, &blob, GKV_OBJ_BLOB));
+	free(data);
+	assert_int_equal(GKV_OBJ_BLOB, hinted_want);
+	/* Each read went through the hook, none around it. */
+	assert_int_equal(2, hinted_calls);
+	assert_int_equal(reads + 2, atomic_load(&counter->reads));
+	/* The hint is not a filter: a tree asked for as a commit is found,
+	 * and the core refuses it. */
+	data = NULL;
+	assert_rc(GKV_E_INVALID, gkv__odb_read_typed(&data, &len, repo, &tree, GKV_OBJ_COMMIT));
+	assert_int_equal(GKV_OBJ_COMMIT, hinted_want);
+	assert_null(data);
+	assert_non_null(strstr(gkv_error_last(), "is a tree, not a commit"));
+	assert_rc(GKV_E_INVALID, gkv_commit_lookup(&c, repo, &blob));
+	assert_rc(GKV_E_NOTFOUND, gkv_tree_lookup(&t, repo, &missing));
+	assert_int_equal(GKV_OBJ_TREE, hinted_want);
+	assert_non_null(strstr(gkv_error_last(), "2222222222222222222222222222222222222222"));
+	gkv_repo_free(repo);
+}
+
 /* Threads loading trees through a small cache: bounded, and every read right. */
 typedef struct {
 	gkv_repo *repo;
@@ -416,6 +479,7 @@ int main(void)
 	    cmocka_unit_test(test_cache_lru_order),
 	    cmocka_unit_test(test_cache_saves_reads),
 	    cmocka_unit_test(test_typed_reads),
+	    cmocka_unit_test(test_read_typed_hook),
 	    cmocka_unit_test(test_cache_threads),
 	};
 

@@ -133,6 +133,16 @@ struct gkv_backend {
 	int (*refs_version)(uint64_t *out, gkv_backend *b);
 	int (*ref_read_versioned)(gkv_oid *out, uint64_t *version, gkv_backend *b,
 	    const char *name);
+
+	/**
+	 * Read object id as read does, told that the caller expects an
+	 * object of type want -- a hint about where to look first (a backend
+	 * may keep types apart, as lmdb keeps commits), never a filter: an
+	 * object of another type is still found, and *type is its true type
+	 * (the caller checks it). NULL: the core calls read.
+	 */
+	int (*read_typed)(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
+	    const gkv_oid *id, gkv_otype want);
 };
 
 /** Zero b and set its version; 0, or GKV_E_INVALID for an unknown version. */

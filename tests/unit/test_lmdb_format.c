@@ -1,0 +1,520 @@
+/*
+ * test_lmdb_format.c -- the lmdb backend's on-disk formats, checked on
+ * real environments with the plain LMDB API beside gitkv:
+ *
+ *  - version 2 (what a new environment is made as) keeps commits in the
+ *    "commits" database and every other type in "objects", an id in one
+ *    of them only, and every read path (read, read_typed with any hint,
+ *    exists, foreach with and without a prefix) finds each object once;
+ *  - version 1 (no "commits": written here byte by byte as the old format
+ *    was) is read and written by this build through the public API, and
+ *    stays version 1 with its new commits in "objects";
+ *  - an unknown version is refused with a clear error, the file untouched.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+#include <lmdb.h>
+
+#include "unit_util.h"
+
+static char *root;
+static int counter;
+
+static const char *new_path(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/env%d", root, counter++);
+	return buf;
+}
+
+/* ---- the environment through plain LMDB ---- */
+
+typedef struct {
+	MDB_env *env;
+	MDB_txn *txn;
+} raw_env;
+
+static void raw_open(raw_env *r, const char *path, unsigned int txn_flags)
+{
+	assert_int_equal(mdb_env_create(&r->env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(r->env, 8), 0);
+	assert_int_equal(mdb_env_open(r->env, path, 0, 0644), 0);
+	assert_int_equal(mdb_txn_begin(r->env, NULL, txn_flags, &r->txn), 0);
+}
+
+static void raw_close(raw_env *r, int commit)
+{
+	if (commit)
+		assert_int_equal(mdb_txn_commit(r->txn), 0);
+	else
+		mdb_txn_abort(r->txn);
+	mdb_env_close(r->env);
+}
+
+/* Entries of database name, -1 if there is no such database. */
+static long db_entries(raw_env *r, const char *name)
+{
+	MDB_dbi dbi;
+	MDB_stat st;
+	int rc = mdb_dbi_open(r->txn, name, 0, &dbi);
+
+	if (rc == MDB_NOTFOUND)
+		return -1;
+	assert_int_equal(rc, 0);
+	assert_int_equal(mdb_stat(r->txn, dbi, &st), 0);
+	return (long)st.ms_entries;
+}
+
+static bool db_has(raw_env *r, const char *name, const gkv_oid *id)
+{
+	MDB_val k = {GKV_OID_RAWSZ, (void *)id->id}, v;
+	MDB_dbi dbi;
+	int rc;
+
+	if (mdb_dbi_open(r->txn, name, 0, &dbi) != 0)
+		return false;
+	rc = mdb_get(r->txn, dbi, &k, &v);
+	assert_true(rc == 0 || rc == MDB_NOTFOUND);
+	return rc == 0;
+}
+
+static void raw_put(raw_env *r, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+    size_t vlen)
+{
+	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+
+	assert_int_equal(mdb_put(r->txn, dbi, &k, &v, 0), 0);
+}
+
+static void assert_version(const char *path, const char *want)
+{
+	MDB_val k = {7, "version"}, v;
+	MDB_dbi meta;
+	raw_env r;
+
+	raw_open(&r, path, MDB_RDONLY);
+	assert_int_equal(mdb_dbi_open(r.txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_get(r.txn, meta, &k, &v), 0);
+	assert_int_equal(v.mv_size, strlen(want));
+	assert_memory_equal(v.mv_data, want, v.mv_size);
+	raw_close(&r, 0);
+}
+
+/* ---- version 2 ---- */
+
+#define PER_TYPE 300
+#define NOBJS (3 * PER_TYPE + 1)
+
+typedef struct {
+	gkv_oid id;
+	gkv_otype type;
+	char data[32];
+	size_t len;
+} obj;
+
+/* PER_TYPE commits, trees and blobs and one tag, under their true ids
+ * (the backend never parses them: any bytes do). */
+static void make_objs(obj *objs)
+{
+	static const gkv_otype types[] = {GKV_OBJ_COMMIT, GKV_OBJ_TREE, GKV_OBJ_BLOB};
+
+	for (int i = 0; i < NOBJS; i++) {
+		obj *o = &objs[i];
+
+		o->type = i == NOBJS - 1 ? GKV_OBJ_TAG : types[i % 3];
+		o->len = (size_t)snprintf(o->data, sizeof(o->data), "object %d", i);
+		assert_ok(gkv_hash(&o->id, o->type, o->data, o->len));
+	}
+}
+
+static void expect_read(gkv_backend *b, const obj *o, gkv_otype want)
+{
+	void *data = NULL;
+	size_t len = 0;
+	gkv_otype type = GKV_OBJ_BAD;
+
+	if (want == GKV_OBJ_BAD)
+		assert_ok(b->read(&data, &len, &type, b, &o->id));
+	else
+		assert_ok(b->read_typed(&data, &len, &type, b, &o->id, want));
+	assert_int_equal(type, o->type);
+	assert_int_equal(len, o->len);
+	assert_memory_equal(data, o->data, len);
+	free(data);
+}
+
+typedef struct {
+	gkv_oid *ids;
+	size_t n, cap;
+} id_list;
+
+static int collect_cb(const gkv_oid *id, void *payload)
+{
+	id_list *l = payload;
+
+	assert_true(l->n < l->cap);
+	l->ids[l->n++] = *id;
+	return 0;
+}
+
+static int count_cb(const gkv_oid *id, void *payload)
+{
+	(void)id;
+	(*(int *)payload)++;
+	return 0;
+}
+
+static int oid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, GKV_OID_RAWSZ);
+}
+
+static bool hex_prefixed(const gkv_oid *id, const gkv_oid *prefix, size_t hexlen)
+{
+	char a[GKV_OID_HEXSZ + 1], p[GKV_OID_HEXSZ + 1];
+
+	gkv_oid_fmt(a, id);
+	gkv_oid_fmt(p, prefix);
+	return strncmp(a, p, hexlen) == 0;
+}
+
+/* foreach with this prefix reports exactly the objects that match, once each. */
+static void expect_foreach(gkv_backend *b, const obj *objs, const gkv_oid *prefix, size_t hexlen)
+{
+	id_list l = {calloc(NOBJS + 8, sizeof(gkv_oid)), 0, NOBJS + 8};
+	size_t want = 0;
+
+	assert_non_null(l.ids);
+	assert_ok(b->foreach(b, prefix, hexlen, collect_cb, &l));
+	qsort(l.ids, l.n, sizeof(*l.ids), oid_cmp);
+	for (size_t i = 1; i < l.n; i++)
+		assert_true(oid_cmp(&l.ids[i - 1], &l.ids[i]) < 0); /* no id twice */
+	for (int i = 0; i < NOBJS; i++) {
+		if (hexlen && !hex_prefixed(&objs[i].id, prefix, hexlen))
+			continue;
+		want++;
+		assert_non_null(bsearch(&objs[i].id, l.ids, l.n, sizeof(*l.ids), oid_cmp));
+	}
+	assert_int_equal(l.n, want);
+	free(l.ids);
+}
+
+static void test_v2_keeps_commits_apart(void **state)
+{
+	obj *objs = calloc(NOBJS, sizeof(obj));
+	char path[128];
+	gkv_backend *b;
+	gkv_batch *batch;
+	gkv_oid missing;
+	void *data = NULL;
+	size_t len;
+	gkv_otype type;
+	raw_env r;
+
+	(void)state;
+	assert_non_null(objs);
+	make_objs(objs);
+	new_path(path, sizeof(path));
+	assert_ok(gkv_backend_lmdb_open(&b, path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC));
+	/* Half in one batch, the rest one by one. */
+	assert_ok(b->batch_begin(&batch, b));
+	for (int i = 0; i < NOBJS / 2; i++)
+		assert_ok(b->batch_write(batch, &objs[i].id, objs[i].type, objs[i].data, objs[i].len));
+	assert_ok(b->batch_commit(batch));
+	for (int i = NOBJS / 2; i < NOBJS; i++)
+		uu_raw_write(b, &objs[i].id, objs[i].type, objs[i].data, objs[i].len);
+	/* Writing an id again is a no-op, whatever type the second write
+	 * claims: the first bytes stay, in the first database. */
+	uu_raw_write(b, &objs[0].id, GKV_OBJ_BLOB, "imposter", 8);
+	uu_raw_write(b, &objs[1].id, GKV_OBJ_COMMIT, "imposter", 8);
+	b->free(b);
+
+	raw_open(&r, path, MDB_RDONLY);
+	assert_int_equal(db_entries(&r, "commits"), PER_TYPE);
+	assert_int_equal(db_entries(&r, "objects"), NOBJS - PER_TYPE);
+	for (int i = 0; i < NOBJS; i++) {
+		bool commit = objs[i].type == GKV_OBJ_COMMIT;
+
+		assert_int_equal(db_has(&r, "commits", &objs[i].id), commit);
+		assert_int_equal(db_has(&r, "objects", &objs[i].id), !commit);
+	}
+	raw_close(&r, 0);
+	assert_version(path, "2");
+
+	/* Every read path, on a fresh open and on a read-only one. */
+	for (int pass = 0; pass < 2; pass++) {
+		assert_ok(gkv_backend_lmdb_open(&b, path, pass ? GKV_LMDB_READONLY : 0));
+		assert_non_null(b->read_typed);
+		for (int i = 0; i < NOBJS; i++) {
+			expect_read(b, &objs[i], GKV_OBJ_BAD); /* untyped */
+			expect_read(b, &objs[i], GKV_OBJ_ANY);
+			expect_read(b, &objs[i], GKV_OBJ_COMMIT);
+			expect_read(b, &objs[i], GKV_OBJ_TREE);
+			expect_read(b, &objs[i], GKV_OBJ_BLOB);
+			assert_int_equal(b->exists(b, &objs[i].id), 1);
+		}
+		missing = objs[0].id;
+		missing.id[19] ^= 1;
+		assert_int_equal(b->exists(b, &missing), 0);
+		assert_rc(GKV_E_NOTFOUND, b->read(&data, &len, &type, b, &missing));
+		assert_rc(GKV_E_NOTFOUND,
+		    b->read_typed(&data, &len, &type, b, &missing, GKV_OBJ_COMMIT));
+		assert_non_null(strstr(gkv_error_last(), uu_hex(&missing)));
+		assert_null(data);
+		expect_foreach(b, objs, NULL, 0);
+		for (int k = 0; k < 3; k++) { /* prefixes of objects of each type */
+			static const size_t lens[] = {1, 2, 3, 5, 40};
+
+			for (size_t j = 0; j < sizeof(lens) / sizeof(*lens); j++)
+				expect_foreach(b, objs, &objs[k * 7 + j].id, lens[j]);
+		}
+		b->free(b);
+	}
+	free(objs);
+}
+
+/* One id twice in a batch, as a tree and a commit: one of them lands,
+ * in one database, and foreach reports it once. */
+static void test_v2_one_id_twice_in_a_batch(void **state)
+{
+	gkv_oid odd = uu_oid("0dd0000000000000000000000000000000000000");
+	char path[128];
+	gkv_backend *b;
+	gkv_batch *batch;
+	int n = 0;
+	raw_env r;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	assert_ok(gkv_backend_lmdb_open(&b, path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC));
+	assert_ok(b->batch_begin(&batch, b));
+	assert_ok(b->batch_write(batch, &odd, GKV_OBJ_TREE, "t", 1));
+	assert_ok(b->batch_write(batch, &odd, GKV_OBJ_COMMIT, "c", 1));
+	assert_ok(b->batch_commit(batch));
+	assert_ok(b->foreach(b, NULL, 0, count_cb, &n));
+	assert_int_equal(n, 1);
+	b->free(b);
+	raw_open(&r, path, MDB_RDONLY);
+	assert_int_equal(db_has(&r, "commits", &odd) + db_has(&r, "objects", &odd), 1);
+	raw_close(&r, 0);
+}
+
+/* ---- version 1 ---- */
+
+/* An object record of the old format, uncompressed: type byte, payload. */
+static void v1_put_object(raw_env *r, MDB_dbi objects, gkv_oid *id, gkv_otype type,
+    const void *data, size_t len)
+{
+	unsigned char rec[512];
+
+	assert_true(len < sizeof(rec));
+	assert_ok(gkv_hash(id, type, data, len));
+	rec[0] = (unsigned char)type;
+	memcpy(rec + 1, data, len);
+	raw_put(r, objects, id->id, GKV_OID_RAWSZ, rec, len + 1);
+}
+
+/*
+ * A version-1 environment as gitkv made it before version 2: databases
+ * meta, objects and refs (at most 4 named databases), one commit whose
+ * tree maps "k" to "hello", and main on it. The commit's id in *head.
+ */
+static void make_v1(const char *path, gkv_oid *head)
+{
+	MDB_dbi meta, objects, refs;
+	gkv_oid blob, tree;
+	uu_treebuf t = {.len = 0};
+	char commit[256];
+	int n;
+	raw_env r;
+
+	assert_int_equal(mkdir(path, 0777), 0);
+	assert_int_equal(mdb_env_create(&r.env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(r.env, 4), 0);
+	assert_int_equal(mdb_env_open(r.env, path, 0, 0644), 0);
+	assert_int_equal(mdb_txn_begin(r.env, NULL, 0, &r.txn), 0);
+	assert_int_equal(mdb_dbi_open(r.txn, "meta", MDB_CREATE, &meta), 0);
+	raw_put(&r, meta, "magic", 5, "gitkv-lmdb", 10);
+	raw_put(&r, meta, "version", 7, "1", 1);
+	assert_int_equal(mdb_dbi_open(r.txn, "objects", MDB_CREATE, &objects), 0);
+	assert_int_equal(mdb_dbi_open(r.txn, "refs", MDB_CREATE, &refs), 0);
+	v1_put_object(&r, objects, &blob, GKV_OBJ_BLOB, "hello", 5);
+	uu_tree_entry(&t, "100644", "k", &blob);
+	v1_put_object(&r, objects, &tree, GKV_OBJ_TREE, t.data, t.len);
+	n = snprintf(commit, sizeof(commit),
+	    "tree %s\nauthor old <old@example.org> 1000000000 +0000\n"
+	    "committer old <old@example.org> 1000000000 +0000\n\nmade by format 1\n",
+	    uu_hex(&tree));
+	v1_put_object(&r, objects, head, GKV_OBJ_COMMIT, commit, (size_t)n);
+	raw_put(&r, refs, "refs/heads/main", 15, head->id, GKV_OID_RAWSZ);
+	raw_close(&r, 1);
+}
+
+/* Walk main's history: the number of commits; their ids in ids[] (up to max). */
+static size_t walk_main(gkv_repo *repo, gkv_oid *ids, size_t max)
+{
+	gkv_revwalk *w;
+	gkv_oid head, id;
+	size_t n = 0;
+	int rc;
+
+	assert_ok(gkv_branch_head(&head, repo, "main"));
+	assert_ok(gkv_revwalk_new(&w, repo));
+	assert_ok(gkv_revwalk_push(w, &head));
+	while ((rc = gkv_revwalk_next(&id, w)) == 0)
+		if (n < max)
+			ids[n++] = id;
+	assert_int_equal(rc, GKV_ITEROVER);
+	gkv_revwalk_free(w);
+	return n;
+}
+
+static void test_v1_read_and_written_as_v1(void **state)
+{
+	char path[128];
+	gkv_oid first, ids[8];
+	gkv_repo *repo;
+	gkv_store *s;
+	gkv_commit *c;
+	gkv_buf v;
+	raw_env r;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	make_v1(path, &first);
+	assert_int_equal(gkv_backend_lmdb_detect(path), 1);
+
+	repo = uu_open_lmdb(path, 0); /* CREATE set: an existing env opens as it is */
+	assert_ok(gkv_commit_lookup(&c, repo, &first));
+	gkv_commit_free(c);
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_get(&v, s, "k"));
+	assert_buf_str(v, "hello");
+	gkv_buf_dispose(&v);
+	for (int i = 0; i < 5; i++) {
+		char val[16];
+
+		snprintf(val, sizeof(val), "v%d", i);
+		assert_ok(gkv_store_set(NULL, s, i % 2 ? "k" : "d/k2", val, strlen(val), NULL));
+	}
+	gkv_store_free(s);
+	assert_int_equal(walk_main(repo, ids, 8), 6);
+	assert_oid_equal(&ids[5], &first);
+	gkv_repo_free(repo);
+
+	/* Still version 1, no commits database, every commit in objects. */
+	assert_version(path, "1");
+	raw_open(&r, path, MDB_RDONLY);
+	assert_int_equal(db_entries(&r, "commits"), -1);
+	for (int i = 0; i < 6; i++)
+		assert_true(db_has(&r, "objects", &ids[i]));
+	raw_close(&r, 0);
+
+	/* And read-only, through the backend too. */
+	repo = uu_open_lmdb(path, 1);
+	assert_int_equal(walk_main(repo, ids, 8), 6);
+	{
+		gkv_otype type;
+
+		assert_ok(gkv_repo_object_read(&v, &type, repo, &ids[0]));
+		assert_int_equal(type, GKV_OBJ_COMMIT);
+		gkv_buf_dispose(&v);
+	}
+	gkv_repo_free(repo);
+}
+
+/* ---- an unknown version ---- */
+
+static void *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	buf = malloc((size_t)n);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void test_unknown_version_refused(void **state)
+{
+	static const unsigned int flags[] = {0, GKV_LMDB_CREATE, GKV_LMDB_READONLY};
+	char path[128], data[160], uri[160];
+	gkv_backend *b = NULL;
+	gkv_repo *repo = NULL;
+	gkv_oid id;
+	MDB_dbi meta;
+	void *before, *after;
+	size_t nbefore, nafter;
+	raw_env r;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	assert_ok(gkv_backend_lmdb_open(&b, path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC));
+	uu_raw_put(&id, b, GKV_OBJ_COMMIT, "a commit", 8);
+	b->free(b);
+	raw_open(&r, path, 0);
+	assert_int_equal(mdb_dbi_open(r.txn, "meta", 0, &meta), 0);
+	raw_put(&r, meta, "version", 7, "3", 1);
+	raw_close(&r, 1);
+
+	snprintf(data, sizeof(data), "%s/data.mdb", path);
+	before = slurp(data, &nbefore);
+	for (size_t i = 0; i < sizeof(flags) / sizeof(*flags); i++) {
+		b = NULL;
+		assert_rc(GKV_E_CORRUPT, gkv_backend_lmdb_open(&b, path, flags[i]));
+		assert_null(b);
+		assert_non_null(strstr(gkv_error_last(), path));
+		assert_non_null(strstr(gkv_error_last(), "unknown format version '3'"));
+		assert_non_null(strstr(gkv_error_last(), "reads versions 1 and 2"));
+	}
+	snprintf(uri, sizeof(uri), "lmdb:%s", path);
+	assert_rc(GKV_E_CORRUPT, gkv_repo_open(&repo, uri, NULL));
+	assert_null(repo);
+	after = slurp(data, &nafter);
+	assert_int_equal(nafter, nbefore);
+	assert_memory_equal(after, before, nbefore);
+	free(before);
+	free(after);
+	assert_version(path, "3");
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	root = uu_tmpdir("lmdb-format");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	uu_tmpdir_remove(root);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_v2_keeps_commits_apart),
+	    cmocka_unit_test(test_v2_one_id_twice_in_a_batch),
+	    cmocka_unit_test(test_v1_read_and_written_as_v1),
+	    cmocka_unit_test(test_unknown_version_refused),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
