@@ -207,6 +207,21 @@ void gkv__arena_unalloc(gkv__arena *a, void *p, size_t len)
 	pthread_mutex_unlock(&a->lock);
 }
 
+void gkv__arena_shrink(gkv__arena *a, void *p, size_t len, size_t new_len)
+{
+	size_t need = footprint(len ? len : 1), keep = footprint(new_len ? new_len : 1);
+	gkv__arena_chunk *c;
+
+	if (!p || keep >= need || need > LARGE)
+		return; /* a block of its own keeps its size */
+	pthread_mutex_lock(&a->lock);
+	if ((c = a->chunks) != NULL && (char *)p + need == (char *)c + c->top) {
+		c->top -= need - keep;
+		POISON((char *)p + keep, need - keep);
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
 static void free_list(gkv__arena *a, gkv__arena_chunk *c)
 {
 	while (c) {

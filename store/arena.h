@@ -47,6 +47,13 @@ void *gkv__arena_alloc(gkv__arena *a, size_t len);
  */
 void gkv__arena_unalloc(gkv__arena *a, void *p, size_t len);
 
+/*
+ * Shrink p, allocated with len bytes, to new_len (<= len): the bytes past
+ * it are reused when p is the last allocation of its chunk (an object
+ * written into room for its worst case, then found smaller).
+ */
+void gkv__arena_shrink(gkv__arena *a, void *p, size_t len, size_t new_len);
+
 /* Give everything back to the heap; a may be zeroed (never initialised) or already freed. */
 void gkv__arena_free(gkv__arena *a);
 

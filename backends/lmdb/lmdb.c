@@ -40,6 +40,7 @@
 #include <zlib.h>
 
 #include "env.h"
+#include "../../store/arena.h"
 
 #define COMPRESS_MIN 1024
 #define HDR_ZLIB 0x80
@@ -55,14 +56,16 @@ typedef struct {
 typedef struct {
 	gkv_oid id;
 	bool commit;	 /* goes to "commits" in a format-2 environment */
-	size_t off, len; /* the encoded value in the batch's arena */
+	unsigned char *data; /* the encoded value, in the batch's arena */
+	size_t len;
 } lobj;
 
 typedef gkv__backend_cas lcas;
 
 typedef struct {
 	gkv_batch parent;
-	gkv__sbuf arena;
+	gkv__arena arena; /* encoded values (W1: 14 MB, first touches; see arena.h) */
+	size_t bytes;	  /* their total size */
 	lobj *objs;
 	size_t nobjs, capobjs;
 	lcas *cas;
@@ -108,42 +111,53 @@ static uint64_t get_le64(const unsigned char *p)
 	return v;
 }
 
-/* Compress into the arena if that saves space; 1 if it did, 0 if not. */
-static int encode_zlib(gkv__sbuf *arena, unsigned char hdr, const void *data, size_t len)
+/*
+ * Encode an object into the arena: *out, *outlen. Blobs and commits are
+ * compressed when that saves space; the block is taken for the worst case
+ * and shrunk to what was written.
+ */
+static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype type,
+    const void *data, size_t len)
 {
-	size_t start = arena->size;
-	uLongf clen = compressBound(len);
-	unsigned char *p;
-
-	if (gkv__sbuf_grow(arena, ZHDR_SIZE + clen) < 0)
-		return 0; /* try uncompressed, which needs less */
-	p = arena->ptr + start;
-	if (compress2(p + ZHDR_SIZE, &clen, data, len, Z_BEST_SPEED) != Z_OK ||
-	    clen + ZHDR_SIZE >= len + 1)
-		return 0;
-	p[0] = hdr | HDR_ZLIB;
-	put_le64(p + 1, len);
-	arena->size = start + ZHDR_SIZE + clen;
-	return 1;
-}
-
-static int encode(gkv__sbuf *arena, gkv_otype type, const void *data, size_t len)
-{
-	unsigned char hdr = (unsigned char)type;
-	int rc;
-
-	if (type < GKV_OBJ_COMMIT || type > GKV_OBJ_TAG)
-		return gkv_error_set(GKV_E_INVALID, "lmdb: object type %d cannot be stored", type);
+	unsigned char hdr = (unsigned char)type, *p;
 	/* Trees are mostly 20-byte hashes, which do not compress, and they
 	 * are rewritten on every commit and read on every cache miss: a
 	 * deflate (and its 256 KiB state) each time cost more than the few
 	 * bytes it saved (W6 at D(1,000,000)). Only blobs and commits are
 	 * compressed. */
-	if (len > COMPRESS_MIN && type != GKV_OBJ_TREE && encode_zlib(arena, hdr, data, len))
-		return 0;
-	if ((rc = gkv__sbuf_putc(arena, (char)hdr)) < 0)
-		return rc;
-	return gkv__sbuf_put(arena, data, len);
+	int zip = len > COMPRESS_MIN && type != GKV_OBJ_TREE;
+	size_t cap;
+
+	if (type < GKV_OBJ_COMMIT || type > GKV_OBJ_TAG)
+		return gkv_error_set(GKV_E_INVALID, "lmdb: object type %d cannot be stored", type);
+	if (len > SIZE_MAX / 2 - ZHDR_SIZE)
+		return gkv__oom();
+	cap = zip ? ZHDR_SIZE + compressBound(len) : 1 + len;
+	if (!(p = gkv__arena_alloc(a, cap)) && zip) {
+		zip = 0; /* try uncompressed, which needs less */
+		p = gkv__arena_alloc(a, cap = 1 + len);
+	}
+	if (!p)
+		return GKV_E_NOMEM;
+	if (zip) {
+		uLongf clen = cap - ZHDR_SIZE;
+
+		if (compress2(p + ZHDR_SIZE, &clen, data, len, Z_BEST_SPEED) == Z_OK &&
+		    clen + ZHDR_SIZE < len + 1) {
+			p[0] = hdr | HDR_ZLIB;
+			put_le64(p + 1, len);
+			*outlen = ZHDR_SIZE + clen;
+			goto out;
+		}
+	}
+	p[0] = hdr;
+	if (len)
+		memcpy(p + 1, data, len);
+	*outlen = 1 + len;
+out:
+	gkv__arena_shrink(a, p, cap, *outlen);
+	*out = p;
+	return 0;
 }
 
 static int decode_zlib(void **data, size_t *len, const lenv *e, const gkv_oid *id,
@@ -530,6 +544,10 @@ static int lmdb_batch_begin(gkv_batch **out, gkv_backend *b)
 		return rc;
 	if (!(batch = calloc(1, sizeof(*batch))))
 		return gkv__oom();
+	if ((rc = gkv__arena_init(&batch->arena)) < 0) {
+		free(batch);
+		return rc;
+	}
 	batch->parent.backend = b;
 	*out = &batch->parent;
 	return 0;
@@ -541,19 +559,17 @@ static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
 			    size_t len)
 {
 	lbatch *lb = (lbatch *)batch;
-	size_t off = lb->arena.size;
+	lobj *o;
 	int rc;
 
 	if ((rc = gkv__backend_grow((void **)&lb->objs, &lb->capobjs, lb->nobjs, sizeof(*lb->objs))) < 0)
 		return rc;
-	if ((rc = encode(&lb->arena, type, data, len)) < 0) {
-		lb->arena.size = off;
+	o = &lb->objs[lb->nobjs];
+	if ((rc = encode(&o->data, &o->len, &lb->arena, type, data, len)) < 0)
 		return rc;
-	}
-	lb->objs[lb->nobjs].id = *id;
-	lb->objs[lb->nobjs].commit = type == GKV_OBJ_COMMIT;
-	lb->objs[lb->nobjs].off = off;
-	lb->objs[lb->nobjs].len = lb->arena.size - off;
+	o->id = *id;
+	o->commit = type == GKV_OBJ_COMMIT;
+	lb->bytes += o->len;
 	lb->nobjs++;
 	return 0;
 }
@@ -577,7 +593,7 @@ static void lmdb_batch_abort(gkv_batch *batch)
 		return;
 	gkv__backend_cas_free(lb->cas, lb->ncas);
 	free(lb->objs);
-	gkv__sbuf_free(&lb->arena);
+	gkv__arena_free(&lb->arena);
 	free(lb);
 }
 
@@ -625,7 +641,7 @@ static int put_objects(MDB_txn *txn, lenv *e, lbatch *lb)
 		rc = mdb_cursor_open(txn, e->commits, &commits);
 	for (size_t i = 0; rc == 0 && i < lb->nobjs; i++) {
 		MDB_val k = {GKV_OID_RAWSZ, lb->objs[i].id.id};
-		MDB_val v = {lb->objs[i].len, lb->arena.ptr + lb->objs[i].off};
+		MDB_val v = {lb->objs[i].len, lb->objs[i].data};
 
 		rc = put_object(objects, commits, &lb->objs[i], &k, &v);
 	}
@@ -659,7 +675,7 @@ static int lmdb_batch_commit(gkv_batch *batch)
 	lbatch *lb = (lbatch *)batch;
 	lenv *e = ((lmdb_backend *)batch->backend)->e;
 	/* B-tree pages are half full at worst, plus per-entry overhead. */
-	size_t estimate = 2 * (lb->arena.size + 64 * lb->nobjs) + (64 << 10);
+	size_t estimate = 2 * (lb->bytes + 64 * lb->nobjs) + (64 << 10);
 	int rc = 0;
 
 	if (lb->nobjs == 0 && lb->ncas == 0)

@@ -94,6 +94,32 @@ static void test_unalloc_reuses_the_last(void **state)
 	gkv__arena_free(&a);
 }
 
+/* Room taken for a worst case and shrunk: the next allocation follows
+ * what was kept; an allocation that is no longer the last keeps its
+ * size, and so do the bytes it kept. */
+static void test_shrink_the_last(void **state)
+{
+	gkv__arena a;
+	unsigned char *p, *q, *r;
+
+	(void)state;
+	assert_int_equal(gkv__arena_init(&a), 0);
+	p = gkv__arena_alloc(&a, 1000);
+	assert_non_null(p);
+	fill(p, 100, 7);
+	gkv__arena_shrink(&a, p, 1000, 100);
+	q = gkv__arena_alloc(&a, 50);
+	assert_non_null(q);
+	assert_true(q >= p + 100 && q <= p + 100 + 48); /* right after p's 100 bytes */
+	assert_true(holds(p, 100, 7));
+	gkv__arena_shrink(&a, p, 100, 10); /* p is no longer the last */
+	r = gkv__arena_alloc(&a, 50);
+	assert_true(r > q);
+	assert_true(holds(p, 100, 7));
+	assert_int_equal(a.lost, 0);
+	gkv__arena_free(&a);
+}
+
 /* Past 128 KiB an allocation has a block of its own, freed when it
  * is given back, whatever its place. */
 static void test_large_allocations_stand_alone(void **state)
@@ -276,6 +302,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_allocations_are_aligned_apart_and_kept),
 	    cmocka_unit_test(test_unalloc_reuses_the_last),
+	    cmocka_unit_test(test_shrink_the_last),
 	    cmocka_unit_test(test_large_allocations_stand_alone),
 	    cmocka_unit_test(test_big_chunks_are_huge_page_aligned),
 	    cmocka_unit_test(test_threads_share_it),
