@@ -26,15 +26,7 @@
 
 #include "common.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define ARENA_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ARENA_ASAN 1
-#endif
-#endif
-
-#ifdef ARENA_ASAN
+#ifdef GKV__ASAN
 #include <sanitizer/asan_interface.h>
 #define ARENA_REDZONE 16
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))

@@ -18,6 +18,16 @@
 #include <pthread.h>
 #include <stddef.h>
 
+/* GKV__ASAN: built with AddressSanitizer (gcc says so one way, clang
+ * another); the arena and the slab then let the sanitizer see blocks. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GKV__ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GKV__ASAN 1
+#endif
+#endif
+
 typedef struct gkv__arena_chunk gkv__arena_chunk;
 
 typedef struct {

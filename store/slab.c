@@ -14,12 +14,8 @@
 
 #include "common.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SLAB_PLAIN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SLAB_PLAIN 1
-#endif
+#ifdef GKV__ASAN
+#define SLAB_PLAIN 1 /* every block from malloc: use after free is caught */
 #endif
 
 #define LARGE_CLASS 0xffffffffu

@@ -21,23 +21,9 @@
 #include <cmocka.h>
 
 #include "../../store/arena.h"
-#include "gitkv.h"
+#include "unit_util.h"
 
 #define MIB ((size_t)1 << 20)
-
-static void fill(unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (unsigned char)(seed * 31 + i * 7);
-}
-
-static int holds(const unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != (unsigned char)(seed * 31 + i * 7))
-			return 0;
-	return 1;
-}
 
 /* Sizes from 1 byte to past the large threshold, all kept intact. */
 static void test_allocations_are_aligned_apart_and_kept(void **state)
@@ -54,10 +40,10 @@ static void test_allocations_are_aligned_apart_and_kept(void **state)
 		p[i] = gkv__arena_alloc(&a, len[i]);
 		assert_non_null(p[i]);
 		assert_int_equal((uintptr_t)p[i] % 16, 0);
-		fill(p[i], len[i], i);
+		uu_fill(p[i], len[i], i);
 	}
 	for (unsigned i = 0; i < N; i++)
-		assert_true(holds(p[i], len[i], i));
+		assert_true(uu_holds(p[i], len[i], i));
 	assert_int_equal(a.lost, 0);
 	assert_true(a.held >= 3000 * 2500);
 	gkv__arena_free(&a);
@@ -106,16 +92,16 @@ static void test_shrink_the_last(void **state)
 	assert_int_equal(gkv__arena_init(&a), 0);
 	p = gkv__arena_alloc(&a, 1000);
 	assert_non_null(p);
-	fill(p, 100, 7);
+	uu_fill(p, 100, 7);
 	gkv__arena_shrink(&a, p, 1000, 100);
 	q = gkv__arena_alloc(&a, 50);
 	assert_non_null(q);
 	assert_true(q >= p + 100 && q <= p + 100 + 48); /* right after p's 100 bytes */
-	assert_true(holds(p, 100, 7));
+	assert_true(uu_holds(p, 100, 7));
 	gkv__arena_shrink(&a, p, 100, 10); /* p is no longer the last */
 	r = gkv__arena_alloc(&a, 50);
 	assert_true(r > q);
-	assert_true(holds(p, 100, 7));
+	assert_true(uu_holds(p, 100, 7));
 	assert_int_equal(a.lost, 0);
 	gkv__arena_free(&a);
 }
@@ -138,12 +124,12 @@ static void test_large_allocations_stand_alone(void **state)
 	assert_non_null(big1);
 	assert_non_null(big2);
 	assert_true(a.held >= before + 3 * MIB + 200000);
-	fill(big1, 3 * MIB, 1);
-	fill(big2, 200000, 2);
+	uu_fill(big1, 3 * MIB, 1);
+	uu_fill(big2, 200000, 2);
 	next = gkv__arena_alloc(&a, 64); /* the chunk goes on where it was */
 	assert_true(next > small && next <= small + 64 + 32);
 	gkv__arena_unalloc(&a, big1, 3 * MIB);
-	assert_true(holds(big2, 200000, 2));
+	assert_true(uu_holds(big2, 200000, 2));
 	gkv__arena_unalloc(&a, big2, 200000);
 	assert_int_equal(a.held, before);
 	assert_int_equal(a.lost, 0);
@@ -231,7 +217,7 @@ static void *work(void *arg)
 
 		if (!(w->p[i] = gkv__arena_alloc(w->a, len)))
 			return NULL;
-		fill(w->p[i], len, w->id * PER_THREAD + i);
+		uu_fill(w->p[i], len, w->id * PER_THREAD + i);
 		if (i % 5 == 4) /* some give back, as aborting batches do */
 			gkv__arena_unalloc(w->a, w->p[i], len), w->p[i] = NULL;
 	}
@@ -262,7 +248,7 @@ static void test_threads_share_it(void **state)
 		for (unsigned i = 0; i < PER_THREAD; i++)
 			if (w[t].p[i])
 				assert_true(
-				    holds(w[t].p[i], 1 + (i * 7 + t) % 300, t * PER_THREAD + i));
+				    uu_holds(w[t].p[i], 1 + (i * 7 + t) % 300, t * PER_THREAD + i));
 	gkv__arena_free(&a);
 }
 
@@ -270,7 +256,7 @@ static void test_threads_share_it(void **state)
  * process that wrote it, as past a malloc block. */
 static void test_overrun_is_caught_under_asan(void **state)
 {
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef GKV__ASAN
 	pid_t pid;
 	int status;
 

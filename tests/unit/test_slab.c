@@ -18,25 +18,11 @@
 #include <cmocka.h>
 
 #include "../../store/slab.h"
-#include "gitkv.h"
+#include "unit_util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef GKV__ASAN
 #define PLAIN 1 /* every block is malloc's: class reuse is not checked */
 #endif
-
-static void fill(unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		p[i] = (unsigned char)(seed * 31 + i * 7);
-}
-
-static int holds(const unsigned char *p, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i] != (unsigned char)(seed * 31 + i * 7))
-			return 0;
-	return 1;
-}
 
 /* Every size from 0 to past the largest class. */
 static void test_blocks_are_aligned_apart_and_kept(void **state)
@@ -51,10 +37,10 @@ static void test_blocks_are_aligned_apart_and_kept(void **state)
 		p[i] = gkv__slab_alloc(&s, i);
 		assert_non_null(p[i]);
 		assert_int_equal((uintptr_t)p[i] % 16, 0);
-		fill(p[i], i, i);
+		uu_fill(p[i], i, i);
 	}
 	for (unsigned i = 0; i < N; i++) {
-		assert_true(holds(p[i], i, i));
+		assert_true(uu_holds(p[i], i, i));
 		gkv__slab_free(p[i]);
 	}
 	gkv__slab_free(NULL);
@@ -97,21 +83,21 @@ static void test_realloc_keeps_the_bytes(void **state)
 	(void)state;
 	assert_int_equal(gkv__slab_init(&s), 0);
 	assert_non_null(p = gkv__slab_realloc(&s, NULL, 10));
-	fill(p, 10, 1);
+	uu_fill(p, 10, 1);
 	assert_non_null(q = gkv__slab_realloc(&s, p, 12));
 #ifndef PLAIN
 	assert_ptr_equal(q, p); /* 12 + 16 still fits the 32-byte class */
 #endif
-	assert_true(holds(q, 10, 1));
-	fill(q, 12, 2);
+	assert_true(uu_holds(q, 10, 1));
+	uu_fill(q, 12, 2);
 	size_t sizes[] = {100, 1000, 4000, 10000, 300000, 20000, 200, 8};
 	size_t have = 12;
 	for (unsigned i = 0; i < sizeof(sizes) / sizeof(*sizes); i++) {
 		size_t keep = have < sizes[i] ? have : sizes[i];
 
 		assert_non_null(p = gkv__slab_realloc(&s, q, sizes[i]));
-		assert_true(holds(p, keep, 2 + i));
-		fill(p, sizes[i], 3 + i);
+		assert_true(uu_holds(p, keep, 2 + i));
+		uu_fill(p, sizes[i], 3 + i);
 		have = sizes[i];
 		q = p;
 	}
@@ -146,14 +132,14 @@ static void *churn(void *arg)
 		unsigned k = (i * 2654435761u + seed) % 64;
 
 		if (live[k]) {
-			if (!holds(live[k], len[k], k + (unsigned)len[k]))
+			if (!uu_holds(live[k], len[k], k + (unsigned)len[k]))
 				return NULL;
 			gkv__slab_free(live[k]);
 		}
 		len[k] = 1 + (i * 37 + seed) % 3000;
 		if (!(live[k] = gkv__slab_alloc(s, len[k])))
 			return NULL;
-		fill(live[k], len[k], k + (unsigned)len[k]);
+		uu_fill(live[k], len[k], k + (unsigned)len[k]);
 	}
 	for (unsigned k = 0; k < 64; k++)
 		gkv__slab_free(live[k]);

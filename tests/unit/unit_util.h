@@ -397,4 +397,19 @@ static inline __attribute__((format(printf, 3, 4))) int uu_sh(char *out, size_t 
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* A pattern of len bytes from seed, and whether p still holds it. */
+static inline void uu_fill(unsigned char *p, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (unsigned char)(seed * 31 + i * 7);
+}
+
+static inline int uu_holds(const unsigned char *p, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (unsigned char)(seed * 31 + i * 7))
+			return 0;
+	return 1;
+}
+
 #endif
