@@ -32,6 +32,9 @@ static void test_init(void **state)
 	assert_null(b.default_branch);
 	assert_int_equal(gkv_backend_init(&b, GKV_BACKEND_VERSION + 1), GKV_E_INVALID);
 	assert_non_null(strstr(gkv_error_last(), "version"));
+	/* a backend built against version 1's header (no read_typed) is
+	 * refused, not read past its end */
+	assert_int_equal(gkv_backend_init(&b, 1), GKV_E_INVALID);
 }
 
 #define MANY 100000

@@ -466,8 +466,12 @@ static void test_custom_backend(void **state)
 	assert_ok(gkv_backend_mem_new(&b));
 	b->version = 99;
 	assert_rc(GKV_E_INVALID, gkv_repo_open_backend(&repo, b, NULL));
+	/* version 1's struct ends before read_typed: refused, never read */
+	assert_ok(gkv_backend_mem_new(&b));
+	b->version = 1;
+	assert_rc(GKV_E_INVALID, gkv_repo_open_backend(&repo, b, NULL));
 	assert_rc(GKV_E_INVALID, gkv_repo_open_backend(&repo, NULL, NULL));
-	assert_rc(GKV_E_INVALID, gkv_backend_init(&(gkv_backend){0}, 2));
+	assert_rc(GKV_E_INVALID, gkv_backend_init(&(gkv_backend){0}, GKV_BACKEND_VERSION + 1));
 	gkv_repo_free(NULL);
 }
 

@@ -31,7 +31,13 @@
 extern "C" {
 #endif
 
-#define GKV_BACKEND_VERSION 1
+/*
+ * Bumped whenever struct gkv_backend changes size or meaning, so that a
+ * backend built against another header is refused (gkv_backend_init,
+ * gkv_repo_open_backend) instead of having its struct read past its end.
+ * 2: read_typed.
+ */
+#define GKV_BACKEND_VERSION 2
 
 typedef struct gkv_backend gkv_backend;
 
