@@ -342,9 +342,16 @@ int main(int argc, char **argv)
 	int i;
 
 	memset(&a, 0, sizeof(a));
+	if (argc == 3 && !strcmp(argv[1], "touch")) { /* the machine, not gitkv */
+		size_t mib = (size_t)bench_parse_u64(argv[2]);
+
+		bench_report_num("touch_us", bench_first_touch_us(mib, 0));
+		bench_report_num("touch_huge_us", bench_first_touch_us(mib, 1));
+		return 0;
+	}
 	if (argc < 3)
 		bench_die("usage: bench-gitkv w1|w2|w3|w4setup|w4 URI [numbers] [--nosync] "
-			  "[--mapped] [--hash sha1] [--load] [--setup]");
+			  "[--mapped] [--hash sha1] [--load] [--setup] | bench-gitkv touch MIB");
 	a.cmd = argv[1];
 	a.uri = argv[2];
 	for (i = 3; i < argc; i++) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -205,4 +206,28 @@ long bench_peak_rss_kib(void)
 	if (getrusage(RUSAGE_SELF, &ru) < 0)
 		return -1;
 	return ru.ru_maxrss;
+}
+
+double bench_first_touch_us(size_t mib, int huge)
+{
+	size_t size = mib << 20, align = (size_t)2 << 20;
+	char *map = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	volatile char *p;
+	double t0, t1;
+
+	if (map == MAP_FAILED)
+		bench_die("touch probe: cannot map %zu MiB", mib);
+	p = (char *)(((uintptr_t)map + align - 1) & ~(uintptr_t)(align - 1));
+#ifdef MADV_HUGEPAGE
+	if (huge)
+		madvise((void *)p, size, MADV_HUGEPAGE); /* refused: plain pages, and so measured */
+#else
+	(void)huge;
+#endif
+	t0 = bench_now();
+	for (size_t off = 0; off < size; off += 4096)
+		p[off] = 1;
+	t1 = bench_now();
+	munmap(map, size + align);
+	return (t1 - t0) * 1e6 / (double)(size / 4096);
 }

@@ -67,4 +67,14 @@ double bench_median(double *v, size_t n);
 /** Peak RSS of this process in KiB (getrusage). */
 long bench_peak_rss_kib(void);
 
+/**
+ * What touching memory for the first time costs this machine: microseconds
+ * per 4 KiB page over mib MiB of fresh anonymous memory, touched once a
+ * page; with huge, the memory is 2 MiB-aligned and advised MADV_HUGEPAGE
+ * (the cost is then per 4 KiB of huge page). Gitkv's arena and slab, and
+ * every peer that grows its heap, pay this; it moves from machine to
+ * machine far more than instructions do.
+ */
+double bench_first_touch_us(size_t mib, int huge);
+
 #endif

@@ -101,6 +101,7 @@ class Bench:
                         GIT_CONFIG_GLOBAL=os.path.join(self.tmp, "gitconfig"))
         self.env.pop("GLIBC_TUNABLES", None)
         self.counter = 0
+        self.probes = []
         self.t_start = time.time()
 
     # ------------------------------------------------------------ plumbing
@@ -724,14 +725,29 @@ class Bench:
 
     # ------------------------------------------------------------ all
 
+    def touch_probe(self, when):
+        """What a first touch of memory costs now (bench-gitkv touch): the
+        one machine property that moved these ratios most between runs."""
+        try:
+            _, _, f, _ = self.run([self.prog("bench-gitkv"), "touch", "64"])
+        except Failure as e:
+            self.failures.append("touch probe: %s" % e)
+            return
+        probe = dict(when=when, plain_us=float(f["touch_us"]), huge_us=float(f["touch_huge_us"]))
+        self.probes.append(probe)
+        print("first touch of a 4 KiB page (%s of run): %.2f us plain, %.2f us in huge pages"
+              % (when, probe["plain_us"], probe["huge_us"]), flush=True)
+
     def main(self):
         steps = {"W1": self.w1, "W2": self.w2, "W3": self.w3, "W4": self.w4, "W6": self.w6}
+        self.touch_probe("start")
         for name in self.args.only.split(","):
             try:
                 steps[name]()
             except Failure as e:
                 self.failures.append("%s: %s" % (name, e))
                 print("  %s stopped: %s" % (name, e))
+        self.touch_probe("end")
         self.elapsed = time.time() - self.t_start
 
 
@@ -905,8 +921,13 @@ def render_targets(res):
     return "\n".join(out)
 
 
-def machine():
-    info = {"nproc": os.cpu_count(), "kernel": platform.release()}
+def probe_line(bench):
+    return "; ".join("first touch of a 4 KiB page at the %s: %.2f us plain, %.2f us in huge pages"
+                     % (p["when"], p["plain_us"], p["huge_us"]) for p in bench.probes)
+
+
+def machine(bench):
+    info = {"nproc": os.cpu_count(), "kernel": platform.release(), "first_touch": bench.probes}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -949,15 +970,17 @@ def main():
     print(render_targets(res))
     print("\nsize %s, %.0f s in all; wall = whole process, core = loop timed inside it"
           % (args.size, bench.elapsed))
+    print(probe_line(bench))
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "results.json"), "w") as f:
-            json.dump(dict(size=args.size, config=bench.cfg, machine=machine(),
+            json.dump(dict(size=args.size, config=bench.cfg, machine=machine(bench),
                            elapsed_s=bench.elapsed, rows=bench.rows, failures=bench.failures,
                            targets=[dict(target=t, system=s, ratio=x, goal=g, met=m, peer=p)
                                     for t, s, x, g, m, p in res]), f, indent=1)
         with open(os.path.join(args.out, "results.md"), "w") as f:
-            f.write(render_md(head, lines) + "\n\n" + render_targets(res) + "\n")
+            f.write(render_md(head, lines) + "\n\n" + probe_line(bench) + "\n\n"
+                    + render_targets(res) + "\n")
     if bench.failures:
         print("\nFAILED:\n  " + "\n  ".join(bench.failures))
         return 1
