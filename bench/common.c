@@ -211,7 +211,8 @@ long bench_peak_rss_kib(void)
 double bench_first_touch_us(size_t mib, int huge)
 {
 	size_t size = mib << 20, align = (size_t)2 << 20;
-	char *map = mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *map =
+	    mmap(NULL, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	volatile char *p;
 	double t0, t1;
 
