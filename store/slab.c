@@ -20,12 +20,6 @@
 
 #define LARGE_CLASS 0xffffffffu
 
-#ifdef SLAB_PLAIN
-#define UNUSED_UNDER_PLAIN __attribute__((unused))
-#else
-#define UNUSED_UNDER_PLAIN
-#endif
-
 /* Before every block: who owns it. On a free list, `next` links it. */
 struct gkv__slab_block {
 	union {
@@ -38,8 +32,9 @@ struct gkv__slab_block {
 
 #define HDR sizeof(gkv__slab_block)
 
+#ifndef SLAB_PLAIN
 /* The class of a block of total bytes (header included, <= MAX). */
-UNUSED_UNDER_PLAIN static unsigned class_of(size_t total)
+static unsigned class_of(size_t total)
 {
 	if (total <= 256)
 		return (unsigned)((total + 15) / 16) - 1; /* 0..15 */
@@ -47,6 +42,7 @@ UNUSED_UNDER_PLAIN static unsigned class_of(size_t total)
 		return 16 + (unsigned)((total - 256 + 63) / 64) - 1; /* 16..27 */
 	return 28 + (unsigned)((total - 1024 + 255) / 256) - 1;	     /* 28..39 */
 }
+#endif
 
 static size_t class_size(unsigned cls)
 {

@@ -18,7 +18,9 @@
  *
  * Names of a clean node sit in the node's own block (node_new_fixed); a
  * copied node gathers the names it keeps into one arena, and a name
- * inserted in place is allocated alone (own = 1).
+ * inserted in place is allocated alone (own = 1). Every block of a node
+ * (the node, its arrays, names and pending values) comes from the repo's
+ * slab (slab.h), not malloc: freed blocks are reused by the next nodes.
  *
  * Entries are kept in git's order (a directory sorts as "name/"). Each
  * entry's first 8 bytes in that order (name_key) sit in an array of their
@@ -156,7 +158,7 @@ static gkv_tree *node_new(gkv_repo *repo)
  * then its entries, then names_len bytes for their names (*names). For
  * clean nodes, which never grow: a lookup's loads (the node's count, a
  * key, an entry, a long name) are one place in memory rather than four,
- * a decode costs one malloc, and the tree's bytes are not kept (their
+ * a decode costs one block, and the tree's bytes are not kept (their
  * ids and modes are in the entries already): less memory to touch.
  */
 static gkv_tree *node_new_fixed(gkv_repo *repo, size_t count, size_t names_len, char **names)
