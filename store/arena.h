@@ -67,4 +67,13 @@ void gkv__arena_shrink(gkv__arena *a, void *p, size_t len, size_t new_len);
 /* Give everything back to the heap; a may be zeroed (never initialised) or already freed. */
 void gkv__arena_free(gkv__arena *a);
 
+/*
+ * n * size zeroed bytes for a table that is rebuilt as it grows (free()
+ * it): from 512 KiB on, rounded up to 2 MiB, aligned and advised as huge
+ * pages, as an arena's big chunks are, so that filling it costs a few
+ * huge-page faults rather than one fault a 4 KiB page. Below, calloc.
+ * NULL, with GKV_E_NOMEM raised, on overflow or when the heap has no more.
+ */
+void *gkv__huge_calloc(size_t n, size_t size);
+
 #endif

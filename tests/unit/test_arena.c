@@ -172,18 +172,32 @@ static int thp_offered(void)
 	return strstr(line, "[never]") == NULL && line[0] != '\0';
 }
 
-/* Chunks grow from 64 KiB to 2 MiB; a 2 MiB chunk is 2 MiB-aligned and
- * advised as huge pages ("hg" in its VmFlags) where the kernel has THP. */
+/* Chunks grow from 64 KiB to 256 KiB, then are 2 MiB; a 2 MiB chunk is
+ * 2 MiB-aligned and advised as huge pages ("hg" in its VmFlags) where the
+ * kernel has THP. */
 static void test_big_chunks_are_huge_page_aligned(void **state)
 {
 	gkv__arena a;
 	unsigned char *p = NULL;
 	char flags[512];
+	unsigned nchunks = 0;
 
 	(void)state;
 	assert_int_equal(gkv__arena_init(&a), 0);
-	while (a.held < 8 * MIB)
+	while (a.held < 8 * MIB) {
+		size_t before = a.held;
+
 		assert_non_null(p = gkv__arena_alloc(&a, 4000));
+		/* each new chunk, by the bytes it adds: 64, 128, 256 KiB, then
+		 * 2 MiB chunks only (4000-byte blocks never take one of their own) */
+		if (a.held != before) {
+			size_t want = nchunks < 3 ? (size_t)(64 << 10) << nchunks : 2 * MIB;
+
+			assert_int_equal(a.held - before, want);
+			nchunks++;
+		}
+	}
+	assert_true(nchunks > 4);
 	assert_int_equal(a.next_size, 2 * MIB);
 	/* the current chunk starts at a 2 MiB boundary */
 	assert_int_equal(((uintptr_t)a.chunks) % (2 * MIB), 0);
@@ -193,10 +207,43 @@ static void test_big_chunks_are_huge_page_aligned(void **state)
 		assert_non_null(strstr(flags, " hg"));
 	else
 		print_message("transparent huge pages not offered here: advice not checked\n");
-	/* 64 KiB + 128 + 256 + 512 + 1 MiB, then 2 MiB chunks: no more held
-	 * than the allocations and one chunk */
+	/* no more held than the allocations and one chunk */
 	assert_true(a.held <= 8 * MIB + 2 * MIB + 4 * 4096);
 	gkv__arena_free(&a);
+}
+
+/*
+ * A growing table's block: zeroed at every size, reused heap memory
+ * included; from 512 KiB on, 2 MiB-aligned and advised as huge pages; an
+ * impossible size is refused with an error, not wrapped around.
+ */
+static void test_huge_calloc(void **state)
+{
+	static const size_t sizes[] = {1, 4096, (512 << 10) - 1, 512 << 10, 3 * MIB + 5};
+	char flags[512];
+
+	(void)state;
+	for (int round = 0; round < 2; round++) {
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			unsigned char *p = gkv__huge_calloc(sizes[k], 1);
+
+			assert_non_null(p);
+			for (size_t i = 0; i < sizes[k]; i++)
+				if (p[i])
+					fail_msg("byte %zu of %zu is %u", i, sizes[k], p[i]);
+			if (sizes[k] >= (512 << 10)) {
+				assert_int_equal(((uintptr_t)p) % (2 * MIB), 0);
+				vm_flags(flags, sizeof(flags), p);
+				if (thp_offered())
+					assert_non_null(strstr(flags, " hg"));
+			}
+			/* dirty it, so that the next round's blocks may be this memory */
+			memset(p, 0xa5, sizes[k]);
+			free(p);
+		}
+	}
+	assert_null(gkv__huge_calloc(SIZE_MAX / 2, 4));
+	assert_int_equal(gkv_error_last_code(), GKV_E_NOMEM);
 }
 
 #define THREADS 4
@@ -291,6 +338,7 @@ int main(void)
 	    cmocka_unit_test(test_shrink_the_last),
 	    cmocka_unit_test(test_large_allocations_stand_alone),
 	    cmocka_unit_test(test_big_chunks_are_huge_page_aligned),
+	    cmocka_unit_test(test_huge_calloc),
 	    cmocka_unit_test(test_threads_share_it),
 	    cmocka_unit_test(test_overrun_is_caught_under_asan),
 	};
