@@ -77,6 +77,50 @@ static void test_many_objects(void **state)
 	b->free(b);
 }
 
+/*
+ * The object table grows by doubling, moving each slot by the hash it
+ * keeps beside it, without reading the object: across many growths, every
+ * object written is found with its own bytes, and ids one bit away from
+ * them (the same tag's neighbours, as far as a test can make them) are not.
+ */
+static void test_table_growth_keeps_every_object(void **state)
+{
+	enum { BATCHES = 40, PER = 1500 };
+	gkv_backend *b;
+
+	(void)state;
+	assert_int_equal(suite_open(&b), 0);
+	for (uint64_t k = 0; k < BATCHES; k++) {
+		gkv_batch *batch;
+		gkv_oid id;
+
+		assert_int_equal(b->batch_begin(&batch, b), 0);
+		for (uint64_t i = k * PER; i < (k + 1) * PER; i++) {
+			make_id(&id, i);
+			assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, &i, sizeof(i)),
+					 0);
+		}
+		assert_int_equal(b->batch_commit(batch), 0);
+		/* everything so far, a stride through it, and its absent neighbours */
+		for (uint64_t i = 0; i < (k + 1) * PER; i += 1 + k) {
+			void *data;
+			size_t len;
+			gkv_otype type;
+
+			make_id(&id, i);
+			assert_int_equal(b->read(&data, &len, &type, b, &id), 0);
+			assert_int_equal(type, GKV_OBJ_BLOB);
+			assert_int_equal(len, sizeof(i));
+			assert_memory_equal(data, &i, sizeof(i));
+			free(data);
+			id.id[GKV_OID_RAWSZ - 1] ^= 1;
+			assert_int_equal(b->exists(b, &id), 0);
+			assert_int_equal(b->read(&data, &len, &type, b, &id), GKV_E_NOTFOUND);
+		}
+	}
+	b->free(b);
+}
+
 /* W2's shape: many small commits, each a batch with a ref CAS. */
 static void test_small_commits(void **state)
 {
@@ -140,6 +184,7 @@ int main(void)
 	    BACKEND_SUITE_TESTS,
 	    cmocka_unit_test(test_init),
 	    cmocka_unit_test(test_many_objects),
+	    cmocka_unit_test(test_table_growth_keeps_every_object),
 	    cmocka_unit_test(test_small_commits),
 	    cmocka_unit_test(test_batches_interleaved),
 	};
