@@ -23,15 +23,16 @@ struct gkv_options {
 };
 
 /* A bounded LRU cache of decoded trees, keyed by id (store/odb.c). */
-typedef struct gkv__cache_slot gkv__cache_slot;
+#define GKV__CACHE_NONE UINT32_MAX
+typedef struct gkv__cache_ent gkv__cache_ent;
 typedef struct {
 	pthread_mutex_t lock;
-	gkv__cache_slot **table; /* open hash, chained */
-	size_t nbuckets;
+	gkv__cache_ent *ents; /* open addressing, nslots (a power of two) */
+	size_t nslots;
 	size_t count;
 	size_t capacity;
-	gkv__cache_slot *lru_head; /* most recently used */
-	gkv__cache_slot *lru_tail;
+	uint32_t lru_head; /* most recently used; GKV__CACHE_NONE if empty */
+	uint32_t lru_tail;
 	uint64_t clock; /* moves to the front so far */
 } gkv__cache;
 

@@ -275,6 +275,128 @@ static void test_cache_lru_order(void **state)
 	gkv_repo_free(repo);
 }
 
+/*
+ * The cache against a model of itself: random puts, drops and gets of
+ * 3,000 trees on a capacity of 300 (the table grows from 64 entries to
+ * 1,024, and every drop and eviction shifts entries back) hold exactly
+ * the trees the model says, evict exactly its least recently used, and
+ * move a hit to the front only when it was moved there more than a
+ * quarter of the capacity ago.
+ */
+#define MODEL_TREES 3000
+#define MODEL_CAP 300
+
+typedef struct {
+	int order[MODEL_CAP + 1]; /* [0] most recently used */
+	size_t n;
+	uint64_t stamp[MODEL_TREES];
+	uint64_t clock;
+} cache_model;
+
+static int model_pos(const cache_model *m, int i)
+{
+	for (size_t k = 0; k < m->n; k++)
+		if (m->order[k] == i)
+			return (int)k;
+	return -1;
+}
+
+static void model_remove(cache_model *m, int pos)
+{
+	memmove(&m->order[pos], &m->order[pos + 1], (m->n - (size_t)pos - 1) * sizeof(int));
+	m->n--;
+}
+
+static void model_front(cache_model *m, int i)
+{
+	memmove(&m->order[1], &m->order[0], m->n * sizeof(int));
+	m->order[0] = i;
+	m->n++;
+	m->stamp[i] = ++m->clock;
+}
+
+static bool model_get(cache_model *m, int i)
+{
+	int pos = model_pos(m, i);
+
+	if (pos < 0)
+		return false;
+	if (m->clock - m->stamp[i] > MODEL_CAP / 4) {
+		model_remove(m, pos);
+		model_front(m, i);
+	}
+	return true;
+}
+
+static void test_cache_against_a_model(void **state)
+{
+	static gkv_tree *t[MODEL_TREES];
+	static gkv_oid id[MODEL_TREES];
+	static cache_model m;
+	gkv_repo *repo = uu_open_mem();
+	uint64_t seed = 42;
+	gkv__cache c;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	for (int i = 0; i < MODEL_TREES; i++) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "model %d", i);
+		t[i] = one_value_tree(repo, v);
+		assert_ok(gkv_tree_id(&id[i], t[i]));
+	}
+	assert_ok(gkv__cache_init(&c, MODEL_CAP));
+	for (int op = 0; op < 40000; op++) {
+		uint64_t r = uu_next(&seed);
+		/* a narrower range at times, so that puts meet present trees */
+		int i = (int)((r >> 8) % (op % 3 ? MODEL_TREES : MODEL_CAP * 2));
+		gkv_tree *got;
+		int pos;
+
+		switch (r % 8) {
+		case 0:
+		case 1:
+		case 2:
+		case 3: /* put */
+			got = gkv__cache_put(&c, gkv__tree_ref(t[i]));
+			assert_ptr_equal(got, t[i]);
+			gkv_tree_free(got);
+			if (model_pos(&m, i) < 0) {
+				if (m.n >= MODEL_CAP)
+					model_remove(&m, (int)m.n - 1);
+				model_front(&m, i);
+			}
+			break;
+		case 4:
+		case 5: /* drop */
+			gkv__cache_drop(&c, &id[i]);
+			if ((pos = model_pos(&m, i)) >= 0)
+				model_remove(&m, pos);
+			break;
+		default: /* get */
+			got = gkv__cache_get(&c, &id[i]);
+			assert_int_equal(got != NULL, model_get(&m, i));
+			if (got) {
+				assert_ptr_equal(got, t[i]);
+				gkv_tree_free(got);
+			}
+		}
+		assert_int_equal(c.count, m.n);
+	}
+	assert_true(c.nslots >= 2 * MODEL_CAP);
+	for (int i = 0; i < MODEL_TREES; i++) {
+		gkv_tree *got = gkv__cache_get(&c, &id[i]);
+
+		assert_int_equal(got != NULL, model_get(&m, i));
+		gkv_tree_free(got);
+	}
+	gkv__cache_free(&c);
+	for (int i = 0; i < MODEL_TREES; i++)
+		gkv_tree_free(t[i]);
+	gkv_repo_free(repo);
+}
+
 /* The cache saves reads: the second walk to a value reads no tree with a cache, all without. */
 static size_t second_read_tree_reads(size_t cache)
 {
@@ -477,6 +599,7 @@ int main(void)
 	    cmocka_unit_test(test_cache_shares_nodes),
 	    cmocka_unit_test(test_commits_replace_their_trees),
 	    cmocka_unit_test(test_cache_lru_order),
+	    cmocka_unit_test(test_cache_against_a_model),
 	    cmocka_unit_test(test_cache_saves_reads),
 	    cmocka_unit_test(test_typed_reads),
 	    cmocka_unit_test(test_read_typed_hook),

@@ -412,4 +412,14 @@ static inline int uu_holds(const unsigned char *p, size_t len, unsigned seed)
 	return 1;
 }
 
+/* A reproducible pseudo-random sequence (splitmix64) from *seed. */
+static inline uint64_t uu_next(uint64_t *seed)
+{
+	uint64_t z = (*seed += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 #endif
