@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "../../store/slab.h"
 #include "git_internal.h"
 
 _Static_assert(GIT_OID_RAWSZ == GKV_OID_RAWSZ, "libgit2 and gitkv ids differ in size");
@@ -64,7 +65,11 @@ static const char *type_name(gkv_otype t)
  *
  * Readers of several threads meet in it, so it is split in CACHE_SHARDS
  * shards by the id's first byte, each with its own mutex, table and
- * list. A failed allocation only means the object is not kept.
+ * list. A failed allocation only means the object is not kept. Entries
+ * come from a slab of the cache's own (store/slab.h): huge-page chunks,
+ * and an evicted entry's block goes to the next entry of its size class.
+ * (From malloc, W3's 100,000 entries touched 3,300 fresh 4 KiB pages, 64%
+ * of the page faults of its reads, at 12-17 us each on the bench VM.)
  */
 #define CACHE_SHARDS 16
 #define CACHE_BYTES ((size_t)32 << 20)
@@ -93,6 +98,7 @@ typedef struct {
 
 struct gkv__git_cache {
 	cache_shard shard[CACHE_SHARDS];
+	gkv__slab slab; /* every entry's block */
 };
 
 static size_t ent_cost(size_t len)
@@ -142,6 +148,10 @@ int gkv__git_cache_new(gkv__git_cache **out)
 
 	if (!c)
 		return gkv__oom();
+	if (gkv__slab_init(&c->slab) < 0) {
+		free(c);
+		return GKV_E_ERROR;
+	}
 	for (int i = 0; i < CACHE_SHARDS; i++) {
 		pthread_mutex_init(&c->shard[i].lock, NULL);
 		c->shard[i].lru.older = c->shard[i].lru.newer = &c->shard[i].lru;
@@ -159,11 +169,12 @@ void gkv__git_cache_free(gkv__git_cache *c)
 
 		for (lru_link *e = s->lru.newer, *next; e != &s->lru; e = next) {
 			next = e->newer;
-			free(e);
+			gkv__slab_free(e);
 		}
 		free(s->buckets);
 		pthread_mutex_destroy(&s->lock);
 	}
+	gkv__slab_free_all(&c->slab);
 	free(c);
 }
 
@@ -216,7 +227,7 @@ static void cache_put(gkv__git_cache *c, const gkv_oid *id, gkv_otype type, cons
 	size_t cost = ent_cost(len), budget = CACHE_BYTES / CACHE_SHARDS;
 	cache_ent *e, **slot;
 
-	if (len > CACHE_MAX_OBJECT || !(e = malloc(sizeof(*e) + len)))
+	if (len > CACHE_MAX_OBJECT || !(e = gkv__slab_alloc(&c->slab, sizeof(*e) + len)))
 		return;
 	e->id = *id;
 	e->type = type;
@@ -227,7 +238,7 @@ static void cache_put(gkv__git_cache *c, const gkv_oid *id, gkv_otype type, cons
 		cache_grow(s);
 	if (!s->nbuckets || *(slot = find_slot(s, id)) != NULL) {
 		pthread_mutex_unlock(&s->lock);
-		free(e);
+		gkv__slab_free(e);
 		return;
 	}
 	e->next = NULL;
@@ -242,7 +253,7 @@ static void cache_put(gkv__git_cache *c, const gkv_oid *id, gkv_otype type, cons
 		*find_slot(s, &old->id) = old->next;
 		s->count--;
 		s->bytes -= ent_cost(old->len);
-		free(old);
+		gkv__slab_free(old);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
