@@ -132,16 +132,22 @@ static int table_alloc(mem_backend *m, size_t n)
 	return 0;
 }
 
-/* The slot holding id, or the empty slot where it would go. */
-static size_t table_find(const mem_backend *m, const gkv_oid *id)
+/* The slot holding id (whose oid_hash is h), or the empty slot where it
+ * would go. */
+static size_t table_find_hashed(const mem_backend *m, const gkv_oid *id, size_t h)
 {
-	size_t h = oid_hash(id), mask = m->nslots - 1, i = h & mask;
+	size_t mask = m->nslots - 1, i = h & mask;
 	uint32_t tag = tag_of(h);
 
 	for (; m->tags[i]; i = (i + 1) & mask)
 		if (m->tags[i] == tag && memcmp(m->slots[i]->id.id, id->id, GKV_OID_RAWSZ) == 0)
 			break;
 	return i;
+}
+
+static size_t table_find(const mem_backend *m, const gkv_oid *id)
+{
+	return table_find_hashed(m, id, oid_hash(id));
 }
 
 static mem_obj *table_get(const mem_backend *m, const gkv_oid *id)
@@ -192,13 +198,14 @@ static void obj_unalloc(mem_backend *m, mem_obj *o)
  * to the arena (another batch wrote the same object meanwhile). */
 static void table_put(mem_backend *m, mem_obj *o)
 {
-	size_t i = table_find(m, &o->id);
+	size_t h = oid_hash(&o->id), i = table_find_hashed(m, &o->id, h);
 
 	if (m->tags[i]) {
 		obj_unalloc(m, o);
 		return;
 	}
-	table_place(m, o, oid_hash(&o->id));
+	m->slots[i] = o; /* the empty slot the probe ended on */
+	m->tags[i] = tag_of(h);
 	m->nobjs++;
 }
 
