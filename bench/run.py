@@ -459,13 +459,19 @@ class Bench:
                 raise Failure("hashfloor saw %s commits, not %d" % (f.get("ops"), u))
             return wall, rss, f, {}
 
-        def raw_lmdb(opts):
+        def raw_lmdb(opts, cmd="w2"):
             def once(rep, last):
                 d = self.fresh("lmdb-raw")
-                r = self.run([self.prog("bench-lmdb"), "w2", d, str(n0), str(u)] + opts)
+                r = self.run([self.prog("bench-lmdb"), cmd, d, str(n0), str(u)] + opts)
                 self.discard(d)
                 return r[0], r[1], r[2], {}
             return once
+
+        # The floor of any store keeping W2's objects in LMDB: a commit's
+        # objects (random ids, gitkv's sizes) put in one transaction, by
+        # id as gitkv does, or appended as one record with an id index.
+        objs_note = "a commit's 5 objects by id + branch, one txn; no hashing, no trees"
+        log_note = "a commit's objects as one appended record + 5 id-index puts, one txn"
 
         def gitkv(system, scheme, opts):
             def once(rep, last):
@@ -515,6 +521,10 @@ class Bench:
         else:
             self.unavailable("W2 commits", "pygit2", "python3-pygit2 is not installed")
         cases.append(("raw LMDB (nosync)", c["reps"], raw_lmdb(["--nosync"]), "one txn per put"))
+        cases.append(("raw LMDB, objects (nosync)", c["reps"], raw_lmdb(["--nosync"], "w2obj"),
+                      objs_note))
+        cases.append(("raw LMDB, objects in a log (nosync)", c["reps"],
+                      raw_lmdb(["--nosync", "--log"], "w2obj"), log_note))
         self.measure_interleaved("W2 commits", cases)
         self.discard(floor_repo)
 
@@ -525,7 +535,10 @@ class Bench:
             if system == "gitkv-lmdb":
                 self.measure_interleaved("W2 commits", [
                     (system, c["reps_slow"], gitkv(system, scheme, opts), loaded),
-                    ("raw LMDB (sync)", c["reps_slow"], raw_lmdb([]), "one txn per put")])
+                    ("raw LMDB (sync)", c["reps_slow"], raw_lmdb([]), "one txn per put"),
+                    ("raw LMDB, objects (sync)", c["reps_slow"], raw_lmdb([], "w2obj"), objs_note),
+                    ("raw LMDB, objects in a log (sync)", c["reps_slow"],
+                     raw_lmdb(["--log"], "w2obj"), log_note)])
             else:
                 self.measure("W2 commits", system, c["reps_slow"], gitkv(system, scheme, opts),
                              notes=loaded)
@@ -800,6 +813,14 @@ def rate(row):
     return row["ops"] / row["core_s"]
 
 
+def in_sequence(a, b):
+    """A row for doing a's work and then b's, op for op: the core times
+    per op add up (None unless both rates are known)."""
+    if rate(a) is None or rate(b) is None:
+        return None
+    return dict(status="ok", ops=1.0, core_s=1 / rate(a) + 1 / rate(b))
+
+
 def ratios(bench, row):
     """gitkv / peer for a peer row: each backend's core ops/s over the peer's."""
     if row["system"].startswith("gitkv") or rate(row) is None:
@@ -862,8 +883,8 @@ def targets(bench):
         rows = [r for r in rows if rate(r)]
         return max(rows, key=rate) if rows else None
 
-    def speed(target, workload, system, peer_row, goal, peer_name):
-        g = f(workload, system)
+    def speed(target, workload, system, peer_row, goal, peer_name, g=None):
+        g = g or f(workload, system)
         # A rate is unknown when a core time was too short to estimate
         # (small sizes): the target is then "n/a", never a crash.
         if rate(g) is None or rate(peer_row) is None:
@@ -881,8 +902,19 @@ def targets(bench):
     # What a writer hashing with sha1dc could reach at best against fast-import.
     speed("W2 bound: sha1dc floor vs fast-import", "W2 commits",
           "SHA-1DC hashing alone (floor)", fi2, 5, "fast-import (best)")
+    # What any writer keeping W2's objects in LMDB could reach at best: it
+    # must hash them (the sha1dc floor) and put them (the objects floors);
+    # the two floors' times add up.
+    hash2 = f("W2 commits", "SHA-1DC hashing alone (floor)")
+    for floor in ("raw LMDB, objects (nosync)", "raw LMDB, objects in a log (nosync)"):
+        speed("W2 bound: sha1dc floor + objects floor vs pygit2", "W2 commits",
+              floor + " + sha1dc", py2, 20, "pygit2",
+              g=in_sequence(hash2, f("W2 commits", floor)))
     speed("W2 durable within 1.5x raw LMDB sync", "W2 commits", "gitkv-lmdb",
           f("W2 commits", "raw LMDB (sync)"), 1 / 1.5, "raw LMDB (sync)")
+    for floor in ("raw LMDB, objects (sync)", "raw LMDB, objects in a log (sync)"):
+        speed("W2 bound: durable objects floor vs raw LMDB sync", "W2 commits", floor,
+              f("W2 commits", "raw LMDB (sync)"), 1 / 1.5, "raw LMDB (sync)")
     speed("W2 git >= pygit2", "W2 commits", "gitkv-git", py2, 1, "pygit2")
     speed("W3 within 3x raw LMDB get", "W3 reads", "gitkv-lmdb", f("W3 reads", "raw LMDB"),
           1 / 3, "raw LMDB")
