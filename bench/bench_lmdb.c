@@ -8,7 +8,8 @@
  *   bench-lmdb w2obj DIR N0 U    W2's objects by id: the floor of a store
  *                                that keeps git objects in LMDB (below)
  * Options: --nosync (MDB_NOSYNC: no fsync at commit); --log (w2obj: the
- * objects of a commit in one appended record, found through an id index).
+ * objects of a commit in one appended record, found through an id index);
+ * --writemap (w2obj: MDB_WRITEMAP, as gitkv's mapped level).
  *
  * Keys are the paths, values the 64 hex digits. Only the core loop is
  * timed here (core_s); run.py times the whole process.
@@ -16,6 +17,7 @@
 #include "common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,16 +326,24 @@ static void w2obj_ref(MDB_txn *txn, w2obj *w, unsigned char id[20])
 	check(mdb_put(txn, w->refs, &k, &v, 0), "w2obj ref put");
 }
 
-static void w2obj_open(w2obj *w, const char *dir, int nosync)
+/* writemap: as gitkv's mapped level, the map allocated on disk first
+ * (posix_fallocate), so that pages are not a sparse file's. */
+static void w2obj_open(w2obj *w, const char *dir, int nosync, int writemap)
 {
+	size_t mapsize = writemap ? (size_t)256 << 20 : (size_t)4 << 30;
 	MDB_txn *txn;
+	int fd;
 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		bench_die("mkdir %s failed", dir);
 	check(mdb_env_create(&w->env), "mdb_env_create");
-	check(mdb_env_set_mapsize(w->env, (size_t)4 << 30), "mdb_env_set_mapsize");
+	check(mdb_env_set_mapsize(w->env, mapsize), "mdb_env_set_mapsize");
 	check(mdb_env_set_maxdbs(w->env, 8), "mdb_env_set_maxdbs");
-	check(mdb_env_open(w->env, dir, nosync ? MDB_NOSYNC : 0, 0644), dir);
+	check(mdb_env_open(w->env, dir, (nosync ? MDB_NOSYNC : 0) | (writemap ? MDB_WRITEMAP : 0),
+			   0644), dir);
+	check(mdb_env_get_fd(w->env, &fd), "mdb_env_get_fd");
+	if (writemap && posix_fallocate(fd, 0, (off_t)mapsize) != 0)
+		bench_die("%s: cannot allocate the map on disk", dir);
 	check(mdb_txn_begin(w->env, NULL, 0, &txn), "mdb_txn_begin");
 	check(mdb_dbi_open(txn, "objects", MDB_CREATE, &w->objects), "objects");
 	check(mdb_dbi_open(txn, "commits", MDB_CREATE, &w->commits), "commits");
@@ -357,7 +367,8 @@ static size_t w2obj_entries(w2obj *w, MDB_dbi dbi)
 	return st.ms_entries;
 }
 
-static void cmd_w2obj(const char *dir, uint64_t n0, uint64_t u, int nosync, int use_log)
+static void cmd_w2obj(const char *dir, uint64_t n0, uint64_t u, int nosync, int use_log,
+		      int writemap)
 {
 	uint64_t *pick = bench_choices(BENCH_SEED_W2, u, n0), j;
 	double *lat = malloc((u + 1) * sizeof(*lat)), t0, t, core;
@@ -371,7 +382,7 @@ static void cmd_w2obj(const char *dir, uint64_t n0, uint64_t u, int nosync, int 
 	w->use_log = use_log;
 	w->rng = BENCH_SEED_W2;
 	w2obj_sizes(w, n0);
-	w2obj_open(w, dir, nosync);
+	w2obj_open(w, dir, nosync, writemap);
 
 	/* D(n0): blobs, trees and one commit */
 	check(mdb_txn_begin(w->env, NULL, 0, &txn), "mdb_txn_begin");
@@ -453,15 +464,17 @@ static void cmd_w2obj(const char *dir, uint64_t n0, uint64_t u, int nosync, int 
 int main(int argc, char **argv)
 {
 	uint64_t num[2] = { 0, 0 };
-	int i, nnum = 0, nosync = 0, use_log = 0;
+	int i, nnum = 0, nosync = 0, use_log = 0, writemap = 0;
 
 	if (argc < 3)
-		bench_die("usage: bench-lmdb w1|w2|w3|w2obj DIR numbers [--nosync] [--log]");
+		bench_die("usage: bench-lmdb w1|w2|w3|w2obj DIR numbers [--nosync] [--log] [--writemap]");
 	for (i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--nosync"))
 			nosync = 1;
 		else if (!strcmp(argv[i], "--log"))
 			use_log = 1;
+		else if (!strcmp(argv[i], "--writemap"))
+			writemap = 1;
 		else if (nnum < 2)
 			num[nnum++] = bench_parse_u64(argv[i]);
 		else
@@ -472,7 +485,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "w2") && nnum == 2)
 		cmd_w2(argv[2], num[0], num[1], nosync);
 	else if (!strcmp(argv[1], "w2obj") && nnum == 2)
-		cmd_w2obj(argv[2], num[0], num[1], nosync, use_log);
+		cmd_w2obj(argv[2], num[0], num[1], nosync, use_log, writemap);
 	else if (!strcmp(argv[1], "w3") && nnum == 2)
 		cmd_w3(argv[2], num[0], num[1]);
 	else

@@ -525,6 +525,9 @@ class Bench:
                       objs_note))
         cases.append(("raw LMDB, objects in a log (nosync)", c["reps"],
                       raw_lmdb(["--nosync", "--log"], "w2obj"), log_note))
+        cases.append(("raw LMDB, objects (nosync, writemap)", c["reps"],
+                      raw_lmdb(["--nosync", "--writemap"], "w2obj"),
+                      objs_note + "; MDB_WRITEMAP, the map allocated on disk (as mapped)"))
         self.measure_interleaved("W2 commits", cases)
         self.discard(floor_repo)
 
@@ -906,10 +909,13 @@ def targets(bench):
     # must hash them (the sha1dc floor) and put them (the objects floors);
     # the two floors' times add up.
     hash2 = f("W2 commits", "SHA-1DC hashing alone (floor)")
-    for floor in ("raw LMDB, objects (nosync)", "raw LMDB, objects in a log (nosync)"):
+    for floor in ("raw LMDB, objects (nosync)", "raw LMDB, objects in a log (nosync)",
+                  "raw LMDB, objects (nosync, writemap)"):
+        both = in_sequence(hash2, f("W2 commits", floor))
+        speed("W2 bound: sha1dc floor + objects floor vs fast-import", "W2 commits",
+              floor + " + sha1dc", fi2, 5, "fast-import (best)", g=both)
         speed("W2 bound: sha1dc floor + objects floor vs pygit2", "W2 commits",
-              floor + " + sha1dc", py2, 20, "pygit2",
-              g=in_sequence(hash2, f("W2 commits", floor)))
+              floor + " + sha1dc", py2, 20, "pygit2", g=both)
     speed("W2 durable within 1.5x raw LMDB sync", "W2 commits", "gitkv-lmdb",
           f("W2 commits", "raw LMDB (sync)"), 1 / 1.5, "raw LMDB (sync)")
     for floor in ("raw LMDB, objects (sync)", "raw LMDB, objects in a log (sync)"):
