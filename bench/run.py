@@ -808,6 +808,19 @@ def fmt_ratio(x):
     return "%.0f" % x if x >= 100 else "%.1f" % x if x >= 10 else "%.2f" % x
 
 
+def dirty_kib():
+    """Page cache waiting for writeback (Dirty + Writeback), KiB."""
+    total = 0
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith(("Dirty:", "Writeback:")):
+                    total += int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return total
+
+
 def settle():
     """Write back what earlier runs left dirty in the page cache, before
     a run starts: a writer that syncs (gitkv-git, gitkv-lmdb, raw LMDB's
@@ -815,8 +828,14 @@ def settle():
     of the run before it (ext4 commits the journal with that data), and
     one that does not would leave its own writeback to the next run. Run
     W of session 6: gitkv-git at 2.10 s for W2, in rounds right after the
-    loose-object writers, against 1.18-1.57 s alone."""
-    os.sync()
+    loose-object writers, against 1.18-1.57 s alone. Only when there is
+    something to write (a few MiB), and then with a pause: a `sync` before
+    every run slowed the CPU-bound runs right after it by ~3% (the floor
+    and gitkv-mem of W2 in runs V and W, the host still busy flushing)."""
+    dirty = dirty_kib()
+    if dirty is None or dirty > 4096:
+        os.sync()
+        time.sleep(0.25)
 
 
 def fmt_count(n):
