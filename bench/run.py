@@ -200,7 +200,7 @@ class Bench:
         print("  %-14s %-26s" % (workload, system), end="", flush=True)
         try:
             for rep in range(reps):
-                settle()
+                settle(system)
                 wall, maxrss, fields, ex = once(rep, rep == reps - 1)
                 walls.append(wall)
                 if core_key in fields:
@@ -264,7 +264,7 @@ class Bench:
                 if rep >= reps or system in failed:
                     continue
                 try:
-                    settle()
+                    settle(system)
                     results[(system, rep)] = once(rep, rep == reps - 1)
                 except (Failure, Unavailable) as e:
                     failed[system] = e
@@ -808,34 +808,25 @@ def fmt_ratio(x):
     return "%.0f" % x if x >= 100 else "%.1f" % x if x >= 10 else "%.2f" % x
 
 
-def dirty_kib():
-    """Page cache waiting for writeback (Dirty + Writeback), KiB."""
-    total = 0
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith(("Dirty:", "Writeback:")):
-                    total += int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return total
+def syncs(system):
+    """Whether a system's runs wait on fsync (gitkv-git, durable lmdb, raw
+    LMDB's synced rows): their time is the disk's."""
+    return system in ("gitkv-git", "gitkv-lmdb") or system.endswith("(sync)")
 
 
-def settle():
-    """Write back what earlier runs left dirty in the page cache, before
-    a run starts: a writer that syncs (gitkv-git, gitkv-lmdb, raw LMDB's
-    synced puts) would otherwise pay in its fsyncs for the loose objects
-    of the run before it (ext4 commits the journal with that data), and
-    one that does not would leave its own writeback to the next run. Run
-    W of session 6: gitkv-git at 2.10 s for W2, in rounds right after the
-    loose-object writers, against 1.18-1.57 s alone. Only when there is
-    something to write (a few MiB), and then with a pause: a `sync` before
-    every run slowed the CPU-bound runs right after it by ~3% (the floor
-    and gitkv-mem of W2 in runs V and W, the host still busy flushing)."""
-    dirty = dirty_kib()
-    if dirty is None or dirty > 4096:
+def settle(system):
+    """Before a run that waits on fsync: write back what earlier runs left
+    in the page cache and the journal, so that its fsyncs do not carry
+    them (ext4 commits the journal, with the loose objects and the
+    metadata of 10,000 new files of the pygit2 run before it, inside
+    the first fsync). Run W of session 6: gitkv-git at 2.10 s for W2,
+    right after the loose-object writers, against 1.18-1.57 s alone.
+    Not before the others: a sync before every run (runs V and W) or a
+    pause after it (Y and Z) left the CPU-bound runs after it slower
+    (W3 on lmdb: 160-207 ms, then 250-290 ms, against 167-197 ms in S-U;
+    the vCPU idles while the disk works)."""
+    if syncs(system):
         os.sync()
-        time.sleep(0.25)
 
 
 def fmt_count(n):
