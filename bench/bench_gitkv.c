@@ -179,11 +179,8 @@ static double updates(gkv_oid *head, gkv_store *s, const char *prefix, uint64_t 
 	t0 = t = bench_now();
 	for (j = 0; j < n; j++) {
 		check(gkv_store_set(head, s, paths[j], values[j], 64, infos[j]), paths[j]);
-		if (lat) {
-			double now = bench_now();
-			lat[j] = now - t;
-			t = now;
-		}
+		if (lat)
+			bench_lap(&lat[j], &t);
 	}
 	total = bench_now() - t0;
 	/* the last update of each key is what it holds now */
@@ -219,11 +216,8 @@ static void cmd_w2(const args *a)
 	bench_report_num("load_s", bench_now() - tl0);
 	report_oid("base", &base);
 	core = updates(&head, s, "update", BENCH_SEED_W2, n0, u, lat);
-	bench_report_num("core_s", core);
-	bench_report_num("ops", (double)u);
 	report_oid("commit", &head);
-	bench_report_num("lat_mean_s", core / (double)u);
-	bench_report_num("lat_median_s", bench_median(lat, u));
+	bench_report_commits(core, lat, u); /* sorts lat */
 	bench_report_num("lat_p99_s", lat[(size_t)((double)u * 0.99)]);
 	gkv_store_free(s);
 	gkv_repo_free(repo);

@@ -184,7 +184,6 @@ static void cmd_w2(const char *dir, uint64_t n0, uint64_t u)
 		git_tree *root, *top, *leaf, *newroot;
 		char da[4] = { paths[j][0], paths[j][1], paths[j][2], 0 };
 		char db[4] = { paths[j][4], paths[j][5], paths[j][6], 0 };
-		double now;
 
 		check(git_commit_lookup(&parent, repo, &head), "git_commit_lookup");
 		check(git_commit_tree(&root, parent), "git_commit_tree");
@@ -203,15 +202,10 @@ static void cmd_w2(const char *dir, uint64_t n0, uint64_t u)
 		git_tree_free(top);
 		git_tree_free(root);
 		git_commit_free(parent);
-		now = bench_now();
-		lat[j] = now - t;
-		t = now;
+		bench_lap(&lat[j], &t);
 	}
 	core = bench_now() - t0;
-	bench_report_num("core_s", core);
-	bench_report_num("ops", (double)u);
-	bench_report_num("lat_mean_s", core / (double)u);
-	bench_report_num("lat_median_s", bench_median(lat, u));
+	bench_report_commits(core, lat, u);
 	report_oid("commit", &head);
 	git_repository_free(repo);
 	free(pick);

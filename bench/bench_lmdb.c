@@ -129,19 +129,13 @@ static void cmd_w2(const char *dir, uint64_t n0, uint64_t u, int nosync)
 	}
 	t0 = t = bench_now();
 	for (j = 0; j < u; j++) {
-		double now;
 		check(mdb_txn_begin(env, NULL, 0, &txn), "mdb_txn_begin");
 		put(txn, dbi, paths[j], values[j]);
 		check(mdb_txn_commit(txn), "mdb_txn_commit");
-		now = bench_now();
-		lat[j] = now - t;
-		t = now;
+		bench_lap(&lat[j], &t);
 	}
 	core = bench_now() - t0;
-	bench_report_num("core_s", core);
-	bench_report_num("ops", (double)u);
-	bench_report_num("lat_mean_s", core / (double)u);
-	bench_report_num("lat_median_s", bench_median(lat, u));
+	bench_report_commits(core, lat, u);
 	check(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), "mdb_txn_begin");
 	for (j = 0; j < u; j++) {
 		for (k = j + 1; k < u && pick[k] != pick[j]; k++)
@@ -410,7 +404,6 @@ static void cmd_w2obj(const char *dir, uint64_t n0, uint64_t u, int nosync, int 
 	t0 = t = bench_now();
 	for (j = 0; j < u; j++) {
 		uint64_t l = pick[j] % W2OBJ_LEAVES;
-		double now;
 
 		check(mdb_txn_begin(w->env, NULL, 0, &txn), "mdb_txn_begin");
 		w2obj_record_begin(w);
@@ -422,15 +415,10 @@ static void cmd_w2obj(const char *dir, uint64_t n0, uint64_t u, int nosync, int 
 		w2obj_record_end(w, txn);
 		w2obj_ref(txn, w, last);
 		check(mdb_txn_commit(txn), "mdb_txn_commit");
-		now = bench_now();
-		lat[j] = now - t;
-		t = now;
+		bench_lap(&lat[j], &t);
 	}
 	core = bench_now() - t0;
-	bench_report_num("core_s", core);
-	bench_report_num("ops", (double)u);
-	bench_report_num("lat_mean_s", core / (double)u);
-	bench_report_num("lat_median_s", bench_median(lat, u));
+	bench_report_commits(core, lat, u);
 
 	/* the check: every object is there, and the branch names the last commit */
 	want = nobj + 5 * u;

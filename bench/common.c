@@ -199,6 +199,22 @@ double bench_median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+void bench_lap(double *lap, double *t)
+{
+	double now = bench_now();
+
+	*lap = now - *t;
+	*t = now;
+}
+
+void bench_report_commits(double core, double *lat, uint64_t n)
+{
+	bench_report_num("core_s", core);
+	bench_report_num("ops", (double)n);
+	bench_report_num("lat_mean_s", core / (double)n);
+	bench_report_num("lat_median_s", bench_median(lat, n));
+}
+
 long bench_peak_rss_kib(void)
 {
 	struct rusage ru;

@@ -64,6 +64,13 @@ uint64_t bench_parse_u64(const char *s);
 /** Median of n doubles (sorts them in place). */
 double bench_median(double *v, size_t n);
 
+/** The time since *t into *lap; *t becomes now (one commit's latency). */
+void bench_lap(double *lap, double *t);
+
+/** Report a timed loop of n commits: core_s, ops, lat_mean_s and
+ * lat_median_s from the per-commit latencies lat (sorted in place). */
+void bench_report_commits(double core, double *lat, uint64_t n);
+
 /** Peak RSS of this process in KiB (getrusage). */
 long bench_peak_rss_kib(void);
 
