@@ -198,6 +198,7 @@ static void cmd_w3(const char *dir, uint64_t n, uint64_t r)
  * What it cannot spare is the index: its inserts are as random as ids.
  */
 #define W2OBJ_LEAVES 4096 /* leaf trees d{a}/d{b}: 64 x 64 */
+static const char w2obj_branch[] = "refs/heads/main";
 
 typedef struct {
 	MDB_env *env;
@@ -211,19 +212,10 @@ typedef struct {
 	unsigned char buf[8192];     /* a log record being built */
 } w2obj;
 
-static uint64_t w2obj_next(w2obj *w)
-{
-	uint64_t z = (w->rng += 0x9e3779b97f4a7c15u);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
-}
-
 static void w2obj_fill(w2obj *w, unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i += 8) {
-		uint64_t x = w2obj_next(w);
+		uint64_t x = bench_splitmix(&w->rng);
 		memcpy(p + i, &x, n - i < 8 ? n - i : 8);
 	}
 }
@@ -314,8 +306,7 @@ static void w2obj_record_end(w2obj *w, MDB_txn *txn)
 
 static void w2obj_ref(MDB_txn *txn, w2obj *w, unsigned char id[20])
 {
-	static const char name[] = "refs/heads/main";
-	MDB_val k = { sizeof(name) - 1, (void *)name }, v = { 20, id };
+	MDB_val k = { sizeof(w2obj_branch) - 1, (void *)w2obj_branch }, v = { 20, id };
 
 	check(mdb_put(txn, w->refs, &k, &v, 0), "w2obj ref put");
 }
@@ -431,8 +422,7 @@ static void cmd_w2obj(const char *dir, uint64_t n0, uint64_t u, int nosync, int 
 			  w2obj_entries(w, w->objects) + w2obj_entries(w, w->commits), want);
 	}
 	{
-		static const char name[] = "refs/heads/main";
-		MDB_val k = { sizeof(name) - 1, (void *)name }, v;
+		MDB_val k = { sizeof(w2obj_branch) - 1, (void *)w2obj_branch }, v;
 
 		check(mdb_txn_begin(w->env, NULL, MDB_RDONLY, &txn), "mdb_txn_begin");
 		check(mdb_get(txn, w->refs, &k, &v), "w2obj ref get");

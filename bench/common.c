@@ -123,6 +123,15 @@ void bench_update_message(char out[48], const char *prefix, uint64_t j)
 	snprintf(out, 48, "%s %" PRIu64 "\n", prefix, j);
 }
 
+uint64_t bench_splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
 uint64_t *bench_choices(uint64_t seed, size_t count, uint64_t n)
 {
 	uint64_t *v = malloc((count ? count : 1) * sizeof(*v)), x = seed;
@@ -130,12 +139,8 @@ uint64_t *bench_choices(uint64_t seed, size_t count, uint64_t n)
 
 	if (!v)
 		return NULL;
-	for (k = 0; k < count; k++) {
-		uint64_t z = (x += 0x9e3779b97f4a7c15u);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-		v[k] = (z ^ (z >> 31)) % n;
-	}
+	for (k = 0; k < count; k++)
+		v[k] = bench_splitmix(&x) % n;
 	return v;
 }
 

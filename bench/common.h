@@ -42,6 +42,9 @@ void bench_update_value(char out[65], const char *prefix, uint64_t j);
 /** Message of the j-th commit of a sequence: "<prefix> <j>\n"; out holds 48 bytes. */
 void bench_update_message(char out[48], const char *prefix, uint64_t j);
 
+/** The next SplitMix64 number of the sequence whose state is *x. */
+uint64_t bench_splitmix(uint64_t *x);
+
 /**
  * count indexes in [0, n), drawn with SplitMix64 from seed: the k-th is
  * splitmix64_k(seed) mod n. malloc()ed; NULL when out of memory.
