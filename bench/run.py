@@ -819,7 +819,7 @@ def settle(system):
     in the page cache and the journal, so that its fsyncs do not carry
     them (ext4 commits the journal, with the loose objects and the
     metadata of 10,000 new files of the pygit2 run before it, inside
-    the first fsync). Run W of session 6: gitkv-git at 2.10 s for W2,
+    the first fsync). Run W0 of session 6: gitkv-git at 2.10 s for W2,
     right after the loose-object writers, against 1.18-1.57 s alone.
     Not before the others: a sync before every run (runs V and W) or a
     pause after it (Y and Z) left the CPU-bound runs after it slower
