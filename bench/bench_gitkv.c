@@ -1,5 +1,5 @@
 /*
- * bench_gitkv.c -- the workloads of shared/bench/WORKLOADS.md run on gitkv
+ * bench_gitkv.c -- the workloads of bench/README.md run on gitkv
  * through its public API, on any store URI (mem:, lmdb:DIR, git:DIR).
  *
  *   bench-gitkv w1 URI N            D(N) as one transaction, one commit

@@ -1,6 +1,6 @@
 /*
  * common.h -- what every bench program shares: the dataset D(N) of
- * shared/bench/WORKLOADS.md (paths, values), the seeded random choices
+ * bench/README.md (paths, values), the seeded random choices
  * (so every peer sees the same keys in the same order), SHA-256 for the
  * values, a monotonic clock, and the one-line result every program prints
  * for bench/run.py to read.

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """pygit2 (Debian's python3-pygit2, over libgit2): the workloads of
-shared/bench/WORKLOADS.md as a Python user would write them.
+bench/README.md as a Python user would write them.
 
     pygit2_bench.py w1 DIR N        D(N) as one commit on main of a new repository
     pygit2_bench.py w2 DIR N0 U     load D(N0), then U commits (tree builders per level)

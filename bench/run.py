@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Run the workloads of shared/bench/WORKLOADS.md (W1 bulk, W2 commit-per-write,
+"""Run the workloads of bench/README.md (W1 bulk, W2 commit-per-write,
 W3 random reads, W4 history, W6 scale) on gitkv (mem, lmdb durable, lmdb
 no-sync, git) and on the peers, in one run, and print one table.
 
@@ -29,7 +29,7 @@ PYTHON = "/usr/bin/python3"  # Debian's python3-pygit2 lives there
 TUNED = "glibc.malloc.trim_threshold=268435456"
 TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
-# The ids WORKLOADS.md gives, and those of the small size (found the same
+# The ids bench/README.md gives, and those of the small size (found the same
 # way: every git-format writer, git fast-import included, agrees on them).
 KNOWN_IDS = {
     ("load", 100000): "622d918d524acbd21b2bf4496cdb7a3cba5ad38d",
@@ -252,7 +252,7 @@ class Bench:
         of every system, then run 2, ...), so that a noisy minute of a shared
         machine falls on all of them rather than on one system's runs. Each
         round starts one case further on, so that no case always runs right
-        after the same one (in runs O and P, W3 on lmdb, always second after
+        after the same one (without this, W3 on lmdb, always second after
         gitkv-mem, read 1.5-2.3x slower than no-sync, third, on the same
         store). cases: (system, reps, once, notes). A system stops at its
         first failure, which its row then reports."""
@@ -819,12 +819,12 @@ def settle(system):
     in the page cache and the journal, so that its fsyncs do not carry
     them (ext4 commits the journal, with the loose objects and the
     metadata of 10,000 new files of the pygit2 run before it, inside
-    the first fsync). Run W0 of session 6: gitkv-git at 2.10 s for W2,
-    right after the loose-object writers, against 1.18-1.57 s alone.
-    Not before the others: a sync before every run (runs V and W) or a
-    pause after it (Y and Z) left the CPU-bound runs after it slower
-    (W3 on lmdb: 160-207 ms, then 250-290 ms, against 167-197 ms in S-U;
-    the vCPU idles while the disk works)."""
+    the first fsync). Without it, gitkv-git took 2.10 s for W2 right
+    after the loose-object writers, against 1.18-1.57 s alone.
+    Not before the others: a sync before every run, or a pause after
+    it, left the CPU-bound runs after it slower (W2's hashing floor
+    ~3% with the sync; W3 on lmdb 250-290 ms with the pause, against
+    167-197 ms with neither; the vCPU idles while the disk works)."""
     if syncs(system):
         os.sync()
 
