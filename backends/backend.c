@@ -1,7 +1,8 @@
 /*
  * backend.c -- the parts of the backend seam that are not one backend:
- * gkv_backend_init (for every backend author, built-in or not) and the
- * small helpers the built-in backends share (backend_util.h).
+ * gkv_backend_init and the allocator of buffers that cross the seam (for
+ * every backend author, built-in or not), and the small helpers the
+ * built-in backends share (backend_util.h).
  */
 #include "backend_util.h"
 
@@ -18,6 +19,28 @@ int gkv_backend_init(gkv_backend *b, unsigned int version)
 	memset(b, 0, sizeof(*b));
 	b->version = version;
 	return 0;
+}
+
+/*
+ * Buffers a backend hands to the library come from the C heap, the
+ * library's own: the core frees them, or gives them on to the caller as
+ * a gkv_buf, whose gkv_buf_dispose frees them. Going through these two
+ * functions keeps a backend built with another allocator (another C
+ * runtime, a debugging malloc) from handing over memory the library
+ * cannot free.
+ */
+void *gkv_backend_data_alloc(size_t len)
+{
+	void *p = malloc(len ? len : 1);
+
+	if (!p)
+		gkv__oom();
+	return p;
+}
+
+void gkv_backend_data_free(void *data)
+{
+	free(data);
 }
 
 void gkv__backend_hex(char out[GKV_OID_HEXSZ + 1], const gkv_oid *id)

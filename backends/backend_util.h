@@ -1,16 +1,17 @@
 /*
  * backend_util.h -- what the built-in backends (mem, lmdb) share: hex
  * formatting of ids for error messages, the wording of a lost ref
- * compare-and-swap, and prefix matching of ids. Internal to backends/;
- * the store never includes it (it goes through gitkv/sys/backend.h).
+ * compare-and-swap, and prefix matching of ids. Internal to backends/:
+ * it includes util/ and the seam, nothing of store/, and the store never
+ * includes it.
  */
 #ifndef GKV_BACKEND_UTIL_H
 #define GKV_BACKEND_UTIL_H
 
-#include "../store/common.h"
+#include "util.h"
 
-/* Write the 40 lowercase hex digits of id and a NUL into out[41]. Local to
- * the backends so that they depend on nothing of the store but errors. */
+/* Write the 40 lowercase hex digits of id and a NUL into out[41] (the
+ * store's gkv__hex is not theirs to call). */
 void gkv__backend_hex(char out[GKV_OID_HEXSZ + 1], const gkv_oid *id);
 
 /*

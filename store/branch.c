@@ -91,7 +91,7 @@ static int check_commit(gkv_repo *repo, const gkv_oid *id)
 	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_COMMIT)) < 0)
 		return rc == GKV_E_NOTFOUND
 		    ? gkv__error(GKV_E_NOTFOUND, "commit %s not found", gkv__hex(id)) : rc;
-	free(data);
+	gkv_backend_data_free(data);
 	return 0;
 }
 

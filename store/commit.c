@@ -25,12 +25,12 @@ int gkv_commit_lookup(gkv_commit **out, gkv_repo *repo, const gkv_oid *id)
 	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_COMMIT)) < 0)
 		return rc;
 	if (!(c = calloc(1, sizeof(*c)))) {
-		free(data);
+		gkv_backend_data_free(data);
 		return gkv__oom();
 	}
 	c->id = *id;
 	rc = gkv__commit_parse(&c->raw, data, len, id);
-	free(data);
+	gkv_backend_data_free(data);
 	if (rc < 0) {
 		free(c);
 		return rc;
@@ -139,7 +139,7 @@ static int check_is(gkv_repo *repo, const gkv_oid *id, gkv_otype want, const cha
 	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, want)) < 0)
 		return rc == GKV_E_NOTFOUND
 		    ? gkv__error(GKV_E_NOTFOUND, "%s %s not found", what, gkv__hex(id)) : rc;
-	free(data);
+	gkv_backend_data_free(data);
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "path.h"
+#include "pqueue.h"
 #include "repo.h"
 #include "tree.h"
 
@@ -56,19 +57,14 @@ typedef struct {
 } node;
 
 typedef struct {
-	uint32_t *v;
-	size_t n, cap;
-} u32vec;
-
-typedef struct {
 	gkv_repo *repo;
 	node *nodes;
 	size_t nnodes, nodes_cap;
 	uint32_t *slots; /* node index per slot, NO_NODE when free */
 	size_t mask;	 /* slots - 1 (a power of two), 0 before the first */
-	u32vec edges;	 /* the parents of every parsed node, back to back */
-	u32vec heap;	 /* priority queue: newest first, then first found */
-	u32vec stack;
+	gkv__u32vec edges;	 /* the parents of every parsed node, back to back */
+	gkv__u32vec heap;	 /* priority queue: newest first, then first found */
+	gkv__u32vec stack;
 	gkv__commit_graph scratch; /* the commit being parsed (graph_parse) */
 	/*
 	 * Queued nodes carrying stop_flag cannot change the answer (hidden,
@@ -80,43 +76,6 @@ typedef struct {
 } graph;
 
 /* ------------------------------------------------------------ helpers */
-
-static int u32vec_reserve(u32vec *a, size_t extra)
-{
-	size_t cap;
-	uint32_t *p;
-
-	if (a->n + extra <= a->cap)
-		return 0;
-	cap = a->cap ? a->cap : 64;
-	while (cap < a->n + extra) {
-		if (cap > SIZE_MAX / 2 / sizeof(*p))
-			return gkv__oom();
-		cap *= 2;
-	}
-	p = realloc(a->v, cap * sizeof(*p));
-	if (!p)
-		return gkv__oom();
-	a->v = p;
-	a->cap = cap;
-	return 0;
-}
-
-static int u32vec_push(u32vec *a, uint32_t x)
-{
-	int rc = u32vec_reserve(a, 1);
-
-	if (rc == 0)
-		a->v[a->n++] = x;
-	return rc;
-}
-
-static void u32vec_free(u32vec *a)
-{
-	free(a->v);
-	a->v = NULL;
-	a->n = a->cap = 0;
-}
 
 /*
  * Raise an error about a commit, keeping what the core said (the message
@@ -146,7 +105,7 @@ static int commit_load(gkv__commit_graph *c, gkv_repo *repo, const gkv_oid *id, 
 
 	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_COMMIT)) == 0) {
 		rc = gkv__commit_parse_graph(c, data, len, id);
-		free(data);
+		gkv_backend_data_free(data);
 	}
 	return rc < 0 ? commit_error(rc, id, what) : 0;
 }
@@ -163,9 +122,9 @@ static void graph_free(graph *g)
 {
 	free(g->nodes);
 	free(g->slots);
-	u32vec_free(&g->edges);
-	u32vec_free(&g->heap);
-	u32vec_free(&g->stack);
+	gkv__u32vec_free(&g->edges);
+	gkv__u32vec_free(&g->heap);
+	gkv__u32vec_free(&g->stack);
 	gkv__commit_graph_dispose(&g->scratch);
 	memset(g, 0, sizeof(*g));
 }
@@ -261,7 +220,7 @@ static int graph_parse(graph *g, uint32_t i)
 	first = g->edges.n;
 	if (c->nparents > UINT32_MAX - first)
 		return gkv__error(GKV_E_NOMEM, "history: too many parents in one walk");
-	if ((rc = u32vec_reserve(&g->edges, c->nparents)) < 0)
+	if ((rc = gkv__u32vec_reserve(&g->edges, c->nparents)) < 0)
 		return rc;
 	for (size_t k = 0; k < c->nparents; k++) {
 		if ((rc = graph_intern(&p, g, &c->parents[k])) < 0)
@@ -314,8 +273,9 @@ static void graph_reset(graph *g)
 /* ------------------------------------------------------ priority queue */
 
 /* Newest first; equal times in the order the graph found them. */
-static int heap_before(const graph *g, uint32_t a, uint32_t b)
+static int heap_before(const void *ctx, uint32_t a, uint32_t b)
 {
+	const graph *g = ctx;
 	int64_t ta = g->nodes[a].time, tb = g->nodes[b].time;
 
 	return ta != tb ? ta > tb : a < b;
@@ -323,20 +283,10 @@ static int heap_before(const graph *g, uint32_t a, uint32_t b)
 
 static int heap_push(graph *g, uint32_t i)
 {
-	uint32_t *h;
-	size_t at, up;
 	int rc;
 
-	if ((rc = u32vec_push(&g->heap, i)) < 0)
+	if ((rc = gkv__pqueue_push(&g->heap, i, heap_before, g)) < 0)
 		return rc;
-	h = g->heap.v;
-	for (at = g->heap.n - 1; at > 0; at = up) {
-		up = (at - 1) / 2;
-		if (!heap_before(g, i, h[up]))
-			break;
-		h[at] = h[up];
-	}
-	h[at] = i;
 	g->nodes[i].queued++;
 	if (!(g->nodes[i].flags & g->stop_flag))
 		g->active++;
@@ -345,19 +295,8 @@ static int heap_push(graph *g, uint32_t i)
 
 static uint32_t heap_pop(graph *g)
 {
-	uint32_t *h = g->heap.v, top = h[0], last = h[--g->heap.n];
-	size_t at = 0, n = g->heap.n, kid;
+	uint32_t top = gkv__pqueue_pop(&g->heap, heap_before, g);
 
-	while ((kid = 2 * at + 1) < n) {
-		if (kid + 1 < n && heap_before(g, h[kid + 1], h[kid]))
-			kid++;
-		if (!heap_before(g, h[kid], last))
-			break;
-		h[at] = h[kid];
-		at = kid;
-	}
-	if (n > 0)
-		h[at] = last;
 	g->nodes[top].queued--;
 	if (!(g->nodes[top].flags & g->stop_flag))
 		g->active--;
@@ -455,7 +394,7 @@ static int revwalk_hide_ancestors(graph *g, uint32_t i)
 	int rc;
 
 	g->stack.n = 0;
-	if ((rc = u32vec_push(&g->stack, i)) < 0)
+	if ((rc = gkv__u32vec_push(&g->stack, i)) < 0)
 		return rc;
 	while (g->stack.n > 0) {
 		x = g->stack.v[--g->stack.n];
@@ -464,7 +403,7 @@ static int revwalk_hide_ancestors(graph *g, uint32_t i)
 			if (g->nodes[p].flags & F_HIDDEN)
 				continue;
 			graph_flag(g, p, F_HIDDEN);
-			if ((g->nodes[p].flags & F_ADDED) && (rc = u32vec_push(&g->stack, p)) < 0)
+			if ((g->nodes[p].flags & F_ADDED) && (rc = gkv__u32vec_push(&g->stack, p)) < 0)
 				return rc;
 		}
 	}
@@ -648,7 +587,7 @@ int gkv_is_ancestor(int *out, gkv_repo *repo, const gkv_oid *ancestor, const gkv
  * Drop the candidates that are ancestors of another candidate (a skewed
  * clock can let paint-down report one). Candidates are few: pairwise.
  */
-static int remove_redundant(graph *g, u32vec *cand)
+static int remove_redundant(graph *g, gkv__u32vec *cand)
 {
 	size_t kept = 0;
 	int below, rc;
@@ -671,7 +610,7 @@ static int oid_order(const void *a, const void *b)
 }
 
 /* The ids of the candidates into out, sorted by id. */
-static int bases_out(gkv_oidarray *out, const graph *g, const u32vec *cand)
+static int bases_out(gkv_oidarray *out, const graph *g, const gkv__u32vec *cand)
 {
 	if (cand->n == 0)
 		return 0;
@@ -686,7 +625,7 @@ static int bases_out(gkv_oidarray *out, const graph *g, const u32vec *cand)
 
 static int merge_bases(gkv_oidarray *out, graph *g, const gkv_oid *a, const gkv_oid *b)
 {
-	u32vec cand = {NULL, 0, 0};
+	gkv__u32vec cand = GKV__U32VEC_INIT;
 	uint32_t ia, ib;
 	int rc;
 
@@ -697,14 +636,14 @@ static int merge_bases(gkv_oidarray *out, graph *g, const gkv_oid *a, const gkv_
 	for (uint32_t i = 0; i < g->nnodes; i++) {
 		if ((g->nodes[i].flags & (F_RESULT | F_STALE)) != F_RESULT)
 			continue;
-		if ((rc = u32vec_push(&cand, i)) < 0)
+		if ((rc = gkv__u32vec_push(&cand, i)) < 0)
 			goto done;
 	}
 	if (cand.n > 1 && (rc = remove_redundant(g, &cand)) < 0)
 		goto done;
 	rc = bases_out(out, g, &cand);
 done:
-	u32vec_free(&cand);
+	gkv__u32vec_free(&cand);
 	return rc;
 }
 

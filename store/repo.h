@@ -11,6 +11,7 @@
 #include "common.h"
 #include "codec.h"
 #include "slab.h"
+#include "tree_cache.h"
 
 struct gkv_options {
 	int create;
@@ -21,20 +22,6 @@ struct gkv_options {
 	char *author_email;
 	size_t cache_size;
 };
-
-/* A bounded LRU cache of decoded trees, keyed by id (store/odb.c). */
-#define GKV__CACHE_NONE UINT32_MAX
-typedef struct gkv__cache_ent gkv__cache_ent;
-typedef struct {
-	pthread_mutex_t lock;
-	gkv__cache_ent *ents; /* open addressing, nslots (a power of two) */
-	size_t nslots;
-	size_t count;
-	size_t capacity;
-	uint32_t lru_head; /* most recently used; GKV__CACHE_NONE if empty */
-	uint32_t lru_tail;
-	uint64_t clock; /* moves to the front so far */
-} gkv__cache;
 
 typedef struct gkv__watch_state gkv__watch_state;
 
@@ -52,7 +39,11 @@ struct gkv_repo {
 	gkv__watch_state *watches;
 };
 
-/* The author of commits made without one (repo.c); strings owned by repo. */
+/* identity.c: the author of commits made without one. _init takes what the
+ * options and the environment say, at open; gkv__repo_identity completes
+ * it once (git's configuration, the defaults) and gives it, the strings
+ * owned by repo. */
+int gkv__repo_identity_init(gkv_repo *repo, const gkv_options *opts);
 int gkv__repo_identity(const char **name, const char **email, gkv_repo *repo);
 
 /* odb.c: objects through the backend. */
@@ -60,16 +51,6 @@ int gkv__odb_read(void **data, size_t *len, gkv_otype *type, gkv_repo *repo, con
 /* Read an object that must be of type want: GKV_E_INVALID naming it otherwise. */
 int gkv__odb_read_typed(void **data, size_t *len, gkv_repo *repo, const gkv_oid *id,
     gkv_otype want);
-int gkv__cache_init(gkv__cache *c, size_t capacity);
-void gkv__cache_free(gkv__cache *c);
-/* Returns a new reference to the cached tree, or NULL. */
-gkv_tree *gkv__cache_get(gkv__cache *c, const gkv_oid *id);
-/* Insert (the cache takes its own reference); returns the tree to use
- * (an already cached equal tree, with a new reference, if there was one;
- * then t is released). */
-gkv_tree *gkv__cache_put(gkv__cache *c, gkv_tree *t);
-/* Forget the tree of that id, if cached (its users keep their references). */
-void gkv__cache_drop(gkv__cache *c, const gkv_oid *id);
 
 /* tree.c */
 int gkv__tree_load(gkv_tree **out, gkv_repo *repo, const gkv_oid *id);

@@ -274,14 +274,14 @@ static int node_decode(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, void *
 	int rc;
 
 	if ((rc = gkv__tree_parse(&raw, &count, data, len, id)) < 0) {
-		free(data);
+		gkv_backend_data_free(data);
 		return rc;
 	}
 	for (size_t i = 0; i < count; i++)
 		names_len += raw[i].namelen;
 	if (!(t = node_new_fixed(repo, count, names_len, &names))) {
 		free(raw);
-		free(data);
+		gkv_backend_data_free(data);
 		return GKV_E_NOMEM;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -297,7 +297,7 @@ static int node_decode(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, void *
 		e->id = raw[i].id;
 	}
 	free(raw);
-	free(data);
+	gkv_backend_data_free(data);
 	t->n = count;
 	t->has_id = 1;
 	t->id = *id;

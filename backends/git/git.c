@@ -71,8 +71,11 @@ static void fsync_release(void)
 
 static int dup_branch(char **out, const char *name)
 {
-	if (!(*out = gkv__strdup(name)))
+	size_t n = strlen(name) + 1;
+
+	if (!(*out = gkv_backend_data_alloc(n)))
 		return GKV_E_NOMEM;
+	memcpy(*out, name, n);
 	return 0;
 }
 

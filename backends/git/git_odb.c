@@ -25,7 +25,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "../../store/slab.h"
+#include "slab.h"
 #include "git_internal.h"
 
 _Static_assert(GIT_OID_RAWSZ == GKV_OID_RAWSZ, "libgit2 and gitkv ids differ in size");
@@ -182,7 +182,7 @@ void gkv__git_cache_free(gkv__git_cache *c)
 	free(c);
 }
 
-/* A copy of id if the cache has it: true and *data malloc()ed. */
+/* A copy of id if the cache has it: true and *data from gkv_backend_data_alloc. */
 static bool cache_get(void **data, size_t *len, gkv_otype *type, gkv__git_cache *c,
 		      const gkv_oid *id)
 {
@@ -192,7 +192,7 @@ static bool cache_get(void **data, size_t *len, gkv_otype *type, gkv__git_cache 
 
 	pthread_mutex_lock(&s->lock);
 	if (s->nbuckets && (e = *find_slot(s, id)) != NULL &&
-	    (copy = malloc(e->len ? e->len : 1)) != NULL) {
+	    (copy = gkv_backend_data_alloc(e->len)) != NULL) {
 		memcpy(copy, e->data, e->len);
 		*len = e->len;
 		*type = e->type;
@@ -300,9 +300,9 @@ static int read_libgit2(void **data, size_t *len, gkv_otype *type, gkv__git *g,
 				     "object %s in git repository '%s' has bad type %d", hex,
 				     g->path, (int)t);
 	}
-	if (!(copy = malloc(size ? size : 1))) {
+	if (!(copy = gkv_backend_data_alloc(size))) {
 		git_odb_object_free(obj);
-		return gkv__oom();
+		return GKV_E_NOMEM;
 	}
 	memcpy(copy, git_odb_object_data(obj), size);
 	git_odb_object_free(obj);

@@ -283,10 +283,10 @@ static int unpack_at(void **data, size_t *len, gkv_otype *type, gkv__git_packs *
 	if (t < GKV_OBJ_COMMIT || t > GKV_OBJ_TAG || size >= UINT32_MAX ||
 	    size > (uint64_t)(end - s) * 1032 + 64)
 		return 0;
-	if (!(buf = malloc((size_t)size + 1)))
-		return gkv__oom();
+	if (!(buf = gkv_backend_data_alloc((size_t)size + 1)))
+		return GKV_E_NOMEM;
 	if (!(zs = zs_get(ps))) {
-		free(buf);
+		gkv_backend_data_free(buf);
 		return gkv__oom();
 	}
 	inflateReset(zs);
@@ -298,7 +298,7 @@ static int unpack_at(void **data, size_t *len, gkv_otype *type, gkv__git_packs *
 	if (zrc != Z_STREAM_END || zs->total_out != size ||
 	    crc32(0, start, (uInt)((size_t)(s - start) + zs->total_in)) != crc) {
 		zs_put(ps, zs);
-		free(buf);
+		gkv_backend_data_free(buf);
 		return 0;
 	}
 	zs_put(ps, zs);

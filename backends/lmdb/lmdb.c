@@ -40,7 +40,7 @@
 #include <zlib.h>
 
 #include "env.h"
-#include "../../store/arena.h"
+#include "arena.h"
 
 #define COMPRESS_MIN 1024
 #define HDR_ZLIB 0x80
@@ -176,12 +176,12 @@ static int decode_zlib(void **data, size_t *len, const lenv *e, const gkv_oid *i
 	 * would make us allocate what the data cannot hold. */
 	if (raw > (uint64_t)slen * 1032 + 64 || raw > SIZE_MAX - 1)
 		return corrupt_object(e, id, "recorded length is impossible");
-	if (!(out = malloc(raw ? raw : 1)))
-		return gkv__oom();
+	if (!(out = gkv_backend_data_alloc(raw)))
+		return GKV_E_NOMEM;
 	dlen = raw;
 	zr = uncompress2(out, &dlen, p + ZHDR_SIZE, &slen);
 	if (zr != Z_OK || dlen != raw || slen != size - ZHDR_SIZE) {
-		free(out);
+		gkv_backend_data_free(out);
 		if (zr == Z_MEM_ERROR)
 			return gkv__oom();
 		return corrupt_object(e, id, "does not inflate to its recorded length");
@@ -206,8 +206,8 @@ static int decode(void **data, size_t *len, gkv_otype *type, const lenv *e, cons
 	*type = (gkv_otype)t;
 	if (p[0] & HDR_ZLIB)
 		return decode_zlib(data, len, e, id, p, v->mv_size);
-	if (!(out = malloc(v->mv_size)))
-		return gkv__oom();
+	if (!(out = gkv_backend_data_alloc(v->mv_size - 1)))
+		return GKV_E_NOMEM;
 	memcpy(out, p + 1, v->mv_size - 1);
 	*data = out;
 	*len = v->mv_size - 1;

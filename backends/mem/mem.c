@@ -31,7 +31,7 @@
  */
 #include <pthread.h>
 
-#include "../../store/arena.h"
+#include "arena.h"
 #include "../backend_util.h"
 
 typedef struct {
@@ -295,7 +295,7 @@ static int mem_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, c
 
 	pthread_rwlock_rdlock(&m->lock);
 	o = table_get(m, id);
-	if (o && (copy = malloc(o->len ? o->len : 1)) != NULL) {
+	if (o && (copy = gkv_backend_data_alloc(o->len)) != NULL) {
 		memcpy(copy, o->data, o->len);
 		*len = o->len;
 		*type = o->type;

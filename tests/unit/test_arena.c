@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "../../store/arena.h"
+#include "arena.h"
 #include "unit_util.h"
 
 #define MIB ((size_t)1 << 20)

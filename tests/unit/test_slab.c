@@ -1,5 +1,5 @@
 /*
- * test_slab.c -- the memory of a repo's trees (store/slab.c): blocks of
+ * test_slab.c -- the memory of a repo's trees (util/slab.c): blocks of
  * every size are aligned, apart and kept; a freed block is the next one
  * of its class; realloc keeps the bytes across classes and past the
  * largest; threads allocate and free at once; the repo's trees live in
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "../../store/slab.h"
+#include "slab.h"
 #include "unit_util.h"
 
 #ifdef GKV__ASAN

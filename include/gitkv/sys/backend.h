@@ -10,8 +10,12 @@
  * Modelled on libgit2's git_odb_backend / git_refdb_backend: a versioned
  * struct of function pointers. A backend author allocates a struct that
  * begins with a gkv_backend, fills it with gkv_backend_init() and the
- * functions, and hands it to gkv_repo_open_backend(), which owns it from
- * then on and calls ->free at close.
+ * functions, and hands it to gkv_repo_open_backend() (gitkv/backends.h),
+ * which owns it from then on and calls ->free at close.
+ *
+ * This header is for backend authors; it is all a backend needs of the
+ * library. Users who only open stores need gitkv.h and, to pick a
+ * built-in backend by hand, gitkv/backends.h.
  *
  * Contracts every backend keeps (the conformance suite checks them):
  *  - Every function may be called from several threads at once.
@@ -25,7 +29,7 @@
 #ifndef GITKV_SYS_BACKEND_H
 #define GITKV_SYS_BACKEND_H
 
-#include "../../gitkv.h"
+#include "../backends.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,8 +42,6 @@ extern "C" {
  * 2: read_typed.
  */
 #define GKV_BACKEND_VERSION 2
-
-typedef struct gkv_backend gkv_backend;
 
 /** A backend's pending batch; backends embed it at the start of their own. */
 typedef struct gkv_batch {
@@ -58,8 +60,9 @@ struct gkv_backend {
 	/* ---- objects ---- */
 
 	/**
-	 * Read object id: *data is malloc()ed (the caller frees it with
-	 * free()), *len its size, *type its type. GKV_E_NOTFOUND if absent.
+	 * Read object id: *data from gkv_backend_data_alloc (the library
+	 * owns it from then on), *len its size, *type its type.
+	 * GKV_E_NOTFOUND if absent; nothing is allocated on any error.
 	 */
 	int (*read)(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
 	    const gkv_oid *id);
@@ -91,8 +94,9 @@ struct gkv_backend {
 	    const gkv_oid *new_target);
 
 	/**
-	 * The branch the store starts on, e.g. "main" (malloc()ed, freed by
-	 * the caller). May be NULL in the struct: "main" is then assumed.
+	 * The branch the store starts on, e.g. "main": a NUL-terminated name
+	 * in a buffer from gkv_backend_data_alloc, owned by the library from
+	 * then on. May be NULL in the struct: "main" is then assumed.
 	 */
 	int (*default_branch)(char **out, gkv_backend *b);
 
@@ -161,55 +165,22 @@ GKV_EXTERN int gkv_backend_init(gkv_backend *b, unsigned int version);
 GKV_EXTERN int gkv_error_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/** Open a repo over a backend made by the caller; the repo owns b from now on
- * (it is freed even when this fails). */
-GKV_EXTERN int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opts);
-
-/* ---- the built-in backends ---- */
-
-/** A new, empty in-memory backend. */
-GKV_EXTERN int gkv_backend_mem_new(gkv_backend **out);
-
-enum {
-	GKV_LMDB_CREATE = 1 << 0,   /**< make the environment if it does not exist */
-	GKV_LMDB_READONLY = 1 << 1, /**< open read-only */
-	GKV_LMDB_NOSYNC = 1 << 2,   /**< do not fsync at commit */
-	/**
-	 * Write through a writable memory map (MDB_WRITEMAP): fewer system
-	 * calls per commit. The whole map is allocated on disk, not sparse,
-	 * so a full disk is GKV_E_FULL when the map grows, never SIGBUS; a
-	 * stray pointer write by the application into the map can corrupt
-	 * the store. A property of the environment as this process first
-	 * opened it: a later handle asking otherwise shares it as it is.
-	 */
-	GKV_LMDB_WRITEMAP = 1 << 3
-};
+/**
+ * Allocate len bytes (len may be 0) for a buffer that the backend hands
+ * to the library: the data of a read or read_typed, the name of
+ * default_branch. The library owns the buffer from then on and releases
+ * it with gkv_backend_data_free, or passes it on to the caller of the
+ * public API (as the value of a gkv_buf, released by gkv_buf_dispose).
+ * Returns NULL with GKV_E_NOMEM set as this thread's last error when
+ * memory is exhausted.
+ */
+GKV_EXTERN void *gkv_backend_data_alloc(size_t len);
 
 /**
- * Open the LMDB environment in directory path (made if GKV_LMDB_CREATE).
- * GKV_E_NOTFOUND if it does not exist and CREATE is not set. The map
- * grows by itself; a full disk is GKV_E_FULL.
+ * Release a buffer from gkv_backend_data_alloc that was not handed to
+ * the library (a backend's error path). NULL is a no-op.
  */
-GKV_EXTERN int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags);
-
-/** 1 if path is a directory holding an LMDB environment made by gitkv. */
-GKV_EXTERN int gkv_backend_lmdb_detect(const char *path);
-
-enum {
-	GKV_GIT_CREATE = 1 << 0,   /**< make a bare repository (default branch main) if none */
-	GKV_GIT_READONLY = 1 << 1, /**< open read-only */
-	GKV_GIT_FSYNC = 1 << 2     /**< fsync objects and refs as they are written */
-};
-
-/**
- * Open the git repository at path (bare, or a work tree's .git; the work
- * tree itself is never touched) through libgit2. GKV_E_NOTFOUND if there
- * is none and GKV_GIT_CREATE is not set.
- */
-GKV_EXTERN int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags);
-
-/** 1 if path is a git repository (bare, or with a .git). */
-GKV_EXTERN int gkv_backend_git_detect(const char *path);
+GKV_EXTERN void gkv_backend_data_free(void *data);
 
 #ifdef __cplusplus
 }

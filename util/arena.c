@@ -28,7 +28,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "util.h"
 
 #ifdef GKV__ASAN
 #include <sanitizer/asan_interface.h>

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "util.h"
 
 #ifdef GKV__ASAN
 #define SLAB_PLAIN 1 /* every block from malloc: use after free is caught */

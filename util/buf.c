@@ -2,7 +2,7 @@
  * buf.c -- byte buffers: the growable one the core builds objects in, and
  * the gkv_buf / gkv_strarray / gkv_oidarray handed to callers.
  */
-#include "common.h"
+#include "util.h"
 
 int gkv__sbuf_grow(gkv__sbuf *b, size_t extra)
 {

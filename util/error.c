@@ -6,7 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "common.h"
+#include "util.h"
 
 static _Thread_local int last_code;
 static _Thread_local char last_msg[1024];
@@ -66,19 +66,4 @@ const char *gkv_strerror(int code)
 	case GKV_ITEROVER: return "iteration over";
 	default: return "unknown error";
 	}
-}
-
-void gkv_version(int *major, int *minor, int *patch)
-{
-	if (major)
-		*major = GKV_VERSION_MAJOR;
-	if (minor)
-		*minor = GKV_VERSION_MINOR;
-	if (patch)
-		*patch = GKV_VERSION_PATCH;
-}
-
-const char *gkv_version_string(void)
-{
-	return GKV_VERSION_STRING;
 }
