@@ -851,8 +851,8 @@ static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b, 
  * The trees a commit replaced leave the cache, then the trees it wrote
  * enter it: the cache holds what heads are made of, not every version a
  * run of commits went through. (Before, a run of small commits filled the
- * cache with dead roots and top directories, 11 KB a W2 commit, and the
- * memory's first touches were a third of a commit's time on this VM.) A
+ * cache with dead roots and top directories, 11 KB per small commit, and the
+ * memory's first touches were a third of a commit's time on a VM.) A
  * replaced tree still in use elsewhere stays alive for its users; a
  * reader of an old head decodes it again.
  */

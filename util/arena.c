@@ -5,13 +5,14 @@
  * 256 KiB, then are 2 MiB: a 2 MiB chunk is 2 MiB-aligned and advised
  * MADV_HUGEPAGE, so that the kernel backs it with one huge page at its
  * first touch. (Doubling on through 512 KiB and 1 MiB left 1.5 MiB to be
- * touched a 4 KiB page at a time, at 12-17 us each on a VM: W2 on mem
- * took 104 such faults in 2,000 commits, filling the 1 MiB chunk.)
+ * touched a 4 KiB page at a time, at 12-17 us each on a VM: 2,000
+ * one-value commits on mem took 104 such faults, filling the 1 MiB chunk.)
  *
  * Chunks come from malloc, not mmap: memory the process used and freed
  * (a bulk load's tree, say) comes back with no first touches, where a
- * fresh mapping would touch new memory every time (W6 at D(1M): core
- * 0.17-0.21 s with mmap'd chunks, 0.11-0.17 s from the heap). The first
+ * fresh mapping would touch new memory every time (2,000 commits on a
+ * store of a million values: 0.17-0.21 s with mmap'd chunks, 0.11-0.17 s
+ * from the heap). The first
  * chunk of the list is the current one; the others are full. Allocations
  * over LARGE bytes get a block of their own (kept on a second list), so
  * that a chunk never loses more than LARGE at its end.

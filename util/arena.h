@@ -3,10 +3,10 @@
  * the mem backend's objects, and the chunks of the tree slab (slab.h).
  * Internal to the library.
  *
- * Why not a malloc per object: a store that grows touches fresh memory for every object
- * it keeps, and on a virtual machine the first touch of a 4 KiB page can
- * cost more than the rest of a commit (14.5 us a page on the bench
- * machine, against ~10 us to hash a W2 commit's objects). An arena's
+ * Why not a malloc per object: a store that grows touches fresh memory
+ * for every object it keeps, and on a virtual machine the first touch of a 4 KiB page can
+ * cost more than the rest of a commit (14.5 us a page on a typical VM,
+ * against ~10 us to hash the objects of a one-value commit). An arena's
  * chunks grow to 2 MiB, aligned and advised as transparent huge pages
  * (where the kernel offers them), so that one first touch maps 512 pages.
  *

@@ -4,8 +4,8 @@
  *
  * Why not malloc: a bulk load builds a tree of ~100,000 entries, writes
  * it, and frees it; every page of it is touched for the first time, and
- * on a virtual machine a first touch (14.5 us a 4 KiB page on the bench
- * machine) was over half of W1's time. A slab takes its chunks from an
+ * on a virtual machine a first touch (14.5 us a 4 KiB page on a typical
+ * VM) was over half of a bulk load's time. A slab takes its chunks from an
  * arena (arena.h), 2 MiB blocks advised as huge pages, and keeps what is
  * freed for the next node of the same class: the second load of a
  * process, or the next commit, touches nothing new. What it holds goes

@@ -66,10 +66,10 @@ static const char *type_name(gkv_otype t)
  * Readers of several threads meet in it, so it is split in CACHE_SHARDS
  * shards by the id's first byte, each with its own mutex, table and
  * list. A failed allocation only means the object is not kept. Entries
- * come from a slab of the cache's own (store/slab.h): huge-page chunks,
+ * come from a slab of the cache's own (util/slab.h): huge-page chunks,
  * and an evicted entry's block goes to the next entry of its size class.
- * (From malloc, W3's 100,000 entries touched 3,300 fresh 4 KiB pages, 64%
- * of the page faults of its reads, at 12-17 us each on the bench VM.)
+ * (From malloc, 100,000 entries of random reads touched 3,300 fresh 4 KiB
+ * pages, 64% of the page faults of the reads, at 12-17 us each on a VM.)
  */
 #define CACHE_SHARDS 16
 #define CACHE_BYTES ((size_t)32 << 20)
@@ -101,7 +101,7 @@ struct gkv__git_cache {
 	/* every entry's block. One slab for all shards: its lock is held
 	 * only to pop or push a block. A slab per shard (no lock shared
 	 * between shards) cost 1,700 more page faults, 16 sets of small
-	 * chunks, and W3 on git ~5% more time. */
+	 * chunks, and random reads on git ~5% more time. */
 	gkv__slab slab;
 };
 

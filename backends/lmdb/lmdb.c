@@ -64,7 +64,7 @@ typedef gkv__backend_cas lcas;
 
 typedef struct {
 	gkv_batch parent;
-	gkv__arena arena; /* encoded values (W1: 14 MB, first touches; see arena.h) */
+	gkv__arena arena; /* encoded values (14 MB for a bulk load of 100,000 values; see arena.h) */
 	size_t bytes;	  /* their total size */
 	lobj *objs;
 	size_t nobjs, capobjs;
@@ -123,7 +123,7 @@ static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype 
 	/* Trees are mostly 20-byte hashes, which do not compress, and they
 	 * are rewritten on every commit and read on every cache miss: a
 	 * deflate (and its 256 KiB state) each time cost more than the few
-	 * bytes it saved (W6 at D(1,000,000)). Only blobs and commits are
+	 * bytes it saved (in commits on a store of a million values). Only blobs and commits are
 	 * compressed. */
 	int zip = len > COMPRESS_MIN && type != GKV_OBJ_TREE;
 	size_t cap;

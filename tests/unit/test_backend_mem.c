@@ -39,7 +39,7 @@ static void test_init(void **state)
 
 #define MANY 100000
 
-/* W1's shape: one batch of many small objects, then reads of each. */
+/* A bulk load's shape: one batch of many small objects, then reads of each. */
 static void test_many_objects(void **state)
 {
 	gkv_backend *b;
@@ -121,7 +121,7 @@ static void test_table_growth_keeps_every_object(void **state)
 	b->free(b);
 }
 
-/* W2's shape: many small commits, each a batch with a ref CAS. */
+/* A commit-per-write shape: many small commits, each a batch with a ref CAS. */
 static void test_small_commits(void **state)
 {
 	gkv_backend *b;

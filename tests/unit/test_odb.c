@@ -1,6 +1,6 @@
 /*
- * test_odb.c -- unit tests of store/odb.c: typed object reads and the
- * bounded LRU cache of decoded trees.
+ * test_odb.c -- unit tests of store/odb.c (typed object reads) and
+ * store/tree_cache.c (the bounded LRU cache of decoded trees).
  *
  * The cache must stay within its capacity however many trees are loaded
  * (repo->cache.count is read directly), evict the least recently used
