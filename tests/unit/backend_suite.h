@@ -92,7 +92,7 @@ static void assert_obj(gkv_backend *b, const gkv_oid *id, gkv_otype type, const 
 	assert_int_equal(got_len, len);
 	if (len)
 		assert_memory_equal(got, data, len);
-	free(got);
+	gkv_backend_data_free(got);
 }
 
 /* ---- objects ---- */
@@ -511,7 +511,7 @@ static size_t chain_length(gkv_backend *b, const char *ref)
 		have = len == GKV_OID_RAWSZ;
 		if (have)
 			memcpy(cur.id, data, GKV_OID_RAWSZ);
-		free(data);
+		gkv_backend_data_free(data);
 	}
 	return n;
 }

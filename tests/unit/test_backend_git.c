@@ -409,7 +409,7 @@ static void test_git_ref_list_packed_and_tags(void **state)
 	b = open_ok(path, 0);
 	assert_int_equal(b->default_branch(&branch, b), 0);
 	assert_string_equal(branch, "master");
-	free(branch);
+	gkv_backend_data_free(branch);
 	assert_int_equal(b->ref_read(&master, b, "refs/heads/master"), 0);
 	capture(hex, sizeof(hex), "git -C %s rev-parse master", path);
 	hex_of(hm, &master);
@@ -419,7 +419,7 @@ static void test_git_ref_list_packed_and_tags(void **state)
 	assert_int_equal(b->read(&data, &len, &type, b, &tag), 0);
 	assert_int_equal(type, GKV_OBJ_TAG);
 	assert_non_null(memmem(data, len, "tag one", 7));
-	free(data);
+	gkv_backend_data_free(data);
 	/* branches only, sorted; symbolic refs left out */
 	list_refs(&l, b, "refs/heads/");
 	assert_int_equal(l.n, 2);
@@ -755,7 +755,7 @@ static void test_git_corrupt_objects(void **state)
 		if (rc == 0) {
 			assert_int_equal(len, blen);
 			assert_memory_equal(data, buf, blen);
-			free(data);
+			gkv_backend_data_free(data);
 		} else {
 			hex_of(hex, &id);
 			assert_int_equal(rc, GKV_E_CORRUPT);
@@ -793,7 +793,7 @@ static void test_git_open_and_detect(void **state)
 	assert_int_equal(gkv_backend_git_detect(path), 1);
 	assert_int_equal(b->default_branch(&branch, b), 0);
 	assert_string_equal(branch, "main");
-	free(branch);
+	gkv_backend_data_free(branch);
 	b->free(b);
 	assert_int_equal(
 	    run("test \"$(git --git-dir=%s rev-parse --is-bare-repository)\" = true && "
@@ -821,7 +821,7 @@ static void test_git_open_and_detect(void **state)
 	b = open_ok(path, 0);
 	assert_int_equal(b->default_branch(&branch, b), 0);
 	assert_string_equal(branch, "trunk");
-	free(branch);
+	gkv_backend_data_free(branch);
 	b->free(b);
 	/* detached HEAD: main if there is one, else master, else main */
 	assert_int_equal(run("cd %s && git commit -q --allow-empty -m one && git branch master && "
@@ -831,7 +831,7 @@ static void test_git_open_and_detect(void **state)
 	b = open_ok(path, 0);
 	assert_int_equal(b->default_branch(&branch, b), 0);
 	assert_string_equal(branch, "master");
-	free(branch);
+	gkv_backend_data_free(branch);
 	b->free(b);
 	/* read-only: reads work, writes are refused, nothing changes */
 	b = open_ok(path, GKV_GIT_READONLY);

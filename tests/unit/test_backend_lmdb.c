@@ -606,7 +606,7 @@ static int wm_check(gkv_backend *b, uint64_t base, int n)
 		else if (len != WM_VALUE || type != GKV_OBJ_BLOB || memcmp(data, want, len) != 0)
 			rc = 2;
 		if (rc != 1)
-			free(data);
+			gkv_backend_data_free(data);
 	}
 	make_id(&id, base + (uint64_t)n);
 	if (rc == 0 && b->exists(b, &id) != 0)
@@ -1003,7 +1003,7 @@ static void *reader(void *p)
 		if (r->rc == 0 && (len != 32 || memcmp(data, &k, sizeof(k)) != 0))
 			r->rc = -100;
 		if (r->rc == 0)
-			free(data);
+			gkv_backend_data_free(data);
 	}
 	return NULL;
 }

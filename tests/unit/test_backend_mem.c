@@ -67,7 +67,7 @@ static void test_many_objects(void **state)
 		assert_int_equal(b->read(&data, &len, &type, b, &id), 0);
 		assert_int_equal(len, sizeof(i));
 		assert_memory_equal(data, &i, sizeof(i));
-		free(data);
+		gkv_backend_data_free(data);
 	}
 	t2 = now();
 	assert_int_equal(b->foreach (b, NULL, 0, count_cb, &c), 0);
@@ -112,7 +112,7 @@ static void test_table_growth_keeps_every_object(void **state)
 			assert_int_equal(type, GKV_OBJ_BLOB);
 			assert_int_equal(len, sizeof(i));
 			assert_memory_equal(data, &i, sizeof(i));
-			free(data);
+			gkv_backend_data_free(data);
 			id.id[GKV_OID_RAWSZ - 1] ^= 1;
 			assert_int_equal(b->exists(b, &id), 0);
 			assert_int_equal(b->read(&data, &len, &type, b, &id), GKV_E_NOTFOUND);

@@ -146,7 +146,7 @@ static void expect_read(gkv_backend *b, const obj *o, gkv_otype want)
 	assert_int_equal(type, o->type);
 	assert_int_equal(len, o->len);
 	assert_memory_equal(data, o->data, len);
-	free(data);
+	gkv_backend_data_free(data);
 }
 
 typedef struct {

@@ -320,8 +320,10 @@ static inline int uu_c_default_branch(char **out, gkv_backend *b)
 	uu_counting *c = uu_counting_of(b);
 
 	if (!c->inner->default_branch) {
-		*out = strdup("main");
-		return *out ? 0 : GKV_E_NOMEM;
+		if (!(*out = gkv_backend_data_alloc(sizeof("main"))))
+			return GKV_E_NOMEM;
+		memcpy(*out, "main", sizeof("main"));
+		return 0;
 	}
 	return c->inner->default_branch(out, c->inner);
 }
