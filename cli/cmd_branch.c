@@ -51,7 +51,7 @@ static int branch_list(struct kv_ctx *ctx)
 		return rc;
 	if ((rc = gkv_branch_list(&names, ctx->repo)) < 0)
 		return kv_api_err(ctx, rc, "branches of store '%s'", kv_store_name(ctx));
-	/* CLI.md's order is the bytes of the name, whatever the backend's. */
+	/* docs/cli.md's order is the bytes of the name, whatever the backend's. */
 	if (names.count)
 		qsort(names.strings, names.count, sizeof(char *), str_cmp);
 	if (ctx->o.json)

@@ -2,7 +2,7 @@
  * cmd_tree.c -- the commands that show a directory: list (one level) and
  * tree (every value below).
  *
- * CLI.md orders names and paths by their bytes, as `LC_ALL=C sort` does,
+ * docs/cli.md orders names and paths by their bytes, as `LC_ALL=C sort` does,
  * not in git's tree order (where a directory sorts as "name/"). The
  * library's orders are not relied on: both commands sort what they print
  * with strcmp, which compares unsigned bytes.

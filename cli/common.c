@@ -1,6 +1,6 @@
 /*
  * common.c -- what every kvctl command needs: error reporting with the
- * exit statuses of CLI.md, opening the store named on the command line,
+ * exit statuses of docs/cli.md, opening the store named on the command line,
  * checking PATH arguments, and the commit info of a write.
  */
 #include <ctype.h>
@@ -148,7 +148,7 @@ static int nothing_at(const char *path)
 /*
  * The URI handed to gkv_repo_open, malloc()ed. A plain PATH is detected
  * by the library when something is there; when kvctl is to create the
- * store and nothing is there, it makes the LMDB store CLI.md promises.
+ * store and nothing is there, it makes the LMDB store docs/cli.md promises.
  */
 static char *store_uri(const struct kv_ctx *ctx, int create)
 {
@@ -187,7 +187,7 @@ static int repo_open(gkv_repo **out, struct kv_ctx *ctx, int create, int readonl
 	return rc;
 }
 
-/* A --branch other than the store's default must exist (CLI.md). */
+/* A --branch other than the store's default must exist (docs/cli.md). */
 static int check_branch(struct kv_ctx *ctx)
 {
 	gkv_oid head;

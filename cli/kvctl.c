@@ -1,7 +1,7 @@
 /*
  * kvctl.c -- the command line of gitkv: option parsing, the command
  * table, help, and main(). The commands themselves live in cmd_*.c and
- * only use the public API (gitkv.h); CLI.md is their contract.
+ * only use the public API (gitkv.h); docs/cli.md is their contract.
  *
  * Options may come before the command (global ones only), and before,
  * between or after its arguments (global ones and the command's own);

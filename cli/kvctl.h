@@ -14,7 +14,7 @@
 
 #include "gitkv.h"
 
-/* The exit statuses of CLI.md; scripts depend on them. */
+/* The exit statuses of docs/cli.md; scripts depend on them. */
 enum kv_exit {
 	KV_OK = 0,
 	KV_NOTFOUND = 1, /* path, branch, commit */
