@@ -20,11 +20,23 @@ extern "C" {
 /** A storage backend: objects and refs (see gitkv/sys/backend.h). */
 typedef struct gkv_backend gkv_backend;
 
-/** Open a repo over a backend made by the caller; the repo owns b from now on
- * (it is freed even when this fails). */
+/**
+ * Open a repo over a backend made by the caller, into *out (NULL on
+ * failure; close with gkv_repo_free). The repo owns b from now on: it is
+ * freed through b->free at gkv_repo_free, or at once when this fails --
+ * except when out or b is NULL, where b stays the caller's. Of opts (may
+ * be NULL) only read-only, the cache size and the author are used; the
+ * backend was opened with its own flags.
+ * Errors: GKV_E_INVALID (NULL out or b; b->version is not
+ * GKV_BACKEND_VERSION), GKV_E_NOMEM, or any error of b->default_branch.
+ */
 GKV_EXTERN int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opts);
 
-/** A new, empty in-memory backend. */
+/**
+ * A new, empty in-memory backend, into *out (hand it to
+ * gkv_repo_open_backend). out must not be NULL (not checked).
+ * Errors: GKV_E_NOMEM, GKV_E_ERROR (its lock could not be made).
+ */
 GKV_EXTERN int gkv_backend_mem_new(gkv_backend **out);
 
 enum {
@@ -43,13 +55,24 @@ enum {
 };
 
 /**
- * Open the LMDB environment in directory path (made if GKV_LMDB_CREATE).
- * GKV_E_NOTFOUND if it does not exist and CREATE is not set. The map
- * grows by itself; a full disk is GKV_E_FULL.
+ * Open the LMDB environment in directory path (made if GKV_LMDB_CREATE
+ * and not GKV_LMDB_READONLY), into *out (hand it to
+ * gkv_repo_open_backend). The map grows by itself; a full disk is
+ * GKV_E_FULL. Handles on one directory in one process share one
+ * environment.
+ * Errors: GKV_E_INVALID (NULL out, NULL or empty path, unknown flags,
+ * path not a directory), GKV_E_NOTFOUND (no environment there and CREATE
+ * not set), GKV_E_READONLY (this process has it open read-only and this
+ * asks for writing), GKV_E_CORRUPT (not an LMDB environment, not one
+ * gitkv made, or an unknown format version), GKV_E_FULL (creating it),
+ * GKV_E_IO, GKV_E_NOMEM.
  */
 GKV_EXTERN int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags);
 
-/** 1 if path is a directory holding an LMDB environment made by gitkv. */
+/**
+ * 1 if path is a directory holding an LMDB environment made by gitkv,
+ * else 0 (NULL included). Cannot fail; clears this thread's last error.
+ */
 GKV_EXTERN int gkv_backend_lmdb_detect(const char *path);
 
 enum {
@@ -60,12 +83,21 @@ enum {
 
 /**
  * Open the git repository at path (bare, or a work tree's .git; the work
- * tree itself is never touched) through libgit2. GKV_E_NOTFOUND if there
- * is none and GKV_GIT_CREATE is not set.
+ * tree itself is never touched) through libgit2, into *out (NULL on
+ * failure; hand it to gkv_repo_open_backend).
+ * Errors: GKV_E_INVALID (NULL out, NULL or empty path, unknown flags;
+ * creating where path is not a directory, or is a non-empty directory
+ * holding no repository), GKV_E_NOTFOUND (no repository there and
+ * GKV_GIT_CREATE not set, or GKV_GIT_READONLY set), GKV_E_CORRUPT (a
+ * malformed core.sharedRepository), GKV_E_IO, GKV_E_FULL (creating it),
+ * GKV_E_NOMEM, GKV_E_ERROR (libgit2 did not start).
  */
 GKV_EXTERN int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags);
 
-/** 1 if path is a git repository (bare, or with a .git). */
+/**
+ * 1 if path is a git repository (bare, or with a .git), else 0 (NULL
+ * included). Cannot fail.
+ */
 GKV_EXTERN int gkv_backend_git_detect(const char *path);
 
 #ifdef __cplusplus

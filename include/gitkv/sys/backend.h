@@ -20,7 +20,13 @@
  * Contracts every backend keeps (the conformance suite checks them):
  *  - Every function may be called from several threads at once.
  *  - Errors are negative GKV_E_* codes with a message set through
- *    gkv_error_set(); GKV_E_NOTFOUND for an absent object or ref.
+ *    gkv_error_set(); GKV_E_NOTFOUND for an absent object or ref. Any
+ *    function may also fail with GKV_E_IO (storage failed), GKV_E_CORRUPT
+ *    (what is stored is malformed) or GKV_E_NOMEM; those that write, with
+ *    GKV_E_FULL (no room) or GKV_E_READONLY (opened read-only). The core
+ *    passes these on to its callers.
+ *  - Pointers passed in (ids, names, data) are the caller's and valid
+ *    only during the call: a backend copies what it keeps.
  *  - A batch is atomic: its objects and its ref updates become visible
  *    together, or (on abort or failure) not at all. Ref CASes in a batch
  *    are checked at commit time, under the same lock as the writes.
@@ -67,28 +73,40 @@ struct gkv_backend {
 	int (*read)(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
 	    const gkv_oid *id);
 
-	/** 1 if the object exists, 0 if not, or a negative error. */
+	/** 1 if the object exists, 0 if not, or a negative error (GKV_E_IO, ...). */
 	int (*exists)(gkv_backend *b, const gkv_oid *id);
 
 	/**
 	 * Call cb for every stored object whose hex id starts with the first
 	 * prefix_hexlen hex digits of prefix (0: every object), in any order.
+	 * The id passed to cb is valid only during the call. A non-zero
+	 * return of cb stops the iteration and is returned. GKV_E_INVALID for
+	 * a prefix_hexlen over 40 (lmdb, git).
 	 */
 	int (*foreach)(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
 	    gkv_backend_oid_cb cb, void *payload);
 
 	/* ---- refs ---- */
 
-	/** Read a ref. GKV_E_NOTFOUND if it does not exist. */
+	/** Read a ref into *out. GKV_E_NOTFOUND if it does not exist,
+	 *  GKV_E_CORRUPT if it is malformed, GKV_E_INVALID for an empty name. */
 	int (*ref_read)(gkv_oid *out, gkv_backend *b, const char *name);
 
-	/** Call cb for every ref whose name starts with prefix, sorted by name. */
+	/**
+	 * Call cb for every ref whose name starts with prefix, sorted by
+	 * name; name and target are valid only during the call. A non-zero
+	 * return of cb stops the iteration and is returned.
+	 */
 	int (*ref_list)(gkv_backend *b, const char *prefix, gkv_backend_ref_cb cb, void *payload);
 
 	/**
 	 * Set ref name to new_target (NULL: delete it) if and only if it is
 	 * now expected (NULL: it must not exist). GKV_E_CONFLICT otherwise,
-	 * with a message naming the ref and what was found.
+	 * with a message naming the ref and what was found. GKV_E_READONLY on
+	 * a read-only backend; the git backend also returns GKV_E_CONFLICT
+	 * for a lock file held by another writer, GKV_E_EXISTS for a name
+	 * that would be a folder of another ref (or the reverse), and
+	 * GKV_E_NOTFOUND for a new_target it does not hold.
 	 */
 	int (*ref_cas)(gkv_backend *b, const char *name, const gkv_oid *expected,
 	    const gkv_oid *new_target);
@@ -96,23 +114,35 @@ struct gkv_backend {
 	/**
 	 * The branch the store starts on, e.g. "main": a NUL-terminated name
 	 * in a buffer from gkv_backend_data_alloc, owned by the library from
-	 * then on. May be NULL in the struct: "main" is then assumed.
+	 * then on. May be NULL in the struct: "main" is then assumed. On
+	 * error nothing is allocated; gkv_repo_open_backend fails with it.
 	 */
 	int (*default_branch)(char **out, gkv_backend *b);
 
 	/* ---- batches ---- */
 
+	/**
+	 * Start a batch, into *out: the backend's until batch_commit or
+	 * batch_abort, which free it; exactly one of them is called.
+	 * GKV_E_READONLY on a read-only backend, GKV_E_NOMEM.
+	 */
 	int (*batch_begin)(gkv_batch **out, gkv_backend *b);
-	/** Add an object (id computed by the caller; writing an existing one is a no-op). */
+	/**
+	 * Add an object (id computed by the caller; writing an existing one
+	 * is a no-op); data is copied or consumed before this returns.
+	 * GKV_E_INVALID for a type that cannot be stored, GKV_E_NOMEM.
+	 */
 	int (*batch_write)(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
 	    const void *data, size_t len);
-	/** Add a ref compare-and-swap, checked when the batch commits. */
+	/** Add a ref compare-and-swap (name copied), checked when the batch
+	 *  commits. GKV_E_INVALID for an empty name, GKV_E_NOMEM. */
 	int (*batch_ref_cas)(gkv_batch *batch, const char *name, const gkv_oid *expected,
 	    const gkv_oid *new_target);
 	/**
 	 * Make everything in the batch durable and visible at once. If a ref
-	 * CAS fails: GKV_E_CONFLICT and nothing of the batch lands. The batch
-	 * is freed whatever the result.
+	 * CAS fails: GKV_E_CONFLICT and nothing of the batch lands; on any
+	 * other error (GKV_E_FULL, GKV_E_IO, and on git those of ref_cas)
+	 * nothing lands either. The batch is freed whatever the result.
 	 */
 	int (*batch_commit)(gkv_batch *batch);
 	/** Drop the batch; nothing of it lands. Frees it. */
@@ -138,7 +168,7 @@ struct gkv_backend {
 	 * through this handle or any other: if it equals a version that
 	 * ref_read_versioned reported, no ref has changed since that read. It
 	 * may change when no ref did (a reader then reads again), but must
-	 * never stay equal across a change.
+	 * never stay equal across a change. Errors as for ref_read.
 	 */
 	int (*refs_version)(uint64_t *out, gkv_backend *b);
 	int (*ref_read_versioned)(gkv_oid *out, uint64_t *version, gkv_backend *b,
@@ -149,18 +179,24 @@ struct gkv_backend {
 	 * object of type want -- a hint about where to look first (a backend
 	 * may keep types apart, as lmdb keeps commits), never a filter: an
 	 * object of another type is still found, and *type is its true type
-	 * (the caller checks it). NULL: the core calls read.
+	 * (the caller checks it). Ownership and errors as for read. NULL: the
+	 * core calls read.
 	 */
 	int (*read_typed)(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
 	    const gkv_oid *id, gkv_otype want);
 };
 
-/** Zero b and set its version; 0, or GKV_E_INVALID for an unknown version. */
+/**
+ * Zero b (sizeof(gkv_backend) bytes: fill in the slots after) and set its
+ * version. Errors: GKV_E_INVALID (NULL b, or version is not
+ * GKV_BACKEND_VERSION).
+ */
 GKV_EXTERN int gkv_backend_init(gkv_backend *b, unsigned int version);
 
 /**
- * Set this thread's last error (for backends and bindings). fmt is a
- * printf format. Returns code, so that `return gkv_error_set(...)` works.
+ * Set this thread's last error (for backends and bindings): code, and the
+ * message formatted from the printf format fmt (cut at 1023 bytes).
+ * Cannot fail: returns code, so that `return gkv_error_set(...)` works.
  */
 GKV_EXTERN int gkv_error_set(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
