@@ -758,14 +758,20 @@ out:
 	return 0;
 }
 
-/* Read the root .gitattributes of the first tree that has one. */
-static int load_attributes(mctx *m, gkv_tree *o, gkv_tree *t, gkv_tree *b)
+/*
+ * Read the root .gitattributes of ours, else of the base. Never of
+ * theirs: the incoming side (a stranger's push, a remote's branch) must
+ * not choose how our paths merge, or it could add "* merge=lww" and win
+ * every conflict. A change of the rules lands like any other change and
+ * governs the merges after it.
+ */
+static int load_attributes(mctx *m, gkv_tree *o, gkv_tree *b)
 {
-	gkv_tree *order[3] = {o, t, b};
+	gkv_tree *order[2] = {o, b};
 
 	if (m->opts && !m->opts->use_attributes)
 		return 0;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 2; i++) {
 		gkv_buf v;
 		int found, rc;
 
@@ -811,7 +817,7 @@ int gkv__merge_trees(gkv_tree **out, gkv_conflicts **conflicts, gkv_tree *base, 
 	m.drop = drop;
 	if (!(m.conflicts = calloc(1, sizeof(*m.conflicts))))
 		return gkv__oom();
-	if ((rc = load_attributes(&m, ours, theirs, base)) == 0) {
+	if ((rc = load_attributes(&m, ours, base)) == 0) {
 		m.has_counter = uses_counter(&m);
 		rc = merge_rec(&r, &m, base, ours, theirs);
 	}

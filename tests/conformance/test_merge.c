@@ -487,6 +487,42 @@ static void gitattributes_choose_the_function(void **state)
 	gkv_store_free(x);
 }
 
+/*
+ * Merge rules come from ours and the base, never from theirs alone: a
+ * branch that adds a .gitattributes saying "lww" cannot win a conflict
+ * on our paths with it, nor turn a value into a counter.
+ */
+static void gitattributes_of_theirs_alone_do_not_decide(void **state)
+{
+	conf_env *env = *state;
+	gkv_conflicts *c = NULL;
+	gkv_store *x;
+	gkv_oid out;
+
+	conf_set(env->store, "a.v", "base");
+	conf_set(env->store, "n.count", "1");
+	branch_from(env, "x", "main");
+	x = open_branch(env, "x");
+	conf_set(x, ".gitattributes", "* merge=lww\n*.count merge=counter\n");
+	conf_set(x, "a.v", "theirs");
+	conf_set(x, "n.count", "3");
+	conf_set(env->store, "a.v", "ours");
+	conf_set(env->store, "n.count", "2");
+	assert_rc(GKV_E_CONFLICT, merge_branch(env, &out, &c, "main", "x", NULL));
+	assert_non_null(c);
+	assert_int_equal(gkv_conflicts_count(c), 2);
+	gkv_conflicts_free(c);
+	assert_value(env->store, "a.v", "ours");
+	assert_value(env->store, "n.count", "2");
+
+	/* Ours adopts the rules: from then on they decide (a.v by the last
+	 * writer, n.count as a counter: 2 + 3 - 1). */
+	conf_set(env->store, ".gitattributes", "* merge=lww\n*.count merge=counter\n");
+	assert_ok(merge_branch(env, &out, NULL, "main", "x", NULL));
+	assert_value(env->store, "n.count", "4");
+	gkv_store_free(x);
+}
+
 static int upper_cb(gkv_buf *out, int *present, const char *path, const void *base,
     size_t base_len, int base_present, const void *ours, size_t ours_len, int ours_present,
     const void *theirs, size_t theirs_len, int theirs_present, void *payload)
@@ -807,6 +843,7 @@ int main(int argc, char **argv)
 		CONF_TEST(lines_without_base_is_union),
 		CONF_TEST(lines_empty_result_removes_path),
 		CONF_TEST(gitattributes_choose_the_function),
+		CONF_TEST(gitattributes_of_theirs_alone_do_not_decide),
 		CONF_TEST(callback_decides_or_passes),
 		CONF_TEST(callback_pass_falls_back_to_default),
 		CONF_TEST(merge_trees_without_commits),
