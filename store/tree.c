@@ -55,7 +55,10 @@ typedef struct {
 
 struct gkv_tree {
 	gkv__refcount refs;
-	gkv_repo *repo;
+	union {
+		gkv_repo *repo;
+		gkv_tree *next_dead; /* once refs is 0: the next node to release */
+	};
 	int clean;
 	int has_id;
 	atomic_int stored; /* dirty, but written to the store by a commit that landed */
@@ -114,27 +117,48 @@ static void value_unref(tvalue *v)
 		gkv__slab_free(v);
 }
 
+/*
+ * Release a node whose last reference is gone, and every child that this
+ * leaves without references, without recursion: a dead node's repo field
+ * (never read again) links it into the list of nodes still to release,
+ * so that freeing a tree of any depth takes constant stack.
+ */
+void gkv__tree_unref(gkv_tree *t)
+{
+	gkv_tree *dead;
+
+	if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	t->next_dead = NULL;
+	for (dead = t; (t = dead) != NULL;) {
+		dead = t->next_dead;
+		for (size_t i = 0; i < t->n; i++) {
+			tentry *e = &t->e[i];
+			gkv_tree *c = e->child;
+
+			if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+				c->next_dead = dead;
+				dead = c;
+			}
+			value_unref(e->value);
+			if (e->own)
+				gkv__slab_free((char *)e->name);
+		}
+		if (!t->clean) {
+			gkv__slab_free(t->e);
+			gkv__slab_free(t->keys);
+		}
+		gkv__slab_free(t->arena);
+		gkv__slab_free(t);
+	}
+}
+
 static void entry_release(tentry *e)
 {
-	if (e->child)
-		gkv__tree_unref(e->child);
+	gkv__tree_unref(e->child);
 	value_unref(e->value);
 	if (e->own)
 		gkv__slab_free((char *)e->name);
-}
-
-void gkv__tree_unref(gkv_tree *t)
-{
-	if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	for (size_t i = 0; i < t->n; i++)
-		entry_release(&t->e[i]);
-	if (!t->clean) {
-		gkv__slab_free(t->e);
-		gkv__slab_free(t->keys);
-	}
-	gkv__slab_free(t->arena);
-	gkv__slab_free(t);
 }
 
 gkv_repo *gkv__tree_repo(const gkv_tree *t)
@@ -503,13 +527,75 @@ static int value_hash(gkv_oid *out, tvalue *v)
 	return 0;
 }
 
-static int hash_rec(gkv_oid *out, gkv_tree *t);
+/*
+ * The stack of a walk down a tree: a (node, next entry, path length)
+ * frame per level, the first few in the walker's own stack frame and the
+ * rest on the heap. Every walk of this file is a loop over such a stack,
+ * never a recursion, so that a deep tree costs heap, not C stack: the
+ * library is safe in a thread with a small stack, and a tree deeper than
+ * GKV__TREE_MAX_DEPTH is refused rather than walked.
+ */
+typedef struct {
+	gkv_tree *t;
+	size_t i;    /* the next entry to look at */
+	size_t base; /* the walk's path length at this node (folds) */
+} frame;
+
+#define FSTACK_SMALL 16
+
+typedef struct {
+	frame *f;
+	size_t n, cap;
+	bool stored; /* walking a stored tree (too deep: damage), not one being built */
+	frame small[FSTACK_SMALL];
+} fstack;
+
+static void fstack_init(fstack *s, bool stored)
+{
+	s->f = s->small;
+	s->n = 0;
+	s->cap = FSTACK_SMALL;
+	s->stored = stored;
+}
+
+static int fstack_push(fstack *s, gkv_tree *t, size_t base)
+{
+	/* A tree being built that deep is the caller's (paths are capped,
+	 * but set_tree can nest trees); a stored one, damage. */
+	if (s->n >= GKV__TREE_MAX_DEPTH)
+		return gkv__error(s->stored ? GKV_E_CORRUPT : GKV_E_INVALID,
+		    "tree is deeper than %d levels", GKV__TREE_MAX_DEPTH);
+	if (s->n == s->cap) {
+		size_t cap = s->cap * 2;
+		frame *p = s->f == s->small ? malloc(cap * sizeof(*p)) : realloc(s->f, cap * sizeof(*p));
+
+		if (!p)
+			return gkv__oom();
+		if (s->f == s->small)
+			memcpy(p, s->small, sizeof(s->small));
+		s->f = p;
+		s->cap = cap;
+	}
+	s->f[s->n].t = t;
+	s->f[s->n].i = 0;
+	s->f[s->n].base = base;
+	s->n++;
+	return 0;
+}
+
+static void fstack_free(fstack *s)
+{
+	if (s->f != s->small)
+		free(s->f);
+}
+
+static int hash_tree(gkv_oid *out, gkv_tree *root);
 
 /* The id of entry e (hashing in-memory parts); call with hash_lock held. */
 static int entry_id(gkv_oid *out, tentry *e)
 {
 	if (e->child)
-		return hash_rec(out, e->child);
+		return hash_tree(out, e->child);
 	if (e->value)
 		return value_hash(out, e->value);
 	*out = e->id;
@@ -704,19 +790,43 @@ static int serialize(gkv__sbuf *b, gkv_tree *t)
 	return 0;
 }
 
-static int hash_rec(gkv_oid *out, gkv_tree *t)
+/*
+ * The id of root, hashing every subtree that has none yet, children
+ * before parents (a node is serialized once all its children have ids, so
+ * entry_id never walks further); hash_lock held.
+ */
+static int hash_tree(gkv_oid *out, gkv_tree *root)
 {
 	gkv__sbuf b = GKV__SBUF_INIT;
+	fstack s;
 	int rc;
 
-	if (t->has_id) {
-		*out = t->id;
+	if (root->has_id) {
+		*out = root->id;
 		return 0;
 	}
-	if ((rc = serialize(&b, t)) == 0 && (rc = gkv_hash(&t->id, GKV_OBJ_TREE, b.ptr, b.size)) == 0) {
+	fstack_init(&s, false);
+	if ((rc = fstack_push(&s, root, 0)) < 0)
+		goto out;
+	while (s.n) {
+		frame *f = &s.f[s.n - 1];
+		gkv_tree *t = f->t;
+
+		while (f->i < t->n && !(t->e[f->i].child && !t->e[f->i].child->has_id))
+			f->i++;
+		if (f->i < t->n) {
+			if ((rc = fstack_push(&s, t->e[f->i++].child, 0)) < 0)
+				goto out;
+			continue;
+		}
+		if ((rc = serialize(&b, t)) < 0 || (rc = gkv_hash(&t->id, GKV_OBJ_TREE, b.ptr, b.size)) < 0)
+			goto out;
 		t->has_id = 1;
-		*out = t->id;
+		s.n--;
 	}
+	*out = root->id;
+out:
+	fstack_free(&s);
 	gkv__sbuf_free(&b);
 	return rc;
 }
@@ -732,7 +842,7 @@ int gkv_tree_id(gkv_oid *out, gkv_tree *tree)
 		return 0;
 	}
 	pthread_mutex_lock(&tree->repo->hash_lock);
-	rc = hash_rec(out, tree);
+	rc = hash_tree(out, tree);
 	pthread_mutex_unlock(&tree->repo->hash_lock);
 	return rc;
 }
@@ -811,40 +921,70 @@ static int keep_tree(gkv__sbuf *keep, gkv_tree *t)
 	return rc;
 }
 
-/* Write t's dirty parts bottom-up into batch; hash_lock held. */
-static int write_rec(gkv_oid *out, gkv_tree *t, gkv_batch *batch, gkv__sbuf *b, gkv__sbuf *keep)
+/* Nothing of t needs writing: it was read from the store, or written. */
+static int is_written(gkv_tree *t)
+{
+	return t->clean || atomic_load_explicit(&t->stored, memory_order_acquire);
+}
+
+/*
+ * Write root's dirty parts into batch, children before parents, in entry
+ * order (a value when the walk passes it, a subtree once its own entries
+ * are written); the root's id in out. b is scratch; hash_lock held.
+ */
+static int write_tree(gkv_oid *out, gkv_tree *root, gkv_batch *batch, gkv__sbuf *b,
+    gkv__sbuf *keep)
 {
 	gkv_backend *be = batch->backend;
 	gkv_oid id;
+	fstack s;
 	int rc;
 
-	if (t->clean || atomic_load_explicit(&t->stored, memory_order_acquire)) {
-		*out = t->id;
+	if (is_written(root)) {
+		*out = root->id;
 		return 0;
 	}
-	for (size_t i = 0; i < t->n; i++) {
-		tentry *e = &t->e[i];
+	fstack_init(&s, false);
+	if ((rc = fstack_push(&s, root, 0)) < 0)
+		goto out;
+	while (s.n) {
+		frame *f = &s.f[s.n - 1];
+		gkv_tree *t = f->t;
 
-		if (e->child) {
-			if ((rc = write_rec(&id, e->child, batch, b, keep)) < 0)
-				return rc;
-		} else if (e->value) {
-			if ((rc = value_hash(&id, e->value)) < 0 ||
-			    (rc = be->batch_write(batch, &id, GKV_OBJ_BLOB, e->value->data, e->value->len)) < 0)
-				return rc;
+		for (; f->i < t->n; f->i++) {
+			tentry *e = &t->e[f->i];
+
+			if (e->child) {
+				if (!is_written(e->child))
+					break;
+			} else if (e->value) {
+				if ((rc = value_hash(&id, e->value)) < 0 ||
+				    (rc = be->batch_write(batch, &id, GKV_OBJ_BLOB, e->value->data,
+					 e->value->len)) < 0)
+					goto out;
+			}
 		}
+		if (f->i < t->n) {
+			if ((rc = fstack_push(&s, t->e[f->i++].child, 0)) < 0)
+				goto out;
+			continue;
+		}
+		if ((rc = serialize(b, t)) < 0)
+			goto out;
+		if (!t->has_id) {
+			if ((rc = gkv_hash(&t->id, GKV_OBJ_TREE, b->ptr, b->size)) < 0)
+				goto out;
+			t->has_id = 1;
+		}
+		if ((keep && (rc = keep_tree(keep, t)) < 0) ||
+		    (rc = be->batch_write(batch, &t->id, GKV_OBJ_TREE, b->ptr, b->size)) < 0)
+			goto out;
+		s.n--;
 	}
-	if ((rc = serialize(b, t)) < 0)
-		return rc;
-	if (!t->has_id) {
-		if ((rc = gkv_hash(&t->id, GKV_OBJ_TREE, b->ptr, b->size)) < 0)
-			return rc;
-		t->has_id = 1;
-	}
-	*out = t->id;
-	if (keep && (rc = keep_tree(keep, t)) < 0)
-		return rc;
-	return be->batch_write(batch, &t->id, GKV_OBJ_TREE, b->ptr, b->size);
+	*out = root->id;
+out:
+	fstack_free(&s);
+	return rc;
 }
 
 /*
@@ -889,14 +1029,32 @@ void gkv__tree_keep_dispose(gkv__sbuf *keep)
  * After the batch that wrote tree landed: its in-memory nodes are in the
  * store now, so later commits that share them do not write them again.
  */
-void gkv__tree_mark_stored(gkv_tree *t)
+void gkv__tree_mark_stored(gkv_tree *root)
 {
-	if (t->clean || atomic_load_explicit(&t->stored, memory_order_acquire) || !t->has_id)
-		return;
-	for (size_t i = 0; i < t->n; i++)
-		if (t->e[i].child)
-			gkv__tree_mark_stored(t->e[i].child);
-	atomic_store_explicit(&t->stored, 1, memory_order_release);
+	fstack s;
+
+	fstack_init(&s, false);
+	/* Out of memory for the walk only leaves nodes unmarked: they are
+	 * stored all the same, and a later commit writes them again. */
+	if (is_written(root) || !root->has_id || fstack_push(&s, root, 0) < 0)
+		goto out;
+	while (s.n) {
+		frame *f = &s.f[s.n - 1];
+		gkv_tree *t = f->t;
+
+		while (f->i < t->n && !(t->e[f->i].child && !is_written(t->e[f->i].child) &&
+					  t->e[f->i].child->has_id))
+			f->i++;
+		if (f->i < t->n) {
+			if (fstack_push(&s, t->e[f->i++].child, 0) < 0)
+				goto out;
+			continue;
+		}
+		atomic_store_explicit(&t->stored, 1, memory_order_release);
+		s.n--;
+	}
+out:
+	fstack_free(&s);
 }
 
 int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch, gkv__sbuf *keep)
@@ -905,7 +1063,7 @@ int gkv__tree_write_batch(gkv_oid *out, gkv_tree *tree, gkv_batch *batch, gkv__s
 	int rc;
 
 	pthread_mutex_lock(&tree->repo->hash_lock);
-	rc = write_rec(out, tree, batch, &b, keep);
+	rc = write_tree(out, tree, batch, &b, keep);
 	pthread_mutex_unlock(&tree->repo->hash_lock);
 	gkv__sbuf_free(&b);
 	return rc;
@@ -1051,7 +1209,7 @@ static int same_tree(int *same, gkv_tree *t, size_t i, gkv_tree *sub)
 	pthread_mutex_lock(&t->repo->hash_lock);
 	rc = entry_id(&a, &t->e[i]);
 	if (rc == 0)
-		rc = hash_rec(&b, sub);
+		rc = hash_tree(&b, sub);
 	pthread_mutex_unlock(&t->repo->hash_lock);
 	if (rc == 0)
 		*same = gkv_oid_equal(&a, &b);
@@ -1120,43 +1278,65 @@ static int own_child(gkv_tree **out, gkv_tree *t, size_t i)
 	return 0;
 }
 
-/* Apply change c at path (from position pos) to t, which this change owns. */
+/*
+ * Apply change c at path (from position pos) to t, which this change
+ * owns: down the path, owning (copying if shared) each directory on the
+ * way, then the change at the last segment, then back up, marking the
+ * directories changed and dropping those the change left empty. The way
+ * down is a stack of frames, not a recursion.
+ */
 static int apply(int *changed, gkv_tree *t, const char *path, size_t pos, const change *c)
 {
 	const char *seg, *nseg;
 	size_t len, nlen, npos;
 	gkv_tree *child;
 	ptrdiff_t i;
+	fstack s;
 	int rc;
 
-	gkv__path_next(path, &pos, &seg, &len);
-	npos = pos;
-	if (!gkv__path_next(path, &npos, &nseg, &nlen))
-		return apply_leaf(changed, t, seg, len, c);
-	i = node_find(t, seg, len);
-	if (i < 0 || !is_tree_mode(t->e[i].mode)) {
-		/* Nothing (or a value) in the way: a remove has nothing to do;
-		 * a set makes the directory, replacing the value. */
-		if (c->kind == OP_REMOVE)
-			return 0;
-		if (!(child = node_new(t->repo)))
-			return GKV_E_NOMEM;
-		if ((rc = node_put(t, i, seg, len, GKV_MODE_TREE, child, NULL)) < 0) {
-			gkv__tree_unref(child);
-			return rc;
+	fstack_init(&s, false);
+	for (;;) {
+		gkv__path_next(path, &pos, &seg, &len);
+		npos = pos;
+		if (!gkv__path_next(path, &npos, &nseg, &nlen)) {
+			rc = apply_leaf(changed, t, seg, len, c);
+			break;
 		}
 		i = node_find(t, seg, len);
-	} else if ((rc = own_child(&child, t, (size_t)i)) < 0) {
-		return rc;
+		if (i < 0 || !is_tree_mode(t->e[i].mode)) {
+			/* Nothing (or a value) in the way: a remove has nothing
+			 * to do; a set makes the directory, replacing the value. */
+			rc = 0;
+			if (c->kind == OP_REMOVE)
+				break;
+			if (!(child = node_new(t->repo))) {
+				rc = GKV_E_NOMEM;
+				break;
+			}
+			if ((rc = node_put(t, i, seg, len, GKV_MODE_TREE, child, NULL)) < 0) {
+				gkv__tree_unref(child);
+				break;
+			}
+			i = node_find(t, seg, len);
+		} else if ((rc = own_child(&child, t, (size_t)i)) < 0) {
+			break;
+		}
+		if ((rc = fstack_push(&s, t, 0)) < 0)
+			break;
+		s.f[s.n - 1].i = (size_t)i;
+		t = child;
 	}
-	if ((rc = apply(changed, child, path, pos, c)) < 0)
-		return rc;
-	if (*changed) {
-		node_dirty(t);
-		if (child->n == 0)
-			node_delete(t, (size_t)i);
+	/* Back up: t is the node below frame k's entry. */
+	while (rc == 0 && *changed && s.n) {
+		frame *f = &s.f[--s.n];
+
+		node_dirty(f->t);
+		if (t->n == 0)
+			node_delete(f->t, f->i);
+		t = f->t;
 	}
-	return 0;
+	fstack_free(&s);
+	return rc;
 }
 
 static int make_value(tvalue **out, gkv_repo *repo, const void *data, size_t len)
@@ -1414,17 +1594,35 @@ void gkv_list_free(gkv_list *l)
 
 /* --------------------------------------------------------------- folds */
 
-/* Git's order is the byte order of full paths, so a walk in entry order
- * yields paths sorted by bytes. */
-static int fold_rec(gkv_tree *t, gkv__sbuf *path, gkv_tree_fold_cb cb, void *payload)
+/*
+ * Call cb for every value below dir, whose path is in path. Git's order
+ * is the byte order of full paths, so a walk in entry order yields paths
+ * sorted by bytes. The walk holds a reference to each directory on its
+ * stack (the first, dir, is the caller's).
+ */
+static int fold_walk(gkv_tree *dir, gkv__sbuf *path, gkv_tree_fold_cb cb, void *payload)
 {
-	size_t base = path->size;
-	int rc = 0;
+	fstack s;
+	int rc;
 
-	for (size_t i = 0; i < t->n && rc == 0; i++) {
-		tentry *e = &t->e[i];
-		gkv_kind k = gkv__mode_kind(e->mode);
+	fstack_init(&s, true);
+	if ((rc = fstack_push(&s, dir, path->size)) < 0)
+		goto out;
+	while (s.n) {
+		frame *f = &s.f[s.n - 1];
+		gkv_tree *t = f->t;
+		size_t base = f->base, i = f->i++;
+		tentry *e;
+		gkv_kind k;
 
+		if (i >= t->n) {
+			if (s.n > 1)
+				gkv__tree_unref(t);
+			s.n--;
+			continue;
+		}
+		e = &t->e[i];
+		k = gkv__mode_kind(e->mode);
 		path->size = base;
 		if ((base && (rc = gkv__sbuf_putc(path, '/')) < 0) ||
 		    (rc = gkv__sbuf_put(path, e->name, e->namelen)) < 0 ||
@@ -1436,10 +1634,13 @@ static int fold_rec(gkv_tree *t, gkv__sbuf *path, gkv_tree_fold_cb cb, void *pay
 
 			if ((rc = child_of(&c, t, i)) < 0)
 				break;
-			rc = fold_rec(c, path, cb, payload);
-			gkv__tree_unref(c);
+			if ((rc = fstack_push(&s, c, path->size)) < 0) {
+				gkv__tree_unref(c);
+				break;
+			}
 		} else if (k == GKV_KIND_SUBMODULE) {
-			rc = cb((const char *)path->ptr, k, e->id.id, GKV_OID_RAWSZ, payload);
+			if ((rc = cb((const char *)path->ptr, k, e->id.id, GKV_OID_RAWSZ, payload)) != 0)
+				break;
 		} else {
 			gkv_buf v;
 
@@ -1447,9 +1648,16 @@ static int fold_rec(gkv_tree *t, gkv__sbuf *path, gkv_tree_fold_cb cb, void *pay
 				break;
 			rc = cb((const char *)path->ptr, k, v.ptr, v.size, payload);
 			gkv_buf_dispose(&v);
+			if (rc != 0)
+				break;
 		}
 	}
-	path->size = base;
+out:
+	while (s.n > 1)
+		gkv__tree_unref(s.f[--s.n].t);
+	if (s.n)
+		path->size = s.f[0].base;
+	fstack_free(&s);
 	return rc;
 }
 
@@ -1481,7 +1689,7 @@ int gkv_tree_fold(gkv_tree *tree, const char *path, gkv_tree_fold_cb cb, void *p
 		return rc;
 	}
 	if ((rc = gkv__sbuf_puts(&p, path)) == 0)
-		rc = fold_rec(dir, &p, cb, payload);
+		rc = fold_walk(dir, &p, cb, payload);
 	gkv__sbuf_free(&p);
 	gkv__tree_unref(dir);
 	return rc;

@@ -6,6 +6,11 @@
 
 #include "common.h"
 
+/* The deepest tree the store builds or walks, as git caps it: a path has
+ * at most this many segments, and a stored tree nested deeper is refused
+ * as damaged (GKV_E_CORRUPT). */
+#define GKV__TREE_MAX_DEPTH 4096
+
 /*
  * The id and mode of what path names in tree, without loading values:
  * GKV_E_NOTFOUND if nothing is there. For "" the tree itself (mode
