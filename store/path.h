@@ -1,13 +1,22 @@
 /*
  * path.h -- keys: validation and splitting of '/'-separated paths.
- * A segment is non-empty, never ".", "..", ".git" (any case), and holds no
- * '/' or NUL. Only the layer that takes paths from users (store, tree,
- * CLI) uses this; nothing below store/ sees paths.
+ * A segment is non-empty, at most GKV__SEGMENT_MAX bytes, never "." or
+ * "..", holds no '/' or NUL, and is never a name git refuses as ".git"
+ * on any file system (any case; NTFS's "git~1", ".git. ", ".git:x";
+ * HFS+'s ignorable code points); ".gitmodules" and ".gitattributes" in
+ * any of those spellings may only end a path. A path has at most
+ * GKV__PATH_MAX_DEPTH segments. path.c says why. Only the layer that
+ * takes paths from users (store, tree, CLI) uses this; nothing below
+ * store/ sees paths.
  */
 #ifndef GKV_PATH_H
 #define GKV_PATH_H
 
 #include "common.h"
+
+/* git's cap on the depth of trees, and fsck's on an entry name's length. */
+#define GKV__PATH_MAX_DEPTH 4096
+#define GKV__SEGMENT_MAX 4096
 
 /*
  * Validate a path: 0, or GKV_E_INVALID with a message quoting the path and
@@ -16,8 +25,20 @@
  */
 int gkv__path_check(const char *path, int allow_root);
 
-/* 1 if name (namelen bytes) is a valid segment. */
+/* 1 if name (namelen bytes) is a valid segment (as the last of a path). */
 int gkv__segment_ok(const char *name, size_t namelen);
+
+/*
+ * Check a value about to be written at path (valid, not the root) the
+ * way git fsck --strict checks a blob by its name: at a .gitmodules (in
+ * any spelling path.c lists), a submodule name that climbs out with "..",
+ * a url or path starting with '-', a url git's transports refuse or an
+ * update starting with '!'; at a .gitattributes, more than 100 MiB or a
+ * line of 2048 bytes or more. 0 (any other path: nothing is read), or
+ * GKV_E_INVALID quoting the path and the offending setting, or
+ * GKV_E_NOMEM.
+ */
+int gkv__value_check(const char *path, const void *value, size_t len);
 
 /*
  * Iterate the segments of a valid path: start with *pos = 0; each call

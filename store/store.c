@@ -557,6 +557,8 @@ int gkv_store_set(gkv_oid *out, gkv_store *s, const char *path, const void *valu
 		return rc;
 	if (len && !value)
 		return gkv__error(GKV_E_INVALID, "value is NULL but its length is %zu", len);
+	if ((rc = gkv__value_check(path, value, len)) < 0)
+		return rc;
 	return store_write(out, s, do_set, &a, info,
 	    message_for(msg, sizeof(msg), info, "set", path));
 }
@@ -601,6 +603,8 @@ int gkv_store_test_and_set(gkv_oid *out, gkv_store *s, const char *path,
 		return rc;
 	if ((expected && expected->size && !expected->ptr) || (new_value && new_value->size && !new_value->ptr))
 		return gkv__error(GKV_E_INVALID, "a buffer has a size but no bytes");
+	if (new_value && (rc = gkv__value_check(path, new_value->ptr, new_value->size)) < 0)
+		return rc;
 	return store_write(out, s, do_test_and_set, &a, info,
 	    message_for(msg, sizeof(msg), info, "test_and_set", path));
 }

@@ -91,6 +91,8 @@ int gkv_txn_set(gkv_txn *t, const char *path, const void *value, size_t len)
 		return rc;
 	if (len && !value)
 		return gkv__error(GKV_E_INVALID, "value is NULL but its length is %zu", len);
+	if ((rc = gkv__value_check(path, value, len)) < 0)
+		return rc;
 	return gkv__tree_set_owned(&t->tree, path, value, len);
 }
 
