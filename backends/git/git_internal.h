@@ -45,6 +45,8 @@ typedef struct {
 	char *dirpath;
 	struct stat dir;
 	bool scanned, racy;
+	/* the first .idx the last scan refused, and why ("" if none) */
+	char bad[256];
 	/* inflate streams, reused (inflateReset is far cheaper than init) */
 	pthread_mutex_t zlock;
 	z_stream **zpool;
@@ -211,15 +213,31 @@ int gkv__git_packs_init(gkv__git *g);
 void gkv__git_packs_free(gkv__git *g);
 
 /*
- * Read id from a pack of objects/pack without libgit2: 1 and the object
- * (*data malloc()ed) if found whole in a pack; 0 if not found, or stored
- * in a form left to libgit2 (a delta, a pack this reader does not take,
- * bytes that fail the pack's checks) -- the caller then asks libgit2,
- * which gives the object or the precise error; a negative code for
- * out of memory.
+ * Read id from a pack of objects/pack, deltas resolved, without libgit2:
+ * 1 and the object (*data from gkv_backend_data_alloc) if a pack has it;
+ * 0 if none does; GKV_E_CORRUPT naming the object and the pack if the
+ * packs that list it hold it damaged; GKV_E_NOMEM.
  */
 int gkv__git_pack_read(void **data, size_t *len, gkv_otype *type, gkv__git *g,
 		       const gkv_oid *id);
+
+/* After a miss: GKV_E_CORRUPT naming id, the repository and the pack
+ * index the last scan refused as damaged, if there is one; else 0. */
+int gkv__git_packs_damaged(gkv__git *g, const gkv_oid *id);
+
+/* cb for each id of each pack (after a rescan), repeats included; stops
+ * at cb's first non-zero value, which it returns. */
+int gkv__git_pack_foreach(gkv__git *g, int (*cb)(const gkv_oid *id, void *payload),
+			  void *payload);
+
+/*
+ * Read id as a loose object (objects/<2 hex>/<38 hex>) with gitkv's own
+ * bounded reader (git_odb.c): 1 and the object if there is one; 0 if
+ * there is none; GKV_E_CORRUPT naming the object and the repository if
+ * the file is damaged in any way; GKV_E_IO.
+ */
+int gkv__git_loose_read(void **data, size_t *len, gkv_otype *type, gkv__git *g,
+			const gkv_oid *id);
 
 /* Scan objects/pack again if it changed since the last scan. */
 void gkv__git_packs_refresh(gkv__git *g);

@@ -30,11 +30,6 @@
 
 _Static_assert(GIT_OID_RAWSZ == GKV_OID_RAWSZ, "libgit2 and gitkv ids differ in size");
 
-static void to_git(git_oid *out, const gkv_oid *id)
-{
-	memcpy(out->id, id->id, GKV_OID_RAWSZ);
-}
-
 static const char *type_name(gkv_otype t)
 {
 	switch (t) {
@@ -264,77 +259,236 @@ static void cache_put(gkv__git_cache *c, const gkv_oid *id, gkv_otype type, cons
 
 /* ---- reads ---- */
 
-/* id through libgit2: loose objects, deltas, alternates, and the errors. */
-static int read_libgit2(void **data, size_t *len, gkv_otype *type, gkv__git *g,
-			const gkv_oid *id)
+/*
+ * Loose objects are read here, not by libgit2: libgit2 1.5 trusts a loose
+ * object's header (one that understates the size overflowed its buffer)
+ * and can loop forever on a truncated zlib stream. This reader is bounded
+ * throughout: the file is read whole (its size known from fstat), the
+ * header "<type> <size>\0" is parsed strictly from the first bytes it
+ * inflates, the size must be one the file can hold (deflate expands at
+ * most ~1032:1), the output buffer is exactly that size plus one byte,
+ * and one inflate call over the whole input must end the stream with
+ * exactly that many bytes and no input left over. The object is then
+ * re-hashed against its name, as git and libgit2 do for loose objects.
+ * Any failure is GKV_E_CORRUPT naming the object and the repository.
+ */
+#define LOOSE_HEAD_MAX 32 /* "commit " and 20 digits and the NUL fit */
+
+static int loose_damaged(const gkv__git *g, const gkv_oid *id, const char *why)
 {
 	char hex[GKV_OID_HEXSZ + 1];
-	git_odb_object *obj = NULL;
-	git_object_t t;
-	git_oid oid;
-	size_t size;
-	void *copy;
-	int rc;
 
-	to_git(&oid, id);
-	if ((rc = git_odb_read(&obj, g->odb, &oid)) == GIT_ENOTFOUND) {
-		git_error_clear();
+	gkv__backend_hex(hex, id);
+	return gkv_error_set(GKV_E_CORRUPT,
+			     "loose object %s in git repository '%s' is corrupt: %s", hex,
+			     g->path, why);
+}
+
+/* The type and size of a loose header (hlen bytes, NUL included). */
+static bool loose_header(gkv_otype *type, uint64_t *size, const unsigned char *h, size_t hlen)
+{
+	static const char *const names[] = {"commit", "tree", "blob", "tag"};
+	const unsigned char *p = h, *end = h + hlen - 1; /* at the NUL */
+	int t;
+
+	for (t = 0; t < 4; t++) {
+		size_t n = strlen(names[t]);
+
+		if ((size_t)(end - p) > n && memcmp(p, names[t], n) == 0 && p[n] == ' ') {
+			p += n + 1;
+			break;
+		}
+	}
+	if (t == 4 || p == end || (*p == '0' && p + 1 != end))
+		return false;
+	*size = 0;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9' || *size > (UINT64_MAX - 9) / 10)
+			return false;
+		*size = *size * 10 + (uint64_t)(*p - '0');
+	}
+	*type = (gkv_otype)(GKV_OBJ_COMMIT + t);
+	return true;
+}
+
+/* The whole file at fd: *out malloc()ed. 0, or -1 with errno set. */
+static int read_file(unsigned char **out, size_t *len, int fd)
+{
+	struct stat st;
+	unsigned char *buf;
+	size_t got = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size >= UINT32_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!(buf = malloc((size_t)st.st_size)))
+		return -1;
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			errno = r == 0 ? EINVAL : errno;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+/* Inflate the loose object in z (zlen bytes): 0, or a negative code. */
+static int loose_inflate(void **data, size_t *len, gkv_otype *type, const gkv__git *g,
+			 const gkv_oid *id, const unsigned char *z, size_t zlen)
+{
+	unsigned char head[LOOSE_HEAD_MAX], *buf, *nul;
+	size_t hlen, extra;
+	uint64_t size;
+	z_stream zs;
+	int zrc, rc = 0;
+
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit(&zs) != Z_OK)
+		return gkv__oom();
+	zs.next_in = (unsigned char *)z;
+	zs.avail_in = (uInt)zlen;
+	zs.next_out = head;
+	zs.avail_out = sizeof(head);
+	zrc = inflate(&zs, Z_SYNC_FLUSH);
+	hlen = sizeof(head) - zs.avail_out;
+	if ((zrc != Z_OK && zrc != Z_STREAM_END) || !(nul = memchr(head, '\0', hlen)) ||
+	    !loose_header(type, &size, head, (size_t)(nul - head) + 1)) {
+		inflateEnd(&zs);
+		return loose_damaged(g, id, "bad header");
+	}
+	extra = hlen - (size_t)(nul - head) - 1; /* payload bytes already out */
+	if (size >= UINT32_MAX || size > (uint64_t)zlen * 1032 + 64 || extra > size) {
+		inflateEnd(&zs);
+		return loose_damaged(g, id, "size in its header does not match its data");
+	}
+	if (!(buf = gkv_backend_data_alloc((size_t)size + 1))) {
+		inflateEnd(&zs);
+		return GKV_E_NOMEM;
+	}
+	memcpy(buf, nul + 1, extra);
+	if (zrc != Z_STREAM_END) {
+		zs.next_out = buf + extra;
+		zs.avail_out = (uInt)(size + 1 - extra);
+		zrc = inflate(&zs, Z_FINISH);
+	}
+	if (zrc != Z_STREAM_END || zs.total_out != hlen - extra + size)
+		rc = loose_damaged(g, id,
+				   zrc == Z_STREAM_END ? "size in its header does not match its data"
+						       : "zlib stream damaged or truncated");
+	else if (zs.avail_in != 0)
+		rc = loose_damaged(g, id, "garbage after its zlib stream");
+	else if (gkv__git_check_id(id, *type, buf, (size_t)size) < 0)
+		rc = loose_damaged(g, id, "its contents do not hash to its name");
+	inflateEnd(&zs);
+	if (rc < 0) {
+		gkv_backend_data_free(buf);
+		return rc;
+	}
+	*data = buf;
+	*len = (size_t)size;
+	return 0;
+}
+
+static void loose_path(char *out, size_t cap, const gkv__git *g, const gkv_oid *id)
+{
+	char hex[GKV_OID_HEXSZ + 1];
+
+	gkv__backend_hex(hex, id);
+	snprintf(out, cap, "%sobjects/%.2s/%s", g->commondir, hex, hex + 2);
+}
+
+int gkv__git_loose_read(void **data, size_t *len, gkv_otype *type, gkv__git *g,
+			const gkv_oid *id)
+{
+	char path[PATH_MAX];
+	unsigned char *z;
+	size_t zlen;
+	int fd, rc;
+
+	loose_path(path, sizeof(path), g, id);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return gkv_error_set(GKV_E_IO, "git repository '%s': cannot open '%s': %s", g->path,
+				     path, strerror(errno));
+	}
+	rc = read_file(&z, &zlen, fd);
+	close(fd);
+	if (rc < 0) {
+		if (errno == ENOMEM)
+			return gkv__oom();
+		if (errno == EINVAL)
+			return loose_damaged(g, id, "not a regular file of a possible size");
+		return gkv_error_set(GKV_E_IO, "git repository '%s': cannot read '%s': %s", g->path,
+				     path, strerror(errno));
+	}
+	rc = loose_inflate(data, len, type, g, id, z, zlen);
+	free(z);
+	return rc < 0 ? rc : 1;
+}
+
+/*
+ * Packs first (the bulk of a repository after git gc or a large batch),
+ * then the loose object. An object damaged in a pack may still be whole
+ * elsewhere (git allows an object in several places), so a damaged copy
+ * is reported only when no other copy reads.
+ */
+int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+{
+	gkv__git *g = (gkv__git *)b;
+	char hex[GKV_OID_HEXSZ + 1], msg[1024] = "";
+	int rc, prc;
+
+	if (cache_get(data, len, type, g->cache, id))
+		return 0;
+	if ((prc = gkv__git_pack_read(data, len, type, g, id)) == GKV_E_NOMEM)
+		return prc;
+	if (prc < 0) /* kept: the loose read below may set another */
+		snprintf(msg, sizeof(msg), "%s", gkv_error_last());
+	if (prc != 1 && (rc = gkv__git_loose_read(data, len, type, g, id)) != 1) {
+		if (rc < 0 && (rc != GKV_E_CORRUPT || prc == 0))
+			return rc;
+		if (prc < 0)
+			return gkv_error_set(prc, "%s", msg);
+		if ((rc = gkv__git_packs_damaged(g, id)) < 0)
+			return rc;
 		gkv__backend_hex(hex, id);
 		return gkv_error_set(GKV_E_NOTFOUND, "object %s not found in git repository '%s'",
 				     hex, g->path);
 	}
-	/* It is there but cannot be read: a bad zlib stream, a truncated
-	 * file, bytes that do not hash to the id, a broken pack. */
-	if (rc < 0) {
-		gkv__backend_hex(hex, id);
-		return gkv__git_error(rc, GKV_E_CORRUPT,
-				      "object %s in git repository '%s' is unreadable", hex,
-				      g->path);
-	}
-	t = git_odb_object_type(obj);
-	size = git_odb_object_size(obj);
-	if (t < GIT_OBJECT_COMMIT || t > GIT_OBJECT_TAG) {
-		git_odb_object_free(obj);
-		gkv__backend_hex(hex, id);
-		return gkv_error_set(GKV_E_CORRUPT,
-				     "object %s in git repository '%s' has bad type %d", hex,
-				     g->path, (int)t);
-	}
-	if (!(copy = gkv_backend_data_alloc(size))) {
-		git_odb_object_free(obj);
-		return GKV_E_NOMEM;
-	}
-	memcpy(copy, git_odb_object_data(obj), size);
-	git_odb_object_free(obj);
-	*data = copy;
-	*len = size;
-	*type = (gkv_otype)t;
+	cache_put(g->cache, id, *type, *data, *len);
 	return 0;
 }
 
-int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+/* A loose file named id exists (not read: a read checks it). */
+static bool loose_exists(const gkv__git *g, const gkv_oid *id)
 {
-	gkv__git *g = (gkv__git *)b;
-	int rc;
+	char path[PATH_MAX];
 
-	if (cache_get(data, len, type, g->cache, id))
-		return 0;
-	if ((rc = gkv__git_pack_read(data, len, type, g, id)) < 0)
-		return rc;
-	if (rc == 0 && (rc = read_libgit2(data, len, type, g, id)) < 0)
-		return rc;
-	cache_put(g->cache, id, *type, *data, *len);
-	return 0;
+	loose_path(path, sizeof(path), g, id);
+	return access(path, F_OK) == 0;
 }
 
 int gkv__git_exists(gkv_backend *b, const gkv_oid *id)
 {
 	gkv__git *g = (gkv__git *)b;
-	git_oid oid;
 
-	to_git(&oid, id);
-	/* Missing objects make libgit2 look for packs another process wrote. */
-	return git_odb_exists(g->odb, &oid) ? 1 : 0;
+	if (gkv__git_pack_has(g, id) || loose_exists(g, id))
+		return 1;
+	/* a miss looks for packs another process wrote */
+	gkv__git_packs_refresh(g);
+	return gkv__git_pack_has(g, id);
 }
 
 /* ---- iteration ---- */
@@ -375,11 +529,19 @@ static int oid_cmp(const void *a, const void *b)
 	return memcmp(a, b, GKV_OID_RAWSZ);
 }
 
+static int collect_id(const gkv_oid *id, void *payload)
+{
+	return collect_cb((const git_oid *)id, payload);
+}
+
+static int loose_ids(id_vec *v, gkv__git *g);
+
 /*
- * git_odb_foreach visits each backend in turn (packs, loose objects,
- * alternates), so an object stored twice (loose and packed, or in two
- * packs) comes twice: collect, sort and drop the repeats. Collecting
- * also lets the callback use the backend freely.
+ * The loose objects and the packs' ids (gitkv's own listings, so that
+ * libgit2 never reads an .idx this backend has not checked): an object
+ * stored twice (loose and packed, or in two packs) comes twice, so
+ * collect, sort and drop the repeats. Collecting also lets the callback
+ * use the backend freely.
  */
 int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
 		     gkv_backend_oid_cb cb, void *payload)
@@ -392,15 +554,10 @@ int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen
 	if (prefix_hexlen > GKV_OID_HEXSZ || (prefix_hexlen && !prefix))
 		return gkv_error_set(GKV_E_INVALID, "object prefix of %zu hex digits is invalid",
 				     prefix_hexlen);
-	rc = git_odb_foreach(g->odb, collect_cb, &v);
-	if (v.oom) {
+	if ((rc = loose_ids(&v, g)) < 0 ||
+	    (rc = gkv__git_pack_foreach(g, collect_id, &v) != 0 ? gkv__oom() : 0) < 0) {
 		free(v.ids);
-		return gkv__oom();
-	}
-	if (rc < 0) {
-		free(v.ids);
-		return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot list objects",
-				      g->path);
+		return rc;
 	}
 	if (v.n)
 		qsort(v.ids, v.n, sizeof(*v.ids), oid_cmp);
@@ -635,7 +792,6 @@ int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n)
 	gkv__git_obj **todo;
 	id_vec loose = {NULL, 0, 0, NULL, 0, false};
 	bool big = n >= GKV__GIT_PACK_MIN;
-	git_oid oid;
 	size_t k = 0;
 	int rc;
 
@@ -652,8 +808,8 @@ int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n)
 		free(loose.ids);
 		return rc;
 	}
-	/* Drop repeats and what the repository has. NO_REFRESH: a miss here
-	 * need not rescan objects/pack; at worst an object another process
+	/* Drop repeats and what the repository has. A miss here need not
+	 * rescan objects/pack; at worst an object another process
 	 * just wrote is written again, which git allows. A large batch asks
 	 * its own maps of the packs and the listing of loose objects. */
 	for (size_t i = 0; i < n; i++) {
@@ -662,8 +818,7 @@ int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n)
 		if (big ? gkv__git_pack_has(g, &todo[i]->id) ||
 			      (loose.n && bsearch(&todo[i]->id, loose.ids, loose.n,
 						  sizeof(*loose.ids), oid_cmp))
-			: (to_git(&oid, &todo[i]->id),
-			   git_odb_exists_ext(g->wodb, &oid, GIT_ODB_LOOKUP_NO_REFRESH)))
+			: gkv__git_pack_has(g, &todo[i]->id) || loose_exists(g, &todo[i]->id))
 			continue;
 		todo[k++] = todo[i];
 	}

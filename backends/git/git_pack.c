@@ -71,20 +71,22 @@ static void sha1_final(unsigned char out[20], sha1_ctx *c)
 /* ---- reading: objects straight from the packs ---- */
 
 /*
- * libgit2 reads a packed object through layers made for every case
- * (deltas, window caches, several backends) and then hashes what it
- * inflated again, to check the id: for a 64-byte value that re-hash and
- * the layers cost more than the inflate itself. git itself does not
- * re-hash what it reads (git cat-file trusts the pack; index-pack and
- * fsck are where ids are checked). This reader takes the common case
- * itself -- an object stored whole (not as a delta) in a pack of
- * objects/pack -- and checks it as git's pack reuse does: the CRC-32
+ * Every object in a pack of objects/pack is read here, never by libgit2:
+ * libgit2 1.5 trusts an .idx further than it should (a damaged one made
+ * it read outside its maps), and a repository handed to gitkv must not
+ * be able to crash or hang it. So an .idx is validated whole before its
+ * pack is used (see idx_sound), and every read is bounded by the maps.
+ *
+ * An object stored whole is checked as git's pack reuse does: the CRC-32
  * that the .idx keeps for the object's packed bytes (header and zlib
- * stream) must match, and zlib's own Adler-32 must hold. A flipped bit
- * in the type, the size or the data is caught; an object is not
- * re-hashed. Everything else (deltas, loose objects, alternates, a pack
- * this reader cannot take, bytes that fail a check) goes to libgit2,
- * which then gives the object or the precise error.
+ * stream) must match, and zlib's own Adler-32 must hold. A flipped bit in
+ * the type, the size or the data is caught; such an object is not
+ * re-hashed (git cat-file does not re-hash what it reads either; the
+ * re-hash cost more than the inflate for a small value). A delta (what
+ * git gc makes) is resolved here too: its base found by offset
+ * (OFS_DELTA) or by id (REF_DELTA), at most MAX_DELTA_DEPTH deep, each
+ * step bounded, and the result re-hashed against the id asked for, since
+ * a base reached by offset has no CRC of its own to check.
  *
  * .idx version 2: "\377tOc", version 2, a 256-entry fanout of 32-bit
  * counts, n sorted ids, n CRC-32s, n 32-bit offsets (the top bit set:
@@ -96,6 +98,12 @@ static void sha1_final(unsigned char out[20], sha1_ctx *c)
  * changed: packs are never rewritten in place) until the next scan
  * drops it, under the write side of the lock, when no reader is in it.
  */
+
+/* git's own limit is 50 by default, 250 for gc --aggressive; a chain
+ * longer than this is refused rather than followed. */
+#define MAX_DELTA_DEPTH 4096
+#define OBJ_OFS_DELTA 6
+#define OBJ_REF_DELTA 7
 
 struct gkv__git_packfile {
 	const unsigned char *idx, *pack;
@@ -123,11 +131,13 @@ static void unmap_pack(gkv__git_packfile *p)
 	free(p);
 }
 
+/* The file mapped; NULL with errno set (ENOENT: it is not there). */
 static const unsigned char *map_file(size_t *len, int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	void *m = MAP_FAILED;
+	int e = EINVAL;
 
 	if (fd < 0)
 		return NULL;
@@ -135,55 +145,119 @@ static const unsigned char *map_file(size_t *len, int dirfd, const char *name)
 	    (uint64_t)st.st_size <= SIZE_MAX) {
 		*len = (size_t)st.st_size;
 		m = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+		e = errno;
 	}
 	close(fd);
+	errno = e;
 	return m == MAP_FAILED ? NULL : m;
 }
 
-/* The .idx's layout checked against its size and its pack: true if sound. */
-static bool idx_sound(gkv__git_packfile *p)
+/* The offset of entry i (its 64-bit form if the top bit says so). */
+static uint64_t entry_offset(const gkv__git_packfile *p, uint32_t i)
+{
+	uint64_t o = be32(p->off32 + (size_t)i * 4);
+
+	if (o & 0x80000000u) {
+		const unsigned char *q = p->off64 + (o & 0x7fffffffu) * 8;
+
+		o = (uint64_t)be32(q) << 32 | be32(q + 4);
+	}
+	return o;
+}
+
+/*
+ * The .idx checked whole against its size and its pack, before anything
+ * reads through it: NULL if sound, else what is wrong. Checked: magic and
+ * version; the fanout never decreasing; the size exactly what the count
+ * and the number of 64-bit offsets make; the ids strictly increasing and
+ * each under its fanout bucket; every offset (and every 64-bit offset's
+ * index) inside the pack, after its 12-byte header and before its
+ * checksum; the pack's header ("PACK", version 2 or 3, the same count);
+ * the pack's checksum as the .idx records it; the .idx's own checksum.
+ * The whole pack is not hashed (a pack can be gigabytes): its objects are
+ * checked one by one as they are read.
+ */
+static const char *idx_sound(gkv__git_packfile *p)
 {
 	const unsigned char *fan = p->idx + 8;
+	unsigned char sum[20];
 	uint32_t prev = 0;
-	size_t need;
+	size_t need, n64 = 0;
+	sha1_ctx sha;
 
 	if (p->idx_len < IDX_HEAD + 40 || memcmp(p->idx, "\377tOc\0\0\0\2", 8) != 0)
-		return false;
+		return "not an index of version 2";
 	for (int i = 0; i < 256; i++) {
 		uint32_t c = be32(fan + 4 * i);
 
 		if (c < prev)
-			return false;
+			return "fanout table decreases";
 		prev = c;
 	}
 	p->n = prev;
 	need = IDX_HEAD + (size_t)p->n * 28 + 40;
 	if (p->idx_len < need || (p->idx_len - need) % 8 != 0)
-		return false;
+		return "size does not match its object count";
 	p->ids = p->idx + IDX_HEAD;
 	p->crcs = p->ids + (size_t)p->n * 20;
 	p->off32 = p->crcs + (size_t)p->n * 4;
 	p->off64 = p->off32 + (size_t)p->n * 4;
 	p->n64 = (p->idx_len - need) / 8;
-	/* the pack: "PACK", version 2 or 3, the same count, the same checksum */
-	return p->pack_len >= 32 && memcmp(p->pack, "PACK", 4) == 0 &&
-	       (be32(p->pack + 4) == 2 || be32(p->pack + 4) == 3) && be32(p->pack + 8) == p->n &&
-	       memcmp(p->pack + p->pack_len - 20, p->idx + p->idx_len - 40, 20) == 0;
+	sha1_init(&sha);
+	sha1_update(&sha, p->idx, p->idx_len - 20);
+	sha1_final(sum, &sha);
+	if (memcmp(sum, p->idx + p->idx_len - 20, 20) != 0)
+		return "checksum mismatch";
+	if (p->pack_len < 32 || memcmp(p->pack, "PACK", 4) != 0 ||
+	    (be32(p->pack + 4) != 2 && be32(p->pack + 4) != 3) || be32(p->pack + 8) != p->n)
+		return "its pack's header does not match";
+	if (memcmp(p->pack + p->pack_len - 20, p->idx + p->idx_len - 40, 20) != 0)
+		return "its pack's checksum does not match";
+	for (uint32_t i = 0, b = 0; i < p->n; i++) {
+		const unsigned char *id = p->ids + (size_t)i * 20;
+		uint32_t o = be32(p->off32 + (size_t)i * 4);
+		uint64_t off;
+
+		if (i && memcmp(id - 20, id, 20) >= 0)
+			return "ids out of order";
+		while (be32(fan + 4 * b) <= i)
+			b++; /* ends: fanout[255] == n > i */
+		if (id[0] != b)
+			return "an id is outside its fanout bucket";
+		if (o & 0x80000000u) {
+			if ((o & 0x7fffffffu) >= p->n64)
+				return "a 64-bit offset is outside its table";
+			n64++;
+		}
+		off = entry_offset(p, i);
+		if (off < 12 || off >= p->pack_len - 20)
+			return "an offset is outside the pack";
+	}
+	if (n64 != p->n64)
+		return "size does not match its 64-bit offsets";
+	return NULL;
 }
 
-static gkv__git_packfile *open_pack(int dirfd, const char *idxname)
+/* p, or NULL: *why then says why (NULL if the pair is simply absent). */
+static gkv__git_packfile *open_pack(const char **why, int dirfd, const char *idxname)
 {
 	size_t nlen = strlen(idxname);
 	gkv__git_packfile *p = calloc(1, sizeof(*p) + nlen + 2);
 
+	*why = NULL;
 	if (!p)
 		return NULL;
 	memcpy(p->name, idxname, nlen + 1);
 	p->idx = map_file(&p->idx_len, dirfd, idxname);
+	if (!p->idx && errno != ENOENT)
+		*why = "cannot be read";
 	memcpy(p->name + nlen - 3, "pack", 5); /* the pack's name, for a moment */
-	p->pack = map_file(&p->pack_len, dirfd, p->name);
+	p->pack = p->idx ? map_file(&p->pack_len, dirfd, p->name) : NULL;
 	memcpy(p->name + nlen - 3, "idx", 4);
-	if (!p->idx || !p->pack || !idx_sound(p)) {
+	if (p->idx && !p->pack && errno != ENOENT)
+		*why = "its pack cannot be read";
+	/* (an .idx without its pack is ignored, as git ignores it) */
+	if (!p->idx || !p->pack || (*why = idx_sound(p)) != NULL) {
 		unmap_pack(p);
 		return NULL;
 	}
@@ -191,32 +265,18 @@ static gkv__git_packfile *open_pack(int dirfd, const char *idxname)
 	return p;
 }
 
-/* The pack offset of id in p: true if p has it (and the offset is sane). */
-static bool find_offset(uint64_t *off, uint32_t *crc, const gkv__git_packfile *p,
-			const unsigned char *id)
+/* The entry of id in p: true and its index if p has it. */
+static bool find_entry(uint32_t *out, const gkv__git_packfile *p, const unsigned char *id)
 {
 	const unsigned char *fan = p->idx + 8;
 	uint32_t lo = id[0] ? be32(fan + 4 * (id[0] - 1)) : 0, hi = be32(fan + 4 * id[0]);
-	uint64_t o;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 		int c = memcmp(p->ids + (size_t)mid * 20, id, 20);
 
 		if (c == 0) {
-			o = be32(p->off32 + (size_t)mid * 4);
-			if (o & 0x80000000u) {
-				const unsigned char *q;
-
-				if ((o & 0x7fffffffu) >= p->n64)
-					return false;
-				q = p->off64 + (o & 0x7fffffffu) * 8;
-				o = (uint64_t)be32(q) << 32 | be32(q + 4);
-			}
-			if (o < 12 || o >= p->pack_len - 20)
-				return false;
-			*off = o;
-			*crc = be32(p->crcs + (size_t)mid * 4);
+			*out = mid;
 			return true;
 		}
 		if (c < 0)
@@ -260,31 +320,44 @@ static void zs_put(gkv__git_packs *ps, z_stream *zs)
 	}
 }
 
-/* The object at off in p: 1, 0 (leave it to libgit2) or GKV_E_NOMEM. */
-static int unpack_at(void **data, size_t *len, gkv_otype *type, gkv__git_packs *ps,
-		     const gkv__git_packfile *p, uint64_t off, uint32_t crc)
+/* What a read of one object carries through a delta chain. */
+typedef struct {
+	gkv__git *g;
+	const gkv_oid *id; /* the object asked for, for messages */
+	const char *pack;  /* the pack being read, for messages */
+} pack_reader;
+
+static int damaged(const pack_reader *r, const char *what, uint64_t off)
 {
-	const unsigned char *start = p->pack + off, *s = start, *end = p->pack + p->pack_len - 20;
-	unsigned c = *s++, t = (c >> 4) & 7;
-	uint64_t size = c & 15;
+	char hex[GKV_OID_HEXSZ + 1];
+
+	gkv__backend_hex(hex, r->id);
+	return gkv_error_set(GKV_E_CORRUPT,
+			     "object %s in git repository '%s' is corrupt: %s at offset %llu of "
+			     "objects/pack/%s",
+			     hex, r->g->path, what, (unsigned long long)off, r->pack);
+}
+
+/*
+ * Inflate exactly size bytes from s (at most end - s bytes of input):
+ * *out from gkv_backend_data_alloc. *used is the input taken. 0, or
+ * GKV_E_CORRUPT (the stream is damaged, or inflates to another size) or
+ * GKV_E_NOMEM. Bounded: one call to inflate over input that is all there.
+ */
+static int inflate_exact(unsigned char **out, size_t *used, const pack_reader *r,
+			 const unsigned char *s, const unsigned char *end, uint64_t size,
+			 uint64_t off)
+{
+	gkv__git_packs *ps = &r->g->packs;
 	unsigned char *buf;
 	z_stream *zs;
-	int shift = 4, zrc;
+	int zrc;
 
-	while (c & 0x80) {
-		if (s >= end || shift > 57)
-			return 0;
-		c = *s++;
-		size |= (uint64_t)(c & 0x7f) << shift;
-		shift += 7;
-	}
-	/* deltas (6, 7) and anything odd are libgit2's; deflate expands at
-	 * most ~1032:1, so a larger size is a damaged header */
-	if (t < GKV_OBJ_COMMIT || t > GKV_OBJ_TAG || size >= UINT32_MAX ||
-	    size > (uint64_t)(end - s) * 1032 + 64)
-		return 0;
+	/* deflate expands at most ~1032:1, so a larger size is a damaged header */
+	if (size >= UINT32_MAX || size > (uint64_t)(end - s) * 1032 + 64)
+		return damaged(r, "size larger than its data can hold", off);
 	if (!(buf = gkv_backend_data_alloc((size_t)size + 1)))
-		return GKV_E_NOMEM;
+		return gkv__oom();
 	if (!(zs = zs_get(ps))) {
 		gkv_backend_data_free(buf);
 		return gkv__oom();
@@ -295,35 +368,251 @@ static int unpack_at(void **data, size_t *len, gkv_otype *type, gkv__git_packs *
 	zs->next_out = buf;
 	zs->avail_out = (uInt)size + 1;
 	zrc = inflate(zs, Z_FINISH);
-	if (zrc != Z_STREAM_END || zs->total_out != size ||
-	    crc32(0, start, (uInt)((size_t)(s - start) + zs->total_in)) != crc) {
+	*used = zs->total_in;
+	if (zrc != Z_STREAM_END || zs->total_out != size) {
 		zs_put(ps, zs);
 		gkv_backend_data_free(buf);
-		return 0;
+		return damaged(r, "zlib stream damaged or of the wrong size", off);
 	}
 	zs_put(ps, zs);
-	*data = buf;
-	*len = (size_t)size;
-	*type = (gkv_otype)t;
-	return 1;
+	*out = buf;
+	return 0;
 }
 
-static int lookup(void **data, size_t *len, gkv_otype *type, gkv__git_packs *ps,
-		  const gkv_oid *id)
+/* A delta's size field (7 bits per byte, low bits first). */
+static bool delta_size(uint64_t *out, const unsigned char **d, const unsigned char *end)
 {
-	int rc = 0;
+	uint64_t v = 0;
+	int shift = 0;
+	unsigned c;
 
-	pthread_rwlock_rdlock(&ps->lock);
-	for (size_t i = 0; i < ps->n; i++) {
-		uint64_t off;
-		uint32_t crc;
+	do {
+		if (*d >= end || shift > 63)
+			return false;
+		c = *(*d)++;
+		v |= (uint64_t)(c & 0x7f) << shift;
+		shift += 7;
+	} while (c & 0x80);
+	*out = v;
+	return true;
+}
 
-		if (find_offset(&off, &crc, ps->list[i], id->id)) {
-			rc = unpack_at(data, len, type, ps, ps->list[i], off, crc);
-			break;
+/*
+ * Apply git's delta d (dlen bytes) to base: *out (gkv_backend_data_alloc)
+ * and *outlen. The instructions are checked in a first pass (every copy
+ * inside the base, every insert inside the delta, the lengths adding up
+ * to the result size the delta states) before anything is allocated.
+ * NULL on damage or out of memory (*nomem then set).
+ */
+static unsigned char *delta_apply(size_t *outlen, bool *nomem, const unsigned char *base,
+				  size_t blen, const unsigned char *d, size_t dlen)
+{
+	const unsigned char *end = d + dlen, *ops;
+	uint64_t bsize, rsize, total = 0;
+	unsigned char *out = NULL, *w = NULL;
+
+	*nomem = false;
+	if (!delta_size(&bsize, &d, end) || bsize != blen || !delta_size(&rsize, &d, end) ||
+	    rsize >= UINT32_MAX)
+		return NULL;
+	ops = d;
+	for (int pass = 0; pass < 2; pass++) {
+		for (d = ops; d < end;) {
+			unsigned c = *d++;
+
+			if (c & 0x80) { /* copy from the base */
+				uint64_t o = 0, n = 0;
+
+				for (int i = 0; i < 4; i++)
+					if (c & (1u << i)) {
+						if (d >= end)
+							return NULL;
+						o |= (uint64_t)*d++ << (8 * i);
+					}
+				for (int i = 0; i < 3; i++)
+					if (c & (0x10u << i)) {
+						if (d >= end)
+							return NULL;
+						n |= (uint64_t)*d++ << (8 * i);
+					}
+				if (n == 0)
+					n = 0x10000;
+				if (o + n > blen)
+					return NULL;
+				if (pass)
+					memcpy(w, base + o, n), w += n;
+				total += n;
+			} else if (c) { /* insert c bytes of the delta */
+				if ((size_t)(end - d) < c)
+					return NULL;
+				if (pass)
+					memcpy(w, d, c), w += c;
+				d += c;
+				total += c;
+			} else {
+				return NULL; /* 0 is reserved */
+			}
+			if (total > rsize)
+				return NULL;
 		}
+		if (total != rsize)
+			return NULL;
+		if (!pass && !(w = out = gkv_backend_data_alloc((size_t)rsize + 1))) {
+			*nomem = true;
+			return NULL;
+		}
+		total = 0;
 	}
-	pthread_rwlock_unlock(&ps->lock);
+	*outlen = (size_t)rsize;
+	return out;
+}
+
+static int find_in_packs(void **data, size_t *len, gkv_otype *type, gkv__git *g,
+			 const gkv_oid *id, int depth);
+
+/*
+ * The object at off in p, deltas resolved: 0 and *data
+ * (gkv_backend_data_alloc), or GKV_E_CORRUPT / GKV_E_NOMEM. crc, if not
+ * NULL, is what the .idx says the entry's packed bytes sum to.
+ */
+static int unpack_at(void **data, size_t *len, gkv_otype *type, const pack_reader *r,
+		     const gkv__git_packfile *p, uint64_t off, const uint32_t *crc, int depth)
+{
+	const unsigned char *start = p->pack + off, *s = start, *end = p->pack + p->pack_len - 20;
+	unsigned c = *s++, t = (c >> 4) & 7;
+	uint64_t size = c & 15, base_off = 0;
+	const unsigned char *base_id = NULL;
+	unsigned char *delta = NULL, *out;
+	void *base = NULL;
+	size_t used = 0, blen = 0;
+	gkv_otype btype;
+	bool nomem;
+	int shift = 4, rc;
+
+	if (depth > MAX_DELTA_DEPTH)
+		return damaged(r, "delta chain too long", off);
+	while (c & 0x80) {
+		if (s >= end || shift > 57)
+			return damaged(r, "entry header runs off the pack", off);
+		c = *s++;
+		size |= (uint64_t)(c & 0x7f) << shift;
+		shift += 7;
+	}
+	if (t == OBJ_OFS_DELTA) { /* git's encoding: 7 bits a byte, high first,
+				   * each byte but the last adding one */
+		do {
+			if (s >= end || base_off > (UINT64_MAX >> 8))
+				return damaged(r, "delta base offset runs off the pack", off);
+			c = *s++;
+			base_off = (base_off << 7) + (c & 0x7f) + ((c & 0x80) ? 1 : 0);
+		} while (c & 0x80);
+		if (base_off == 0 || base_off > off - 12)
+			return damaged(r, "delta base outside the pack", off);
+		base_off = off - base_off;
+	} else if (t == OBJ_REF_DELTA) {
+		if (end - s < 20)
+			return damaged(r, "delta base id runs off the pack", off);
+		base_id = s;
+		s += 20;
+	} else if (t < GKV_OBJ_COMMIT || t > GKV_OBJ_TAG) {
+		return damaged(r, "bad object type", off);
+	}
+	if ((rc = inflate_exact(&delta, &used, r, s, end, size, off)) < 0)
+		return rc;
+	if (crc && crc32(0, start, (uInt)((size_t)(s - start) + used)) != *crc) {
+		gkv_backend_data_free(delta);
+		return damaged(r, "CRC-32 mismatch", off);
+	}
+	if (t != OBJ_OFS_DELTA && t != OBJ_REF_DELTA) {
+		*data = delta;
+		*len = (size_t)size;
+		*type = (gkv_otype)t;
+		return 0;
+	}
+	if (t == OBJ_OFS_DELTA) {
+		rc = unpack_at(&base, &blen, &btype, r, p, base_off, NULL, depth + 1);
+	} else {
+		gkv_oid bid;
+
+		memcpy(bid.id, base_id, GKV_OID_RAWSZ);
+		rc = find_in_packs(&base, &blen, &btype, r->g, &bid, depth + 1);
+		if (rc == 0) /* not in a pack: a loose base (a thin pack completed by hand) */
+			rc = gkv__git_loose_read(&base, &blen, &btype, r->g, &bid);
+		rc = rc == 1 ? 0 : rc == 0 ? damaged(r, "delta base missing", off) : rc;
+	}
+	if (rc < 0) {
+		gkv_backend_data_free(delta);
+		return rc;
+	}
+	out = delta_apply(len, &nomem, base, blen, delta, (size_t)size);
+	gkv_backend_data_free(delta);
+	gkv_backend_data_free(base);
+	if (!out)
+		return nomem ? gkv__oom() : damaged(r, "delta does not apply to its base", off);
+	*data = out;
+	*type = btype;
+	return 0;
+}
+
+/* One pack's read of an entry it has: 1, or a negative code. */
+static int read_entry(void **data, size_t *len, gkv_otype *type, gkv__git *g,
+		      const gkv__git_packfile *p, uint32_t i, const gkv_oid *id, int depth)
+{
+	pack_reader r = {g, id, p->name};
+	uint32_t crc = be32(p->crcs + (size_t)i * 4);
+	char hex[GKV_OID_HEXSZ + 1];
+	int rc = unpack_at(data, len, type, &r, p, entry_offset(p, i), &crc, depth);
+	const unsigned char *e = p->pack + entry_offset(p, i);
+
+	if (rc < 0)
+		return rc;
+	if (((*e >> 4) & 7) < OBJ_OFS_DELTA)
+		return 1;
+	/* a delta's base had no CRC of its own to check: the result must be
+	 * the object asked for */
+	if (gkv__git_check_id(id, *type, *data, *len) == 0)
+		return 1;
+	gkv_backend_data_free(*data);
+	*data = NULL;
+	gkv__backend_hex(hex, id);
+	return gkv_error_set(GKV_E_CORRUPT,
+			     "object %s in git repository '%s' is corrupt: its delta in "
+			     "objects/pack/%s does not rebuild it",
+			     hex, g->path, p->name);
+}
+
+/* Under the read side of the lock: 1 if found, 0 if no pack has it, or a
+ * negative code (the first pack holding it is damaged there). */
+static int find_in_packs(void **data, size_t *len, gkv_otype *type, gkv__git *g,
+			 const gkv_oid *id, int depth)
+{
+	gkv__git_packs *ps = &g->packs;
+	int first_err = 0;
+
+	for (size_t i = 0; i < ps->n; i++) {
+		uint32_t k;
+		int rc;
+
+		if (!find_entry(&k, ps->list[i], id->id))
+			continue;
+		if ((rc = read_entry(data, len, type, g, ps->list[i], k, id, depth)) == 1)
+			return 1;
+		if (rc == GKV_E_NOMEM)
+			return rc;
+		/* git allows an object in several packs: another may be whole */
+		if (!first_err)
+			first_err = rc;
+	}
+	return first_err;
+}
+
+static int lookup(void **data, size_t *len, gkv_otype *type, gkv__git *g, const gkv_oid *id)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&g->packs.lock);
+	rc = find_in_packs(data, len, type, g, id, 0);
+	pthread_rwlock_unlock(&g->packs.lock);
 	return rc;
 }
 
@@ -352,7 +641,10 @@ static void scan(gkv__git_packs *ps, const struct stat *st)
 		return;
 	for (size_t i = 0; i < ps->n; i++)
 		ps->list[i]->seen = false;
+	ps->bad[0] = '\0';
 	while ((e = readdir(d)) != NULL) {
+		const char *why;
+
 		size_t nlen = strlen(e->d_name), i;
 		gkv__git_packfile *p;
 
@@ -366,12 +658,16 @@ static void scan(gkv__git_packs *ps, const struct stat *st)
 			continue;
 		}
 		if (gkv__backend_grow((void **)&ps->list, &ps->cap, ps->n, sizeof(*ps->list)) < 0) {
-			gkv_error_clear(); /* not an error: libgit2 reads the rest */
+			/* not an error: the next miss scans again */
+			gkv_error_clear();
 			ps->racy = true;
 			break;
 		}
-		if ((p = open_pack(dirfd(d), e->d_name)) != NULL)
+		if ((p = open_pack(&why, dirfd(d), e->d_name)) != NULL)
 			ps->list[ps->n++] = p;
+		else if (why && !ps->bad[0])
+			snprintf(ps->bad, sizeof(ps->bad), "pack index objects/pack/%s: %s",
+				 e->d_name, why);
 	}
 	closedir(d);
 	for (size_t i = 0; i < ps->n; i++) {
@@ -406,11 +702,43 @@ static bool rescan(gkv__git_packs *ps)
 int gkv__git_pack_read(void **data, size_t *len, gkv_otype *type, gkv__git *g,
 		       const gkv_oid *id)
 {
-	int rc = lookup(data, len, type, &g->packs, id);
+	int rc = lookup(data, len, type, g, id);
 
 	if (rc != 0 || !rescan(&g->packs))
 		return rc;
-	return lookup(data, len, type, &g->packs, id);
+	return lookup(data, len, type, g, id);
+}
+
+int gkv__git_packs_damaged(gkv__git *g, const gkv_oid *id)
+{
+	gkv__git_packs *ps = &g->packs;
+	char hex[GKV_OID_HEXSZ + 1];
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&ps->lock);
+	if (ps->bad[0]) {
+		gkv__backend_hex(hex, id);
+		rc = gkv_error_set(GKV_E_CORRUPT,
+				   "object %s not found in git repository '%s', whose %s", hex,
+				   g->path, ps->bad);
+	}
+	pthread_rwlock_unlock(&ps->lock);
+	return rc;
+}
+
+int gkv__git_pack_foreach(gkv__git *g, int (*cb)(const gkv_oid *id, void *payload),
+			  void *payload)
+{
+	gkv__git_packs *ps = &g->packs;
+	int rc = 0;
+
+	(void)rescan(ps);
+	pthread_rwlock_rdlock(&ps->lock);
+	for (size_t i = 0; i < ps->n && rc == 0; i++)
+		for (uint32_t k = 0; k < ps->list[i]->n && rc == 0; k++)
+			rc = cb((const gkv_oid *)(ps->list[i]->ids + (size_t)k * 20), payload);
+	pthread_rwlock_unlock(&ps->lock);
+	return rc;
 }
 
 void gkv__git_packs_refresh(gkv__git *g)
@@ -425,10 +753,9 @@ int gkv__git_pack_has(gkv__git *g, const gkv_oid *id)
 
 	pthread_rwlock_rdlock(&ps->lock);
 	for (size_t i = 0; i < ps->n && !found; i++) {
-		uint64_t off;
-		uint32_t crc;
+		uint32_t k;
 
-		found = find_offset(&off, &crc, ps->list[i], id->id);
+		found = find_entry(&k, ps->list[i], id->id);
 	}
 	pthread_rwlock_unlock(&ps->lock);
 	return found;

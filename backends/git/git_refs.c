@@ -411,12 +411,11 @@ static int check_locked(gkv__git *g, const gkv__git_cas *cas, size_t n)
 	int rc = gkv__git_cas_precheck(g, cas, n);
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		git_oid id;
-
 		if (!cas[i].has_target || is_noop(&cas[i]))
 			continue;
-		to_git(&id, &cas[i].target);
-		if (!git_odb_exists(g->wodb, &id)) {
+		if ((rc = gkv__git_exists(&g->parent, &cas[i].target)) < 0)
+			break;
+		if (rc == 0) {
 			char hex[GKV_OID_HEXSZ + 1];
 
 			gkv__backend_hex(hex, &cas[i].target);
