@@ -46,23 +46,67 @@
  * any of them, recycled through a small pool with mdb_txn_reset/renew
  * (beginning a fresh one costs a reader-slot search).
  *
- * The "meta" database holds "magic" = "gitkv-lmdb" and "version":
- * detect() looks for the magic; open() reads versions 1 and 2 and
- * refuses any other. A new environment is made as version 2.
+ * The "meta" database holds "magic" = "gitkv-lmdb" and "version", one
+ * ASCII digit: detect() looks for the magic; open() reads versions 1, 2
+ * and 3 and refuses any other. A new environment is made as version 3.
  *   1  databases meta, objects, refs: every object in "objects".
  *   2  the same plus "commits", made with the environment: commit objects
  *      go there, every other type stays in "objects" (lmdb.c). A walk
  *      of a history then reads a few dense pages instead of one page
  *      per commit scattered among the trees and blobs -- and a page
  *      first touched by a process costs far more than the lookup.
- * A version-1 environment stays version 1, its commits in "objects": no
- * upgrade in place, which would lock out a gitkv built before version 2.
+ *   3  the same databases; every record (object or ref) ends with a
+ *      CRC-32 (lmdb.c), so that a damaged byte is GKV_E_CORRUPT rather
+ *      than a wrong value.
+ * An environment stays the version it was made as -- version 1 with its
+ * commits in "objects", versions 1 and 2 without checksums (their records
+ * are read unchecked): no upgrade in place, which would lock out a gitkv
+ * built before the newer version.
+ *
+ * Truncation: a data.mdb cut below the last page LMDB uses would fault
+ * (SIGBUS) at the first read of a missing page. So the file's size is
+ * checked against the newest meta page's last page (check_extent) at
+ * open, before any page is read, and by every transaction that would
+ * see a larger last page than the size last checked; a short file is
+ * GKV_E_CORRUPT. A writable map is checked before LMDB maps it, since
+ * LMDB extends the file to the map size as it maps.
+ *
+ * The writer lock. LMDB's writer mutex and its reader table live in
+ * lock.mdb. If that file is deleted while the store is in use, a process
+ * opening the store afterwards makes a new one, and two writers can run
+ * at once; worse, LMDB takes the id of the last transaction from the
+ * lock file, so a process whose lock file is out of date builds its
+ * commit on an old meta page and loses every commit made since. gitkv
+ * does not rely on lock.mdb for writers: every write transaction runs
+ * under write_mutex (threads of this process: flock is per open file
+ * description, which they share) and an exclusive flock() on lock_fd,
+ * gitkv's own descriptor of data.mdb (processes), taken before
+ * mdb_txn_begin and released after the commit or abort. Under that lock
+ * no gitkv writer of any process is active, so the newest meta page is
+ * the truth: a write transaction whose id is not the newest meta's + 1
+ * comes from an out-of-date lock file. It is aborted, the environment is
+ * reopened (joining the lock.mdb now in the directory) and, if that file
+ * is out of date too, reopened on a fresh lock.mdb, which LMDB fills in
+ * from the meta pages. What a vanished lock.mdb still costs: readers
+ * registered in the old file are invisible to writers using the new one,
+ * which may then reuse pages such a reader is on; with format 3 a record
+ * read from a reused page fails its checksum (GKV_E_CORRUPT) instead of
+ * being returned. Read transactions of a process that never writes keep
+ * their lock file and its view until the process reopens the store.
+ *
+ * Read-only without lock.mdb: a read-only open that cannot open lock.mdb
+ * for writing (another user's store, a read-only mount) opens with
+ * MDB_NOLOCK. Its readers are then in no reader table: a writer of
+ * another process may reuse the pages a long read is on, so such a read
+ * can fail (GKV_E_CORRUPT) or, on a format 1 or 2 store, return bytes of
+ * a later write. Short reads of a store nobody writes are safe.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -71,7 +115,8 @@
 #include "env.h"
 
 #define FORMAT_MAGIC "gitkv-lmdb"
-#define FORMAT_VERSION "2"   /* what a new environment is made as */
+#define FORMAT_VERSION "3"   /* what a new environment is made as */
+#define FORMAT_VERSION_2 "2" /* no checksums: still read and written */
 #define FORMAT_VERSION_1 "1" /* no commits database: still read and written */
 /* Named databases a handle may open: meta, objects, refs, commits, and
  * room for a later format's (LMDB counts the handles, not the file's). */
@@ -82,6 +127,7 @@
 #define MAX_READERS 1022
 #define MAX_ATTEMPTS 64
 #define FULL_MARGIN ((uint64_t)64 << 20)
+#define MAX_REOPENS 3
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static lenv *registry;
@@ -157,6 +203,8 @@ static int write_error(const char *path, int rc, const char *what)
  * errno's (positive).
  */
 #define MAP_UNRESERVED (-30500)
+/* wtxn_attempt's answer when this process's lock.mdb is out of date. */
+#define LOCK_STALE (-30501)
 
 static size_t initial_mapsize(bool writemap)
 {
@@ -203,6 +251,40 @@ static size_t file_floor(lenv *e)
 	if (mdb_env_get_fd(e->env, &fd) != 0 || fstat(fd, &st) != 0)
 		return 0;
 	return page_round((uint64_t)st.st_size);
+}
+
+/*
+ * Does data.mdb hold every page the newest meta page uses? 0, or
+ * GKV_E_CORRUPT: reading a page past the end of the file would fault.
+ * The newest meta is never behind a transaction's, and pages are written
+ * before the meta that uses them, so a file that passes covers every
+ * transaction begun before. e->file_ok remembers the size seen, so the
+ * file is looked at only when the last page moves past it (it only
+ * grows).
+ */
+static int check_extent(lenv *e)
+{
+	MDB_envinfo info;
+	struct stat st;
+	uint64_t end;
+	int fd;
+
+	if (mdb_env_info(e->env, &info) != 0)
+		return 0;
+	end = ((uint64_t)info.me_last_pgno + 1) * e->psize;
+	if (end <= __atomic_load_n(&e->file_ok, __ATOMIC_RELAXED))
+		return 0;
+	if (mdb_env_get_fd(e->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return gkv_error_set(GKV_E_IO, "lmdb '%s': cannot read data.mdb's size: %s",
+				     e->path, strerror(errno));
+	if ((uint64_t)st.st_size < end)
+		return gkv_error_set(GKV_E_CORRUPT,
+				     "lmdb '%s': data.mdb is truncated: %llu bytes, the last page "
+				     "ends at %llu",
+				     e->path, (unsigned long long)st.st_size,
+				     (unsigned long long)end);
+	__atomic_store_n(&e->file_ok, (uint64_t)st.st_size, __ATOMIC_RELAXED);
+	return 0;
 }
 
 /*
@@ -346,6 +428,12 @@ int gkv__lmdb_reserve_map(lenv *e, size_t estimate)
 }
 /* ---- transactions ---- */
 
+/* A failed reopen (reopen_env) left the handle without an environment. */
+static int env_lost(const lenv *e)
+{
+	return gkv_error_set(GKV_E_IO, "lmdb '%s': the environment could not be reopened", e->path);
+}
+
 int gkv__lmdb_rtxn_begin(MDB_txn **out, lenv *e)
 {
 	for (int attempt = 0;; attempt++) {
@@ -353,6 +441,10 @@ int gkv__lmdb_rtxn_begin(MDB_txn **out, lenv *e)
 		int rc;
 
 		pthread_rwlock_rdlock(&e->map_lock);
+		if (!e->env) {
+			pthread_rwlock_unlock(&e->map_lock);
+			return env_lost(e);
+		}
 		pthread_mutex_lock(&e->pool_lock);
 		if (e->npool)
 			txn = e->pool[--e->npool];
@@ -361,6 +453,11 @@ int gkv__lmdb_rtxn_begin(MDB_txn **out, lenv *e)
 			mdb_txn_abort(txn);
 		else if (!txn)
 			rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
+		if (rc == 0 && (rc = check_extent(e)) < 0) {
+			mdb_txn_abort(txn);
+			pthread_rwlock_unlock(&e->map_lock);
+			return rc;
+		}
 		if (rc == 0) {
 			*out = txn; /* map_lock stays held until rtxn_end */
 			return 0;
@@ -400,6 +497,18 @@ int gkv__lmdb_last_txnid(uint64_t *out, lenv *e)
 	return 0;
 }
 
+/*
+ * Does txn come from an out-of-date lock.mdb? Only under the writer lock,
+ * where no gitkv writer is committing: the newest meta page is then the
+ * last commit, and a fresh write transaction's id is one more.
+ */
+static bool lock_is_stale(lenv *e, MDB_txn *txn)
+{
+	MDB_envinfo info;
+
+	return mdb_env_info(e->env, &info) == 0 && mdb_txn_id(txn) != info.me_last_txnid + 1;
+}
+
 static int wtxn_attempt(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, size_t *seen)
 {
 	MDB_txn *txn;
@@ -407,12 +516,19 @@ static int wtxn_attempt(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, size_t *seen)
 
 	pthread_rwlock_rdlock(&e->map_lock);
 	*seen = e->mapsize;
+	if (!e->env) {
+		pthread_rwlock_unlock(&e->map_lock);
+		return env_lost(e);
+	}
 	if (e->writemap && e->reserved < e->mapsize) {
 		pthread_rwlock_unlock(&e->map_lock);
 		return MAP_UNRESERVED; /* a write now could SIGBUS on a full disk */
 	}
 	rc = mdb_txn_begin(e->env, NULL, 0, &txn);
-	if (rc == 0) {
+	if (rc == 0 && ((rc = check_extent(e)) < 0 || lock_is_stale(e, txn))) {
+		mdb_txn_abort(txn);
+		rc = rc < 0 ? rc : LOCK_STALE;
+	} else if (rc == 0) {
 		rc = fn(txn, e, ctx);
 		if (rc == 0)
 			rc = mdb_txn_commit(txn); /* aborts by itself on failure */
@@ -423,16 +539,51 @@ static int wtxn_attempt(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, size_t *seen)
 	return rc;
 }
 
-/* Run fn in a write transaction and commit it, growing the map as needed. */
-int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what)
+/* Take gitkv's writer lock (see the top of this file). */
+static int writer_lock(lenv *e)
 {
+	int rc;
+
+	pthread_mutex_lock(&e->write_mutex);
+	do
+		rc = flock(e->lock_fd, LOCK_EX);
+	while (rc != 0 && errno == EINTR);
+	if (rc != 0) {
+		rc = gkv_error_set(GKV_E_IO, "lmdb '%s': cannot lock data.mdb: %s", e->path,
+				   strerror(errno));
+		pthread_mutex_unlock(&e->write_mutex);
+	}
+	return rc;
+}
+
+static void writer_unlock(lenv *e)
+{
+	flock(e->lock_fd, LOCK_UN);
+	pthread_mutex_unlock(&e->write_mutex);
+}
+
+static int reopen_env(lenv *e, bool fresh_lock);
+
+static int with_wtxn_locked(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what)
+{
+	int reopens = 0;
+
 	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
 		size_t seen;
 		int rc = wtxn_attempt(e, fn, ctx, &seen);
 
 		if (rc == 0 || gkv__lmdb_is_gkv_code(rc))
 			return rc;
-		if (rc == MDB_MAP_RESIZED) {
+		if (rc == LOCK_STALE) {
+			/* First join the lock.mdb in the directory; if that
+			 * one is out of date too, make a fresh one. */
+			if (reopens == MAX_REOPENS)
+				return gkv_error_set(GKV_E_IO,
+						     "lmdb '%s': %s: lock.mdb stays out of date",
+						     e->path, what);
+			if ((rc = reopen_env(e, reopens++ > 0)) < 0)
+				return rc;
+		} else if (rc == MDB_MAP_RESIZED) {
 			adopt_mapsize(e);
 		} else if (rc == MAP_UNRESERVED) {
 			if ((rc = reserve_again(e)) < 0)
@@ -445,6 +596,21 @@ int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *wh
 		}
 	}
 	return gkv_error_set(GKV_E_FULL, "lmdb '%s': %s: the map kept filling up", e->path, what);
+}
+
+/* Run fn in a write transaction and commit it, growing the map as needed,
+ * under the writer lock. */
+int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what)
+{
+	int rc;
+
+	if (e->lock_fd < 0)
+		return gkv_error_set(GKV_E_READONLY, "lmdb '%s' is open read-only", e->path);
+	if ((rc = writer_lock(e)) < 0)
+		return rc;
+	rc = with_wtxn_locked(e, fn, ctx, what);
+	writer_unlock(e);
+	return rc;
 }
 /* ---- opening ---- */
 
@@ -475,13 +641,16 @@ static int check_format(MDB_txn *txn, lenv *e)
 	if (rc != 0)
 		return rc;
 	if (meta_is(&v, FORMAT_VERSION))
+		e->split_commits = e->checksums = true;
+	else if (meta_is(&v, FORMAT_VERSION_2))
 		e->split_commits = true;
 	else if (meta_is(&v, FORMAT_VERSION_1))
 		e->split_commits = false;
 	else
 		return gkv_error_set(GKV_E_CORRUPT,
 				     "lmdb '%s': unknown format version '%.*s' (this build reads "
-				     "versions " FORMAT_VERSION_1 " and " FORMAT_VERSION ")",
+				     "versions " FORMAT_VERSION_1 ", " FORMAT_VERSION_2
+				     " and " FORMAT_VERSION ")",
 				     e->path, (int)(v.mv_size > 16 ? 16 : v.mv_size),
 				     (const char *)v.mv_data);
 	return 0;
@@ -647,8 +816,11 @@ static void lenv_free(lenv *e)
 		mdb_txn_abort(e->pool[i]);
 	if (e->env)
 		mdb_env_close(e->env);
+	if (e->lock_fd >= 0)
+		close(e->lock_fd);
 	pthread_rwlock_destroy(&e->map_lock);
 	pthread_mutex_destroy(&e->pool_lock);
+	pthread_mutex_destroy(&e->write_mutex);
 	free(e->path);
 	free(e);
 }
@@ -671,6 +843,8 @@ static int lenv_alloc(lenv **out, const char *path, const struct stat *st)
 	pthread_rwlock_init(&e->map_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&e->pool_lock, NULL);
+	pthread_mutex_init(&e->write_mutex, NULL);
+	e->lock_fd = -1;
 	e->dev = st->st_dev;
 	e->ino = st->st_ino;
 	e->pid = getpid();
@@ -678,19 +852,175 @@ static int lenv_alloc(lenv **out, const char *path, const struct stat *st)
 	return 0;
 }
 
-static int env_open_error(const char *path, int rc)
+/* Which of the environment's files refuses access: data.mdb if it
+ * cannot be opened as LMDB would, else lock.mdb (or the directory, where
+ * LMDB would make it). */
+static const char *denied_file(const char *path, bool rdonly)
+{
+	char data[4096];
+	int fd;
+
+	snprintf(data, sizeof(data), "%s/data.mdb", path);
+	if ((fd = open(data, rdonly ? O_RDONLY : O_RDWR)) < 0)
+		return errno == EACCES || errno == EPERM ? "data.mdb" : "lock.mdb";
+	close(fd);
+	return "lock.mdb";
+}
+
+static int env_open_error(const char *path, int rc, bool rdonly)
 {
 	if (rc == ENOENT)
 		return gkv_error_set(GKV_E_NOTFOUND, "lmdb '%s' does not exist", path);
+	if (rc == EACCES || rc == EPERM)
+		return gkv_error_set(GKV_E_IO, "lmdb '%s': cannot open %s: permission denied",
+				     path, denied_file(path, rdonly));
 	if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
 		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s' is not an LMDB environment (%s)",
 				     path, mdb_strerror(rc));
 	return gkv__lmdb_error(path, rc, "cannot open");
 }
 
+/* Make e->env and open it with e->mflags at mapsize: 0 or an LMDB code
+ * (e->env is then NULL). */
+static int env_create_open(lenv *e, size_t mapsize)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(&e->env)) != 0) {
+		e->env = NULL;
+		return rc;
+	}
+	mdb_env_set_maxdbs(e->env, MAX_DBS);
+	mdb_env_set_maxreaders(e->env, MAX_READERS);
+	mdb_env_set_mapsize(e->env, mapsize);
+	if ((rc = mdb_env_open(e->env, e->path, e->mflags, 0644)) != 0) {
+		mdb_env_close(e->env);
+		e->env = NULL;
+	}
+	return rc;
+}
+
+/*
+ * A writable map is checked before LMDB maps it (which extends data.mdb
+ * to the map size, hiding a truncation): through a read-only, lock-free
+ * environment that only reads the meta pages and the file's size.
+ */
+static int precheck_extent(lenv *e)
+{
+	unsigned int mflags = e->mflags;
+	char data[4096];
+	struct stat st;
+	int rc;
+
+	snprintf(data, sizeof(data), "%s/data.mdb", e->path);
+	if (stat(data, &st) != 0 || st.st_size == 0)
+		return 0; /* a new environment */
+	e->mflags = MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS;
+	rc = env_create_open(e, 0);
+	e->mflags = mflags;
+	if (rc != 0)
+		return 0; /* said by the real open */
+	e->psize = (unsigned int)sysconf(_SC_PAGESIZE);
+	{
+		MDB_stat ms;
+
+		if (mdb_env_stat(e->env, &ms) == 0)
+			e->psize = ms.ms_psize;
+	}
+	rc = check_extent(e);
+	e->file_ok = 0;
+	mdb_env_close(e->env);
+	e->env = NULL;
+	return rc;
+}
+
+/*
+ * Open the environment's files; a read-only open that may not write
+ * lock.mdb (another user's store) opens without it (see the top of this
+ * file). Then check the file's extent before any page is read.
+ */
+static int env_open_files(lenv *e, size_t mapsize)
+{
+	MDB_stat ms;
+	int rc;
+
+	if (e->writemap && (rc = precheck_extent(e)) < 0)
+		return rc;
+	rc = env_create_open(e, mapsize);
+	if ((rc == EACCES || rc == EPERM) && e->rdonly && !e->nolock) {
+		e->mflags |= MDB_NOLOCK;
+		e->nolock = true;
+		if ((rc = env_create_open(e, mapsize)) != 0) {
+			e->mflags &= ~(unsigned)MDB_NOLOCK;
+			e->nolock = false;
+		}
+	}
+	if (rc != 0)
+		return env_open_error(e->path, rc, e->rdonly);
+	if ((rc = mdb_env_stat(e->env, &ms)) != 0)
+		return gkv__lmdb_error(e->path, rc, "cannot open");
+	e->psize = ms.ms_psize;
+	e->maxkeysize = mdb_env_get_maxkeysize(e->env);
+	return check_extent(e);
+}
+
+/* gitkv's writer lock is an flock on a descriptor of data.mdb of our own,
+ * kept for the environment's life (see the top of this file). */
+static int open_lock_fd(lenv *e)
+{
+	char data[4096];
+
+	snprintf(data, sizeof(data), "%s/data.mdb", e->path);
+	if ((e->lock_fd = open(data, O_RDONLY | O_CLOEXEC)) < 0)
+		return gkv_error_set(GKV_E_IO, "lmdb '%s': cannot open data.mdb: %s", e->path,
+				     errno == EACCES || errno == EPERM ? "permission denied"
+								       : strerror(errno));
+	return 0;
+}
+
+/*
+ * Reopen e's environment on the same files, its lock.mdb out of date.
+ * The caller holds the writer lock, so no gitkv writer runs anywhere;
+ * map_lock is taken for writing, so no transaction of this process is
+ * active. fresh_lock: remove lock.mdb first, so that LMDB makes a new one
+ * from the meta pages (the one in the directory is out of date too). On
+ * failure e->env stays NULL and every transaction says so (env_lost).
+ */
+static int reopen_env(lenv *e, bool fresh_lock)
+{
+	char lock[4096];
+	int rc;
+
+	pthread_rwlock_wrlock(&e->map_lock);
+	pthread_mutex_lock(&e->pool_lock);
+	for (size_t i = 0; i < e->npool; i++)
+		mdb_txn_abort(e->pool[i]);
+	e->npool = 0;
+	pthread_mutex_unlock(&e->pool_lock);
+	mdb_env_close(e->env);
+	e->env = NULL;
+	snprintf(lock, sizeof(lock), "%s/lock.mdb", e->path);
+	if (fresh_lock && unlink(lock) != 0 && errno != ENOENT) {
+		rc = gkv_error_set(GKV_E_IO, "lmdb '%s': cannot remove an out-of-date lock.mdb: %s",
+				   e->path, strerror(errno));
+		goto out;
+	}
+	if ((rc = env_open_files(e, e->mapsize)) < 0)
+		goto out;
+	refresh_mapsize(e);
+	/* Handles of named databases belong to the MDB_env: open them again
+	 * (in the same order, so with the same numbers). */
+	if (e->objects && (rc = init_readonly(e)) < 0) {
+		mdb_env_close(e->env);
+		e->env = NULL;
+	}
+out:
+	pthread_rwlock_unlock(&e->map_lock);
+	return rc;
+}
+
 static int lenv_open(lenv **out, const char *path, const struct stat *st, unsigned int flags)
 {
-	unsigned int mflags = MDB_NOTLS;
 	init_args args = {(flags & GKV_LMDB_CREATE) != 0};
 	lenv *e = NULL;
 	int rc;
@@ -700,18 +1030,13 @@ static int lenv_open(lenv **out, const char *path, const struct stat *st, unsign
 	e->rdonly = (flags & GKV_LMDB_READONLY) != 0;
 	e->nosync = (flags & GKV_LMDB_NOSYNC) != 0;
 	e->writemap = (flags & GKV_LMDB_WRITEMAP) && !e->rdonly; /* only writes differ */
-	mflags |= e->rdonly ? MDB_RDONLY : 0;
-	mflags |= e->nosync ? MDB_NOSYNC : 0;
-	mflags |= e->writemap ? MDB_WRITEMAP : 0;
-	if ((rc = mdb_env_create(&e->env)) != 0) {
-		lenv_free(e);
-		return gkv__lmdb_error(path, rc, "cannot create an environment");
-	}
-	mdb_env_set_maxdbs(e->env, MAX_DBS);
-	mdb_env_set_maxreaders(e->env, MAX_READERS);
-	mdb_env_set_mapsize(e->env, initial_size(e, path));
-	if ((rc = mdb_env_open(e->env, path, mflags, 0644)) != 0)
-		rc = env_open_error(path, rc);
+	e->mflags = MDB_NOTLS;
+	e->mflags |= e->rdonly ? MDB_RDONLY : 0;
+	e->mflags |= e->nosync ? MDB_NOSYNC : 0;
+	e->mflags |= e->writemap ? MDB_WRITEMAP : 0;
+	rc = env_open_files(e, initial_size(e, path));
+	if (rc == 0 && !e->rdonly)
+		rc = open_lock_fd(e);
 	if (rc == 0) {
 		refresh_mapsize(e);
 		rc = e->rdonly ? init_readonly(e) : init_writable(e, &args);
@@ -766,6 +1091,9 @@ static int check_dir(struct stat *st, const char *path, unsigned int flags)
 		return gkv_error_set(errno == ENOSPC ? GKV_E_FULL : GKV_E_IO,
 				     "lmdb '%s': cannot make the directory: %s", path,
 				     strerror(errno));
+	if (stat(path, st) != 0 && (errno == EACCES || errno == EPERM))
+		return gkv_error_set(GKV_E_IO, "lmdb '%s': cannot reach the directory: permission denied",
+				     path);
 	if (stat(path, st) != 0)
 		return gkv_error_set(errno == ENOENT ? GKV_E_NOTFOUND : GKV_E_IO,
 				     "lmdb '%s' does not exist: %s", path, strerror(errno));
@@ -776,7 +1104,10 @@ static int check_dir(struct stat *st, const char *path, unsigned int flags)
 	if (!(data = malloc(strlen(path) + sizeof("/data.mdb"))))
 		return gkv__oom();
 	sprintf(data, "%s/data.mdb", path);
-	if (access(data, F_OK) != 0)
+	if (access(data, F_OK) != 0 && (errno == EACCES || errno == EPERM))
+		rc = gkv_error_set(GKV_E_IO, "lmdb '%s': cannot look for data.mdb: permission denied",
+				   path);
+	else if (access(data, F_OK) != 0)
 		rc = gkv_error_set(GKV_E_NOTFOUND, "lmdb '%s': no environment there (no data.mdb)",
 				   path);
 	free(data);
@@ -832,6 +1163,20 @@ void gkv__lmdb_env_put(lenv *e)
 
 /* ---- detection ---- */
 
+/* Does data.mdb end before the last page (reading would fault)? */
+static bool probe_truncated(MDB_env *env)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat st;
+	int fd;
+
+	if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &ms) != 0 ||
+	    mdb_env_get_fd(env, &fd) != 0 || fstat(fd, &st) != 0)
+		return true;
+	return (uint64_t)st.st_size < ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize;
+}
+
 static bool has_magic(MDB_env *env)
 {
 	MDB_txn *txn;
@@ -865,8 +1210,10 @@ static int probe(const char *path)
 		mdb_env_set_maxdbs(env, MAX_DBS);
 		rc = mdb_env_open(env, path, MDB_RDONLY | MDB_NOTLS | MDB_NOLOCK, 0644);
 	}
+	/* A truncated data.mdb is taken for an environment (LMDB opened it):
+	 * opening it then says what is wrong, where a read would fault. */
 	if (rc == 0)
-		found = has_magic(env);
+		found = probe_truncated(env) || has_magic(env);
 	mdb_env_close(env);
 	return found;
 }

@@ -33,7 +33,11 @@ typedef struct lenv {
 	 * (commits is then unused). Fixed at open. */
 	MDB_dbi commits;
 	bool split_commits;
+	/* Format 3 ends every record (objects, commits, refs) with a CRC-32
+	 * (lmdb.c); formats 1 and 2 have none. Fixed at open. */
+	bool checksums;
 	bool rdonly; /* opened MDB_RDONLY */
+	bool nolock; /* read-only without lock.mdb (MDB_NOLOCK): see env.c */
 	bool nosync;
 	bool writemap;	/* opened MDB_WRITEMAP (fixed for the env's life) */
 	size_t mapsize; /* guarded by map_lock */
@@ -44,6 +48,15 @@ typedef struct lenv {
 	pthread_mutex_t pool_lock;
 	MDB_txn *pool[GKV_LMDB_POOL_MAX]; /* reset read txns ready for renew */
 	size_t npool;
+	unsigned int mflags;  /* what mdb_env_open was given, for a reopen */
+	int maxkeysize;	      /* LMDB's, read once: e->env may be replaced */
+	unsigned int psize;   /* LMDB's page size */
+	uint64_t file_ok;     /* data.mdb is known to hold this many bytes (atomic) */
+	/* gitkv's writer lock (env.c): write_mutex between the threads of
+	 * this process, an exclusive flock on lock_fd (data.mdb, opened by
+	 * us) between processes. -1 when read-only. */
+	pthread_mutex_t write_mutex;
+	int lock_fd;
 } lenv;
 
 /* Our own codes are small negatives; LMDB's are near -30800, errno's positive. */

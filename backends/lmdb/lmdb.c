@@ -24,6 +24,17 @@
  *   "refs"     key: the full ref name (no NUL); value: the 20-byte id.
  *   "meta"     format magic and version (env.c).
  *
+ * Format 3 ends every value of "objects", "commits" and "refs" with a
+ * CRC-32 (zlib's, 4 bytes little-endian) of the key followed by the rest
+ * of the value: an object's record is then header, payload, checksum; a
+ * ref's value, the 20-byte id and the checksum. The key is covered so
+ * that a value found under another key (a damaged branch page) fails
+ * too. A read checks the checksum before it decodes anything, and says
+ * GKV_E_CORRUPT naming the id (or ref) and the store; formats 1 and 2
+ * have no checksums and are read unchecked. CRC-32 and not the object's
+ * SHA-1: it is what a random read can afford (zlib's runs at several
+ * GB/s; hashing would cost more than the lookup).
+ *
  * Reads look in both databases where there are two: "objects" first,
  * unless the caller said it wants a commit (read_typed), so that a walk
  * finds each commit with one lookup and other reads with one as before.
@@ -46,6 +57,8 @@
 #define HDR_ZLIB 0x80
 #define HDR_TYPE 0x07
 #define ZHDR_SIZE 9 /* header byte + 8-byte length */
+#define CRC_SIZE 4  /* format 3: the checksum at the end of a value */
+#define REF_V3_SIZE (GKV_OID_RAWSZ + CRC_SIZE)
 
 typedef struct {
 	gkv_backend parent;
@@ -88,7 +101,7 @@ static int check_ref_name(const lenv *e, const char *name)
 	if (!name || !*name)
 		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': empty ref name", e->path);
 	/* LMDB's largest key (511 bytes in a default build). */
-	if (strlen(name) > (size_t)mdb_env_get_maxkeysize(e->env))
+	if (strlen(name) > (size_t)e->maxkeysize)
 		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': ref name '%.60s...' is too long",
 				     e->path, name);
 	return 0;
@@ -111,13 +124,34 @@ static uint64_t get_le64(const unsigned char *p)
 	return v;
 }
 
+/* Format 3's checksum of a value: CRC-32 of its key, then of its bytes
+ * before the checksum. */
+static uint32_t record_crc(const void *key, size_t klen, const void *val, size_t vlen)
+{
+	uLong c = crc32_z(0L, key, klen);
+
+	return (uint32_t)crc32_z(c, val, vlen);
+}
+
+static void put_crc(unsigned char *p, uint32_t c)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(c >> (8 * i));
+}
+
+static bool crc_ok(const unsigned char *p, uint32_t c)
+{
+	return (p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24) == c;
+}
+
 /*
  * Encode an object into the arena: *out, *outlen. Blobs and commits are
  * compressed when that saves space; the block is taken for the worst case
- * and shrunk to what was written.
+ * and shrunk to what was written. crc (format 3): end it with the
+ * checksum of id and the record.
  */
 static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype type,
-    const void *data, size_t len)
+    const void *data, size_t len, const gkv_oid *id, bool crc)
 {
 	unsigned char hdr = (unsigned char)type, *p;
 	/* Trees are mostly 20-byte hashes, which do not compress, and they
@@ -126,21 +160,21 @@ static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype 
 	 * bytes it saved (in commits on a store of a million values). Only blobs and commits are
 	 * compressed. */
 	int zip = len > COMPRESS_MIN && type != GKV_OBJ_TREE;
-	size_t cap;
+	size_t tail = crc ? CRC_SIZE : 0, cap;
 
 	if (type < GKV_OBJ_COMMIT || type > GKV_OBJ_TAG)
 		return gkv_error_set(GKV_E_INVALID, "lmdb: object type %d cannot be stored", type);
-	if (len > SIZE_MAX / 2 - ZHDR_SIZE)
+	if (len > SIZE_MAX / 2 - ZHDR_SIZE - CRC_SIZE)
 		return gkv__oom();
-	cap = zip ? ZHDR_SIZE + compressBound(len) : 1 + len;
+	cap = (zip ? ZHDR_SIZE + compressBound(len) : 1 + len) + tail;
 	if (!(p = gkv__arena_alloc(a, cap)) && zip) {
 		zip = 0; /* try uncompressed, which needs less */
-		p = gkv__arena_alloc(a, cap = 1 + len);
+		p = gkv__arena_alloc(a, cap = 1 + len + tail);
 	}
 	if (!p)
 		return GKV_E_NOMEM;
 	if (zip) {
-		uLongf clen = cap - ZHDR_SIZE;
+		uLongf clen = cap - ZHDR_SIZE - tail;
 
 		if (compress2(p + ZHDR_SIZE, &clen, data, len, Z_BEST_SPEED) == Z_OK &&
 		    clen + ZHDR_SIZE < len + 1) {
@@ -155,6 +189,10 @@ static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype 
 		memcpy(p + 1, data, len);
 	*outlen = 1 + len;
 out:
+	if (crc) {
+		put_crc(p + *outlen, record_crc(id->id, GKV_OID_RAWSZ, p, *outlen));
+		*outlen += CRC_SIZE;
+	}
 	gkv__arena_shrink(a, p, cap, *outlen);
 	*out = p;
 	return 0;
@@ -165,12 +203,13 @@ static int decode_zlib(void **data, size_t *len, const lenv *e, const gkv_oid *i
 {
 	uint64_t raw;
 	uLongf dlen;
-	uLong slen = size - ZHDR_SIZE;
+	uLong slen;
 	unsigned char *out;
 	int zr;
 
 	if (size < ZHDR_SIZE)
 		return corrupt_object(e, id, "truncated header");
+	slen = size - ZHDR_SIZE;
 	raw = get_le64(p + 1);
 	/* zlib cannot expand more than about 1032:1: refuse a length that
 	 * would make us allocate what the data cannot hold. */
@@ -195,22 +234,30 @@ static int decode(void **data, size_t *len, gkv_otype *type, const lenv *e, cons
 		  const MDB_val *v)
 {
 	const unsigned char *p = v->mv_data;
+	size_t size = v->mv_size;
 	int t;
 	void *out;
 
-	if (v->mv_size < 1)
+	if (e->checksums) {
+		if (size < 1 + CRC_SIZE)
+			return corrupt_object(e, id, "record too short for its checksum");
+		size -= CRC_SIZE;
+		if (!crc_ok(p + size, record_crc(id->id, GKV_OID_RAWSZ, p, size)))
+			return corrupt_object(e, id, "checksum mismatch (the record is damaged)");
+	}
+	if (size < 1)
 		return corrupt_object(e, id, "empty record");
 	t = p[0] & HDR_TYPE;
 	if (t < GKV_OBJ_COMMIT || t > GKV_OBJ_TAG || (p[0] & ~(HDR_TYPE | HDR_ZLIB)))
 		return corrupt_object(e, id, "bad header byte");
 	*type = (gkv_otype)t;
 	if (p[0] & HDR_ZLIB)
-		return decode_zlib(data, len, e, id, p, v->mv_size);
-	if (!(out = gkv_backend_data_alloc(v->mv_size - 1)))
+		return decode_zlib(data, len, e, id, p, size);
+	if (!(out = gkv_backend_data_alloc(size - 1)))
 		return GKV_E_NOMEM;
-	memcpy(out, p + 1, v->mv_size - 1);
+	memcpy(out, p + 1, size - 1);
 	*data = out;
-	*len = v->mv_size - 1;
+	*len = size - 1;
 	return 0;
 }
 
@@ -373,10 +420,18 @@ static int lmdb_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hex
 
 static int ref_value(gkv_oid *out, const lenv *e, const MDB_val *k, const MDB_val *v)
 {
-	if (v->mv_size != GKV_OID_RAWSZ)
+	size_t want = e->checksums ? REF_V3_SIZE : GKV_OID_RAWSZ;
+
+	if (v->mv_size != want)
 		return gkv_error_set(GKV_E_CORRUPT,
 				     "lmdb '%s': ref '%.*s' holds %zu bytes, not an id", e->path,
 				     (int)k->mv_size, (const char *)k->mv_data, v->mv_size);
+	if (e->checksums &&
+	    !crc_ok((const unsigned char *)v->mv_data + GKV_OID_RAWSZ,
+		    record_crc(k->mv_data, k->mv_size, v->mv_data, GKV_OID_RAWSZ)))
+		return gkv_error_set(GKV_E_CORRUPT,
+				     "lmdb '%s': ref '%.*s' is corrupt: checksum mismatch", e->path,
+				     (int)k->mv_size, (const char *)k->mv_data);
 	memcpy(out->id, v->mv_data, GKV_OID_RAWSZ);
 	return 0;
 }
@@ -485,6 +540,7 @@ static int cas_in_txn(MDB_txn *txn, lenv *e, const char *name, const gkv_oid *ex
 		      const gkv_oid *target)
 {
 	MDB_val k = {strlen(name), (void *)name}, v;
+	unsigned char val[REF_V3_SIZE];
 	gkv_oid cur;
 	int rc = mdb_get(txn, e->refs, &k, &v);
 
@@ -495,8 +551,13 @@ static int cas_in_txn(MDB_txn *txn, lenv *e, const char *name, const gkv_oid *ex
 	if (!gkv__backend_cas_ok(rc == 0 ? &cur : NULL, expected))
 		return gkv__backend_conflict(name, expected, rc == 0 ? &cur : NULL);
 	if (target) {
+		memcpy(val, target->id, GKV_OID_RAWSZ);
 		v.mv_size = GKV_OID_RAWSZ;
-		v.mv_data = (void *)target->id;
+		if (e->checksums) {
+			put_crc(val + GKV_OID_RAWSZ, record_crc(name, k.mv_size, val, GKV_OID_RAWSZ));
+			v.mv_size = REF_V3_SIZE;
+		}
+		v.mv_data = val;
 		return mdb_put(txn, e->refs, &k, &v, 0);
 	}
 	return rc == 0 ? mdb_del(txn, e->refs, &k, NULL) : 0;
@@ -565,7 +626,8 @@ static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
 	if ((rc = gkv__backend_grow((void **)&lb->objs, &lb->capobjs, lb->nobjs, sizeof(*lb->objs))) < 0)
 		return rc;
 	o = &lb->objs[lb->nobjs];
-	if ((rc = encode(&o->data, &o->len, &lb->arena, type, data, len)) < 0)
+	if ((rc = encode(&o->data, &o->len, &lb->arena, type, data, len, id,
+			 ((lmdb_backend *)batch->backend)->e->checksums)) < 0)
 		return rc;
 	o->id = *id;
 	o->commit = type == GKV_OBJ_COMMIT;

@@ -252,13 +252,24 @@ static void test_detect(void **state)
 }
 
 /* Put raw bytes into one of the environment's databases, behind gitkv. */
+/* Put a value into a format-3 store with its checksum (CRC-32 of key and
+ * value, little-endian), as gitkv would, so that a planted value tests
+ * the decoder behind the checksum; "meta" has none. */
 static void plant(const char *path, const char *db, const void *key, size_t klen, const void *val,
 		  size_t vlen)
 {
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+	unsigned char rec[8192];
+	uLong crc = crc32(crc32(0L, key, (uInt)klen), val, (uInt)vlen);
+	size_t tail = strcmp(db, "meta") != 0 ? 4 : 0; /* meta has no checksums */
+	MDB_val k = {klen, (void *)key}, v = {vlen + tail, rec};
+
+	assert_true(vlen + 4 <= sizeof(rec));
+	memcpy(rec, val, vlen);
+	for (size_t i = 0; i < tail; i++)
+		rec[vlen + i] = (unsigned char)(crc >> (8 * i));
 
 	assert_int_equal(mdb_env_create(&env), 0);
 	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);

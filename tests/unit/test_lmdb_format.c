@@ -2,10 +2,13 @@
  * test_lmdb_format.c -- the lmdb backend's on-disk formats, checked on
  * real environments with the plain LMDB API beside gitkv:
  *
- *  - version 2 (what a new environment is made as) keeps commits in the
+ *  - version 3 (what a new environment is made as) keeps commits in the
  *    "commits" database and every other type in "objects", an id in one
  *    of them only, and every read path (read, read_typed with any hint,
  *    exists, foreach with and without a prefix) finds each object once;
+ *    its records end with a checksum (test_lmdb_damage.c checks it);
+ *  - version 2 (commits apart, no checksums: written here byte by byte)
+ *    is read and written by this build, and stays version 2, unchecked;
  *  - version 1 (no "commits": written here byte by byte as the old format
  *    was) is read and written by this build through the public API, and
  *    stays version 1 with its new commits in "objects";
@@ -205,7 +208,7 @@ static void expect_foreach(gkv_backend *b, const obj *objs, const gkv_oid *prefi
 	free(l.ids);
 }
 
-static void test_v2_keeps_commits_apart(void **state)
+static void test_v3_keeps_commits_apart(void **state)
 {
 	obj *objs = calloc(NOBJS, sizeof(obj));
 	char path[128];
@@ -245,7 +248,7 @@ static void test_v2_keeps_commits_apart(void **state)
 		assert_int_equal(db_has(&r, "objects", &objs[i].id), !commit);
 	}
 	raw_close(&r, 0);
-	assert_version(path, "2");
+	assert_version(path, "3");
 
 	/* Every read path, on a fresh open and on a read-only one. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -281,7 +284,7 @@ static void test_v2_keeps_commits_apart(void **state)
 
 /* One id twice in a batch, as a tree and a commit: one of them lands,
  * in one database, and foreach reports it once. */
-static void test_v2_one_id_twice_in_a_batch(void **state)
+static void test_v3_one_id_twice_in_a_batch(void **state)
 {
 	gkv_oid odd = uu_oid("0dd0000000000000000000000000000000000000");
 	char path[128];
@@ -324,10 +327,12 @@ static void v1_put_object(raw_env *r, MDB_dbi objects, gkv_oid *id, gkv_otype ty
  * A version-1 environment as gitkv made it before version 2: databases
  * meta, objects and refs (at most 4 named databases), one commit whose
  * tree maps "k" to "hello", and main on it. The commit's id in *head.
+ * version "2": the same plus "commits", holding the commit, as gitkv made
+ * it before version 3 (no checksums).
  */
-static void make_v1(const char *path, gkv_oid *head)
+static void make_old(const char *path, gkv_oid *head, const char *version)
 {
-	MDB_dbi meta, objects, refs;
+	MDB_dbi meta, objects, refs, commits;
 	gkv_oid blob, tree;
 	uu_treebuf t = {.len = 0};
 	char commit[256];
@@ -341,9 +346,12 @@ static void make_v1(const char *path, gkv_oid *head)
 	assert_int_equal(mdb_txn_begin(r.env, NULL, 0, &r.txn), 0);
 	assert_int_equal(mdb_dbi_open(r.txn, "meta", MDB_CREATE, &meta), 0);
 	raw_put(&r, meta, "magic", 5, "gitkv-lmdb", 10);
-	raw_put(&r, meta, "version", 7, "1", 1);
+	raw_put(&r, meta, "version", 7, version, 1);
 	assert_int_equal(mdb_dbi_open(r.txn, "objects", MDB_CREATE, &objects), 0);
 	assert_int_equal(mdb_dbi_open(r.txn, "refs", MDB_CREATE, &refs), 0);
+	commits = objects;
+	if (strcmp(version, "2") == 0)
+		assert_int_equal(mdb_dbi_open(r.txn, "commits", MDB_CREATE, &commits), 0);
 	v1_put_object(&r, objects, &blob, GKV_OBJ_BLOB, "hello", 5);
 	uu_tree_entry(&t, "100644", "k", &blob);
 	v1_put_object(&r, objects, &tree, GKV_OBJ_TREE, t.data, t.len);
@@ -351,7 +359,7 @@ static void make_v1(const char *path, gkv_oid *head)
 	    "tree %s\nauthor old <old@example.org> 1000000000 +0000\n"
 	    "committer old <old@example.org> 1000000000 +0000\n\nmade by format 1\n",
 	    uu_hex(&tree));
-	v1_put_object(&r, objects, head, GKV_OBJ_COMMIT, commit, (size_t)n);
+	v1_put_object(&r, commits, head, GKV_OBJ_COMMIT, commit, (size_t)n);
 	raw_put(&r, refs, "refs/heads/main", 15, head->id, GKV_OID_RAWSZ);
 	raw_close(&r, 1);
 }
@@ -387,7 +395,7 @@ static void test_v1_read_and_written_as_v1(void **state)
 
 	(void)state;
 	new_path(path, sizeof(path));
-	make_v1(path, &first);
+	make_old(path, &first, "1");
 	assert_int_equal(gkv_backend_lmdb_detect(path), 1);
 
 	repo = uu_open_lmdb(path, 0); /* CREATE set: an existing env opens as it is */
@@ -427,6 +435,58 @@ static void test_v1_read_and_written_as_v1(void **state)
 		gkv_buf_dispose(&v);
 	}
 	gkv_repo_free(repo);
+}
+
+/* ---- version 2 ---- */
+
+static void test_v2_read_and_written_unchecked(void **state)
+{
+	char path[128];
+	gkv_oid first, ids[8], blob;
+	gkv_repo *repo;
+	gkv_store *s;
+	gkv_buf v;
+	MDB_val k = {15, "refs/heads/main"}, rv;
+	MDB_dbi refs;
+	raw_env r;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	make_old(path, &first, "2");
+	repo = uu_open_lmdb(path, 0);
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_get(&v, s, "k"));
+	assert_buf_str(v, "hello");
+	gkv_buf_dispose(&v);
+	for (int i = 0; i < 5; i++) {
+		char val[8];
+
+		snprintf(val, sizeof(val), "v2v%d", i);
+		assert_ok(gkv_store_set(NULL, s, i % 2 ? "k" : "d/k2", val, 4, NULL));
+	}
+	gkv_store_free(s);
+	assert_int_equal(walk_main(repo, ids, 8), 6);
+	gkv_repo_free(repo);
+
+	/* Still version 2: new records as version 2 wrote them, no checksum:
+	 * the blob "v2v4" is its type byte and its 4 bytes, the ref 20 bytes. */
+	assert_version(path, "2");
+	assert_ok(gkv_hash(&blob, GKV_OBJ_BLOB, "v2v4", 4));
+	raw_open(&r, path, MDB_RDONLY);
+	for (int i = 0; i < 6; i++)
+		assert_true(db_has(&r, "commits", &ids[i]));
+	{
+		MDB_val bk = {GKV_OID_RAWSZ, blob.id}, bv;
+		MDB_dbi objects;
+
+		assert_int_equal(mdb_dbi_open(r.txn, "objects", 0, &objects), 0);
+		assert_int_equal(mdb_get(r.txn, objects, &bk, &bv), 0);
+		assert_int_equal(bv.mv_size, 5);
+	}
+	assert_int_equal(mdb_dbi_open(r.txn, "refs", 0, &refs), 0);
+	assert_int_equal(mdb_get(r.txn, refs, &k, &rv), 0);
+	assert_int_equal(rv.mv_size, GKV_OID_RAWSZ);
+	raw_close(&r, 0);
 }
 
 /* ---- an unknown version ---- */
@@ -469,7 +529,7 @@ static void test_unknown_version_refused(void **state)
 	b->free(b);
 	raw_open(&r, path, 0);
 	assert_int_equal(mdb_dbi_open(r.txn, "meta", 0, &meta), 0);
-	raw_put(&r, meta, "version", 7, "3", 1);
+	raw_put(&r, meta, "version", 7, "4", 1);
 	raw_close(&r, 1);
 
 	snprintf(data, sizeof(data), "%s/data.mdb", path);
@@ -479,8 +539,8 @@ static void test_unknown_version_refused(void **state)
 		assert_rc(GKV_E_CORRUPT, gkv_backend_lmdb_open(&b, path, flags[i]));
 		assert_null(b);
 		assert_non_null(strstr(gkv_error_last(), path));
-		assert_non_null(strstr(gkv_error_last(), "unknown format version '3'"));
-		assert_non_null(strstr(gkv_error_last(), "reads versions 1 and 2"));
+		assert_non_null(strstr(gkv_error_last(), "unknown format version '4'"));
+		assert_non_null(strstr(gkv_error_last(), "reads versions 1, 2 and 3"));
 	}
 	snprintf(uri, sizeof(uri), "lmdb:%s", path);
 	assert_rc(GKV_E_CORRUPT, gkv_repo_open(&repo, uri, NULL));
@@ -490,7 +550,7 @@ static void test_unknown_version_refused(void **state)
 	assert_memory_equal(after, before, nbefore);
 	free(before);
 	free(after);
-	assert_version(path, "3");
+	assert_version(path, "4");
 }
 
 static int setup(void **state)
@@ -510,9 +570,10 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_v2_keeps_commits_apart),
-	    cmocka_unit_test(test_v2_one_id_twice_in_a_batch),
+	    cmocka_unit_test(test_v3_keeps_commits_apart),
+	    cmocka_unit_test(test_v3_one_id_twice_in_a_batch),
 	    cmocka_unit_test(test_v1_read_and_written_as_v1),
+	    cmocka_unit_test(test_v2_read_and_written_unchecked),
 	    cmocka_unit_test(test_unknown_version_refused),
 	};
 
