@@ -69,8 +69,6 @@ static int push(gkv_diff *d, const gkv__sbuf *path, gkv_diff_op op, gkv_tree *a,
 	return 0;
 }
 
-static int diff_rec(gkv_diff *d, gkv__sbuf *path, gkv_tree *a, gkv_tree *b);
-
 static int set_path(gkv__sbuf *path, size_t base, gkv_tree *t, size_t i)
 {
 	size_t len;
@@ -83,8 +81,77 @@ static int set_path(gkv__sbuf *path, size_t base, gkv_tree *t, size_t i)
 	return gkv__sbuf_put(path, name, len);
 }
 
-/* One side of an entry alone (the other side has nothing, or a different kind). */
-static int one_side(gkv_diff *d, gkv__sbuf *path, gkv_tree *t, size_t i, int is_old)
+/*
+ * The walk: a frame per pair of directories being joined, on a stack that
+ * grows on the heap (no recursion: a deep tree costs heap, not C stack).
+ * A name that is a value on one side and a directory on the other reports
+ * the old side, then the new one: `then` holds the new side meanwhile.
+ */
+typedef struct {
+	gkv_tree *a, *b; /* the walk's own references, but in the first frame */
+	gkv__by_name sa, sb;
+	size_t i, j, base;
+	gkv_tree *then; /* the new side of the entry just left, still to report */
+	size_t then_i;
+} dframe;
+
+typedef struct {
+	dframe *f;
+	size_t n, cap;
+} dstack;
+
+/* Push the directories (a, b) at path; the stack owns them from now on
+ * (but for the first frame's, which are the caller's). */
+static int dstack_push(dstack *s, const gkv__sbuf *path, gkv_tree *a, gkv_tree *b)
+{
+	dframe *f;
+	int rc = 0;
+
+	if (s->n >= GKV__TREE_MAX_DEPTH) {
+		rc = gkv__error(GKV_E_CORRUPT, "tree is deeper than %d levels", GKV__TREE_MAX_DEPTH);
+	} else if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+
+		if ((f = realloc(s->f, cap * sizeof(*f))) != NULL) {
+			s->f = f;
+			s->cap = cap;
+		} else {
+			rc = gkv__oom();
+		}
+	}
+	if (rc < 0) {
+		if (s->n) {
+			gkv_tree_free(a);
+			gkv_tree_free(b);
+		}
+		return rc;
+	}
+	f = &s->f[s->n++];
+	memset(f, 0, sizeof(*f));
+	f->a = a;
+	f->b = b;
+	f->base = path->size;
+	if ((rc = gkv__tree_by_name(&f->sa, a)) < 0 || (rc = gkv__tree_by_name(&f->sb, b)) < 0)
+		return rc; /* the frame is on the stack: released with it */
+	return 0;
+}
+
+static void dstack_pop(dstack *s, gkv__sbuf *path)
+{
+	dframe *f = &s->f[--s->n];
+
+	free(f->sa.idx);
+	free(f->sb.idx);
+	if (s->n) {
+		gkv_tree_free(f->a);
+		gkv_tree_free(f->b);
+	}
+	path->size = f->base;
+}
+
+/* One side of an entry alone (the other side has nothing, or a different
+ * kind): a value is an item; a directory, a frame against nothing. */
+static int one_side(gkv_diff *d, dstack *s, gkv__sbuf *path, gkv_tree *t, size_t i, int is_old)
 {
 	gkv_tree *c;
 	int rc;
@@ -94,13 +161,13 @@ static int one_side(gkv_diff *d, gkv__sbuf *path, gkv_tree *t, size_t i, int is_
 			      : push(d, path, GKV_DIFF_ADDED, NULL, 0, t, i);
 	if ((rc = gkv__tree_entry_child(&c, t, i)) < 0)
 		return rc;
-	rc = is_old ? diff_rec(d, path, c, NULL) : diff_rec(d, path, NULL, c);
-	gkv_tree_free(c);
-	return rc;
+	return is_old ? dstack_push(s, path, c, NULL) : dstack_push(s, path, NULL, c);
 }
 
-static int both_sides(gkv_diff *d, gkv__sbuf *path, gkv_tree *a, size_t ai, gkv_tree *b, size_t bi)
+/* An entry on both sides, in frame f (which a push may move). */
+static int both_sides(gkv_diff *d, dstack *s, gkv__sbuf *path, size_t k, size_t ai, size_t bi)
 {
+	gkv_tree *a = s->f[k].a, *b = s->f[k].b;
 	uint32_t ma = gkv__tree_entry_mode(a, ai), mb = gkv__tree_entry_mode(b, bi);
 	gkv_oid ia, ib;
 	gkv_tree *ca, *cb;
@@ -117,60 +184,74 @@ static int both_sides(gkv_diff *d, gkv__sbuf *path, gkv_tree *a, size_t ai, gkv_
 			gkv_tree_free(ca);
 			return rc;
 		}
-		rc = diff_rec(d, path, ca, cb);
-		gkv_tree_free(ca);
-		gkv_tree_free(cb);
-		return rc;
+		return dstack_push(s, path, ca, cb);
 	}
 	if (ma == GKV_MODE_TREE || mb == GKV_MODE_TREE) {
-		size_t base = path->size;
-
-		if ((rc = one_side(d, path, a, ai, 1)) < 0)
-			return rc;
-		path->size = base;
-		return one_side(d, path, b, bi, 0);
+		/* the new side once the old one is reported (it may push) */
+		s->f[k].then = b;
+		s->f[k].then_i = bi;
+		return one_side(d, s, path, a, ai, 1);
 	}
 	return push(d, path, GKV_DIFF_CHANGED, a, ai, b, bi);
 }
 
-static int diff_rec(gkv_diff *d, gkv__sbuf *path, gkv_tree *a, gkv_tree *b)
+static int diff_walk(gkv_diff *d, gkv__sbuf *path, gkv_tree *a, gkv_tree *b)
 {
-	gkv__by_name sa = {0}, sb = {0};
-	size_t base = path->size, i = 0, j = 0;
+	dstack s = {NULL, 0, 0};
 	int rc;
 
-	if ((rc = gkv__tree_by_name(&sa, a)) < 0 || (rc = gkv__tree_by_name(&sb, b)) < 0)
+	if ((rc = dstack_push(&s, path, a, b)) < 0)
 		goto out;
-	while (rc == 0 && (i < sa.n || j < sb.n)) {
-		int c = i >= sa.n ? 1 : j >= sb.n ? -1 : 0;
+	while (s.n) {
+		size_t k = s.n - 1;
+		dframe *f = &s.f[k];
+		int c;
 
+		if (f->then) {
+			gkv_tree *t = f->then;
+
+			f->then = NULL;
+			if ((rc = set_path(path, f->base, t, f->then_i)) < 0 ||
+			    (rc = one_side(d, &s, path, t, f->then_i, 0)) < 0)
+				goto out;
+			continue;
+		}
+		if (f->i >= f->sa.n && f->j >= f->sb.n) {
+			dstack_pop(&s, path);
+			continue;
+		}
+		c = f->i >= f->sa.n ? 1 : f->j >= f->sb.n ? -1 : 0;
 		if (c == 0) {
 			size_t la, lb;
-			const char *na = gkv__by_name_at(&sa, i, &la);
-			const char *nb = gkv__by_name_at(&sb, j, &lb);
+			const char *na = gkv__by_name_at(&f->sa, f->i, &la);
+			const char *nb = gkv__by_name_at(&f->sb, f->j, &lb);
 
 			c = gkv__name_cmp(na, la, nb, lb);
 		}
-
 		if (c < 0) {
-			if ((rc = set_path(path, base, a, sa.idx[i])) == 0)
-				rc = one_side(d, path, a, sa.idx[i], 1);
-			i++;
+			size_t ai = f->sa.idx[f->i++];
+
+			if ((rc = set_path(path, f->base, f->a, ai)) < 0 ||
+			    (rc = one_side(d, &s, path, f->a, ai, 1)) < 0)
+				goto out;
 		} else if (c > 0) {
-			if ((rc = set_path(path, base, b, sb.idx[j])) == 0)
-				rc = one_side(d, path, b, sb.idx[j], 0);
-			j++;
+			size_t bi = f->sb.idx[f->j++];
+
+			if ((rc = set_path(path, f->base, f->b, bi)) < 0 ||
+			    (rc = one_side(d, &s, path, f->b, bi, 0)) < 0)
+				goto out;
 		} else {
-			if ((rc = set_path(path, base, a, sa.idx[i])) == 0)
-				rc = both_sides(d, path, a, sa.idx[i], b, sb.idx[j]);
-			i++;
-			j++;
+			size_t ai = f->sa.idx[f->i++], bi = f->sb.idx[f->j++];
+
+			if ((rc = set_path(path, f->base, f->a, ai)) < 0 ||
+			    (rc = both_sides(d, &s, path, k, ai, bi)) < 0)
+				goto out;
 		}
 	}
 out:
-	path->size = base;
-	free(sa.idx);
-	free(sb.idx);
+	while (s.n)
+		dstack_pop(&s, path);
+	free(s.f);
 	return rc;
 }
 
@@ -189,7 +270,7 @@ int gkv__diff_at(gkv_diff **out, gkv_tree *old_tree, gkv_tree *new_tree, const c
 	if (!(d = calloc(1, sizeof(*d))))
 		return gkv__oom();
 	if ((rc = gkv__sbuf_puts(&path, prefix)) == 0)
-		rc = diff_rec(d, &path, old_tree, new_tree);
+		rc = diff_walk(d, &path, old_tree, new_tree);
 	gkv__sbuf_free(&path);
 	if (rc < 0) {
 		gkv_diff_free(d);

@@ -607,8 +607,6 @@ out:
 	return rc;
 }
 
-static int merge_rec(gkv_tree **out, mctx *m, gkv_tree *b, gkv_tree *o, gkv_tree *t);
-
 static int child_or_null(gkv_tree **out, const ent *e)
 {
 	*out = NULL;
@@ -617,19 +615,24 @@ static int child_or_null(gkv_tree **out, const ent *e)
 	return gkv__tree_entry_child(out, e->t, (size_t)e->i);
 }
 
-static int merge_subtrees(gkv_tree *dst, mctx *m, const char *name, size_t len, const ent *b,
-    const ent *o, const ent *t)
+/* Directories an entry asks the walk to merge (their references). */
+typedef struct {
+	int go;
+	gkv_tree *b, *o, *t;
+} descent;
+
+static int load_descent(descent *d, const ent *b, const ent *o, const ent *t)
 {
-	gkv_tree *cb = NULL, *co = NULL, *ct = NULL, *r = NULL;
 	int rc;
 
-	if ((rc = child_or_null(&cb, b)) == 0 && (rc = child_or_null(&co, o)) == 0 &&
-	    (rc = child_or_null(&ct, t)) == 0 && (rc = merge_rec(&r, m, cb, co, ct)) == 0 && r)
-		rc = gkv__tree_add_subtree(dst, name, len, r);
-	gkv_tree_free(cb);
-	gkv_tree_free(co);
-	gkv_tree_free(ct);
-	gkv_tree_free(r);
+	memset(d, 0, sizeof(*d));
+	if ((rc = child_or_null(&d->b, b)) == 0 && (rc = child_or_null(&d->o, o)) == 0 &&
+	    (rc = child_or_null(&d->t, t)) == 0) {
+		d->go = 1;
+		return 0;
+	}
+	gkv_tree_free(d->b);
+	gkv_tree_free(d->o);
 	return rc;
 }
 
@@ -647,11 +650,18 @@ static int same_change_decides(mctx *m, const ent *o, const ent *t)
 	return fn_for(m, (const char *)m->path.ptr) != GKV_MERGE_FN_COUNTER;
 }
 
-static int merge_entry(gkv_tree *dst, mctx *m, const char *name, size_t len, ent *b, ent *o, ent *t)
+/*
+ * Merge one name of a directory into dst. Directories on both sides are
+ * not merged here: *d gets them (d->go) and the path keeps the name, for
+ * the walk to merge them as a frame of its own.
+ */
+static int merge_entry(gkv_tree *dst, mctx *m, const char *name, size_t len, ent *b, ent *o,
+    ent *t, descent *d)
 {
 	size_t base = m->path.size;
 	int rc;
 
+	d->go = 0;
 	if (ent_eq(b, o))
 		return take(dst, t);
 	if (ent_eq(b, t))
@@ -667,7 +677,8 @@ static int merge_entry(gkv_tree *dst, mctx *m, const char *name, size_t len, ent
 
 		if (!ent_is_tree(&nb))
 			nb.i = -1;
-		rc = merge_subtrees(dst, m, name, len, &nb, o, t);
+		if ((rc = load_descent(d, &nb, o, t)) == 0)
+			return 0; /* the path stays: the walk merges below it */
 	} else if (!ent_is_tree(o) && !ent_is_tree(t)) {
 		ent nb = *b;
 
@@ -706,56 +717,171 @@ static int tree_ids_equal(gkv_tree *a, gkv_tree *b)
 	return gkv_tree_equal(a, b);
 }
 
-static int merge_rec(gkv_tree **out, mctx *m, gkv_tree *b, gkv_tree *o, gkv_tree *t)
-{
-	gkv__by_name sb = {0}, so = {0}, st = {0};
-	size_t kb = 0, ko = 0, kt = 0;
-	gkv_tree *dst = NULL;
-	gkv_repo *repo;
-	int rc;
+/*
+ * The walk: a frame per directory being merged (its three sides, the
+ * merged directory being built, where each side's entries stand), on a
+ * stack that grows on the heap -- no recursion, so a deep tree costs
+ * heap, not C stack.
+ */
+typedef struct {
+	gkv_tree *b, *o, *t; /* the walk's own references, but in the first frame */
+	gkv__by_name sb, so, st;
+	size_t kb, ko, kt;
+	size_t base;	  /* the path's length at this directory */
+	gkv_tree *dst;	  /* the merged directory */
+	const char *name; /* its name in the frame below (NULL in the first) */
+	size_t len;
+} mframe;
 
+typedef struct {
+	mframe *f;
+	size_t n, cap;
+} mstack;
+
+static void mstack_pop(mstack *s)
+{
+	mframe *f = &s->f[--s->n];
+
+	free(f->sb.idx);
+	free(f->so.idx);
+	free(f->st.idx);
+	gkv_tree_free(f->dst);
+	if (s->n) {
+		gkv_tree_free(f->b);
+		gkv_tree_free(f->o);
+		gkv_tree_free(f->t);
+	}
+}
+
+/*
+ * Begin merging the directories (b, o, t) called name: when one side
+ * decides at once, *r is the result and nothing is pushed; otherwise a
+ * frame is (*pushed). The stack takes the references (but the first
+ * frame's, which are the caller's).
+ */
+static int mstack_push(mstack *s, mctx *m, gkv_tree **r, int *pushed, gkv_tree *b, gkv_tree *o,
+    gkv_tree *t, const char *name, size_t len)
+{
+	mframe *f;
+	int decided = 0, rc = 0;
+
+	*r = NULL;
+	*pushed = 0;
 	if (tree_ids_equal(b, t) || (!m->has_counter && tree_ids_equal(o, t))) {
-		*out = o ? gkv_tree_dup(o) : NULL;
-		return 0;
+		decided = 1;
+		*r = o ? gkv_tree_dup(o) : NULL;
+	} else if (tree_ids_equal(b, o)) {
+		decided = 1;
+		*r = t ? gkv_tree_dup(t) : NULL;
+	} else if (s->n >= GKV__TREE_MAX_DEPTH) {
+		rc = gkv__error(GKV_E_CORRUPT, "tree is deeper than %d levels", GKV__TREE_MAX_DEPTH);
+	} else if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+
+		if ((f = realloc(s->f, cap * sizeof(*f))) != NULL) {
+			s->f = f;
+			s->cap = cap;
+		} else {
+			rc = gkv__oom();
+		}
 	}
-	if (tree_ids_equal(b, o)) {
-		*out = t ? gkv_tree_dup(t) : NULL;
-		return 0;
-	}
-	repo = gkv__tree_repo(o ? o : t);
-	if ((rc = gkv_tree_empty(&dst, repo)) < 0)
+	if (decided || rc < 0) {
+		if (s->n) {
+			gkv_tree_free(b);
+			gkv_tree_free(o);
+			gkv_tree_free(t);
+		}
 		return rc;
-	if ((rc = gkv__tree_by_name(&sb, b)) < 0 || (rc = gkv__tree_by_name(&so, o)) < 0 ||
-	    (rc = gkv__tree_by_name(&st, t)) < 0)
+	}
+	f = &s->f[s->n++];
+	memset(f, 0, sizeof(*f));
+	f->b = b;
+	f->o = o;
+	f->t = t;
+	f->base = m->path.size;
+	f->name = name;
+	f->len = len;
+	*pushed = 1;
+	if ((rc = gkv_tree_empty(&f->dst, gkv__tree_repo(o ? o : t))) < 0 ||
+	    (rc = gkv__tree_by_name(&f->sb, b)) < 0 || (rc = gkv__tree_by_name(&f->so, o)) < 0 ||
+	    (rc = gkv__tree_by_name(&f->st, t)) < 0)
+		return rc; /* the frame is on the stack: released with it */
+	return 0;
+}
+
+/* Put the merged directory r (a reference, taken) called name into dst. */
+static int add_merged(gkv_tree *dst, const char *name, size_t len, gkv_tree *r)
+{
+	int rc = r ? gkv__tree_add_subtree(dst, name, len, r) : 0;
+
+	gkv_tree_free(r);
+	return rc;
+}
+
+static int merge_walk(gkv_tree **out, mctx *m, gkv_tree *b, gkv_tree *o, gkv_tree *t)
+{
+	mstack s = {NULL, 0, 0};
+	gkv_tree *r;
+	int pushed, rc;
+
+	*out = NULL;
+	if ((rc = mstack_push(&s, m, &r, &pushed, b, o, t, NULL, 0)) < 0 || !pushed) {
+		*out = r;
 		goto out;
-	while (rc == 0 && (ko < so.n || kt < st.n || kb < sb.n)) {
+	}
+	while (s.n) {
+		mframe *f = &s.f[s.n - 1];
 		const char *name = NULL, *n;
 		size_t len = 0, l;
 		ent eb, eo, et;
+		descent d;
 
+		if (f->kb >= f->sb.n && f->ko >= f->so.n && f->kt >= f->st.n) {
+			/* this directory is merged: into the one below, or out */
+			r = f->dst;
+			f->dst = NULL;
+			name = f->name;
+			len = f->len;
+			mstack_pop(&s);
+			if (!s.n) {
+				*out = r;
+				break;
+			}
+			m->path.size = s.f[s.n - 1].base;
+			if ((rc = add_merged(s.f[s.n - 1].dst, name, len, r)) < 0)
+				goto out;
+			continue;
+		}
 		/* The smallest name not yet merged, on any side. */
-		if (kb < sb.n)
-			name = gkv__by_name_at(&sb, kb, &len);
-		if (ko < so.n && (n = gkv__by_name_at(&so, ko, &l), !name || gkv__name_cmp(n, l, name, len) < 0))
+		if (f->kb < f->sb.n)
+			name = gkv__by_name_at(&f->sb, f->kb, &len);
+		if (f->ko < f->so.n &&
+		    (n = gkv__by_name_at(&f->so, f->ko, &l), !name || gkv__name_cmp(n, l, name, len) < 0))
 			name = n, len = l;
-		if (kt < st.n && (n = gkv__by_name_at(&st, kt, &l), !name || gkv__name_cmp(n, l, name, len) < 0))
+		if (f->kt < f->st.n &&
+		    (n = gkv__by_name_at(&f->st, f->kt, &l), !name || gkv__name_cmp(n, l, name, len) < 0))
 			name = n, len = l;
-		if ((rc = make_ent(&eb, &sb, &kb, name, len)) < 0 ||
-		    (rc = make_ent(&eo, &so, &ko, name, len)) < 0 ||
-		    (rc = make_ent(&et, &st, &kt, name, len)) < 0)
-			break;
-		rc = merge_entry(dst, m, name, len, &eb, &eo, &et);
+		if ((rc = make_ent(&eb, &f->sb, &f->kb, name, len)) < 0 ||
+		    (rc = make_ent(&eo, &f->so, &f->ko, name, len)) < 0 ||
+		    (rc = make_ent(&et, &f->st, &f->kt, name, len)) < 0 ||
+		    (rc = merge_entry(f->dst, m, name, len, &eb, &eo, &et, &d)) < 0)
+			goto out;
+		if (!d.go)
+			continue;
+		if ((rc = mstack_push(&s, m, &r, &pushed, d.b, d.o, d.t, name, len)) < 0)
+			goto out;
+		if (!pushed) { /* decided at once: f is still the top frame */
+			f = &s.f[s.n - 1];
+			m->path.size = f->base;
+			if ((rc = add_merged(f->dst, name, len, r)) < 0)
+				goto out;
+		}
 	}
 out:
-	free(sb.idx);
-	free(so.idx);
-	free(st.idx);
-	if (rc < 0) {
-		gkv_tree_free(dst);
-		return rc;
-	}
-	*out = dst;
-	return 0;
+	while (s.n)
+		mstack_pop(&s);
+	free(s.f);
+	return rc;
 }
 
 /*
@@ -819,7 +945,7 @@ int gkv__merge_trees(gkv_tree **out, gkv_conflicts **conflicts, gkv_tree *base, 
 		return gkv__oom();
 	if ((rc = load_attributes(&m, ours, base)) == 0) {
 		m.has_counter = uses_counter(&m);
-		rc = merge_rec(&r, &m, base, ours, theirs);
+		rc = merge_walk(&r, &m, base, ours, theirs);
 	}
 	attrs_free(&m.attrs);
 	gkv__sbuf_free(&m.path);
