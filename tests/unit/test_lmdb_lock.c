@@ -1,0 +1,253 @@
+/*
+ * test_lmdb_lock.c -- the lmdb backend's locks and permissions, on real
+ * environments and real processes:
+ *
+ *  - writers in several processes commit while lock.mdb is deleted again
+ *    and again: every acknowledged commit is in the final history, and
+ *    the store stays writable (gitkv's own writer lock, env.c);
+ *  - a store of another user (a child that setuid()s to nobody; skipped
+ *    where that is impossible) opens read-only although lock.mdb is not
+ *    writable, and a writable open or an unreadable directory says
+ *    "permission denied" (GKV_E_IO), not "does not exist".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "unit_util.h"
+
+#define WRITERS 4
+#define COMMITS 60
+#define MAX_UNLINKS 100000
+
+static char *root;
+static int counter;
+
+static const char *new_path(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/env%d", root, counter++);
+	return buf;
+}
+
+/* A writer: COMMITS writes to keys of its own; the number acknowledged
+ * goes to fd. */
+static int writer(const char *path, int n, int fd)
+{
+	gkv_repo *repo = NULL;
+	gkv_store *s;
+	char key[32], val[32];
+	int acked = 0;
+
+	if (gkv_repo_open(&repo, path, NULL) != 0 || gkv_store_open_branch(&s, repo, "main") != 0)
+		return 1;
+	for (int i = 0; i < COMMITS; i++) {
+		snprintf(key, sizeof(key), "w%d/%d", n, i);
+		snprintf(val, sizeof(val), "value %d of %d", i, n);
+		if (gkv_store_set(NULL, s, key, val, strlen(val), NULL) == 0)
+			acked++;
+		else
+			fprintf(stderr, "writer %d: %s\n", n, gkv_error_last());
+	}
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+	return write(fd, &acked, sizeof(acked)) == sizeof(acked) ? 0 : 2;
+}
+
+static size_t count_commits(gkv_repo *repo)
+{
+	gkv_revwalk *w;
+	gkv_oid head, id;
+	size_t n = 0;
+	int rc;
+
+	assert_ok(gkv_branch_head(&head, repo, "main"));
+	assert_ok(gkv_revwalk_new(&w, repo));
+	assert_ok(gkv_revwalk_push(w, &head));
+	while ((rc = gkv_revwalk_next(&id, w)) == 0)
+		n++;
+	assert_int_equal(rc, GKV_ITEROVER);
+	gkv_revwalk_free(w);
+	return n;
+}
+
+static void test_deleted_lock_file(void **state)
+{
+	char path[128], uri[160], lock[200], key[32];
+	int fds[WRITERS][2], acked = 0, running = WRITERS, unlinks = 0;
+	pid_t pids[WRITERS];
+	gkv_repo *repo;
+	gkv_store *s;
+	gkv_buf v;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	snprintf(uri, sizeof(uri), "lmdb:%s", path);
+	snprintf(lock, sizeof(lock), "%s/lock.mdb", path);
+	repo = uu_open_lmdb(path, 0);
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_set(NULL, s, "first", "1", 1, NULL));
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+
+	for (int i = 0; i < WRITERS; i++) {
+		assert_int_equal(pipe(fds[i]), 0);
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			_exit(writer(uri, i, fds[i][1]));
+		close(fds[i][1]);
+	}
+	/* Delete lock.mdb while they write, as often as it comes back. */
+	while (running > 0 && unlinks < MAX_UNLINKS) {
+		if (unlink(lock) == 0)
+			unlinks++;
+		usleep(500);
+		running = 0;
+		for (int i = 0; i < WRITERS; i++) {
+			int status;
+
+			if (pids[i] > 0 && waitpid(pids[i], &status, WNOHANG) == pids[i]) {
+				assert_true(WIFEXITED(status));
+				assert_int_equal(WEXITSTATUS(status), 0);
+				pids[i] = 0;
+			}
+			running += pids[i] > 0;
+		}
+	}
+	assert_int_equal(running, 0);
+	assert_true(unlinks > 0);
+	for (int i = 0; i < WRITERS; i++) {
+		int n = 0;
+
+		assert_int_equal(read(fds[i][0], &n, sizeof(n)), sizeof(n));
+		close(fds[i][0]);
+		acked += n;
+	}
+	assert_int_equal(acked, WRITERS * COMMITS);
+
+	/* Every acknowledged commit is in the history, every value in the
+	 * tree, and the store takes more. */
+	repo = uu_open_lmdb(path, 0);
+	assert_int_equal(count_commits(repo), (size_t)acked + 1);
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	for (int i = 0; i < WRITERS; i++)
+		for (int j = 0; j < COMMITS; j++) {
+			snprintf(key, sizeof(key), "w%d/%d", i, j);
+			assert_ok(gkv_store_get(&v, s, key));
+			gkv_buf_dispose(&v);
+		}
+	assert_ok(gkv_store_set(NULL, s, "after", "yes", 3, NULL));
+	gkv_store_free(s);
+	assert_int_equal(count_commits(repo), (size_t)acked + 2);
+	gkv_repo_free(repo);
+}
+
+/* ---- another user's store ---- */
+
+#define SKIP_CODE 77
+
+/* In a child as nobody: what a reader without write permission sees. */
+static int as_nobody(const char *path, const char *closed)
+{
+	gkv_backend *b = NULL;
+	gkv_oid id;
+
+	if (setgid(65534) != 0 || setuid(65534) != 0 || geteuid() != 65534)
+		return SKIP_CODE;
+	/* Read-only works: lock.mdb is root's and not writable. */
+	if (gkv_backend_lmdb_open(&b, path, GKV_LMDB_READONLY) != 0) {
+		fprintf(stderr, "read-only open: %s\n", gkv_error_last());
+		return 10;
+	}
+	if (b->ref_read(&id, b, "refs/heads/main") != 0)
+		return 11;
+	b->free(b);
+	/* Writable: permission denied, naming the file. */
+	if (gkv_backend_lmdb_open(&b, path, 0) != GKV_E_IO ||
+	    !strstr(gkv_error_last(), "permission denied") || !strstr(gkv_error_last(), ".mdb")) {
+		fprintf(stderr, "writable open: %s\n", gkv_error_last());
+		return 12;
+	}
+	/* A directory nobody may look into: not "does not exist". */
+	if (gkv_backend_lmdb_open(&b, closed, GKV_LMDB_READONLY) != GKV_E_IO ||
+	    !strstr(gkv_error_last(), "permission denied") ||
+	    strstr(gkv_error_last(), "does not exist")) {
+		fprintf(stderr, "closed directory: %s\n", gkv_error_last());
+		return 13;
+	}
+	return 0;
+}
+
+static void test_other_users_store(void **state)
+{
+	char path[128], closed[128];
+	gkv_repo *repo;
+	gkv_store *s;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	new_path(closed, sizeof(closed));
+	assert_int_equal(chmod(root, 0755), 0); /* nobody may reach the stores */
+	repo = uu_open_lmdb(path, 0);
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_set(NULL, s, "k", "v", 1, NULL));
+	gkv_store_free(s);
+	gkv_repo_free(repo);
+	repo = uu_open_lmdb(closed, 0);
+	gkv_repo_free(repo);
+	assert_int_equal(chmod(closed, 0700), 0);
+	{
+		char f[200];
+
+		snprintf(f, sizeof(f), "%s/lock.mdb", path);
+		assert_int_equal(chmod(f, 0644), 0);
+		snprintf(f, sizeof(f), "%s/data.mdb", path);
+		assert_int_equal(chmod(f, 0644), 0);
+		assert_int_equal(chmod(path, 0755), 0);
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(as_nobody(path, closed));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(chmod(closed, 0755), 0);
+	if (WEXITSTATUS(status) == SKIP_CODE)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	root = uu_tmpdir("lmdb-lock");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	uu_tmpdir_remove(root);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_deleted_lock_file),
+	    cmocka_unit_test(test_other_users_store),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
