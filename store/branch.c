@@ -2,6 +2,8 @@
  * branch.c -- branches: git refs under refs/heads/, every move a
  * compare-and-swap through the backend, every move told to the watches.
  */
+#include <stdio.h>
+
 #include "path.h"
 #include "repo.h"
 
@@ -75,11 +77,45 @@ int gkv_branch_list(gkv_strarray *out, gkv_repo *repo)
 	return 0;
 }
 
+/*
+ * A branch names a commit of the store, or the store is damaged: a ref
+ * to a missing object, or to a blob or tree (git refuses to write one,
+ * but a hand-edited ref file holds anything), is GKV_E_CORRUPT, not the
+ * caller's mistake. Only the type is checked; a malformed commit is
+ * found, as GKV_E_CORRUPT too, by whoever parses it.
+ */
+static int check_head(gkv_repo *repo, const char *name, const gkv_oid *id)
+{
+	void *data;
+	size_t len;
+	int rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_COMMIT);
+
+	if (rc == GKV_E_NOTFOUND)
+		return gkv__error(GKV_E_CORRUPT,
+		    "branch '%s' names commit %s, which is missing from the store", name, gkv__hex(id));
+	if (rc == GKV_E_INVALID) {
+		/* odb's message says what the object is; copied, as it is
+		 * the buffer the new message is written into. */
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", gkv_error_last());
+		return gkv__error(GKV_E_CORRUPT, "branch '%s' does not name a commit: %s", name, why);
+	}
+	if (rc < 0)
+		return rc;
+	gkv_backend_data_free(data);
+	return 0;
+}
+
 int gkv_branch_head(gkv_oid *out, gkv_repo *repo, const char *name)
 {
+	int rc;
+
 	if (!out || !repo || !name)
 		return gkv__error(GKV_E_INVALID, "gkv_branch_head: NULL argument");
-	return gkv__branch_read(out, repo, name);
+	if ((rc = gkv__branch_read(out, repo, name)) < 0)
+		return rc;
+	return check_head(repo, name, out);
 }
 
 static int check_commit(gkv_repo *repo, const gkv_oid *id)

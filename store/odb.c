@@ -52,8 +52,15 @@ int gkv__odb_read_typed(void **data, size_t *len, gkv_repo *repo, const gkv_oid 
 	if (t != want) {
 		gkv_backend_data_free(*data);
 		*data = NULL;
-		return gkv__error(GKV_E_INVALID, "object %s is a %s, not a %s", gkv__hex(id),
-		    type_name(t), type_name(want));
+		/*
+		 * A blob is read only because a tree entry of the store names
+		 * it (no API reads a blob by a caller's id), so another type is
+		 * damage in that tree. A tree or commit may be asked for by a
+		 * caller's id (gkv_tree_lookup, gkv_commit_lookup): the wrong
+		 * type is then the caller's mistake.
+		 */
+		return gkv__error(want == GKV_OBJ_BLOB ? GKV_E_CORRUPT : GKV_E_INVALID,
+		    "object %s is a %s, not a %s", gkv__hex(id), type_name(t), type_name(want));
 	}
 	return 0;
 }

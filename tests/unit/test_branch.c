@@ -8,7 +8,9 @@
  * is not a commit; create refuses an existing branch and a non-commit;
  * delete of an absent branch is GKV_E_NOTFOUND; list is sorted by bytes;
  * fast-forward creates, stays, moves forward, and refuses sideways and
- * backwards moves; the refs land under refs/heads/ in the backend.
+ * backwards moves; the refs land under refs/heads/ in the backend. A
+ * ref that names a missing object, a blob or a tree (written behind the
+ * API's back) reads as GKV_E_CORRUPT, and such a branch can be deleted.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -219,6 +221,33 @@ static void test_fast_forward(void **state)
 }
 
 /* A head moved by a plain CAS between a reader's look and its write is noticed. */
+static void test_head_naming_no_commit_is_corrupt(void **state)
+{
+	fixture *f = *state;
+	gkv_backend *b = f->repo->backend;
+	gkv_oid blob, missing = uu_oid("1234123412341234123412341234123412341234"), out;
+
+	uu_raw_put(&blob, b, GKV_OBJ_BLOB, "not a commit", 12);
+	assert_ok(b->ref_cas(b, "refs/heads/blob", NULL, &blob));
+	assert_ok(b->ref_cas(b, "refs/heads/tree", NULL, &f->tree));
+	assert_ok(b->ref_cas(b, "refs/heads/gone", NULL, &missing));
+
+	assert_rc(GKV_E_CORRUPT, gkv_branch_head(&out, f->repo, "blob"));
+	assert_non_null(strstr(gkv_error_last(), "branch 'blob'"));
+	assert_non_null(strstr(gkv_error_last(), "is a blob, not a commit"));
+	assert_rc(GKV_E_CORRUPT, gkv_branch_head(&out, f->repo, "tree"));
+	assert_non_null(strstr(gkv_error_last(), "is a tree, not a commit"));
+	assert_rc(GKV_E_CORRUPT, gkv_branch_head(&out, f->repo, "gone"));
+	assert_non_null(strstr(gkv_error_last(), "1234123412341234123412341234123412341234"));
+	assert_non_null(strstr(gkv_error_last(), "missing"));
+	assert_rc(GKV_E_NOTFOUND, gkv_branch_head(&out, f->repo, "absent"));
+	/* The repair: a damaged branch can be deleted. */
+	assert_ok(gkv_branch_delete(f->repo, "blob"));
+	assert_ok(gkv_branch_delete(f->repo, "gone"));
+	assert_rc(GKV_E_NOTFOUND, gkv_branch_head(&out, f->repo, "blob"));
+	assert_rc(GKV_E_NOTFOUND, gkv_branch_head(&out, f->repo, "gone"));
+}
+
 static void test_cas_race_through_store(void **state)
 {
 	fixture *f = *state;
@@ -249,6 +278,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_list_sorted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fast_forward, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cas_race_through_store, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_head_naming_no_commit_is_corrupt, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,9 +6,11 @@
  * (repo->cache.count is read directly), evict the least recently used
  * tree, hand out the same node for the same id, work with a capacity of
  * 0 (nothing kept), and actually save backend reads (counted by a
- * forwarding backend). A read of an object of the wrong type is
- * GKV_E_INVALID with a message naming the id; an absent one is
- * GKV_E_NOTFOUND naming it too. A backend's read_typed hook is used,
+ * forwarding backend). A read of a tree or commit of the wrong type is
+ * GKV_E_INVALID with a message naming the id (the id may be a caller's);
+ * a blob read that finds another type is GKV_E_CORRUPT (only a tree
+ * entry of the store names a blob); an absent one is GKV_E_NOTFOUND
+ * naming it too. A backend's read_typed hook is used,
  * with the expected type, in place of read.
  */
 #define _GNU_SOURCE
@@ -457,7 +459,9 @@ static void test_typed_reads(void **state)
 	assert_rc(GKV_E_INVALID, gkv__odb_read_typed(&data, &len, repo, &blob, GKV_OBJ_TREE));
 	assert_null(data);
 	assert_rc(GKV_E_INVALID, gkv__odb_read_typed(&data, &len, repo, &tree, GKV_OBJ_COMMIT));
-	assert_rc(GKV_E_INVALID, gkv__odb_read_typed(&data, &len, repo, &tree, GKV_OBJ_BLOB));
+	assert_rc(GKV_E_CORRUPT, gkv__odb_read_typed(&data, &len, repo, &tree, GKV_OBJ_BLOB));
+	assert_null(data);
+	assert_non_null(strstr(gkv_error_last(), "is a tree, not a blob"));
 
 	assert_rc(GKV_E_NOTFOUND, gkv_tree_lookup(&t, repo, &missing));
 	assert_non_null(strstr(gkv_error_last(), "1111111111111111111111111111111111111111"));
