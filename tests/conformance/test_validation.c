@@ -15,12 +15,16 @@
 static const char *const bad_paths[] = {
     "/a",     "a/",	"a//b",	    ".", "..", "a/../b", "a/./b", ".git",
     ".GIT/x", "a/.git", "a/.Git/b", "/", "//", "..",	 "x/..",
+    /* git's NTFS and HFS+ spellings of .git, and .gitmodules as a directory */
+    "d/git~1", ".git ", ".git.", "GIT~1/x", ".git::$INDEX_ALLOCATION/x", ".git:x", "a\\.git",
+    ".g\xe2\x80\x8cit", "\xef\xbb\xbf.git", ".gitmodules/x", "gitmod~1/x", "d/.gitattributes/x",
 };
 #define N_BAD_PATHS (sizeof(bad_paths) / sizeof(bad_paths[0]))
 
 static const char *const good_paths[] = {
     "...",    ".gitignore",  ".git2", "a.git",	      ".hidden/x",
     "sp ace", "caf\xc3\xa9", "a-b",   "git/.gitkeep", "x:y",
+    "git~2",  ".git-foo",    "x.git", ".gitmodules", "d/gitmod~1", "a\\b",
 };
 #define N_GOOD_PATHS (sizeof(good_paths) / sizeof(good_paths[0]))
 
@@ -221,6 +225,50 @@ static void good_unusual_paths_work(void **state)
 	}
 	for (size_t i = 0; i < N_GOOD_PATHS; i++)
 		assert_value(env->store, good_paths[i], good_paths[i]);
+}
+
+/* A value git fsck --strict would refuse at a .gitmodules (a url or path
+ * read as an option) is refused by every write, and changes nothing. */
+static void bad_gitmodules_rejected(void **state)
+{
+	static const char *const paths[] = {".gitmodules", "d/.gitmodules", "gitmod~1",
+					    "d/.GITMODULES. "};
+	static const char *const bad[] = {
+	    "[submodule \"x\"]\n\tpath = x\n\turl = -x\n",
+	    "[submodule \"x\"]\n\tpath = -x\n\turl = https://example.com/x\n",
+	};
+	static const char good[] = "[submodule \"x\"]\n\tpath = x\n\turl = https://example.com/x\n";
+	conf_env *env = *state;
+	gkv_txn *txn = NULL;
+	gkv_oid out;
+	char *before, *after;
+
+	populate(env);
+	before = conf_state(env->repo);
+	assert_ok(gkv_txn_begin(&txn, env->store));
+	for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			gkv_buf v = {(unsigned char *)bad[i], strlen(bad[i])};
+
+			expect_invalid(gkv_store_set(&out, env->store, paths[p], bad[i], strlen(bad[i]),
+					   NULL),
+			    "store_set", paths[p]);
+			assert_non_null(strstr(gkv_error_last(), "could be read as an option"));
+			expect_invalid(gkv_store_test_and_set(&out, env->store, paths[p], NULL, &v, NULL),
+			    "store_test_and_set", paths[p]);
+			expect_invalid(gkv_txn_set(txn, paths[p], bad[i], strlen(bad[i])), "txn_set",
+			    paths[p]);
+		}
+	}
+	assert_ok(gkv_txn_commit(&out, txn, GKV_TXN_FAIL, NULL));
+	gkv_txn_free(txn);
+	after = conf_state(env->repo);
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	/* a sound one is an ordinary value */
+	conf_set(env->store, ".gitmodules", good);
+	assert_value(env->store, ".gitmodules", good);
 }
 
 static void watch_branch_cb(const char *branch, const gkv_oid *old, const gkv_oid *new_head,
@@ -515,6 +563,7 @@ int main(int argc, char **argv)
 	    CONF_TEST(watch_path_rejects_bad_prefix),
 	    CONF_TEST(empty_path_is_the_root),
 	    CONF_TEST(good_unusual_paths_work),
+	    CONF_TEST(bad_gitmodules_rejected),
 	    CONF_TEST(bad_branch_names_rejected_everywhere),
 	    CONF_TEST(good_branch_names_work),
 	    CONF_TEST_DIR(null_pointers_are_invalid),
