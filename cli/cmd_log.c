@@ -133,15 +133,17 @@ static int walk(struct kv_ctx *ctx, gkv_revwalk *w, long long max, const char *p
 			print_commit_json(ctx->out, c, shown == 0);
 		} else if (keep) {
 			gkv_oid_fmt(hex, &id);
-			fprintf(ctx->out, "%s %s\n", hex, gkv_commit_summary(c));
+			kv_print_subject(ctx, hex, gkv_commit_summary(c));
 		}
 		shown += keep;
 		gkv_commit_free(c);
 		c = NULL;
 	}
 	gkv_commit_free(c);
+	/* Every id here came from the store (the head, parents, trees): one
+	 * that is missing or of the wrong type is damage. */
 	if (rc < 0 && rc != GKV_ITEROVER)
-		return kv_api_err(ctx, rc, "log of branch '%s'", ctx->branch);
+		return kv_read_err(ctx, rc, "log of branch '%s'", ctx->branch);
 	return KV_OK;
 }
 
@@ -167,7 +169,7 @@ int kv_cmd_log(struct kv_ctx *ctx)
 		rc = KV_OK;
 	} else if (rc < 0 || (rc = gkv_revwalk_new(&w, ctx->repo)) < 0 ||
 		   (rc = gkv_revwalk_push(w, &head)) < 0) {
-		rc = kv_api_err(ctx, rc, "log of branch '%s'", ctx->branch);
+		rc = kv_read_err(ctx, rc, "log of branch '%s'", ctx->branch);
 	} else {
 		rc = walk(ctx, w, max, path);
 	}

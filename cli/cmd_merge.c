@@ -14,9 +14,12 @@ static int report_conflicts(struct kv_ctx *ctx, const char *from, gkv_conflicts 
 {
 	size_t n = gkv_conflicts_count(c);
 
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "kvctl: conflict: %s: %s\n", gkv_conflicts_path(c, i),
-		    gkv_conflicts_reason(c, i));
+	for (size_t i = 0; i < n; i++) {
+		/* The path quoted as list prints it, so that it stays one line. */
+		fputs("kvctl: conflict: ", stderr);
+		kv_put_quoted(stderr, gkv_conflicts_path(c, i));
+		fprintf(stderr, ": %s\n", gkv_conflicts_reason(c, i));
+	}
 	ctx->conflicts = c;
 	return kv_err(ctx, KV_CONFLICT, "merge of '%s' into branch '%s': %zu conflicting path%s, nothing changed",
 	    from, ctx->branch, n, n == 1 ? "" : "s");

@@ -5,7 +5,8 @@
  * docs/cli.md orders names and paths by their bytes, as `LC_ALL=C sort` does,
  * not in git's tree order (where a directory sorts as "name/"). The
  * library's orders are not relied on: both commands sort what they print
- * with strcmp, which compares unsigned bytes.
+ * with strcmp, which compares unsigned bytes. Names are printed through
+ * kv_print_name (quoted as git quotes paths, or raw with -z).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +64,8 @@ static void print_entries(struct kv_ctx *ctx, struct entries *e, const char *key
 		qsort(e->v, e->n, sizeof(e->v[0]), entry_cmp);
 	if (!ctx->o.json) {
 		for (i = 0; i < e->n; i++)
-			fprintf(ctx->out, "%s%s\n", e->v[i].name,
-				mark_dirs && e->v[i].kind == GKV_KIND_DIR ? "/" : "");
+			kv_print_name(ctx, e->v[i].name,
+				      mark_dirs && e->v[i].kind == GKV_KIND_DIR ? "/" : "");
 		return;
 	}
 	fputs("[", ctx->out);
@@ -98,7 +99,7 @@ static int open_at(gkv_store **store, gkv_tree **tree, gkv_kind *kind, struct kv
 		return KV_OK;
 	}
 	if ((rc = gkv_tree_kind(kind, *tree, path)) < 0)
-		return kv_api_err(ctx, rc, "path '%s' on branch '%s'", path, ctx->branch);
+		return kv_read_err(ctx, rc, "path '%s' on branch '%s'", path, ctx->branch);
 	if (*kind == GKV_KIND_NONE)
 		return kv_err(ctx, KV_NOTFOUND, "'%s' not found on branch '%s'", path, ctx->branch);
 	return KV_OK;
@@ -112,7 +113,7 @@ static int list_dir(struct kv_ctx *ctx, gkv_tree *tree, const char *path)
 	int rc;
 
 	if ((rc = gkv_tree_list(&list, tree, path)) < 0)
-		return kv_api_err(ctx, rc, "list '%s' on branch '%s'", path, ctx->branch);
+		return kv_read_err(ctx, rc, "list '%s' on branch '%s'", path, ctx->branch);
 	n = gkv_list_count(list);
 	for (i = 0; i < n; i++) {
 		/* The names live as long as the list, which outlives e. */
@@ -179,7 +180,7 @@ int kv_cmd_tree(struct kv_ctx *ctx)
 	else
 		rc = gkv_tree_fold(tree, path, collect, &e);
 	if (rc < 0)
-		rc = kv_api_err(ctx, rc, "tree '%s' on branch '%s'", path, ctx->branch);
+		rc = kv_read_err(ctx, rc, "tree '%s' on branch '%s'", path, ctx->branch);
 print:
 	if (rc == KV_OK)
 		print_entries(ctx, &e, "path", 0);

@@ -19,7 +19,7 @@
  * s[0] does not start one. Well-formed as in Unicode's table 3-7: no
  * overlong forms, no surrogates (U+D800..DFFF), nothing above U+10FFFF.
  */
-static size_t utf8_seq(const unsigned char *s, size_t len, unsigned *cp)
+size_t kv_utf8_seq(const unsigned char *s, size_t len, unsigned *cp)
 {
 	unsigned c = s[0];
 	size_t n, i;
@@ -65,7 +65,7 @@ int kv_utf8_valid(const unsigned char *s, size_t len)
 	unsigned cp;
 
 	while (i < len) {
-		n = utf8_seq(s + i, len - i, &cp);
+		n = kv_utf8_seq(s + i, len - i, &cp);
 		if (n == 0)
 			return 0;
 		i += n;
@@ -106,7 +106,7 @@ void kv_json_str(FILE *f, const void *data, size_t len)
 
 	putc('"', f);
 	while (i < len) {
-		n = utf8_seq(s + i, len - i, &cp);
+		n = kv_utf8_seq(s + i, len - i, &cp);
 		if (n == 0) {
 			fputs("\\ufffd", f);
 			i++;

@@ -45,32 +45,46 @@ static const struct kv_cmd commands[] = {
      "                       the commit's author\n"
      "\n"
      "With --json: {\"branch\",\"hash\",\"changed\"}.\n"},
-    {"list", kv_cmd_list, 0, 0, 1, "list [PATH]", "list the children of a directory",
+    {"list", kv_cmd_list, KV_OPT_NUL, 0, 1, "list [-z] [PATH]", "list the children of a directory",
      "Print the names in the directory PATH (default: the root), one a line,\n"
      "sorted by their bytes; a directory's name ends with '/'. Exit 1 if PATH\n"
-     "is absent or is a value.\n"
+     "is absent or is a value. A name holding a control byte, '\"', '\\' or a\n"
+     "byte >= 0x80 is quoted as git quotes paths (\"a\\nb\", octal \\ooo).\n"
+     "\n"
+     "  -z                   names raw, each ended by a NUL instead of a newline\n"
+     "\n"
      "With --json: an array of {\"name\",\"kind\"}, kind being \"value\", \"dir\",\n"
      "\"exec\", \"link\" or \"submodule\".\n"},
-    {"tree", kv_cmd_tree, 0, 0, 1, "tree [PATH]", "list every value under PATH",
+    {"tree", kv_cmd_tree, KV_OPT_NUL, 0, 1, "tree [-z] [PATH]", "list every value under PATH",
      "Print the full path of every value under PATH (default: the root), one\n"
-     "a line, sorted by their bytes. Exit 1 if PATH is absent.\n"
+     "a line, sorted by their bytes, quoted as list quotes names. Exit 1 if\n"
+     "PATH is absent.\n"
+     "\n"
+     "  -z                   paths raw, each ended by a NUL instead of a newline\n"
+     "\n"
      "With --json: an array of {\"path\",\"kind\"}.\n"},
-    {"log", kv_cmd_log, KV_OPT_COUNT, 0, 1, "log [-n N] [PATH]", "show the commits of the branch",
+    {"log", kv_cmd_log, KV_OPT_COUNT | KV_OPT_NUL, 0, 1, "log [-n N] [-z] [PATH]",
+     "show the commits of the branch",
      "Print the commits of the branch, newest first, one a line:\n"
      "\"<40-hex hash> <subject>\". With PATH, only the commits that changed\n"
-     "what PATH holds compared with their first parent.\n"
+     "what PATH holds compared with their first parent. A subject holding a\n"
+     "control byte or bytes that are not UTF-8 is quoted as names are.\n"
      "\n"
      "  -n, --max-count N    print at most N commits\n"
+     "  -z                   subjects raw, each line ended by a NUL\n"
      "\n"
      "With --json: an array of\n"
      "{\"hash\",\"parents\",\"author\",\"email\",\"time\",\"message\"}.\n"},
-    {"branch", kv_cmd_branch, 0, 0, 3, "branch [create NAME [FROM] | delete NAME]",
+    {"branch", kv_cmd_branch, KV_OPT_NUL | KV_OPT_FORCE, 0, 3,
+     "branch [-z] [create NAME [FROM] | delete [--force] NAME]",
      "list, create or delete branches",
-     "Without arguments, print the branch names, one a line, sorted.\n"
+     "Without arguments, print the branch names, one a line, sorted (quoted\n"
+     "as list quotes names; -z: raw, each ended by a NUL).\n"
      "  branch create NAME [FROM]  make branch NAME at FROM: a branch, a full\n"
      "                             commit id or a unique prefix of at least 4\n"
      "                             hex digits (default: the head of --branch)\n"
-     "  branch delete NAME         delete branch NAME\n"
+     "  branch delete NAME         delete branch NAME; the store's default\n"
+     "                             branch only with --force (-f)\n"
      "With --json: an array of {\"name\",\"head\"}, or the one branch made or\n"
      "deleted.\n"},
     {"snapshot", kv_cmd_snapshot, 0, 0, 0, "snapshot", "print the head commit's hash",
@@ -127,7 +141,9 @@ enum opt_id {
 	O_VERSION,
 	O_MESSAGE,
 	O_AUTHOR,
-	O_COUNT
+	O_COUNT,
+	O_NUL,
+	O_FORCE
 };
 
 struct optdef {
@@ -149,6 +165,8 @@ static const struct optdef optdefs[] = {
     {'m', "message", 1, KV_OPT_MESSAGE, O_MESSAGE},
     {0, "author", 1, KV_OPT_AUTHOR, O_AUTHOR},
     {'n', "max-count", 1, KV_OPT_COUNT, O_COUNT},
+    {'z', NULL, 0, KV_OPT_NUL, O_NUL},
+    {'f', "force", 0, KV_OPT_FORCE, O_FORCE},
 };
 
 static void apply(struct kv_opts *o, enum opt_id id, const char *val)
@@ -184,6 +202,12 @@ static void apply(struct kv_opts *o, enum opt_id id, const char *val)
 	case O_COUNT:
 		o->count = val;
 		break;
+	case O_NUL:
+		o->nul = 1;
+		break;
+	case O_FORCE:
+		o->force = 1;
+		break;
 	}
 }
 
@@ -200,6 +224,8 @@ static const struct optdef *find_opt(const char *arg, unsigned accepted, const c
 		if (d->need && !(d->need & accepted))
 			continue;
 		if (arg[1] == '-') {
+			if (!d->longname)
+				continue;
 			n = strlen(d->longname);
 			if (strncmp(arg + 2, d->longname, n) != 0 ||
 			    (arg[2 + n] != '\0' && !(d->has_arg && arg[2 + n] == '=')))

@@ -31,6 +31,8 @@ struct kv_opts {
 	const char *author;  /* --author "Name <email>" */
 	const char *count;   /* -n, still text: the command checks it */
 	int json;
+	int nul;   /* -z: names raw, each ended by a NUL */
+	int force; /* --force */
 	int version;
 	int verbosity; /* -1 with -q, 1 with -v, else 0 */
 	int help;
@@ -53,7 +55,13 @@ struct kv_cmd {
 };
 
 /* Command-specific options; the global ones are accepted everywhere. */
-enum { KV_OPT_MESSAGE = 1 << 0, KV_OPT_AUTHOR = 1 << 1, KV_OPT_COUNT = 1 << 2 };
+enum {
+	KV_OPT_MESSAGE = 1 << 0,
+	KV_OPT_AUTHOR = 1 << 1,
+	KV_OPT_COUNT = 1 << 2,
+	KV_OPT_NUL = 1 << 3,
+	KV_OPT_FORCE = 1 << 4
+};
 
 struct kv_ctx {
 	struct kv_opts o;
@@ -85,6 +93,13 @@ int kv_exit_code(int gkv_rc);
 /* Report a failed library call: "kvctl: <what>: <gkv_error_last()>",
  * what being printf-formatted; returns the exit status for gkv_rc. */
 int kv_api_err(struct kv_ctx *ctx, int gkv_rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Report a failed read of what the store holds, once every input was
+ * checked: GKV_E_NOTFOUND and GKV_E_INVALID then mean an object the
+ * store names is missing or of the wrong type, a damaged store (exit 4,
+ * as GKV_E_CORRUPT is). Other codes are reported as kv_api_err does. */
+int kv_read_err(struct kv_ctx *ctx, int gkv_rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Extra information on stderr, printed with -v only. */
@@ -129,6 +144,18 @@ int kv_resolve(gkv_oid *out, struct kv_ctx *ctx, const char *spec);
 /* The printable name of a kind in --json output ("value", "dir", ...). */
 const char *kv_kind_name(gkv_kind kind);
 
+/* ------------------------------------------------------------ text output */
+
+/* One name (key, path, branch) and its suffix ("/" for a directory) as
+ * one item of text output: quoted as git quotes paths and ended by a
+ * newline, or raw and ended by a NUL with -z (see quote.c). */
+void kv_print_name(struct kv_ctx *ctx, const char *name, const char *suffix);
+/* A name quoted as kv_print_name does, without the newline (for messages). */
+void kv_put_quoted(FILE *f, const char *name);
+/* One line of log: "<hex> <subject>", the subject quoted when a terminal
+ * could act on a byte of it; raw and ended by a NUL with -z. */
+void kv_print_subject(struct kv_ctx *ctx, const char *hex, const char *subject);
+
 /* ------------------------------------------------------------ JSON */
 
 /* Write bytes as a quoted JSON string (see json.c for invalid UTF-8). */
@@ -136,6 +163,9 @@ void kv_json_str(FILE *f, const void *s, size_t len);
 void kv_json_cstr(FILE *f, const char *s);
 /* Write "key": with the comma that precedes every member but the first. */
 void kv_json_key(FILE *f, const char *key, int first);
+/* The length (1 to 4) of the well-formed UTF-8 sequence at s, its code
+ * point in *cp; 0 if s[0] does not start one. */
+size_t kv_utf8_seq(const unsigned char *s, size_t len, unsigned *cp);
 /* 1 if s[0..len) is well-formed UTF-8. */
 int kv_utf8_valid(const unsigned char *s, size_t len);
 /* Write bytes as a quoted base64 (RFC 4648) JSON string. */

@@ -25,11 +25,19 @@ def byte_sorted(items):
     return sorted(items, key=lambda s: s.encode())
 
 
+def nul_items(out):
+    """The items of -z output: each ended by a NUL."""
+    assert out.endswith(b"\0") or out == b""
+    return [item.decode() for item in out.split(b"\0")[:-1]]
+
+
 def test_list_sorts_by_bytes_and_marks_directories(tricky):
-    lines = tricky.ok("list").lines
+    # -z: the names raw (the text output quotes the UTF-8 one, as git does).
+    lines = nul_items(tricky.ok("list", "-z").out)
     names = [n for n in NAMES if n != "a"] + ["a", "a-b2"]
     assert [line.rstrip("/") for line in lines] == byte_sorted(names)
     assert "a/" in lines and "a-b2/" in lines and "a-b" in lines
+    assert '"\\303\\251t\\303\\251"' in tricky.ok("list").lines
 
 
 def test_list_json_gives_names_and_kinds(tricky):
@@ -65,7 +73,7 @@ def test_tree_prints_full_paths_in_byte_order(kv):
     paths = ["a/x", "a-b/x", "a.b", "a/y/z", "B", "b/c/d/e", "\u00e9/x"]
     for p in paths:
         kv.ok("set", p, p)
-    assert kv.ok("tree").lines == byte_sorted(paths)
+    assert nul_items(kv.ok("tree", "-z").out) == byte_sorted(paths)
 
 
 def test_tree_output_is_what_lc_all_c_sort_gives(kv):
@@ -159,7 +167,8 @@ def test_list_json_kinds_of_entries_made_by_git(kv, tmp_path):
 def test_json_shows_invalid_utf8_in_names_as_replacement_characters(kv):
     kv.ok("set", b"bad\xff\xfename", "v")
     kv.ok("set", b"ok\xc3\xa9", "v")
-    assert kv.ok("list").out == b"bad\xff\xfename\nok\xc3\xa9\n"
+    assert kv.ok("list", "-z").out == b"bad\xff\xfename\0ok\xc3\xa9\0"
+    assert kv.ok("list").out == b'"bad\\377\\376name"\n"ok\\303\\251"\n'
     assert [e["name"] for e in kv.ok("--json", "list").json()] == [
         "bad\ufffd\ufffdname", "ok\u00e9"]
     assert kv.ok("--json", "tree").json()[0]["path"] == "bad\ufffd\ufffdname"
