@@ -1,6 +1,7 @@
 /*
  * cmd_branch.c -- `branch`: list the branches, create one at a commit,
- * delete one. --branch plays a part only as the default FROM of create.
+ * delete one (the default branch only with --force). --branch plays a
+ * part only as the default FROM of create.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ static int print_branches_json(struct kv_ctx *ctx, const gkv_strarray *names)
 	putc('[', ctx->out);
 	for (i = 0; i < names->count; i++) {
 		if ((rc = gkv_branch_head(&head, ctx->repo, names->strings[i])) < 0)
-			return kv_api_err(ctx, rc, "branch '%s'", names->strings[i]);
+			return kv_read_err(ctx, rc, "branch '%s'", names->strings[i]);
 		if (i)
 			putc(',', ctx->out);
 		print_branch_json(ctx->out, names->strings[i], &head);
@@ -58,7 +59,7 @@ static int branch_list(struct kv_ctx *ctx)
 		rc = print_branches_json(ctx, &names);
 	else
 		for (i = 0; i < names.count; i++)
-			fprintf(ctx->out, "%s\n", names.strings[i]);
+			kv_print_name(ctx, names.strings[i], "");
 	gkv_strarray_dispose(&names);
 	return rc;
 }
@@ -114,8 +115,21 @@ static int branch_delete(struct kv_ctx *ctx, const char *name)
 		return kv_api_err(ctx, rc, "invalid branch name '%s'", name);
 	if ((rc = kv_open(ctx, KV_ANYBRANCH)) != KV_OK)
 		return rc;
-	/* Read first, to say where the branch was (to undo the delete). */
-	if ((rc = gkv_branch_head(&head, ctx->repo, name)) == 0)
+	/*
+	 * Deleting the default branch leaves the store's HEAD naming nothing
+	 * and every commit on it unreachable by name: only on purpose.
+	 */
+	if (strcmp(name, gkv_repo_default_branch(ctx->repo)) == 0 && !ctx->o.force)
+		return kv_err(ctx, KV_USAGE,
+			      "branch '%s' is the store's default branch: deleting it needs --force",
+			      name);
+	/* Read first, to say where the branch was (to undo the delete). A
+	 * damaged branch (naming no commit) can still be deleted: resolve
+	 * reads the ref without checking what it names. */
+	rc = gkv_branch_head(&head, ctx->repo, name);
+	if (rc == GKV_E_CORRUPT)
+		rc = gkv_repo_resolve(&head, ctx->repo, name);
+	if (rc == 0)
 		rc = gkv_branch_delete(ctx->repo, name);
 	if (rc == GKV_E_NOTFOUND)
 		return kv_err(ctx, KV_NOTFOUND, "branch '%s' does not exist", name);

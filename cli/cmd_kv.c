@@ -86,7 +86,7 @@ int kv_cmd_get(struct kv_ctx *ctx)
 	if (rc == GKV_E_NOTFOUND)
 		rc = no_value(ctx, tree, path);
 	else if (rc < 0)
-		rc = kv_api_err(ctx, rc, "get '%s'", path);
+		rc = kv_read_err(ctx, rc, "get '%s'", path);
 	else if (ctx->o.json)
 		print_value_json(ctx, tree, path, &val);
 	else

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kvctl.h"
 
@@ -36,18 +37,27 @@ int kv_exit_code(int rc)
 
 /*
  * Keep the message to one line whatever the names in it hold (a path
- * segment may contain a newline): control bytes become \xHH.
+ * segment may contain a newline), and let nothing in it reach the
+ * terminal as a command: control bytes, DEL, the bytes of a C1 control
+ * (U+0080..U+009F) and bytes that are not part of valid UTF-8 become \xHH.
  */
 static void one_line(char *dst, size_t dstsz, const char *src)
 {
-	size_t o = 0;
 	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0, i = 0, k, n, len = strlen(src);
+	unsigned cp;
 
-	for (; *s && o + 5 < dstsz; s++) {
-		if (*s < 0x20 || *s == 0x7f)
-			o += (size_t)snprintf(dst + o, dstsz - o, "\\x%02x", *s);
-		else
-			dst[o++] = (char)*s;
+	while (i < len && o + 4 * 4 + 1 < dstsz) {
+		n = kv_utf8_seq(s + i, len - i, &cp);
+		if (n == 0)
+			n = 1, cp = 0; /* not UTF-8: escaped like a control byte */
+		for (k = 0; k < n; k++) {
+			if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+				o += (size_t)snprintf(dst + o, dstsz - o, "\\x%02x", s[i + k]);
+			else
+				dst[o++] = (char)s[i + k];
+		}
+		i += n;
 	}
 	dst[o] = '\0';
 }
@@ -89,17 +99,33 @@ int kv_api_err(struct kv_ctx *ctx, int rc, const char *fmt, ...)
 	return report(ctx, kv_exit_code(rc), msg);
 }
 
+int kv_read_err(struct kv_ctx *ctx, int rc, const char *fmt, ...)
+{
+	char what[sizeof(ctx->errmsg) / 2];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (rc != GKV_E_NOTFOUND && rc != GKV_E_INVALID && rc != GKV_E_CORRUPT)
+		return kv_api_err(ctx, rc, "%s", what);
+	kv_api_err(ctx, rc, "%s: the store is damaged", what);
+	ctx->errcode = KV_FAIL;
+	return KV_FAIL;
+}
+
 void kv_note(struct kv_ctx *ctx, const char *fmt, ...)
 {
+	char msg[sizeof(ctx->errmsg)], line[sizeof(ctx->errmsg)];
 	va_list ap;
 
 	if (ctx->o.verbosity <= 0)
 		return;
-	fputs("kvctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	putc('\n', stderr);
+	one_line(line, sizeof(line), msg);
+	fprintf(stderr, "kvctl: %s\n", line);
 }
 
 /* ------------------------------------------------------------ the store */
@@ -121,10 +147,81 @@ const char *kv_store_name(const struct kv_ctx *ctx)
 	return name ? name : "./.gitkv";
 }
 
+/*
+ * The length of the scheme that starts name ("git:" is 4), or 0 for a
+ * plain path: a scheme is letters only, up to the first colon. A
+ * directory whose name is of that form is written ./NAME.
+ */
+static size_t scheme_len(const char *name)
+{
+	size_t n = 0;
+
+	while (isalpha((unsigned char)name[n]))
+		n++;
+	return n > 0 && name[n] == ':' ? n + 1 : 0;
+}
+
 static int has_scheme(const char *name)
+{
+	return scheme_len(name) > 0;
+}
+
+static int known_scheme(const char *name)
 {
 	return strncmp(name, "mem:", 4) == 0 || strncmp(name, "lmdb:", 5) == 0 ||
 	       strncmp(name, "git:", 4) == 0;
+}
+
+/* The file system path of a store name ("lmdb:PATH", "git:PATH" or a
+ * plain PATH), or NULL for mem:. */
+static const char *fs_path(const char *name)
+{
+	if (strncmp(name, "mem:", 4) == 0)
+		return NULL;
+	return name + scheme_len(name);
+}
+
+/* What may hide a store from this user: the path or a file of a store
+ * in it that cannot be read. The names are those of LMDB and git. */
+static const char *const store_files[] = {"data.mdb", "lock.mdb", "HEAD", "objects", "refs",
+					  ".git"};
+
+/*
+ * Why the store at path could not be opened (the library said rc): a
+ * permission the user lacks on it or on a file of a store in it, or,
+ * when the library found nothing, a directory another user owns (which
+ * git and libgit2 refuse, see git's safe.directory). The library names
+ * what it could not find; this names what kept it from looking. 0 when
+ * neither explains it, else the exit status after reporting it.
+ */
+static int explain_failure(struct kv_ctx *ctx, const char *path, int rc)
+{
+	struct stat st;
+	char file[4096];
+	size_t i;
+
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return kv_err(ctx, KV_FAIL, "store '%s': cannot access '%s': %s",
+			      kv_store_name(ctx), path, strerror(errno));
+	}
+	if (access(path, S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK) != 0)
+		return kv_err(ctx, KV_FAIL, "store '%s': cannot read '%s': %s", kv_store_name(ctx),
+			      path, strerror(errno));
+	for (i = 0; S_ISDIR(st.st_mode) && i < sizeof(store_files) / sizeof(store_files[0]); i++) {
+		snprintf(file, sizeof(file), "%s/%s", path, store_files[i]);
+		if (access(file, F_OK) == 0 && access(file, R_OK) != 0)
+			return kv_err(ctx, KV_FAIL, "store '%s': cannot read '%s': %s",
+				      kv_store_name(ctx), file, strerror(errno));
+	}
+	if (rc == GKV_E_NOTFOUND && st.st_uid != geteuid())
+		return kv_err(ctx, KV_FAIL,
+			      "store '%s': '%s' is owned by uid %u, not by this user (uid %u); "
+			      "git refuses another user's repository unless git's "
+			      "safe.directory allows it",
+			      kv_store_name(ctx), path, (unsigned)st.st_uid, (unsigned)geteuid());
+	return 0;
 }
 
 /* A plain PATH with nothing to detect (absent, or an empty directory). */
@@ -136,7 +233,7 @@ static int nothing_at(const char *path)
 	int empty = 1;
 
 	if (stat(path, &st) != 0)
-		return errno == ENOENT;
+		return errno == ENOENT; /* EACCES: something may be there */
 	if (!S_ISDIR(st.st_mode) || (d = opendir(path)) == NULL)
 		return 0;
 	while (empty && (e = readdir(d)) != NULL)
@@ -187,15 +284,20 @@ static int repo_open(gkv_repo **out, struct kv_ctx *ctx, int create, int readonl
 	return rc;
 }
 
-/* A --branch other than the store's default must exist (docs/cli.md). */
+/*
+ * A --branch other than the store's default must exist (docs/cli.md),
+ * and any branch that exists must name a commit of the store: a head
+ * that is missing or is not a commit is a damaged store (exit 4), which
+ * the library reports as GKV_E_CORRUPT.
+ */
 static int check_branch(struct kv_ctx *ctx)
 {
 	gkv_oid head;
-	int rc;
+	int rc = gkv_branch_head(&head, ctx->repo, ctx->branch);
 
-	if (strcmp(ctx->branch, gkv_repo_default_branch(ctx->repo)) == 0)
-		return KV_OK;
-	rc = gkv_branch_head(&head, ctx->repo, ctx->branch);
+	if (rc == GKV_E_NOTFOUND &&
+	    strcmp(ctx->branch, gkv_repo_default_branch(ctx->repo)) == 0)
+		return KV_OK; /* before its first commit */
 	if (rc == GKV_E_NOTFOUND)
 		return kv_err(ctx, KV_NOTFOUND, "branch '%s' does not exist", ctx->branch);
 	if (rc < 0)
@@ -208,13 +310,25 @@ int kv_open(struct kv_ctx *ctx, unsigned flags)
 	const char *name = kv_store_name(ctx);
 	int rc;
 
+	const char *path = fs_path(name);
+	int why;
+
 	if (ctx->o.branch && gkv_branch_name_validate(ctx->o.branch) < 0)
 		return kv_api_err(ctx, GKV_E_INVALID, "branch '%s'", ctx->o.branch);
+	/* Before anything is opened, so that a typo creates nothing. */
+	if (has_scheme(name) && !known_scheme(name))
+		return kv_err(ctx, KV_USAGE,
+			      "store '%s': unknown scheme '%.*s' (lmdb:, git: and mem: are known; "
+			      "write ./%s for a directory of that name)",
+			      name, (int)scheme_len(name), name, name);
 	/* An empty directory is where a store may be made, not a store. */
 	if (store_named(ctx) && !has_scheme(store_named(ctx)) && nothing_at(store_named(ctx)))
 		rc = GKV_E_NOTFOUND;
 	else
 		rc = repo_open(&ctx->repo, ctx, 0, !!(flags & KV_RDONLY));
+	/* "does not exist" only when nothing is there to be kept from us. */
+	if (rc < 0 && path && (why = explain_failure(ctx, path, rc)) != KV_OK)
+		return why;
 	if (rc == GKV_E_NOTFOUND && !(flags & KV_CREATE))
 		return kv_err(ctx, KV_FAIL, "store '%s' does not exist", name);
 	if (rc == GKV_E_NOTFOUND) {
@@ -246,7 +360,8 @@ int kv_head_tree(gkv_tree **out, gkv_store *store, struct kv_ctx *ctx)
 {
 	int rc = gkv_store_tree(out, store);
 
-	return rc < 0 ? kv_api_err(ctx, rc, "branch '%s'", ctx->branch) : KV_OK;
+	/* The head was checked by kv_open: what is missing now is damage. */
+	return rc < 0 ? kv_read_err(ctx, rc, "branch '%s'", ctx->branch) : KV_OK;
 }
 
 int kv_check_path(struct kv_ctx *ctx, char *path, int allow_root, int allow_slash)
@@ -355,7 +470,14 @@ const char *kv_kind_name(gkv_kind kind)
 
 int kv_resolve(gkv_oid *out, struct kv_ctx *ctx, const char *spec)
 {
-	int rc = gkv_repo_resolve(out, ctx->repo, spec);
+	int rc;
+
+	/* A branch is read with gkv_branch_head, which reports one that
+	 * does not name a commit as the damage it is. */
+	if (gkv_branch_name_validate(spec) == 0 &&
+	    (rc = gkv_branch_head(out, ctx->repo, spec)) != GKV_E_NOTFOUND)
+		return rc < 0 ? kv_api_err(ctx, rc, "branch '%s'", spec) : KV_OK;
+	rc = gkv_repo_resolve(out, ctx->repo, spec);
 
 	if (rc == GKV_E_NOTFOUND)
 		return kv_err(ctx, KV_NOTFOUND, "no branch or commit '%s'", spec);
