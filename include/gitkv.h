@@ -106,6 +106,7 @@ enum {
 	GKV_E_UNSUPPORTED = -12, /**< not available on this backend or build */
 	GKV_E_NONFASTFORWARD = -13, /**< the update would lose commits */
 	GKV_E_USER = -14,      /**< a user callback returned non-zero */
+	GKV_E_TOOLARGE = -15,  /**< a value is larger than the caller's cap (gkv_options_set_max_value) */
 	GKV_ITEROVER = -31     /**< an iterator has no more items (not an error) */
 };
 
@@ -348,6 +349,17 @@ GKV_EXTERN int gkv_options_set_author(gkv_options *opts, const char *name, const
  * kept). Errors: GKV_E_INVALID (NULL opts).
  */
 GKV_EXTERN int gkv_options_set_cache_size(gkv_options *opts, size_t trees);
+/**
+ * The largest value, in bytes, that a read of a whole value hands over
+ * (gkv_store_get, gkv_store_find, gkv_tree_get, gkv_tree_find, the values
+ * of gkv_tree_fold and of diffs): a larger one is GKV_E_TOOLARGE, refused
+ * before its memory is allocated where the backend can tell a value's
+ * size without reading it (every built-in backend can). 0, the default:
+ * no cap. gkv_store_read and gkv_tree_read stream a value of any size in
+ * bounded memory and ignore the cap.
+ * Errors: GKV_E_INVALID (NULL opts).
+ */
+GKV_EXTERN int gkv_options_set_max_value(gkv_options *opts, uint64_t bytes);
 
 /**
  * Open a store by name:
@@ -581,6 +593,38 @@ GKV_EXTERN void gkv_tree_free(gkv_tree *tree);
  * directory, or a submodule), storage errors.
  */
 GKV_EXTERN int gkv_tree_get(gkv_buf *out, gkv_tree *tree, const char *path);
+
+/**
+ * Called with each piece of a value being read, in order (data is valid
+ * during the call only; an empty value is one call with len 0). A non-zero
+ * return stops the read, which then returns it.
+ */
+typedef int (*gkv_read_cb)(const void *data, size_t len, void *payload);
+
+/**
+ * Read the value at path through cb, in pieces of at most 64 KiB, in
+ * memory that does not grow with the value's size (the built-in backends
+ * inflate a stored value a buffer at a time): for values too large to
+ * hold, and to copy a value to a file or a socket. The cap of
+ * gkv_options_set_max_value does not apply.
+ * Errors: GKV_E_INVALID (NULL argument; bad path), GKV_E_NOTFOUND
+ * (nothing there, a directory, or a submodule), GKV_E_CORRUPT (the value
+ * is damaged: found after the pieces read before the damage were
+ * given), storage errors, or the non-zero value cb returned.
+ */
+GKV_EXTERN int gkv_tree_read(gkv_tree *tree, const char *path, gkv_read_cb cb, void *payload);
+
+/**
+ * What path names in tree, without reading a value: its object id (a
+ * value's blob, a directory's tree, a submodule's commit), its kind and,
+ * for a value, its size in bytes (0 for the other kinds). Any of id,
+ * kind and size may be NULL. Comparing ids tells whether two versions of
+ * a path hold the same thing at the cost of a lookup, whatever their size.
+ * Errors: GKV_E_INVALID (NULL tree or path; bad path), GKV_E_NOTFOUND
+ * (nothing there; "" names the root directory), storage errors.
+ */
+GKV_EXTERN int gkv_tree_entry(gkv_oid *id, gkv_kind *kind, uint64_t *size, gkv_tree *tree,
+    const char *path);
 /**
  * The value at path, into out (free with gkv_buf_dispose); *found is 0
  * (and out empty) when there is none (nothing, a directory, a submodule).
@@ -820,10 +864,19 @@ GKV_EXTERN void gkv_info_free(gkv_info *info);
  * gkv_tree_free). GKV_E_NOTFOUND when path is absent or not a directory.
  *
  * Errors of all: GKV_E_INVALID (NULL argument; bad path), GKV_E_NOTFOUND as
- * above, head errors, storage errors.
+ * above, head errors, storage errors; get and find also GKV_E_TOOLARGE
+ * (the value is larger than gkv_options_set_max_value allows).
  */
 GKV_EXTERN int gkv_store_get(gkv_buf *out, gkv_store *store, const char *path);
 GKV_EXTERN int gkv_store_find(gkv_buf *out, int *found, gkv_store *store, const char *path);
+/**
+ * The value at path on the head at the time of the call, through cb in
+ * pieces, in bounded memory: gkv_tree_read on the head's tree, with its
+ * contract. Errors: GKV_E_INVALID (NULL argument; bad path),
+ * GKV_E_NOTFOUND (no value there), GKV_E_CORRUPT (a damaged value), head
+ * errors, storage errors, or the non-zero value cb returned.
+ */
+GKV_EXTERN int gkv_store_read(gkv_store *store, const char *path, gkv_read_cb cb, void *payload);
 /**
  * *out is 1 if path names a value (VALUE, EXEC or LINK; not a submodule), 0
  * otherwise. Errors: GKV_E_INVALID (NULL argument; bad path), head errors,

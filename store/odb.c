@@ -64,3 +64,100 @@ int gkv__odb_read_typed(void **data, size_t *len, gkv_repo *repo, const gkv_oid 
 	}
 	return 0;
 }
+
+/* A blob's type check, for the paths that learn the type without data. */
+static int blob_type(const gkv_oid *id, gkv_otype t)
+{
+	if (t == GKV_OBJ_BLOB)
+		return 0;
+	return gkv__error(GKV_E_CORRUPT, "object %s is a %s, not a blob", gkv__hex(id), type_name(t));
+}
+
+int gkv__odb_blob_size(uint64_t *size, gkv_repo *repo, const gkv_oid *id)
+{
+	gkv_backend *b = repo->backend;
+	gkv_otype t;
+	void *data;
+	size_t len;
+	int rc;
+
+	if (b->read_header) {
+		rc = b->read_header(size, &t, b, id);
+		if (rc == GKV_E_NOTFOUND)
+			return gkv__error(GKV_E_NOTFOUND, "object %s not found", gkv__hex(id));
+		return rc < 0 ? rc : blob_type(id, t);
+	}
+	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_BLOB)) < 0)
+		return rc;
+	gkv_backend_data_free(data);
+	*size = len;
+	return 0;
+}
+
+/* The pieces a caller's read_cb gets, at most this many bytes each. */
+#define PIECE ((size_t)64 << 10)
+
+typedef struct {
+	const gkv_oid *id;
+	gkv_read_cb cb;
+	void *payload;
+	int stopped; /* the caller's callback returned this (non-zero) */
+	uint64_t size, got;
+} stream_state;
+
+static int give(stream_state *s, const unsigned char *p, size_t len)
+{
+	do {
+		size_t n = len < PIECE ? len : PIECE;
+		int rc = s->cb(p, n, s->payload);
+
+		if (rc != 0)
+			return s->stopped = rc;
+		p += n;
+		len -= n;
+		s->got += n;
+	} while (len > 0);
+	return 0;
+}
+
+static int stream_piece(gkv_otype type, uint64_t size, const void *data, size_t len, void *payload)
+{
+	stream_state *s = payload;
+	int rc;
+
+	if (s->got == 0 && (rc = blob_type(s->id, type)) < 0)
+		return rc;
+	s->size = size;
+	if (len > size - s->got)
+		return gkv__error(GKV_E_CORRUPT, "object %s is longer than its recorded %llu bytes",
+		    gkv__hex(s->id), (unsigned long long)size);
+	if (len == 0 && size != 0)
+		return 0; /* only an empty value is a call with nothing */
+	return give(s, data, len);
+}
+
+int gkv__odb_blob_stream(gkv_repo *repo, const gkv_oid *id, gkv_read_cb cb, void *payload)
+{
+	gkv_backend *b = repo->backend;
+	stream_state s = {id, cb, payload, 0, 0, 0};
+	void *data;
+	size_t len;
+	int rc;
+
+	if (!b->read_stream) {
+		if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_BLOB)) < 0)
+			return rc;
+		rc = give(&s, data, len);
+		gkv_backend_data_free(data);
+		return rc;
+	}
+	rc = b->read_stream(b, id, stream_piece, &s);
+	if (s.stopped)
+		return s.stopped;
+	if (rc == GKV_E_NOTFOUND)
+		return gkv__error(GKV_E_NOTFOUND, "object %s not found", gkv__hex(id));
+	if (rc == 0 && s.got != s.size)
+		return gkv__error(GKV_E_CORRUPT, "object %s ends after %llu of its %llu bytes",
+		    gkv__hex(id), (unsigned long long)s.got, (unsigned long long)s.size);
+	return rc;
+}

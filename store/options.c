@@ -92,3 +92,11 @@ int gkv_options_set_cache_size(gkv_options *o, size_t trees)
 	o->cache_size = trees;
 	return 0;
 }
+
+int gkv_options_set_max_value(gkv_options *o, uint64_t bytes)
+{
+	if (!o)
+		return gkv__error(GKV_E_INVALID, "options are NULL");
+	o->max_value = bytes;
+	return 0;
+}

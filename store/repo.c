@@ -43,6 +43,7 @@ int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opt
 	}
 	repo->backend = b;
 	repo->readonly = opts ? opts->readonly : 0;
+	repo->max_value = opts ? opts->max_value : 0;
 	pthread_mutex_init(&repo->hash_lock, NULL);
 	pthread_mutex_init(&repo->ident_lock, NULL);
 	if ((rc = gkv__slab_init(&repo->slab)) < 0)

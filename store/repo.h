@@ -21,6 +21,7 @@ struct gkv_options {
 	char *author_name;
 	char *author_email;
 	size_t cache_size;
+	uint64_t max_value; /* 0: no cap */
 };
 
 typedef struct gkv__watch_state gkv__watch_state;
@@ -37,6 +38,7 @@ struct gkv_repo {
 	gkv__slab slab; /* the memory of its trees (slab.h) */
 	pthread_mutex_t hash_lock; /* serialises the memoising of ids in shared trees */
 	gkv__watch_state *watches;
+	uint64_t max_value; /* the largest value a whole read hands over; 0: any */
 };
 
 /* identity.c: the author of commits made without one. _init takes what the
@@ -51,6 +53,12 @@ int gkv__odb_read(void **data, size_t *len, gkv_otype *type, gkv_repo *repo, con
 /* Read an object that must be of type want: GKV_E_INVALID naming it otherwise. */
 int gkv__odb_read_typed(void **data, size_t *len, gkv_repo *repo, const gkv_oid *id,
     gkv_otype want);
+/* The size of a blob, from the backend's read_header (without reading it)
+ * or, lacking one, by reading it. */
+int gkv__odb_blob_size(uint64_t *size, gkv_repo *repo, const gkv_oid *id);
+/* Stream a blob through cb in pieces, in bounded memory where the backend
+ * streams (else read whole, then handed over in pieces). */
+int gkv__odb_blob_stream(gkv_repo *repo, const gkv_oid *id, gkv_read_cb cb, void *payload);
 
 /* tree.c */
 int gkv__tree_load(gkv_tree **out, gkv_repo *repo, const gkv_oid *id);

@@ -260,6 +260,22 @@ int gkv_store_get(gkv_buf *out, gkv_store *s, const char *path)
 	return 0;
 }
 
+int gkv_store_read(gkv_store *s, const char *path, gkv_read_cb cb, void *payload)
+{
+	gkv_tree *t;
+	int rc;
+
+	if (!s || !cb)
+		return gkv__error(GKV_E_INVALID, "gkv_store_read: NULL argument");
+	if (!path || (rc = gkv__path_check(path, 1)) < 0)
+		return path ? rc : gkv__error(GKV_E_INVALID, "path is NULL");
+	if ((rc = current_tree(&t, s)) < 0)
+		return rc;
+	rc = gkv_tree_read(t, path, cb, payload);
+	gkv__tree_unref(t);
+	return rc;
+}
+
 int gkv_store_kind(gkv_kind *out, gkv_store *s, const char *path)
 {
 	gkv_tree *t;

@@ -602,12 +602,29 @@ static int entry_id(gkv_oid *out, tentry *e)
 	return 0;
 }
 
+/* GKV_E_TOOLARGE if a value of size bytes is over the repo's cap. */
+static int check_cap(gkv_repo *repo, const gkv_oid *id, uint64_t size)
+{
+	if (!repo->max_value || size <= repo->max_value)
+		return 0;
+	return gkv__error(GKV_E_TOOLARGE, "value %s is %llu bytes, over the cap of %llu",
+	    id ? gkv__hex(id) : "(not yet stored)", (unsigned long long)size,
+	    (unsigned long long)repo->max_value);
+}
+
 int gkv__blob_read(gkv_buf *out, gkv_repo *repo, const gkv_oid *id)
 {
 	void *data;
 	size_t len;
 	int rc;
 
+	if (repo->max_value) {
+		uint64_t size;
+
+		if ((rc = gkv__odb_blob_size(&size, repo, id)) < 0 ||
+		    (rc = check_cap(repo, id, size)) < 0)
+			return rc;
+	}
 	if ((rc = gkv__odb_read_typed(&data, &len, repo, id, GKV_OBJ_BLOB)) < 0)
 		return rc;
 	out->ptr = data;
@@ -618,10 +635,97 @@ int gkv__blob_read(gkv_buf *out, gkv_repo *repo, const gkv_oid *id)
 static int entry_value(gkv_buf *out, gkv_tree *t, size_t i)
 {
 	tentry *e = &t->e[i];
+	int rc;
 
 	if (e->value)
-		return gkv__buf_set(out, e->value->data, e->value->len);
+		return (rc = check_cap(t->repo, NULL, e->value->len)) < 0
+		    ? rc : gkv__buf_set(out, e->value->data, e->value->len);
 	return missing(gkv__blob_read(out, t->repo, &e->id), e);
+}
+
+int gkv_tree_read(gkv_tree *tree, const char *path, gkv_read_cb cb, void *payload)
+{
+	gkv_tree *parent = NULL;
+	ptrdiff_t i;
+	tentry *e;
+	int rc;
+
+	if (!cb)
+		return gkv__error(GKV_E_INVALID, "gkv_tree_read: callback is NULL");
+	if ((rc = check_tree_path(tree, path, 1)) < 0)
+		return rc;
+	rc = walk_to(&parent, &i, tree, path);
+	if (rc == GKV_E_NOTFOUND || (rc == 0 && (!parent || i < 0 ||
+	    !is_file_kind(gkv__mode_kind(parent->e[i].mode))))) {
+		gkv__tree_unref(parent);
+		return gkv__error(GKV_E_NOTFOUND, "path '%s' holds no value", path);
+	}
+	if (rc < 0)
+		return rc;
+	e = &parent->e[i];
+	if (e->value) {
+		const unsigned char *p = e->value->data;
+		size_t left = e->value->len;
+
+		do {
+			size_t n = left < ((size_t)64 << 10) ? left : (size_t)64 << 10;
+
+			rc = cb(p, n, payload);
+			p += n;
+			left -= n;
+		} while (rc == 0 && left > 0);
+	} else {
+		rc = missing(gkv__odb_blob_stream(parent->repo, &e->id, cb, payload), e);
+	}
+	gkv__tree_unref(parent);
+	return rc;
+}
+
+int gkv_tree_entry(gkv_oid *id, gkv_kind *kind, uint64_t *size, gkv_tree *tree, const char *path)
+{
+	gkv_tree *parent = NULL;
+	gkv_oid oid;
+	ptrdiff_t i;
+	tentry *e;
+	gkv_kind k;
+	int rc;
+
+	if ((rc = check_tree_path(tree, path, 1)) < 0)
+		return rc;
+	if (!*path) {
+		if (size)
+			*size = 0;
+		if (kind)
+			*kind = GKV_KIND_DIR;
+		return id ? gkv_tree_id(id, tree) : 0;
+	}
+	rc = walk_to(&parent, &i, tree, path);
+	if (rc == GKV_E_NOTFOUND || (rc == 0 && (!parent || i < 0))) {
+		gkv__tree_unref(parent);
+		return gkv__error(GKV_E_NOTFOUND, "path '%s' not found", path);
+	}
+	if (rc < 0)
+		return rc;
+	e = &parent->e[i];
+	k = gkv__mode_kind(e->mode);
+	pthread_mutex_lock(&parent->repo->hash_lock);
+	rc = entry_id(&oid, e);
+	pthread_mutex_unlock(&parent->repo->hash_lock);
+	if (rc == 0 && size) {
+		*size = 0;
+		if (e->value)
+			*size = e->value->len;
+		else if (is_file_kind(k))
+			rc = missing(gkv__odb_blob_size(size, parent->repo, &e->id), e);
+	}
+	gkv__tree_unref(parent);
+	if (rc < 0)
+		return rc;
+	if (id)
+		*id = oid;
+	if (kind)
+		*kind = k;
+	return 0;
 }
 
 int gkv_tree_find(gkv_buf *out, int *found, gkv_tree *tree, const char *path)

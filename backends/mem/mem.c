@@ -311,6 +311,46 @@ static int mem_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, c
 	return 0;
 }
 
+/* The object of id, found under the lock: objects live in the arena until
+ * the backend is freed and never move, so it stays valid after. */
+static int mem_find(mem_obj **out, mem_backend *m, const gkv_oid *id)
+{
+	char hex[GKV_OID_HEXSZ + 1];
+
+	pthread_rwlock_rdlock(&m->lock);
+	*out = table_get(m, id);
+	pthread_rwlock_unlock(&m->lock);
+	if (*out)
+		return 0;
+	gkv__backend_hex(hex, id);
+	return gkv_error_set(GKV_E_NOTFOUND, "object %s not found", hex);
+}
+
+static int mem_read_header(uint64_t *size, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+{
+	mem_obj *o;
+	int rc;
+
+	if ((rc = mem_find(&o, (mem_backend *)b, id)) < 0)
+		return rc;
+	*size = o->len;
+	*type = o->type;
+	return 0;
+}
+
+/* The object in one piece: it is in memory already; no lock is held
+ * while cb runs, so cb may use the store. */
+static int mem_read_stream(gkv_backend *b, const gkv_oid *id, gkv_backend_stream_cb cb,
+    void *payload)
+{
+	mem_obj *o;
+	int rc;
+
+	if ((rc = mem_find(&o, (mem_backend *)b, id)) < 0)
+		return rc;
+	return cb(o->type, o->len, o->data, o->len, payload);
+}
+
 static int mem_exists(gkv_backend *b, const gkv_oid *id)
 {
 	mem_backend *m = (mem_backend *)b;
@@ -608,6 +648,8 @@ static void mem_fill_vtable(gkv_backend *b)
 {
 	b->name = "mem";
 	b->read = mem_read;
+	b->read_header = mem_read_header;
+	b->read_stream = mem_read_stream;
 	b->exists = mem_exists;
 	b->foreach = mem_foreach;
 	b->ref_read = mem_ref_read;

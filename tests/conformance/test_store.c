@@ -578,6 +578,168 @@ static void deep_and_long_paths(void **state)
 	assert_int_equal(kind, GKV_KIND_NONE);
 }
 
+/* ---------------------------------------------- streams, entries, caps */
+
+typedef struct {
+	unsigned char *buf;
+	size_t got, cap, calls, largest;
+	int stop_after; /* return 7 at this call (0: never) */
+} sink;
+
+static int sink_cb(const void *data, size_t len, void *payload)
+{
+	sink *k = payload;
+
+	k->calls++;
+	if (len > k->largest)
+		k->largest = len;
+	assert_true(k->got + len <= k->cap);
+	memcpy(k->buf + k->got, data, len);
+	k->got += len;
+	return k->stop_after && (int)k->calls == k->stop_after ? 7 : 0;
+}
+
+/* A value of n bytes whose every 64 KiB piece differs (order is checked). */
+static unsigned char *pattern(size_t n)
+{
+	unsigned char *p = malloc(n ? n : 1);
+
+	assert_non_null(p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 7 + i / 65536);
+	return p;
+}
+
+static void values_stream_in_pieces(void **state)
+{
+	conf_env *env = *state;
+	size_t n = (3u << 20) + 5;
+	unsigned char *v = pattern(n);
+	sink k = {malloc(n), 0, n, 0, 0, 0};
+	gkv_tree *t;
+
+	assert_ok(gkv_store_set(NULL, env->store, "big", v, n, NULL));
+	assert_ok(gkv_store_set(NULL, env->store, "empty", "", 0, NULL));
+	assert_ok(gkv_store_set(NULL, env->store, "d/x", "1", 1, NULL));
+	/* read back by a new handle too: the value comes from storage */
+	if (conf_persistent())
+		conf_reopen(env);
+	assert_ok(gkv_store_read(env->store, "big", sink_cb, &k));
+	assert_int_equal(k.got, n);
+	assert_memory_equal(k.buf, v, n);
+	assert_true(k.largest <= 64 * 1024);
+	assert_true(k.calls >= n / (64 * 1024));
+
+	/* the callback stops the read, and its value comes back */
+	k.got = k.calls = 0;
+	k.stop_after = 2;
+	assert_int_equal(gkv_store_read(env->store, "big", sink_cb, &k), 7);
+	assert_int_equal(k.calls, 2);
+
+	/* an empty value is one call with nothing */
+	k.got = k.calls = 0;
+	k.stop_after = 0;
+	assert_ok(gkv_store_read(env->store, "empty", sink_cb, &k));
+	assert_int_equal(k.calls, 1);
+	assert_int_equal(k.got, 0);
+
+	/* what holds no value */
+	assert_rc(GKV_E_NOTFOUND, gkv_store_read(env->store, "d", sink_cb, &k));
+	assert_rc(GKV_E_NOTFOUND, gkv_store_read(env->store, "nothing", sink_cb, &k));
+	assert_rc(GKV_E_INVALID, gkv_store_read(env->store, "../x", sink_cb, &k));
+	assert_rc(GKV_E_INVALID, gkv_store_read(env->store, "big", NULL, &k));
+
+	/* a tree not yet stored streams its pending values too */
+	assert_ok(gkv_store_get_tree(&t, env->store, ""));
+	{
+		gkv_tree *t2;
+
+		assert_ok(gkv_tree_set(&t2, t, "pending", v, n));
+		k.got = k.calls = 0;
+		assert_ok(gkv_tree_read(t2, "pending", sink_cb, &k));
+		assert_int_equal(k.got, n);
+		assert_memory_equal(k.buf, v, n);
+		gkv_tree_free(t2);
+	}
+	gkv_tree_free(t);
+	free(k.buf);
+	free(v);
+}
+
+static void entries_without_reading_values(void **state)
+{
+	conf_env *env = *state;
+	gkv_oid id, want, root;
+	gkv_kind kind;
+	uint64_t size = 99;
+	gkv_tree *t, *sub;
+
+	conf_set(env->store, "a/b", "hello");
+	assert_ok(gkv_store_get_tree(&t, env->store, ""));
+	assert_ok(gkv_tree_entry(&id, &kind, &size, t, "a/b"));
+	assert_ok(gkv_hash(&want, GKV_OBJ_BLOB, "hello", 5));
+	assert_oid_eq(&id, &want);
+	assert_int_equal(kind, GKV_KIND_VALUE);
+	assert_int_equal(size, 5);
+
+	assert_ok(gkv_tree_entry(&id, &kind, &size, t, "a"));
+	assert_ok(gkv_tree_subtree(&sub, t, "a"));
+	assert_ok(gkv_tree_id(&want, sub));
+	assert_oid_eq(&id, &want);
+	assert_int_equal(kind, GKV_KIND_DIR);
+	assert_int_equal(size, 0);
+	gkv_tree_free(sub);
+
+	assert_ok(gkv_tree_entry(&id, NULL, NULL, t, ""));
+	assert_ok(gkv_tree_id(&root, t));
+	assert_oid_eq(&id, &root);
+	assert_rc(GKV_E_NOTFOUND, gkv_tree_entry(&id, &kind, &size, t, "a/zz"));
+	assert_rc(GKV_E_NOTFOUND, gkv_tree_entry(&id, &kind, &size, t, "a/b/c"));
+	assert_rc(GKV_E_INVALID, gkv_tree_entry(&id, &kind, &size, t, "a//b"));
+	gkv_tree_free(t);
+}
+
+static void a_cap_refuses_larger_values_before_reading_them(void **state)
+{
+	conf_env *env = *state;
+	gkv_options *opts;
+	gkv_repo *capped;
+	gkv_store *s;
+	gkv_buf buf = {0};
+	unsigned char *v = pattern(5000);
+	sink k = {malloc(5000), 0, 5000, 0, 0, 0};
+	int found = -1;
+
+	conf_set(env->store, "small", "0123456789");
+	assert_ok(gkv_store_set(NULL, env->store, "large", v, 5000, NULL));
+	assert_ok(gkv_options_new(&opts));
+	assert_ok(gkv_options_set_max_value(opts, 4096));
+	assert_rc(GKV_E_INVALID, gkv_options_set_max_value(NULL, 1));
+	if (conf_persistent()) {
+		assert_ok(gkv_repo_open(&capped, env->uri, opts));
+		assert_ok(gkv_store_open_branch(&s, capped, "main"));
+	} else { /* a mem store is its repo: fill a capped one */
+		assert_ok(gkv_repo_open(&capped, "mem:", opts));
+		assert_ok(gkv_store_open_branch(&s, capped, "main"));
+		conf_set(s, "small", "0123456789");
+		assert_ok(gkv_store_set(NULL, s, "large", v, 5000, NULL));
+	}
+	assert_value(s, "small", "0123456789");
+	assert_rc(GKV_E_TOOLARGE, gkv_store_get(&buf, s, "large"));
+	assert_msg_has("5000");
+	assert_rc(GKV_E_TOOLARGE, gkv_store_find(&buf, &found, s, "large"));
+	assert_null(buf.ptr);
+	/* streaming is bounded whatever the size: no cap */
+	assert_ok(gkv_store_read(s, "large", sink_cb, &k));
+	assert_int_equal(k.got, 5000);
+	assert_memory_equal(k.buf, v, 5000);
+	gkv_store_free(s);
+	gkv_repo_free(capped);
+	gkv_options_free(opts);
+	free(k.buf);
+	free(v);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +760,9 @@ int main(int argc, char **argv)
 	    CONF_TEST(returned_trees_outlive_writes),
 	    CONF_TEST(value_sizes_round_trip),
 	    CONF_TEST(deep_and_long_paths),
+	    CONF_TEST(values_stream_in_pieces),
+	    CONF_TEST(entries_without_reading_values),
+	    CONF_TEST(a_cap_refuses_larger_values_before_reading_them),
 	};
 
 	return CONF_MAIN(argc, argv, tests);

@@ -45,9 +45,9 @@ extern "C" {
  * Bumped whenever struct gkv_backend changes size or meaning, so that a
  * backend built against another header is refused (gkv_backend_init,
  * gkv_repo_open_backend) instead of having its struct read past its end.
- * 2: read_typed.
+ * 2: read_typed. 3: read_header, read_stream.
  */
-#define GKV_BACKEND_VERSION 2
+#define GKV_BACKEND_VERSION 3
 
 /** A backend's pending batch; backends embed it at the start of their own. */
 typedef struct gkv_batch {
@@ -58,6 +58,14 @@ typedef struct gkv_batch {
 typedef int (*gkv_backend_oid_cb)(const gkv_oid *id, void *payload);
 /** Called for each ref; non-zero stops the iteration and is returned. */
 typedef int (*gkv_backend_ref_cb)(const char *name, const gkv_oid *target, void *payload);
+/**
+ * Called by read_stream with each piece of an object, in order: the
+ * object's type and whole size (the same in every call), and len bytes of
+ * it at data (valid during the call only). An empty object is one call
+ * with len 0. Non-zero stops the read, and read_stream returns it.
+ */
+typedef int (*gkv_backend_stream_cb)(gkv_otype type, uint64_t size, const void *data, size_t len,
+    void *payload);
 
 struct gkv_backend {
 	unsigned int version; /**< GKV_BACKEND_VERSION */
@@ -184,6 +192,28 @@ struct gkv_backend {
 	 */
 	int (*read_typed)(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
 	    const gkv_oid *id, gkv_otype want);
+
+	/**
+	 * The type and size of object id, without reading its contents (a
+	 * header, an index entry): what lets the library refuse a value
+	 * larger than its caller's cap before allocating it. Errors as for
+	 * read. NULL: the library reads the object to know.
+	 */
+	int (*read_header)(uint64_t *size, gkv_otype *type, gkv_backend *b, const gkv_oid *id);
+
+	/**
+	 * Read object id in pieces through cb (see gkv_backend_stream_cb),
+	 * in memory the backend bounds whatever the object's size (a
+	 * compressed object is inflated a buffer at a time): how a value of
+	 * gigabytes is read without gigabytes of memory. The pieces add up
+	 * to exactly the size announced; damage found part-way (the object
+	 * does not inflate to its size, a checksum fails) is GKV_E_CORRUPT
+	 * after the pieces already given. A non-zero return of cb stops the
+	 * read and is returned. Errors as for read. NULL: the library reads
+	 * the whole object with read and hands it over in pieces.
+	 */
+	int (*read_stream)(gkv_backend *b, const gkv_oid *id, gkv_backend_stream_cb cb,
+	    void *payload);
 };
 
 /**
