@@ -355,6 +355,23 @@ int gkv__path_check(const char *path, int allow_root)
 	return 0;
 }
 
+int gkv__dir_path_check(const char *path)
+{
+	const char *last, *r;
+	char q[512];
+
+	if (gkv__path_check(path, 1) < 0)
+		return GKV_E_INVALID;
+	if (!*path)
+		return 0;
+	last = strrchr(path, '/');
+	last = last ? last + 1 : path;
+	if ((r = reserved_problem(last, strlen(last), 0)) != NULL)
+		return gkv__error(GKV_E_INVALID, "invalid path '%s' for a directory: it %s",
+		    quote(q, sizeof(q), path), r);
+	return 0;
+}
+
 int gkv_path_validate(const char *path)
 {
 	return gkv__path_check(path, 1);

@@ -25,6 +25,14 @@
  */
 int gkv__path_check(const char *path, int allow_root);
 
+/*
+ * Validate a path that a directory is to be put at (set_tree): as
+ * gkv__path_check with the root allowed, and the last segment must be a
+ * name git lets a directory have (not ".gitmodules" or ".gitattributes"
+ * in any spelling). 0, or GKV_E_INVALID quoting the path.
+ */
+int gkv__dir_path_check(const char *path);
+
 /* 1 if name (namelen bytes) is a valid segment (as the last of a path). */
 int gkv__segment_ok(const char *name, size_t namelen);
 

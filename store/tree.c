@@ -1543,6 +1543,7 @@ int gkv_tree_set(gkv_tree **out, gkv_tree *tree, const char *path, const void *v
 	if (!out)
 		return gkv__error(GKV_E_INVALID, "gkv_tree_set: out is NULL");
 	if ((rc = check_tree_path(tree, path, 0)) < 0 ||
+	    (rc = gkv__value_check(path, value, len)) < 0 ||
 	    (rc = set_change(&c, tree->repo, value, len)) < 0)
 		return rc;
 	rc = apply_persistent(out, tree, path, &c);
@@ -1569,7 +1570,8 @@ int gkv_tree_set_tree(gkv_tree **out, gkv_tree *tree, const char *path, gkv_tree
 
 	if (!out)
 		return gkv__error(GKV_E_INVALID, "gkv_tree_set_tree: out is NULL");
-	if ((rc = check_tree_path(tree, path, 1)) < 0 || (rc = set_tree_change(&c, tree, subtree)) < 0)
+	if ((rc = check_tree_path(tree, path, 1)) < 0 || (rc = gkv__dir_path_check(path)) < 0 ||
+	    (rc = set_tree_change(&c, tree, subtree)) < 0)
 		return rc;
 	if (!*path) {
 		*out = gkv__tree_ref(subtree);
@@ -1584,6 +1586,7 @@ int gkv__tree_set_owned(gkv_tree **root, const char *path, const void *value, si
 	int changed, rc;
 
 	if ((rc = check_tree_path(*root, path, 0)) < 0 ||
+	    (rc = gkv__value_check(path, value, len)) < 0 ||
 	    (rc = set_change(&c, (*root)->repo, value, len)) < 0)
 		return rc;
 	rc = apply_owned(&changed, root, path, &c);
@@ -1606,7 +1609,8 @@ int gkv__tree_set_tree_owned(gkv_tree **root, const char *path, gkv_tree *sub)
 	change c;
 	int changed, rc;
 
-	if ((rc = check_tree_path(*root, path, 1)) < 0 || (rc = set_tree_change(&c, *root, sub)) < 0)
+	if ((rc = check_tree_path(*root, path, 1)) < 0 || (rc = gkv__dir_path_check(path)) < 0 ||
+	    (rc = set_tree_change(&c, *root, sub)) < 0)
 		return rc;
 	return apply_owned(&changed, root, path, &c);
 }

@@ -260,6 +260,26 @@ static void bad_gitmodules_rejected(void **state)
 			    paths[p]);
 		}
 	}
+	/* trees built by hand: the same values, and no directory there */
+	{
+		gkv_tree *t, *t2 = NULL, *sub;
+
+		assert_ok(gkv_store_get_tree(&t, env->store, ""));
+		assert_ok(gkv_tree_set(&sub, t, "f", "1", 1));
+		for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+			expect_invalid(gkv_tree_set(&t2, t, paths[p], bad[0], strlen(bad[0])),
+			    "tree_set", paths[p]);
+			expect_invalid(gkv_tree_set_tree(&t2, t, paths[p], sub), "tree_set_tree",
+			    paths[p]);
+			expect_invalid(gkv_store_set_tree(&out, env->store, paths[p], sub, NULL),
+			    "store_set_tree", paths[p]);
+			expect_invalid(gkv_txn_set_tree(txn, paths[p], sub), "txn_set_tree", paths[p]);
+		}
+		expect_invalid(gkv_tree_set_tree(&t2, t, "d/.gitattributes", sub), "tree_set_tree",
+		    "d/.gitattributes");
+		gkv_tree_free(sub);
+		gkv_tree_free(t);
+	}
 	assert_ok(gkv_txn_commit(&out, txn, GKV_TXN_FAIL, NULL));
 	gkv_txn_free(txn);
 	after = conf_state(env->repo);
