@@ -56,9 +56,16 @@
  * another type GKV_E_INVALID, when malformed GKV_E_CORRUPT.
  *
  * Paths: a path is a sequence of segments separated by '/'. A segment is
- * non-empty, is never ".", ".." or ".git" (in any case) and holds no '/'
- * or NUL. No leading, trailing or doubled '/'. The empty string "" names the
- * root (valid for reads and for set_tree, invalid for set and remove).
+ * non-empty, is never "." or "..", holds no '/' or NUL, and is at most
+ * 4096 bytes; a path has at most 4096 segments. No leading, trailing or
+ * doubled '/'. The empty string "" names the root (valid for reads and for
+ * set_tree, invalid for set and remove). Every name git fsck --strict
+ * refuses is refused, so that whatever gitkv writes can be pushed to and
+ * checked out by git on any system: ".git" in any case, with trailing
+ * spaces or dots, with characters HFS+ ignores, as NTFS's "git~1" or with
+ * an NTFS stream (".git:..."); ".gitmodules" and ".gitattributes" (in the
+ * same spellings) only as values, never directories; and a .gitmodules
+ * value whose url or path could be read as an option (starts with '-').
  *
  * Branch names follow git's rules for refs/heads/<name> (git
  * check-ref-format --branch): no "..", no control characters, space, ~ ^ :
