@@ -17,8 +17,8 @@
  * loop re-reads the head and tries again, as git's own
  * core.filesRefLockTimeout loop would. The race that remains is only with
  * writers that ignore lock files (a hand edit of refs/heads/x), which git
- * does not guard against either; and a lock file left by a crashed writer
- * blocks the ref until it is removed, as it blocks git.
+ * does not guard against either. A lock file left by a dead writer is
+ * cleared by the rule under "stale lock files" below.
  *
  * A batch moving several refs locks them all (in name order) before
  * checking any, so the checks hold together; the renames that follow are
@@ -35,9 +35,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "git_internal.h"
@@ -392,6 +394,140 @@ static int check_path_free(gkv__git *g, const gkv__git_cas *c)
 	return rc;
 }
 
+/* ---- stale lock files ----
+ *
+ * A writer killed between creating "<ref>.lock" and renaming it over the
+ * ref leaves the lock file behind, and git's rules make it block that ref
+ * for every writer until someone removes it (a kill -9 storm on a gitkv
+ * writer left one about once in 230 kills). gitkv clears such a lock
+ * itself, by this rule:
+ *
+ * 1. Every gitkv ref update holds an exclusive flock() on "gitkv.lock" in
+ *    the common git directory for its whole length (from taking the first
+ *    ref lock to the last rename). The kernel drops a flock when its
+ *    holder dies, however it dies. So while we hold it, no live gitkv
+ *    writer of this repository holds any ref lock: a lock file we meet
+ *    then was left by a dead gitkv writer, or belongs to git (or another
+ *    libgit2 program), live or dead.
+ * 2. A live git is respected: a lock file is cleared only if its mtime is
+ *    STALE_LOCK_SECS or more in the past (git takes, writes and renames a
+ *    ref lock within milliseconds; a dead gitkv's lock ages into this),
+ *    and no process has it open (looked up in /proc/<pid>/fd, as far as
+ *    this user may look: libgit2 keeps a lock open until its rename).
+ * 3. The lock is renamed to a unique name, then removed only if the file
+ *    renamed is the one judged (same inode): a lock taken afresh in
+ *    between is put back, not lost.
+ *
+ * Anything else (a fresh lock, one held open, a gitkv.lock held by another
+ * writer) is GKV_E_CONFLICT, and the store's writes retry as for any lost
+ * race. What remains unguarded: a git process that holds a ref lock for
+ * more than STALE_LOCK_SECS without keeping it open (git update-ref
+ * --stdin left between "prepare" and "commit"), and writers of other
+ * users whose /proc entries cannot be read.
+ */
+#define STALE_LOCK_SECS 10
+#define WRITERS_LOCK "gitkv.lock"
+
+/* Take the writers' flock of this repository: its fd, or a negative code. */
+static int writers_lock(gkv__git *g)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s" WRITERS_LOCK, g->commondir);
+	/* (read-only is enough for flock: a repository shared with a group
+	 * may hold a gitkv.lock another user made) */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666)) >= 0)
+		(void)gkv__git_share_fd(g, fd);
+	else if (errno == EACCES)
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return gkv_error_set(GKV_E_IO, "git repository '%s': cannot open '%s': %s", g->path,
+				     path, strerror(errno));
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		if (e == EINTR)
+			continue;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return gkv_error_set(GKV_E_CONFLICT,
+					     "git repository '%s': another gitkv writer is moving "
+					     "refs ('%s' is locked)",
+					     g->path, path);
+		return gkv_error_set(GKV_E_IO, "git repository '%s': cannot lock '%s': %s", g->path,
+				     path, strerror(e));
+	}
+	return fd;
+}
+
+/* Does any other process have the file (dev, ino) open? */
+static bool open_elsewhere(dev_t dev, ino_t ino)
+{
+	DIR *proc = opendir("/proc"), *fds;
+	struct dirent *p, *f;
+	char path[64];
+	bool found = false;
+
+	if (!proc)
+		return true; /* cannot tell: assume it is held */
+	while (!found && (p = readdir(proc)) != NULL) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9' || atol(p->d_name) == (long)getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.16s/fd", p->d_name);
+		if (!(fds = opendir(path)))
+			continue;
+		while (!found && (f = readdir(fds)) != NULL) {
+			struct stat st;
+
+			snprintf(path, sizeof(path), "/proc/%.16s/fd/%.16s", p->d_name, f->d_name);
+			found = f->d_name[0] != '.' && stat(path, &st) == 0 && st.st_dev == dev &&
+				st.st_ino == ino;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* With the writers' flock held: clear the lock file of ref name if it is
+ * stale by the rule above. True if it was cleared. */
+static bool clear_stale_lock(gkv__git *g, const char *name)
+{
+	char lock[PATH_MAX], aside[PATH_MAX + 64];
+	struct stat st, moved;
+	struct timespec now;
+
+	snprintf(lock, sizeof(lock), "%s%s.lock", g->commondir, name);
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (lstat(lock, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    now.tv_sec - st.st_mtim.tv_sec < STALE_LOCK_SECS || open_elsewhere(st.st_dev, st.st_ino))
+		return false;
+	snprintf(aside, sizeof(aside), "%s.stale-%ld-%ld", lock, (long)getpid(), (long)now.tv_nsec);
+	if (rename(lock, aside) != 0)
+		return false;
+	if (lstat(aside, &moved) != 0 || moved.st_ino != st.st_ino || moved.st_dev != st.st_dev) {
+		/* taken afresh since we looked: give it back */
+		if (rename(aside, lock) != 0)
+			unlink(aside);
+		return false;
+	}
+	unlink(aside);
+	return true;
+}
+
+/* Lock ref name in tx, clearing a stale lock file once if one is in the way. */
+static int lock_ref(git_transaction *tx, gkv__git *g, const char *name)
+{
+	int rc = git_transaction_lock_ref(tx, name);
+
+	if (rc == GIT_ELOCKED && clear_stale_lock(g, name)) {
+		git_error_clear();
+		rc = git_transaction_lock_ref(tx, name);
+	}
+	return rc;
+}
+
 static int lock_error(gkv__git *g, int rc, const char *name)
 {
 	if (rc == GIT_ELOCKED) {
@@ -478,7 +614,7 @@ int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
 	const gkv__git_cas **order;
 	bool failed_commit = false;
 	size_t nlock = 0;
-	int rc;
+	int rc, wfd = -1;
 
 	/* Checks with nothing to write need no lock: the read is the CAS. */
 	for (size_t i = 0; i < n; i++)
@@ -498,8 +634,12 @@ int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
 				    g->path);
 		goto out;
 	}
+	if ((wfd = writers_lock(g)) < 0) {
+		rc = wfd;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++)
-		if (!is_noop(order[i]) && (rc = git_transaction_lock_ref(tx, order[i]->name)) < 0) {
+		if (!is_noop(order[i]) && (rc = lock_ref(tx, g, order[i]->name)) < 0) {
 			rc = lock_error(g, rc, order[i]->name);
 			goto out;
 		}
@@ -512,6 +652,8 @@ int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
 	}
 out:
 	git_transaction_free(tx); /* drops whatever locks are still held */
+	if (wfd >= 0)
+		close(wfd); /* after the ref locks: drops the writers' flock */
 	free(order);
 	/* libgit2 may now hold a wrong picture of packed-refs: start afresh,
 	 * keeping the error that brought us here. */
