@@ -94,16 +94,30 @@ static void flip_byte(const char *path, const off_t *offs, int n, size_t i)
 	close(fd);
 }
 
+static int count_piece(gkv_otype type, uint64_t size, const void *data, size_t len, void *payload)
+{
+	(void)type;
+	(void)size;
+	(void)data;
+	*(size_t *)payload += len + 1;
+	return 0;
+}
+
+/* Damage is GKV_E_CORRUPT naming the object and the store, whole or
+ * streamed; a stream gives no byte of a damaged record. */
 static void expect_corrupt(gkv_backend *b, const char *path, const gkv_oid *id)
 {
 	void *data = NULL;
-	size_t len;
+	size_t len, given = 0;
 	gkv_otype type;
 
 	assert_rc(GKV_E_CORRUPT, b->read(&data, &len, &type, b, id));
 	assert_null(data);
 	assert_non_null(strstr(gkv_error_last(), uu_hex(id)));
 	assert_non_null(strstr(gkv_error_last(), path));
+	assert_rc(GKV_E_CORRUPT, b->read_stream(b, id, count_piece, &given));
+	assert_int_equal(given, 0);
+	assert_non_null(strstr(gkv_error_last(), uu_hex(id)));
 }
 
 /* Every byte of a record, flipped in turn (and put back), is caught: a
