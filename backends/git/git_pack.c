@@ -666,7 +666,7 @@ static void scan(gkv__git_packs *ps, const struct stat *st)
 		if ((p = open_pack(&why, dirfd(d), e->d_name)) != NULL)
 			ps->list[ps->n++] = p;
 		else if (why && !ps->bad[0])
-			snprintf(ps->bad, sizeof(ps->bad), "pack index objects/pack/%s: %s",
+			snprintf(ps->bad, sizeof(ps->bad), "pack index objects/pack/%.100s: %s",
 				 e->d_name, why);
 	}
 	closedir(d);

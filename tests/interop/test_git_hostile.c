@@ -344,6 +344,8 @@ static void test_idx_targeted(void **state)
 	print_message("idx damage: %zu right, %zu corrupt, %zu not found\n", ok, corrupt,
 		      missing);
 	assert_true(corrupt > 0);
+	for (size_t i = 0; i < nknown; i++)
+		gkv_buf_dispose(&known[i].bytes);
 	alarm(0);
 }
 
