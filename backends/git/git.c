@@ -145,6 +145,8 @@ static void git_fill_vtable(gkv_backend *b)
 {
 	b->name = "git";
 	b->read = gkv__git_read;
+	b->read_header = gkv__git_read_header;
+	b->read_stream = gkv__git_read_stream;
 	b->exists = gkv__git_exists;
 	b->foreach = gkv__git_foreach;
 	b->ref_read = gkv__git_ref_read;

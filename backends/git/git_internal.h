@@ -188,6 +188,11 @@ int gkv__git_cache_new(gkv__git_cache **out);
 void gkv__git_cache_free(gkv__git_cache *c);
 
 int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id);
+/* read_stream and read_header: loose objects a buffer at a time, packed
+ * ones read whole. */
+int gkv__git_read_stream(gkv_backend *b, const gkv_oid *id, gkv_backend_stream_cb cb,
+    void *payload);
+int gkv__git_read_header(uint64_t *size, gkv_otype *type, gkv_backend *b, const gkv_oid *id);
 int gkv__git_exists(gkv_backend *b, const gkv_oid *id);
 int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
 		     gkv_backend_oid_cb cb, void *payload);

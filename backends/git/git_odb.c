@@ -25,6 +25,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <zlib.h>
+
 #include "slab.h"
 #include "git_internal.h"
 
@@ -468,6 +471,201 @@ int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, con
 				     hex, g->path);
 	}
 	cache_put(g->cache, id, *type, *data, *len);
+	return 0;
+}
+
+/* ---- headers and streams ---- */
+
+#define STREAM_CHUNK ((size_t)64 << 10)
+
+/*
+ * One pass over the loose object in fd, a buffer at a time: the file read
+ * in 64 KiB pieces (never whole), inflated into 64 KiB. The header is
+ * parsed as loose_inflate parses it. With md, every inflated byte (header
+ * included: git's id is the SHA-1 of both) is hashed; with cb, the
+ * contents are handed over. Either way the stream must end with exactly
+ * the size its header gives and nothing after it.
+ */
+static int loose_pass(gkv_otype *type, uint64_t *size, gkv__git *g, const gkv_oid *id, int fd,
+    EVP_MD_CTX *md, gkv_backend_stream_cb cb, void *payload)
+{
+	unsigned char *in = malloc(STREAM_CHUNK), *out = malloc(STREAM_CHUNK);
+	uint64_t given = 0, hlen = 0;
+	off_t at = 0;
+	bool ended = false;
+	z_stream zs;
+	int rc = 0, zrc;
+
+	memset(&zs, 0, sizeof(zs));
+	if (!in || !out || inflateInit(&zs) != Z_OK) {
+		free(in);
+		free(out);
+		return gkv__oom();
+	}
+	while (!ended) {
+		ssize_t n = pread(fd, in, STREAM_CHUNK, at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = gkv_error_set(GKV_E_IO, "git repository '%s': cannot read a loose object: %s",
+			    g->path, strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			rc = loose_damaged(g, id, "zlib stream damaged or truncated");
+			break;
+		}
+		at += n;
+		zs.next_in = in;
+		zs.avail_in = (uInt)n;
+		do {
+			unsigned char *p = out;
+			size_t made;
+
+			zs.next_out = out;
+			zs.avail_out = (uInt)STREAM_CHUNK;
+			zrc = inflate(&zs, Z_NO_FLUSH);
+			if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+				rc = zrc == Z_MEM_ERROR ? gkv__oom()
+						       : loose_damaged(g, id, "zlib stream damaged or truncated");
+				goto out;
+			}
+			ended = zrc == Z_STREAM_END;
+			made = STREAM_CHUNK - zs.avail_out;
+			if (md && made && !EVP_DigestUpdate(md, out, made)) {
+				rc = gkv__oom();
+				goto out;
+			}
+			if (hlen == 0 && made) { /* the header is the first output */
+				unsigned char *nul = memchr(out, '\0', made < LOOSE_HEAD_MAX ? made : LOOSE_HEAD_MAX);
+
+				if (!nul || !loose_header(type, size, out, (size_t)(nul - out) + 1) ||
+				    *size > (uint64_t)lseek(fd, 0, SEEK_END) * 1032 + 64) {
+					rc = loose_damaged(g, id, "bad header");
+					goto out;
+				}
+				hlen = (uint64_t)(nul - out) + 1;
+				p = nul + 1;
+				made -= (size_t)hlen;
+			}
+			if (made > *size - given) {
+				rc = loose_damaged(g, id, "size in its header does not match its data");
+				goto out;
+			}
+			if (cb && (made || (ended && *size == 0 && given == 0)) &&
+			    (rc = cb(*type, *size, p, made, payload)) != 0)
+				goto out;
+			given += made;
+		} while (!ended && (zs.avail_in > 0 || zs.avail_out == 0));
+		if (ended && (zs.avail_in > 0 || pread(fd, in, 1, at) != 0))
+			rc = loose_damaged(g, id, "garbage after its zlib stream");
+	}
+	if (rc == 0 && (hlen == 0 || given != *size))
+		rc = loose_damaged(g, id, "size in its header does not match its data");
+out:
+	inflateEnd(&zs);
+	free(in);
+	free(out);
+	return rc;
+}
+
+/*
+ * A loose object read in two passes: the first hashes it against its name
+ * (so that a damaged object gives no byte), the second hands it over.
+ * 1 if there is no such file, 0 or a negative code otherwise.
+ */
+static int loose_stream(gkv__git *g, const gkv_oid *id, gkv_backend_stream_cb cb, void *payload)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	char path[PATH_MAX];
+	unsigned int dlen = 0;
+	EVP_MD_CTX *md;
+	gkv_otype type;
+	uint64_t size;
+	int fd, rc;
+
+	loose_path(path, sizeof(path), g, id);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		return gkv_error_set(GKV_E_IO, "git repository '%s': cannot open '%s': %s", g->path,
+				     path, strerror(errno));
+	}
+	if (!(md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(md, EVP_sha1(), NULL)) {
+		rc = gkv__oom();
+	} else if ((rc = loose_pass(&type, &size, g, id, fd, md, NULL, NULL)) == 0) {
+		if (!EVP_DigestFinal_ex(md, digest, &dlen) || dlen != GKV_OID_RAWSZ ||
+		    memcmp(digest, id->id, GKV_OID_RAWSZ) != 0)
+			rc = loose_damaged(g, id, "its contents do not hash to its name");
+		else
+			rc = loose_pass(&type, &size, g, id, fd, NULL, cb, payload);
+	}
+	EVP_MD_CTX_free(md);
+	close(fd);
+	return rc;
+}
+
+/*
+ * Loose objects stream from their file; a packed one (or any read the
+ * loose path cannot serve) is read whole and handed over in one piece.
+ * Packed objects are bounded by the pack's own checks, not streamed.
+ */
+int gkv__git_read_stream(gkv_backend *b, const gkv_oid *id, gkv_backend_stream_cb cb,
+    void *payload)
+{
+	gkv__git *g = (gkv__git *)b;
+	gkv_otype type;
+	void *data;
+	size_t len;
+	int rc;
+
+	if (gkv__git_pack_has(g, id) != 1 && (rc = loose_stream(g, id, cb, payload)) != 1)
+		return rc;
+	if ((rc = gkv__git_read(&data, &len, &type, b, id)) < 0)
+		return rc;
+	rc = cb(type, len, data, len, payload);
+	gkv_backend_data_free(data);
+	return rc;
+}
+
+/* The first bytes of a loose object say its type and size; a packed one
+ * is read (its size is what the pack's checks allowed). */
+int gkv__git_read_header(uint64_t *size, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+{
+	gkv__git *g = (gkv__git *)b;
+	unsigned char head[LOOSE_HEAD_MAX], z[512], *nul;
+	char path[PATH_MAX];
+	z_stream zs;
+	void *data;
+	size_t len;
+	ssize_t n;
+	int fd, rc, zrc;
+
+	loose_path(path, sizeof(path), g, id);
+	if (gkv__git_pack_has(g, id) != 1 && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) >= 0) {
+		n = pread(fd, z, sizeof(z), 0);
+		close(fd);
+		memset(&zs, 0, sizeof(zs));
+		if (n <= 0 || inflateInit(&zs) != Z_OK)
+			return loose_damaged(g, id, "unreadable");
+		zs.next_in = z;
+		zs.avail_in = (uInt)n;
+		zs.next_out = head;
+		zs.avail_out = sizeof(head);
+		zrc = inflate(&zs, Z_SYNC_FLUSH);
+		len = sizeof(head) - zs.avail_out;
+		inflateEnd(&zs);
+		if ((zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) ||
+		    !(nul = memchr(head, '\0', len)) ||
+		    !loose_header(type, size, head, (size_t)(nul - head) + 1))
+			return loose_damaged(g, id, "bad header");
+		return 0;
+	}
+	if ((rc = gkv__git_read(&data, &len, type, b, id)) < 0)
+		return rc;
+	gkv_backend_data_free(data);
+	*size = len;
 	return 0;
 }
 
