@@ -48,26 +48,133 @@ static int no_value(struct kv_ctx *ctx, gkv_tree *tree, const char *path)
 	return kv_err(ctx, KV_NOTFOUND, "'%s' not found on branch '%s'", path, ctx->branch);
 }
 
-static void print_value_json(struct kv_ctx *ctx, gkv_tree *tree, const char *path,
-			     const gkv_buf *val)
-{
-	gkv_kind kind = GKV_KIND_VALUE;
-	int utf8 = kv_utf8_valid(val->ptr, val->size);
+/*
+ * Values are streamed (gkv_tree_read), never held whole: a value of
+ * gigabytes, or a small record that inflates to gigabytes, costs a few
+ * buffers. --json needs to know whether the value is UTF-8 before it
+ * writes it (as a string, or as base64), so it reads the value twice.
+ */
 
+#define PIECE_MAX ((size_t)64 << 10)
+
+/* A value's pieces as they become JSON, or are checked for UTF-8: a
+ * sequence (or base64 group) cut at a piece's end waits in buf. */
+typedef struct {
+	FILE *f;
+	int mode; /* CHECK, STRING or BASE64 */
+	int utf8; /* CHECK: no invalid sequence so far */
+	unsigned char buf[PIECE_MAX + 4];
+	size_t n; /* bytes carried from the last piece */
+} json_value;
+
+enum { CHECK, STRING, BASE64 };
+
+/* Length a UTF-8 sequence starting with lead claims, or 0. */
+static size_t utf8_claim(unsigned char lead)
+{
+	return lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3
+	    : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+}
+
+/* Whether p[0..n) may be the start of a sequence the next piece ends. */
+static int cut_sequence(const unsigned char *p, size_t n)
+{
+	size_t want = utf8_claim(p[0]);
+
+	if (want <= n)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return 1;
+}
+
+/* Handle what buf holds; at the end (last) nothing is carried. */
+static void json_value_flush(json_value *j, int last)
+{
+	size_t i = 0, k;
+	unsigned cp;
+
+	if (j->mode == BASE64) {
+		k = last ? j->n : j->n - j->n % 3;
+		kv_json_base64_part(j->f, j->buf, k);
+		i = k;
+	} else {
+		while (i < j->n) {
+			k = kv_utf8_seq(j->buf + i, j->n - i, &cp);
+			if (k == 0 && !last && cut_sequence(j->buf + i, j->n - i))
+				break;
+			if (k == 0) {
+				j->utf8 = 0;
+				k = 1;
+			}
+			if (j->mode == STRING)
+				kv_json_str_part(j->f, j->buf + i, k);
+			i += k;
+		}
+	}
+	memmove(j->buf, j->buf + i, j->n - i);
+	j->n -= i;
+}
+
+static int json_value_piece(const void *data, size_t len, void *payload)
+{
+	json_value *j = payload;
+
+	memcpy(j->buf + j->n, data, len); /* len <= PIECE_MAX, n <= 3 */
+	j->n += len;
+	json_value_flush(j, 0);
+	return 0;
+}
+
+/*
+ * With --json, kvctl holds a command's output back until the command has
+ * succeeded (kvctl.c); a value of any size cannot be held, so get writes
+ * its document to stdout itself, once the first pass found the value
+ * whole. A failure after that (the value changing under the second
+ * pass) leaves the document cut, followed by the error document.
+ */
+static int print_value_json(struct kv_ctx *ctx, gkv_tree *tree, const char *path)
+{
+	json_value *j = calloc(1, sizeof(*j));
+	gkv_kind kind = GKV_KIND_VALUE;
+	FILE *f = stdout;
+	int rc;
+
+	if (!j)
+		return kv_err(ctx, KV_FAIL, "out of memory");
+	j->f = f;
+	j->mode = CHECK;
+	j->utf8 = 1;
+	if ((rc = gkv_tree_read(tree, path, json_value_piece, j)) < 0)
+		goto out;
+	json_value_flush(j, 1);
 	gkv_tree_kind(&kind, tree, path);
-	fputs("{", ctx->out);
-	kv_json_key(ctx->out, "path", 1);
-	kv_json_cstr(ctx->out, path);
-	kv_json_key(ctx->out, "kind", 0);
-	kv_json_cstr(ctx->out, kv_kind_name(kind));
-	kv_json_key(ctx->out, "encoding", 0);
-	kv_json_cstr(ctx->out, utf8 ? "utf-8" : "base64");
-	kv_json_key(ctx->out, "value", 0);
-	if (utf8)
-		kv_json_str(ctx->out, val->ptr, val->size);
-	else
-		kv_json_base64(ctx->out, val->ptr, val->size);
-	fputs("}\n", ctx->out);
+	fputs("{", f);
+	kv_json_key(f, "path", 1);
+	kv_json_cstr(f, path);
+	kv_json_key(f, "kind", 0);
+	kv_json_cstr(f, kv_kind_name(kind));
+	kv_json_key(f, "encoding", 0);
+	kv_json_cstr(f, j->utf8 ? "utf-8" : "base64");
+	kv_json_key(f, "value", 0);
+	putc('"', f);
+	j->mode = j->utf8 ? STRING : BASE64;
+	j->n = 0;
+	if ((rc = gkv_tree_read(tree, path, json_value_piece, j)) < 0)
+		goto out;
+	json_value_flush(j, 1);
+	fputs("\"}\n", f);
+out:
+	free(j);
+	return rc;
+}
+
+static int write_piece(const void *data, size_t len, void *payload)
+{
+	FILE *f = payload;
+
+	return len && fwrite(data, 1, len, f) != len ? GKV_E_IO : 0;
 }
 
 int kv_cmd_get(struct kv_ctx *ctx)
@@ -75,24 +182,23 @@ int kv_cmd_get(struct kv_ctx *ctx)
 	char *path = ctx->o.args[0];
 	gkv_store *store = NULL;
 	gkv_tree *tree = NULL;
-	gkv_buf val = {NULL, 0};
 	int rc;
 
 	if ((rc = kv_check_path(ctx, path, 1, 0)) != KV_OK ||
 	    (rc = kv_open(ctx, KV_RDONLY)) != KV_OK || (rc = kv_open_store(&store, ctx)) != KV_OK ||
 	    (rc = kv_head_tree(&tree, store, ctx)) != KV_OK)
 		goto done;
-	rc = gkv_tree_get(&val, tree, path);
+	if (ctx->o.json)
+		rc = print_value_json(ctx, tree, path);
+	else
+		rc = gkv_tree_read(tree, path, write_piece, ctx->out);
 	if (rc == GKV_E_NOTFOUND)
 		rc = no_value(ctx, tree, path);
+	else if (rc == GKV_E_IO && ferror(ctx->out))
+		rc = kv_err(ctx, KV_FAIL, "get '%s': cannot write the value", path);
 	else if (rc < 0)
 		rc = kv_read_err(ctx, rc, "get '%s'", path);
-	else if (ctx->o.json)
-		print_value_json(ctx, tree, path, &val);
-	else
-		fwrite(val.ptr, 1, val.size, ctx->out);
 done:
-	gkv_buf_dispose(&val);
 	gkv_tree_free(tree);
 	gkv_store_free(store);
 	return rc;

@@ -13,8 +13,9 @@
 
 #include "kvctl.h"
 
-/* What a path holds, enough to tell whether it changed: its kind and
- * the id of its value (git's blob id) or of its subtree. */
+/* What a path holds, enough to tell whether it changed: its kind and the
+ * id of what is there (a value's blob, a subtree, a submodule's commit),
+ * read from the trees alone -- a value is never read, whatever its size. */
 struct held {
 	gkv_kind kind;
 	gkv_oid id;
@@ -22,24 +23,14 @@ struct held {
 
 static int held_at(struct held *out, gkv_tree *tree, const char *path)
 {
-	gkv_tree *sub = NULL;
-	gkv_buf val = {NULL, 0};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = gkv_tree_kind(&out->kind, tree, path)) < 0 || out->kind == GKV_KIND_NONE)
-		return rc;
-	if (out->kind == GKV_KIND_DIR) {
-		if ((rc = gkv_tree_subtree(&sub, tree, path)) == 0)
-			rc = gkv_tree_id(&out->id, sub);
-		gkv_tree_free(sub);
-		return rc;
+	rc = gkv_tree_entry(&out->id, &out->kind, NULL, tree, path);
+	if (rc == GKV_E_NOTFOUND) {
+		memset(out, 0, sizeof(*out)); /* GKV_KIND_NONE */
+		return 0;
 	}
-	if (out->kind == GKV_KIND_SUBMODULE)
-		return 0; /* no value to read; a change of kind still shows */
-	if ((rc = gkv_tree_get(&val, tree, path)) == 0)
-		rc = gkv_hash(&out->id, GKV_OBJ_BLOB, val.ptr, val.size);
-	gkv_buf_dispose(&val);
 	return rc;
 }
 

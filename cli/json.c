@@ -99,12 +99,18 @@ static const char *short_escape(unsigned c)
 
 void kv_json_str(FILE *f, const void *data, size_t len)
 {
+	putc('"', f);
+	kv_json_str_part(f, data, len);
+	putc('"', f);
+}
+
+void kv_json_str_part(FILE *f, const void *data, size_t len)
+{
 	const unsigned char *s = data;
 	size_t i = 0, n;
 	unsigned cp;
 	const char *esc;
 
-	putc('"', f);
 	while (i < len) {
 		n = kv_utf8_seq(s + i, len - i, &cp);
 		if (n == 0) {
@@ -124,7 +130,6 @@ void kv_json_str(FILE *f, const void *data, size_t len)
 			fwrite(s + i, 1, n, f);
 		i += n;
 	}
-	putc('"', f);
 }
 
 void kv_json_cstr(FILE *f, const char *s)
@@ -142,13 +147,19 @@ void kv_json_key(FILE *f, const char *key, int first)
 
 void kv_json_base64(FILE *f, const void *data, size_t len)
 {
+	putc('"', f);
+	kv_json_base64_part(f, data, len);
+	putc('"', f);
+}
+
+void kv_json_base64_part(FILE *f, const void *data, size_t len)
+{
 	static const char abc[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *s = data;
 	size_t i;
 	unsigned long v;
 
-	putc('"', f);
 	for (i = 0; i + 2 < len; i += 3) {
 		v = (unsigned long)s[i] << 16 | (unsigned long)s[i + 1] << 8 | s[i + 2];
 		putc(abc[v >> 18], f);
@@ -163,7 +174,6 @@ void kv_json_base64(FILE *f, const void *data, size_t len)
 		v = (unsigned long)s[i] << 16 | (unsigned long)s[i + 1] << 8;
 		fprintf(f, "%c%c%c=", abc[v >> 18], abc[(v >> 12) & 63], abc[(v >> 6) & 63]);
 	}
-	putc('"', f);
 }
 
 void kv_json_oid(FILE *f, const gkv_oid *id)

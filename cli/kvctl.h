@@ -160,6 +160,9 @@ void kv_print_subject(struct kv_ctx *ctx, const char *hex, const char *subject);
 
 /* Write bytes as a quoted JSON string (see json.c for invalid UTF-8). */
 void kv_json_str(FILE *f, const void *s, size_t len);
+/* The inside of a JSON string (no quotes): a piece of a longer one. A
+ * UTF-8 sequence must not be cut between two pieces. */
+void kv_json_str_part(FILE *f, const void *s, size_t len);
 void kv_json_cstr(FILE *f, const char *s);
 /* Write "key": with the comma that precedes every member but the first. */
 void kv_json_key(FILE *f, const char *key, int first);
@@ -170,6 +173,9 @@ size_t kv_utf8_seq(const unsigned char *s, size_t len, unsigned *cp);
 int kv_utf8_valid(const unsigned char *s, size_t len);
 /* Write bytes as a quoted base64 (RFC 4648) JSON string. */
 void kv_json_base64(FILE *f, const void *s, size_t len);
+/* Base64 of a piece of a longer value (no quotes); every piece but the
+ * last must be a multiple of 3 bytes long. */
+void kv_json_base64_part(FILE *f, const void *s, size_t len);
 void kv_json_oid(FILE *f, const gkv_oid *id);
 
 /* ------------------------------------------------------------ commands */
