@@ -25,6 +25,19 @@
  * one per ref, as in git's own multi-ref transactions: a crash in the
  * middle of them can land some of the refs, never a ref the checks refused.
  *
+ * Reflogs: every move gitkv makes is appended to the ref's reflog
+ * (logs/refs/heads/NAME, git's format), in every repository, bare or
+ * not, whatever core.logAllRefUpdates says -- gitkv's logs are what lets
+ * a deleted branch or a head moved back be restored. gitkv writes the
+ * line itself, under the ref's lock and before the ref is renamed into
+ * place, as git does; libgit2 is told (an in-memory configuration level
+ * of the writer handle only) not to write its own, so that no move is
+ * logged twice. A line whose move then fails is taken back. Deleting a
+ * ref appends a line to the zero id and keeps its log (git would remove
+ * it); so a log may outlive its ref, and since logs are files as refs
+ * are, the log of a deleted refs/heads/a stands in the way of a new
+ * refs/heads/a/b (GKV_E_EXISTS, as a ref would).
+ *
  * Names: git stores refs as paths, so refs/heads/a and refs/heads/a/b
  * cannot both exist; creating one next to the other is GKV_E_EXISTS.
  * ref_list reports refs that name an object (symbolic refs such as
@@ -32,6 +45,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <git2/sys/config.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -419,7 +433,7 @@ static int check_path_free(gkv__git *g, const gkv__git_cas *c)
  *    between is put back, not lost.
  *
  * Anything else (a fresh lock, one held open, a gitkv.lock held by another
- * writer) is GKV_E_CONFLICT, and the store's writes retry as for any lost
+ * writer for over WRITERS_WAIT_MS) is GKV_E_CONFLICT, and the store's writes retry as for any lost
  * race. What remains unguarded: a git process that holds a ref lock for
  * more than STALE_LOCK_SECS without keeping it open (git update-ref
  * --stdin left between "prepare" and "commit"), and writers of other
@@ -427,6 +441,7 @@ static int check_path_free(gkv__git *g, const gkv__git_cas *c)
  */
 #define STALE_LOCK_SECS 10
 #define WRITERS_LOCK "gitkv.lock"
+#define WRITERS_WAIT_MS 5000
 
 /* Take the writers' flock of this repository: its fd, or a negative code. */
 static int writers_lock(gkv__git *g)
@@ -444,11 +459,21 @@ static int writers_lock(gkv__git *g)
 	if (fd < 0)
 		return gkv_error_set(GKV_E_IO, "git repository '%s': cannot open '%s': %s", g->path,
 				     path, strerror(errno));
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	/* Holders keep it for one ref update (a few system calls), and writers
+	 * of different refs share it, so a busy flock is waited for -- a
+	 * bounded wait, 1 ms at a time, so that a stopped holder cannot hang
+	 * us -- rather than failed at once: a single-attempt CAS on one branch
+	 * must not lose to a write on another. */
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0;) {
+		const struct timespec ms = {0, 1000000};
 		int e = errno;
 
 		if (e == EINTR)
 			continue;
+		if (e == EWOULDBLOCK && ++waited < WRITERS_WAIT_MS) {
+			nanosleep(&ms, NULL);
+			continue;
+		}
 		close(fd);
 		if (e == EWOULDBLOCK)
 			return gkv_error_set(GKV_E_CONFLICT,
@@ -592,6 +617,430 @@ static int stage_updates(git_transaction *tx, gkv__git *g, const gkv__git_cas *c
 	return rc;
 }
 
+/* ---- reflogs ---- */
+
+/*
+ * A configuration level that says only core.logAllRefUpdates = false,
+ * added to the writer handle's configuration (never to a file): libgit2
+ * then writes no reflog of its own, and gitkv writes every one.
+ */
+static void nolog_entry_free(git_config_entry *e)
+{
+	free(e);
+}
+
+static int nolog_open(git_config_backend *b, git_config_level_t level, const git_repository *r)
+{
+	return 0;
+}
+
+static int nolog_get(git_config_backend *b, const char *key, git_config_entry **out)
+{
+	git_config_entry *e;
+
+	if (strcmp(key, "core.logallrefupdates") != 0)
+		return GIT_ENOTFOUND;
+	if (!(e = calloc(1, sizeof(*e))))
+		return -1;
+	e->name = "core.logallrefupdates";
+	e->value = "false";
+	e->level = GIT_CONFIG_LEVEL_APP;
+	e->free = nolog_entry_free;
+	*out = e;
+	return 0;
+}
+
+static int nolog_set(git_config_backend *b, const char *key, const char *value)
+{
+	return -1;
+}
+
+static int nolog_set_multivar(git_config_backend *b, const char *n, const char *re, const char *v)
+{
+	return -1;
+}
+
+static int nolog_del(git_config_backend *b, const char *key)
+{
+	return -1;
+}
+
+static int nolog_del_multivar(git_config_backend *b, const char *key, const char *re)
+{
+	return -1;
+}
+
+static int nolog_iter_next(git_config_entry **e, git_config_iterator *it)
+{
+	return GIT_ITEROVER;
+}
+
+static void nolog_iter_free(git_config_iterator *it)
+{
+	free(it);
+}
+
+static int nolog_iterator(git_config_iterator **out, git_config_backend *b)
+{
+	git_config_iterator *it = calloc(1, sizeof(*it));
+
+	if (!it)
+		return -1;
+	it->backend = b;
+	it->next = nolog_iter_next;
+	it->free = nolog_iter_free;
+	*out = it;
+	return 0;
+}
+
+static int nolog_lock(git_config_backend *b)
+{
+	return 0;
+}
+
+static int nolog_unlock(git_config_backend *b, int success)
+{
+	return 0;
+}
+
+static void nolog_free(git_config_backend *b)
+{
+	free(b);
+}
+
+static git_config_backend *nolog_new(void);
+
+static int nolog_snapshot(git_config_backend **out, git_config_backend *b)
+{
+	return (*out = nolog_new()) ? 0 : -1;
+}
+
+static git_config_backend *nolog_new(void)
+{
+	git_config_backend *b = calloc(1, sizeof(*b));
+
+	if (!b || git_config_init_backend(b, GIT_CONFIG_BACKEND_VERSION) < 0) {
+		free(b);
+		return NULL;
+	}
+	b->readonly = 1; /* so that libgit2 never picks it to write to */
+	b->open = nolog_open;
+	b->get = nolog_get;
+	b->set = nolog_set;
+	b->set_multivar = nolog_set_multivar;
+	b->del = nolog_del;
+	b->del_multivar = nolog_del_multivar;
+	b->iterator = nolog_iterator;
+	b->snapshot = nolog_snapshot;
+	b->lock = nolog_lock;
+	b->unlock = nolog_unlock;
+	b->free = nolog_free;
+	return b;
+}
+
+/* Give the writer handle the level above, once (a reopened handle anew);
+ * write_lock held, before its first ref update. */
+static int writer_logs_nothing(gkv__git *g)
+{
+	git_config *cfg = NULL, *level = NULL;
+	git_config_backend *b;
+	int rc;
+
+	if ((rc = git_repository_config(&cfg, g->wrepo)) < 0)
+		return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot read its config",
+				      g->path);
+	if (git_config_open_level(&level, cfg, GIT_CONFIG_LEVEL_APP) == 0) {
+		git_config_free(level);
+		git_config_free(cfg);
+		return 0;
+	}
+	git_error_clear();
+	if (!(b = nolog_new())) {
+		git_config_free(cfg);
+		return gkv__oom();
+	}
+	if ((rc = git_config_add_backend(cfg, b, GIT_CONFIG_LEVEL_APP, g->wrepo, 0)) < 0) {
+		free(b);
+		rc = gkv__git_error(rc, GKV_E_ERROR, "git repository '%s': cannot set up reflogs",
+				    g->path);
+	}
+	git_config_free(cfg);
+	return rc;
+}
+
+/* Append s to the sbuf, without the characters a reflog line cannot
+ * carry in that place: '<', '>' and newlines in an identity (as git
+ * strips them), newlines in a message (made spaces). */
+static int put_clean(gkv__sbuf *b, const char *s, bool ident)
+{
+	int rc = 0;
+
+	for (; rc == 0 && *s; s++) {
+		if (*s == '\n' || *s == '\r')
+			rc = ident ? 0 : gkv__sbuf_putc(b, ' ');
+		else if (ident && (*s == '<' || *s == '>'))
+			continue;
+		else
+			rc = gkv__sbuf_putc(b, *s);
+	}
+	return rc;
+}
+
+/* "Name <email> time +hhmm\tmessage" (no tab for an empty message, as git). */
+static int who_format(char **out, const char *name, const char *email, int64_t when, int offset,
+		      const char *message)
+{
+	gkv__sbuf b = GKV__SBUF_INIT;
+	int off = offset < 0 ? -offset : offset;
+	char tail[64];
+	int rc;
+
+	snprintf(tail, sizeof(tail), "> %lld %c%02d%02d", (long long)when, offset < 0 ? '-' : '+',
+		 off / 60 % 100, off % 60);
+	if ((rc = put_clean(&b, name, true)) < 0 || (rc = gkv__sbuf_puts(&b, " <")) < 0 ||
+	    (rc = put_clean(&b, email, true)) < 0 || (rc = gkv__sbuf_puts(&b, tail)) < 0 ||
+	    (*message && ((rc = gkv__sbuf_putc(&b, '\t')) < 0 ||
+			  (rc = put_clean(&b, message, false)) < 0)) ||
+	    (rc = gkv__sbuf_putc(&b, '\0')) < 0) {
+		gkv__sbuf_free(&b);
+		return rc;
+	}
+	*out = (char *)b.ptr;
+	return 0;
+}
+
+int gkv__git_who_make(gkv__git_who *out, const char *ref, const gkv_backend_reflog_entry *e)
+{
+	int rc;
+
+	if (!e || !e->name || !e->email || !e->message || strchr(e->message, '\n'))
+		return gkv_error_set(GKV_E_INVALID,
+				     "log entry for ref '%s' missing, lacking a field or holding a "
+				     "newline",
+				     ref);
+	if (!(out->ref = gkv__strdup(ref)))
+		return GKV_E_NOMEM;
+	if ((rc = who_format(&out->who, e->name, e->email, e->time, e->offset, e->message)) < 0) {
+		free(out->ref);
+		return rc;
+	}
+	return 0;
+}
+
+void gkv__git_who_free(gkv__git_who *w)
+{
+	free(w->ref);
+	free(w->who);
+}
+
+/* One reflog appended to by a ref update: where it ended before. */
+typedef struct {
+	int fd; /* -1: not opened (nothing appended) */
+	off_t before, after;
+} log_file;
+
+static int log_exists_error(gkv__git *g, const char *name)
+{
+	return gkv_error_set(GKV_E_EXISTS,
+			     "branch ref '%s' cannot be logged: git repository '%s' keeps the "
+			     "log of another ref (one deleted, whose log gitkv keeps) where "
+			     "its log would be, and git keeps logs as files, so one cannot be "
+			     "a folder of the other",
+			     name, g->path);
+}
+
+/* Open the reflog of name for appending, making its folders. */
+static int log_open(int *fd, gkv__git *g, const char *name)
+{
+	char path[PATH_MAX];
+	size_t base;
+	int n;
+
+	n = snprintf(path, sizeof(path), "%slogs/%s", g->commondir, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return gkv_error_set(GKV_E_INVALID, "ref name '%.60s...' is too long to log", name);
+	base = strlen(g->commondir);
+	for (char *slash = strchr(path + base, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		n = gkv__git_make_dir(g, path);
+		*slash = '/';
+		if (n < 0 && (errno == ENOTDIR || errno == EEXIST))
+			return log_exists_error(g, name);
+		if (n < 0)
+			goto io;
+	}
+	for (int tries = 0; tries < 2; tries++) {
+		*fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+		if (*fd >= 0) {
+			(void)gkv__git_share_fd(g, *fd); /* as for gitkv.lock */
+			return 0;
+		}
+		if (errno == ENOTDIR)
+			return log_exists_error(g, name);
+		/* an empty folder left by the logs of refs below it: git
+		 * takes it away too */
+		if (errno != EISDIR || rmdir(path) != 0)
+			break;
+	}
+	if (errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST)
+		return log_exists_error(g, name);
+io:
+	return gkv_error_set(GKV_E_IO, "git repository '%s': cannot open the reflog of '%s': %s",
+			     g->path, name, strerror(errno));
+}
+
+/* The who of ref name's move: the batch's, or the handle's identity. */
+static const char *who_of(const gkv__git_who *who, size_t nwho, const char *name)
+{
+	for (size_t i = 0; i < nwho; i++)
+		if (strcmp(who[i].ref, name) == 0)
+			return who[i].who;
+	return NULL;
+}
+
+/* Take back what was appended to the reflogs whose move did not land:
+ * landed[i] false. A log someone appended to since is left as it is. */
+static void logs_take_back(log_file *logs, size_t n, const bool *landed)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		if (logs[i].fd < 0 || (landed && landed[i]))
+			continue;
+		if (fstat(logs[i].fd, &st) == 0 && st.st_size == logs[i].after &&
+		    ftruncate(logs[i].fd, logs[i].before) != 0)
+			errno = 0; /* nothing better to do: the line stays */
+	}
+}
+
+static void logs_close(log_file *logs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (logs[i].fd >= 0)
+			close(logs[i].fd);
+	free(logs);
+}
+
+/*
+ * Append a line for each move of cas (locked and checked) to its ref's
+ * reflog: "<old> <new> <who>\n", the zero id for absent. *out gets one
+ * log_file per CAS (fd -1 where nothing was written). On failure
+ * whatever was appended is taken back.
+ */
+static int logs_append(log_file **out, gkv__git *g, const gkv__git_cas *cas, size_t n,
+		       const gkv__git_who *who, size_t nwho)
+{
+	log_file *logs = calloc(n ? n : 1, sizeof(*logs));
+	char *dflt = NULL;
+	bool sync = gkv__git_fsync_users() > 0;
+	int rc = 0;
+
+	if (!logs)
+		return gkv__oom();
+	for (size_t i = 0; i < n; i++)
+		logs[i].fd = -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *w = who_of(who, nwho, cas[i].name);
+		char old[GKV_OID_HEXSZ + 1], new[GKV_OID_HEXSZ + 1];
+		gkv__sbuf line = GKV__SBUF_INIT;
+		struct stat st;
+
+		if (is_noop(&cas[i]))
+			continue;
+		if (!w && !dflt &&
+		    (rc = who_format(&dflt, g->ident_name, g->ident_email, (int64_t)time(NULL), 0,
+				     REFLOG_MESSAGE)) < 0)
+			break;
+		memset(old, '0', GKV_OID_HEXSZ);
+		memset(new, '0', GKV_OID_HEXSZ);
+		old[GKV_OID_HEXSZ] = new[GKV_OID_HEXSZ] = '\0';
+		if (cas[i].has_expected)
+			gkv__backend_hex(old, &cas[i].expected);
+		if (cas[i].has_target)
+			gkv__backend_hex(new, &cas[i].target);
+		if ((rc = gkv__sbuf_puts(&line, old)) < 0 || (rc = gkv__sbuf_putc(&line, ' ')) < 0 ||
+		    (rc = gkv__sbuf_puts(&line, new)) < 0 || (rc = gkv__sbuf_putc(&line, ' ')) < 0 ||
+		    (rc = gkv__sbuf_puts(&line, w ? w : dflt)) < 0 ||
+		    (rc = gkv__sbuf_putc(&line, '\n')) < 0 ||
+		    (rc = log_open(&logs[i].fd, g, cas[i].name)) < 0) {
+			gkv__sbuf_free(&line);
+			break;
+		}
+		if (fstat(logs[i].fd, &st) != 0 ||
+		    (logs[i].before = st.st_size,
+		     gkv__git_write_all(logs[i].fd, line.ptr, line.size) != 0) ||
+		    (sync && fsync(logs[i].fd) != 0)) {
+			int e = errno;
+
+			rc = gkv_error_set(e == ENOSPC || e == EDQUOT ? GKV_E_FULL : GKV_E_IO,
+					   "git repository '%s': cannot append to the reflog of '%s': %s",
+					   g->path, cas[i].name, strerror(e));
+		}
+		logs[i].after = logs[i].before + (off_t)line.size;
+		gkv__sbuf_free(&line);
+	}
+	free(dflt);
+	if (rc < 0) {
+		logs_take_back(logs, n, NULL);
+		logs_close(logs, n);
+		return rc;
+	}
+	*out = logs;
+	return 0;
+}
+
+/* After a failed commit: which moves landed all the same (git's commit
+ * renames one ref after the other). */
+static void logs_after_failure(gkv__git *g, log_file *logs, const gkv__git_cas *cas, size_t n)
+{
+	bool *landed = calloc(n ? n : 1, sizeof(*landed));
+
+	for (size_t i = 0; landed && i < n; i++) {
+		gkv_oid cur;
+		int found = loose_read(&cur, g, cas[i].name);
+
+		landed[i] = cas[i].has_target ? found && gkv_oid_equal(&cur, &cas[i].target) : !found;
+	}
+	logs_take_back(logs, n, landed);
+	free(landed);
+}
+
+int gkv__git_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog_cb cb,
+			 void *payload)
+{
+	gkv__git *g = (gkv__git *)b;
+	git_reflog *log = NULL;
+	size_t n;
+	int rc;
+
+	if (!name || !*name)
+		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	if ((rc = git_reflog_read(&log, g->repo, name)) < 0)
+		return gkv__git_error(rc, GKV_E_CORRUPT,
+				      "git repository '%s': cannot read the reflog of '%s'", g->path,
+				      name);
+	n = git_reflog_entrycount(log);
+	rc = 0;
+	/* entry 0 is the newest */
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const git_reflog_entry *e = git_reflog_entry_byindex(log, i);
+		const git_signature *sig = git_reflog_entry_committer(e);
+		const char *msg = git_reflog_entry_message(e);
+		gkv_backend_reflog_entry ent;
+
+		to_gkv(&ent.old_id, git_reflog_entry_id_old(e));
+		to_gkv(&ent.new_id, git_reflog_entry_id_new(e));
+		ent.name = sig && sig->name ? sig->name : "";
+		ent.email = sig && sig->email ? sig->email : "";
+		ent.time = sig ? (int64_t)sig->when.time : 0;
+		ent.offset = sig ? sig->when.offset : 0;
+		ent.message = msg ? msg : "";
+		rc = cb(&ent, payload);
+	}
+	git_reflog_free(log);
+	return rc;
+}
+
 static void reopen_keeping_error(gkv__git *g)
 {
 	char msg[1024];
@@ -608,10 +1057,12 @@ static int name_cmp(const void *a, const void *b)
 		      (*(const gkv__git_cas *const *)b)->name);
 }
 
-int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
+int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n, const gkv__git_who *who,
+		       size_t nwho)
 {
 	git_transaction *tx = NULL;
 	const gkv__git_cas **order;
+	log_file *logs = NULL;
 	bool failed_commit = false;
 	size_t nlock = 0;
 	int rc, wfd = -1;
@@ -629,6 +1080,8 @@ int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
 	for (size_t i = 0; i < n; i++)
 		order[i] = &cas[i];
 	qsort(order, n, sizeof(*order), name_cmp);
+	if ((rc = writer_logs_nothing(g)) < 0)
+		goto out;
 	if ((rc = git_transaction_new(&tx, g->wrepo)) < 0) {
 		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot start a ref update",
 				    g->path);
@@ -643,14 +1096,22 @@ int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n)
 			rc = lock_error(g, rc, order[i]->name);
 			goto out;
 		}
-	if ((rc = check_locked(g, cas, n)) < 0 || (rc = stage_updates(tx, g, cas, n)) < 0)
+	if ((rc = check_locked(g, cas, n)) < 0 ||
+	    (rc = logs_append(&logs, g, cas, n, who, nwho)) < 0)
 		goto out;
+	if ((rc = stage_updates(tx, g, cas, n)) < 0) {
+		logs_take_back(logs, n, NULL);
+		goto out;
+	}
 	if ((rc = git_transaction_commit(tx)) < 0) {
 		rc = gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot move ref '%s'%s",
 				    g->path, order[0]->name, nlock > 1 ? " and others" : "");
+		logs_after_failure(g, logs, cas, n);
 		failed_commit = true;
 	}
 out:
+	if (logs)
+		logs_close(logs, n);
 	git_transaction_free(tx); /* drops whatever locks are still held */
 	if (wfd >= 0)
 		close(wfd); /* after the ref locks: drops the writers' flock */
@@ -681,7 +1142,7 @@ int gkv__git_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
 		c.target = *new_target;
 	pthread_mutex_lock(&g->write_lock);
 	if ((rc = gkv__git_writer_ready(g)) == 0)
-		rc = gkv__git_cas_apply(g, &c, 1);
+		rc = gkv__git_cas_apply(g, &c, 1, NULL, 0);
 	pthread_mutex_unlock(&g->write_lock);
 	return rc;
 }
