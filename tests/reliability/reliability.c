@@ -245,39 +245,44 @@ done:
 	return rc;
 }
 
+/* One commit of a walk: read, parsed, its tree checked. Errors are
+ * reported here. */
+static int check_commit(rel_census *c, idset *seen, gkv_repo *repo, const gkv_oid *id)
+{
+	gkv_commit *cm = NULL;
+	int rc;
+
+	if ((rc = idset_add(seen, id)) <= 0)
+		return rc; /* reached from another branch already, or no memory */
+	c->commits++;
+	if ((rc = read_object(repo, id, GKV_OBJ_COMMIT, UINT64_MAX)) < 0)
+		return rc;
+	if ((rc = gkv_commit_lookup(&cm, repo, id)) < 0)
+		return fail(rc, "cannot parse commit", id);
+	rc = check_tree(c, seen, repo, gkv_commit_tree_id(cm));
+	gkv_commit_free(cm);
+	return rc;
+}
+
 static int check_history(rel_census *c, idset *seen, gkv_repo *repo, const gkv_oid *head)
 {
 	gkv_revwalk *w = NULL;
 	gkv_oid id;
-	int rc;
+	int rc, walk_failed = 1;
 
 	if ((rc = gkv_revwalk_new(&w, repo)) < 0 || (rc = gkv_revwalk_push(w, head)) < 0) {
 		gkv_revwalk_free(w);
 		return fail(rc, "cannot walk from", head);
 	}
-	while ((rc = gkv_revwalk_next(&id, w)) == 0) {
-		gkv_commit *cm = NULL;
-
-		if ((rc = idset_add(seen, &id)) < 0)
-			break;
-		if (rc == 0)
-			continue; /* reached from another branch already */
-		c->commits++;
-		if ((rc = read_object(repo, &id, GKV_OBJ_COMMIT, UINT64_MAX)) < 0)
-			break;
-		if ((rc = gkv_commit_lookup(&cm, repo, &id)) < 0) {
-			rc = fail(rc, "cannot parse commit", &id);
+	while ((rc = gkv_revwalk_next(&id, w)) == 0)
+		if ((rc = check_commit(c, seen, repo, &id)) < 0) {
+			walk_failed = 0; /* reported by check_commit */
 			break;
 		}
-		rc = check_tree(c, seen, repo, gkv_commit_tree_id(cm));
-		gkv_commit_free(cm);
-		if (rc < 0)
-			break;
-	}
 	gkv_revwalk_free(w);
-	if (rc != GKV_ITEROVER && rc < 0)
-		return rc == GKV_E_NOMEM ? rc : fail(rc, "history walk failed from", head);
-	return 0;
+	if (rc == GKV_ITEROVER)
+		return 0;
+	return walk_failed ? fail(rc, "history walk failed from", head) : rc;
 }
 
 int rel_check_store(rel_census *out, gkv_repo *repo)
