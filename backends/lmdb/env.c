@@ -712,8 +712,23 @@ static int oid_key_cmp(const MDB_val *a, const MDB_val *b)
 	return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
 }
 
+/*
+ * The log of ref moves came after the formats: a store of any format
+ * gets it at its first writable open (a database more is nothing older
+ * builds look at), and a read-only open of a store without one reads
+ * empty logs. Opened last, so that the other databases keep their
+ * handles' numbers.
+ */
+static int open_reflog(MDB_txn *txn, lenv *e, bool writing)
+{
+	int rc = mdb_dbi_open(txn, "reflog", writing ? MDB_CREATE : 0, &e->reflog);
+
+	e->has_reflog = rc == 0;
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* Open (or, in an empty environment being created, make) the databases. */
-static int open_dbs(MDB_txn *txn, lenv *e, bool create)
+static int open_dbs(MDB_txn *txn, lenv *e, bool create, bool writing)
 {
 	unsigned int f = create ? MDB_CREATE : 0;
 	int rc = mdb_dbi_open(txn, "meta", 0, &e->meta);
@@ -740,6 +755,8 @@ static int open_dbs(MDB_txn *txn, lenv *e, bool create)
 		rc = mdb_dbi_open(txn, "commits", f, &e->commits);
 	if (rc == 0 && e->split_commits)
 		rc = mdb_set_compare(txn, e->commits, oid_key_cmp);
+	if (rc == 0)
+		rc = open_reflog(txn, e, writing);
 	if (rc == MDB_NOTFOUND)
 		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': a database is missing", e->path);
 	return rc;
@@ -747,7 +764,7 @@ static int open_dbs(MDB_txn *txn, lenv *e, bool create)
 
 static int init_body(MDB_txn *txn, lenv *e, void *ctx)
 {
-	return open_dbs(txn, e, ((init_args *)ctx)->create);
+	return open_dbs(txn, e, ((init_args *)ctx)->create, true);
 }
 
 /* A read-only environment cannot create anything: open in a read txn.
@@ -759,7 +776,7 @@ static int init_readonly(lenv *e)
 
 	if (rc != 0)
 		return gkv__lmdb_error(e->path, rc, "cannot begin a read");
-	if ((rc = open_dbs(txn, e, false)) != 0) {
+	if ((rc = open_dbs(txn, e, false, false)) != 0) {
 		mdb_txn_abort(txn);
 		return gkv__lmdb_is_gkv_code(rc)
 			   ? rc

@@ -36,6 +36,11 @@ typedef struct lenv {
 	/* Format 3 ends every record (objects, commits, refs) with a CRC-32
 	 * (lmdb.c); formats 1 and 2 have none. Fixed at open. */
 	bool checksums;
+	/* "reflog", the log of ref moves (lmdb.c): made by every writable
+	 * open, so present in any store written since it existed; a store
+	 * opened read-only that lacks it has empty logs (has_reflog false). */
+	MDB_dbi reflog;
+	bool has_reflog;
 	bool rdonly; /* opened MDB_RDONLY */
 	bool nolock; /* read-only without lock.mdb (MDB_NOLOCK): see env.c */
 	bool nosync;

@@ -23,6 +23,16 @@
  *              no "commits": its commits are in "objects", and stay so.
  *   "refs"     key: the full ref name (no NUL); value: the 20-byte id.
  *   "meta"     format magic and version (env.c).
+ *   "reflog"   the log of ref moves, in any format since it exists (env.c
+ *              adds it at a writable open). key: the ref name, a NUL, and
+ *              a sequence number (8 bytes, big-endian), so that a ref's
+ *              records are contiguous and in the order they landed; value:
+ *              old id (20), new id (20), time (8, little-endian, seconds),
+ *              zone offset (4, little-endian, minutes), then "name\0email\0"
+ *              and the message (no NUL), and in format 3 the checksum. A
+ *              record is written by the write transaction that moves its
+ *              ref, never by another, so the log holds every move that
+ *              landed and no other.
  *
  * Format 3 ends every value of "objects", "commits" and "refs" with a
  * CRC-32 (zlib's, 4 bytes little-endian) of the key followed by the rest
@@ -48,6 +58,8 @@
  * Callbacks (foreach, ref_list) run after the read transaction ended, on
  * a copy, so that they may use the backend freely.
  */
+#include <stddef.h>
+#include <time.h>
 #include <zlib.h>
 
 #include "env.h"
@@ -59,6 +71,8 @@
 #define ZHDR_SIZE 9 /* header byte + 8-byte length */
 #define CRC_SIZE 4  /* format 3: the checksum at the end of a value */
 #define REF_V3_SIZE (GKV_OID_RAWSZ + CRC_SIZE)
+#define LOG_SEQ_SIZE 9		/* the NUL and the sequence number after a ref's name */
+#define LOG_FIXED (2 * GKV_OID_RAWSZ + 8 + 4)
 
 typedef struct {
 	gkv_backend parent;
@@ -75,6 +89,15 @@ typedef struct {
 
 typedef gkv__backend_cas lcas;
 
+/* Who moves ref and why, for its log records: when, offset, and the
+ * record's tail (who_encode). */
+typedef struct lwho {
+	char *ref;
+	int64_t when;
+	int offset;
+	gkv__sbuf tail;
+} lwho;
+
 typedef struct {
 	gkv_batch parent;
 	gkv__arena arena; /* encoded values (14 MB for a bulk load of 100,000 values; see arena.h) */
@@ -83,6 +106,8 @@ typedef struct {
 	size_t nobjs, capobjs;
 	lcas *cas;
 	size_t ncas, capcas;
+	struct lwho *who; /* per ref name, who moves it and why (the last given) */
+	size_t nwho, capwho;
 } lbatch;
 
 /* ---- errors ---- */
@@ -100,8 +125,9 @@ static int check_ref_name(const lenv *e, const char *name)
 {
 	if (!name || !*name)
 		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': empty ref name", e->path);
-	/* LMDB's largest key (511 bytes in a default build). */
-	if (strlen(name) > (size_t)e->maxkeysize)
+	/* LMDB's largest key (511 bytes in a default build), less what the
+	 * key of a record of its log adds. */
+	if (strlen(name) + LOG_SEQ_SIZE > (size_t)e->maxkeysize)
 		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': ref name '%.60s...' is too long",
 				     e->path, name);
 	return 0;
@@ -610,6 +636,244 @@ static int lmdb_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hex
 	return rc;
 }
 
+/* ---- the log of ref moves ---- */
+
+/*
+ * Who moves a ref and why, encoded once as the tail of its log records:
+ * "name\0email\0message". A batch keeps one per ref name (the name, a
+ * NUL, then the time, offset and tail), the last given winning.
+ */
+static int who_encode(gkv__sbuf *out, const char *name, const char *email, const char *message)
+{
+	int rc;
+
+	if ((rc = gkv__sbuf_put(out, name, strlen(name) + 1)) < 0 ||
+	    (rc = gkv__sbuf_put(out, email, strlen(email) + 1)) < 0)
+		return rc;
+	return gkv__sbuf_put(out, message, strlen(message));
+}
+
+/* The key of record seq of ref name's log, into k (buf holds it). */
+static void log_key(MDB_val *k, unsigned char *buf, const char *name, size_t nlen, uint64_t seq)
+{
+	memcpy(buf, name, nlen);
+	buf[nlen] = '\0';
+	for (int i = 0; i < 8; i++)
+		buf[nlen + 1 + (size_t)i] = (unsigned char)(seq >> (8 * (7 - i)));
+	k->mv_size = nlen + LOG_SEQ_SIZE;
+	k->mv_data = buf;
+}
+
+static bool log_key_of(const MDB_val *k, const char *name, size_t nlen)
+{
+	return k->mv_size == nlen + LOG_SEQ_SIZE && memcmp(k->mv_data, name, nlen) == 0 &&
+	       ((const unsigned char *)k->mv_data)[nlen] == '\0';
+}
+
+static uint64_t log_key_seq(const MDB_val *k)
+{
+	const unsigned char *p = (const unsigned char *)k->mv_data + k->mv_size - 8;
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Put cur on the newest record of name's log: 0, or MDB_NOTFOUND if it has none. */
+static int log_seek_newest(MDB_cursor *cur, MDB_val *k, MDB_val *v, const char *name, size_t nlen,
+			   unsigned char *buf)
+{
+	int rc;
+
+	log_key(k, buf, name, nlen, UINT64_MAX);
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == 0 && log_key_of(k, name, nlen))
+		return 0; /* the record numbered UINT64_MAX itself */
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, k, v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, k, v, MDB_LAST);
+	if (rc == 0 && !log_key_of(k, name, nlen))
+		rc = MDB_NOTFOUND;
+	return rc;
+}
+
+/*
+ * Log, inside txn, that ref name went from cur to target (NULL: absent),
+ * with tail (who_encode's bytes) at when/offset. A move to where the ref
+ * already was is not one.
+ */
+static int log_move(MDB_txn *txn, lenv *e, const char *name, const gkv_oid *cur,
+		    const gkv_oid *target, int64_t when, int offset, const gkv__sbuf *tail)
+{
+	size_t nlen = strlen(name), vlen = LOG_FIXED + tail->size + (e->checksums ? CRC_SIZE : 0);
+	unsigned char kbuf[512 + LOG_SEQ_SIZE], *p;
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t seq = 0;
+	int rc;
+
+	if (gkv__backend_cas_ok(cur, target) || !e->has_reflog)
+		return 0;
+	if (nlen + LOG_SEQ_SIZE > sizeof(kbuf))
+		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': ref name too long to log", e->path);
+	if ((rc = mdb_cursor_open(txn, e->reflog, &c)) != 0)
+		return rc;
+	rc = log_seek_newest(c, &k, &v, name, nlen, kbuf);
+	if (rc == 0)
+		seq = log_key_seq(&k) + 1;
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	log_key(&k, kbuf, name, nlen, seq);
+	v.mv_size = vlen;
+	if ((rc = mdb_put(txn, e->reflog, &k, &v, MDB_RESERVE)) != 0)
+		return rc;
+	p = v.mv_data;
+	memset(p, 0, 2 * GKV_OID_RAWSZ);
+	if (cur)
+		memcpy(p, cur->id, GKV_OID_RAWSZ);
+	if (target)
+		memcpy(p + GKV_OID_RAWSZ, target->id, GKV_OID_RAWSZ);
+	put_le64(p + 2 * GKV_OID_RAWSZ, (uint64_t)when);
+	for (int i = 0; i < 4; i++)
+		p[2 * GKV_OID_RAWSZ + 8 + i] = (unsigned char)((uint32_t)offset >> (8 * i));
+	memcpy(p + LOG_FIXED, tail->ptr, tail->size);
+	if (e->checksums)
+		put_crc(p + LOG_FIXED + tail->size,
+			record_crc(k.mv_data, k.mv_size, p, LOG_FIXED + tail->size));
+	return 0;
+}
+
+/* A record as read, checked, into ent (pointing into v; the message,
+ * not NUL-terminated there, is *msglen bytes). */
+static int log_parse(gkv_backend_reflog_entry *ent, size_t *msglen, const lenv *e,
+		     const char *name, const MDB_val *k, const MDB_val *v)
+{
+	const unsigned char *p = v->mv_data;
+	size_t len;
+	const char *s, *end;
+	uint32_t off = 0;
+
+	if (v->mv_size < LOG_FIXED + 2 + (e->checksums ? CRC_SIZE : 0))
+		goto bad;
+	len = v->mv_size - (e->checksums ? CRC_SIZE : 0);
+	if (e->checksums && !crc_ok(p + len, record_crc(k->mv_data, k->mv_size, p, len)))
+		return gkv_error_set(GKV_E_CORRUPT,
+				     "lmdb '%s': a record of the log of ref '%s' is corrupt: "
+				     "checksum mismatch",
+				     e->path, name);
+	memcpy(ent->old_id.id, p, GKV_OID_RAWSZ);
+	memcpy(ent->new_id.id, p + GKV_OID_RAWSZ, GKV_OID_RAWSZ);
+	ent->time = (int64_t)get_le64(p + 2 * GKV_OID_RAWSZ);
+	for (int i = 3; i >= 0; i--)
+		off = off << 8 | p[2 * GKV_OID_RAWSZ + 8 + i];
+	ent->offset = (int32_t)off;
+	s = (const char *)p + LOG_FIXED;
+	end = (const char *)p + len;
+	ent->name = s;
+	if (!(s = memchr(s, '\0', (size_t)(end - s))))
+		goto bad;
+	ent->email = ++s;
+	if (!(s = memchr(s, '\0', (size_t)(end - s))))
+		goto bad;
+	ent->message = ++s;
+	*msglen = (size_t)(end - s);
+	if (memchr(s, '\0', *msglen))
+		goto bad;
+	return 0;
+bad:
+	return gkv_error_set(GKV_E_CORRUPT,
+			     "lmdb '%s': a record of the log of ref '%s' is corrupt: bad layout",
+			     e->path, name);
+}
+
+/* A checked record, copied for after the transaction: the fixed part
+ * (ids, time, offset) as in the record, then the three strings, each
+ * NUL-terminated. */
+static int log_copy(gkv__sbuf *out, const gkv_backend_reflog_entry *ent, size_t msglen)
+{
+	int rc;
+
+	if ((rc = gkv__sbuf_put(out, ent, offsetof(gkv_backend_reflog_entry, name))) < 0 ||
+	    (rc = gkv__sbuf_put(out, &ent->time, sizeof(ent->time))) < 0 ||
+	    (rc = gkv__sbuf_put(out, &ent->offset, sizeof(ent->offset))) < 0 ||
+	    (rc = gkv__sbuf_put(out, ent->name, strlen(ent->name) + 1)) < 0 ||
+	    (rc = gkv__sbuf_put(out, ent->email, strlen(ent->email) + 1)) < 0 ||
+	    (rc = gkv__sbuf_put(out, ent->message, msglen)) < 0)
+		return rc;
+	return gkv__sbuf_putc(out, '\0');
+}
+
+/* The copy at *at back into ent (pointing into the copy); *at moves past it. */
+static void log_uncopy(gkv_backend_reflog_entry *ent, const gkv__sbuf *in, size_t *at)
+{
+	const unsigned char *p = in->ptr + *at;
+	size_t fixed = offsetof(gkv_backend_reflog_entry, name);
+
+	memcpy(ent, p, fixed);
+	memcpy(&ent->time, p + fixed, sizeof(ent->time));
+	memcpy(&ent->offset, p + fixed + sizeof(ent->time), sizeof(ent->offset));
+	p += fixed + sizeof(ent->time) + sizeof(ent->offset);
+	ent->name = (const char *)p;
+	ent->email = ent->name + strlen(ent->name) + 1;
+	ent->message = ent->email + strlen(ent->email) + 1;
+	*at = (size_t)((const unsigned char *)ent->message + strlen(ent->message) + 1 - in->ptr);
+}
+
+/* Records are checked and copied out of the read transaction before any
+ * callback runs. */
+static int lmdb_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog_cb cb,
+			    void *payload)
+{
+	lenv *e = ((lmdb_backend *)b)->e;
+	unsigned char kbuf[512 + LOG_SEQ_SIZE];
+	gkv__sbuf recs = GKV__SBUF_INIT;
+	size_t nlen, n = 0;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc;
+
+	if ((rc = check_ref_name(e, name)) < 0)
+		return rc;
+	if (!e->has_reflog)
+		return 0;
+	nlen = strlen(name);
+	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, e->reflog, &c)) == 0)
+		rc = log_seek_newest(c, &k, &v, name, nlen, kbuf);
+	while (rc == 0) {
+		gkv_backend_reflog_entry ent;
+		size_t msglen = 0;
+
+		if ((rc = log_parse(&ent, &msglen, e, name, &k, &v)) < 0 ||
+		    (rc = log_copy(&recs, &ent, msglen)) < 0)
+			break;
+		n++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+		if (rc == 0 && !log_key_of(&k, name, nlen))
+			rc = MDB_NOTFOUND;
+	}
+	if (c)
+		mdb_cursor_close(c);
+	gkv__lmdb_rtxn_end(e, txn);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0 || rc < GKV_ITEROVER)
+		rc = gkv__lmdb_error(e->path, rc, "cannot read a ref's log");
+	for (size_t i = 0, at = 0; rc == 0 && i < n; i++) {
+		gkv_backend_reflog_entry ent;
+
+		log_uncopy(&ent, &recs, &at);
+		rc = cb(&ent, payload);
+	}
+	gkv__sbuf_free(&recs);
+	return rc;
+}
+
 /* ---- refs ---- */
 
 static int ref_value(gkv_oid *out, const lenv *e, const MDB_val *k, const MDB_val *v)
@@ -729,21 +993,36 @@ static int lmdb_ref_list(gkv_backend *b, const char *prefix, gkv_backend_ref_cb 
 	return rc;
 }
 
-/* Check and apply one ref CAS inside a write transaction. */
+/* The who of a move nobody said anything about (backend.h). */
+static int who_default(lwho *w)
+{
+	w->ref = NULL;
+	w->when = (int64_t)time(NULL);
+	w->offset = 0;
+	w->tail = (gkv__sbuf)GKV__SBUF_INIT;
+	return who_encode(&w->tail, "gitkv", "gitkv@localhost", "gitkv: compare-and-swap");
+}
+
+/* Check and apply one ref CAS inside a write transaction, and log it as
+ * moved by who. */
 static int cas_in_txn(MDB_txn *txn, lenv *e, const char *name, const gkv_oid *expected,
-		      const gkv_oid *target)
+		      const gkv_oid *target, const lwho *who)
 {
 	MDB_val k = {strlen(name), (void *)name}, v;
 	unsigned char val[REF_V3_SIZE];
 	gkv_oid cur;
-	int rc = mdb_get(txn, e->refs, &k, &v);
+	int rc = mdb_get(txn, e->refs, &k, &v), found;
 
 	if (rc != 0 && rc != MDB_NOTFOUND)
 		return rc;
 	if (rc == 0 && (rc = ref_value(&cur, e, &k, &v)) < 0)
 		return rc;
-	if (!gkv__backend_cas_ok(rc == 0 ? &cur : NULL, expected))
-		return gkv__backend_conflict(name, expected, rc == 0 ? &cur : NULL);
+	found = rc == 0;
+	if (!gkv__backend_cas_ok(found ? &cur : NULL, expected))
+		return gkv__backend_conflict(name, expected, found ? &cur : NULL);
+	if ((rc = log_move(txn, e, name, found ? &cur : NULL, target, who->when, who->offset,
+			   &who->tail)) != 0)
+		return rc;
 	if (target) {
 		memcpy(val, target->id, GKV_OID_RAWSZ);
 		v.mv_size = GKV_OID_RAWSZ;
@@ -754,7 +1033,7 @@ static int cas_in_txn(MDB_txn *txn, lenv *e, const char *name, const gkv_oid *ex
 		v.mv_data = val;
 		return mdb_put(txn, e->refs, &k, &v, 0);
 	}
-	return rc == 0 ? mdb_del(txn, e->refs, &k, NULL) : 0;
+	return found ? mdb_del(txn, e->refs, &k, NULL) : 0;
 }
 
 static int check_writable(const lmdb_backend *h)
@@ -767,25 +1046,29 @@ static int check_writable(const lmdb_backend *h)
 typedef struct {
 	const char *name;
 	const gkv_oid *expected, *target;
+	lwho who;
 } cas_args;
 
 static int cas_body(MDB_txn *txn, lenv *e, void *ctx)
 {
 	cas_args *a = ctx;
 
-	return cas_in_txn(txn, e, a->name, a->expected, a->target);
+	return cas_in_txn(txn, e, a->name, a->expected, a->target, &a->who);
 }
 
 static int lmdb_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected,
 			const gkv_oid *new_target)
 {
 	lmdb_backend *h = (lmdb_backend *)b;
-	cas_args a = {name, expected, new_target};
+	cas_args a = {name, expected, new_target, {NULL, 0, 0, GKV__SBUF_INIT}};
 	int rc;
 
 	if ((rc = check_writable(h)) < 0 || (rc = check_ref_name(h->e, name)) < 0)
 		return rc;
-	return gkv__lmdb_with_wtxn(h->e, cas_body, &a, "cannot update a ref");
+	if ((rc = who_default(&a.who)) == 0)
+		rc = gkv__lmdb_with_wtxn(h->e, cas_body, &a, "cannot update a ref");
+	gkv__sbuf_free(&a.who.tail);
+	return rc;
 }
 
 /* ---- batches ---- */
@@ -841,12 +1124,56 @@ static int lmdb_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid 
 	return gkv__backend_cas_push(&lb->cas, &lb->ncas, &lb->capcas, name, expected, new_target);
 }
 
+static int lmdb_batch_ref_log(gkv_batch *batch, const char *name,
+			      const gkv_backend_reflog_entry *entry)
+{
+	lbatch *lb = (lbatch *)batch;
+	lenv *e = ((lmdb_backend *)batch->backend)->e;
+	lwho w = {NULL, 0, 0, GKV__SBUF_INIT};
+	size_t i;
+	int rc;
+
+	if ((rc = check_ref_name(e, name)) < 0)
+		return rc;
+	if (!entry || !entry->name || !entry->email || !entry->message ||
+	    strchr(entry->message, '\n'))
+		return gkv_error_set(GKV_E_INVALID,
+				     "lmdb '%s': log entry for ref '%s' missing, lacking a field or "
+				     "holding a newline",
+				     e->path, name);
+	w.when = entry->time;
+	w.offset = entry->offset;
+	if ((rc = who_encode(&w.tail, entry->name, entry->email, entry->message)) < 0)
+		return rc;
+	for (i = 0; i < lb->nwho && strcmp(lb->who[i].ref, name) != 0; i++)
+		;
+	if (i < lb->nwho) {
+		w.ref = lb->who[i].ref;
+		gkv__sbuf_free(&lb->who[i].tail);
+		lb->who[i] = w;
+		return 0;
+	}
+	if ((rc = gkv__backend_grow((void **)&lb->who, &lb->capwho, lb->nwho, sizeof(*lb->who))) <
+		0 ||
+	    !(w.ref = gkv__strdup(name))) {
+		gkv__sbuf_free(&w.tail);
+		return rc < 0 ? rc : GKV_E_NOMEM;
+	}
+	lb->who[lb->nwho++] = w;
+	return 0;
+}
+
 static void lmdb_batch_abort(gkv_batch *batch)
 {
 	lbatch *lb = (lbatch *)batch;
 
 	if (!lb)
 		return;
+	for (size_t i = 0; i < lb->nwho; i++) {
+		free(lb->who[i].ref);
+		gkv__sbuf_free(&lb->who[i].tail);
+	}
+	free(lb->who);
 	gkv__backend_cas_free(lb->cas, lb->ncas);
 	free(lb->objs);
 	gkv__arena_free(&lb->arena);
@@ -910,16 +1237,26 @@ static int put_objects(MDB_txn *txn, lenv *e, lbatch *lb)
 
 /* The CASes first (a conflict costs no object writes), then the objects;
  * an object already stored is left alone (put_object). */
+typedef struct {
+	lbatch *lb;
+	const lwho *dflt; /* for a ref the batch has no who for */
+} batch_args;
+
 static int batch_body(MDB_txn *txn, lenv *e, void *ctx)
 {
-	lbatch *lb = ctx;
+	batch_args *a = ctx;
+	lbatch *lb = a->lb;
 	int rc;
 
 	for (size_t i = 0; i < lb->ncas; i++) {
 		lcas *c = &lb->cas[i];
+		const lwho *w = a->dflt;
 
+		for (size_t j = 0; j < lb->nwho; j++)
+			if (strcmp(lb->who[j].ref, c->name) == 0)
+				w = &lb->who[j];
 		rc = cas_in_txn(txn, e, c->name, c->has_expected ? &c->expected : NULL,
-				c->has_target ? &c->target : NULL);
+				c->has_target ? &c->target : NULL, w);
 		if (rc != 0)
 			return rc;
 	}
@@ -932,14 +1269,17 @@ static int lmdb_batch_commit(gkv_batch *batch)
 	lenv *e = ((lmdb_backend *)batch->backend)->e;
 	/* B-tree pages are half full at worst, plus per-entry overhead. */
 	size_t estimate = 2 * (lb->bytes + 64 * lb->nobjs) + (64 << 10);
+	lwho dflt = {NULL, 0, 0, GKV__SBUF_INIT};
+	batch_args args = {lb, &dflt};
 	int rc = 0;
 
 	if (lb->nobjs == 0 && lb->ncas == 0)
 		goto out;
 	/* In key order LMDB fills pages one after the other. */
 	qsort(lb->objs, lb->nobjs, sizeof(*lb->objs), lobj_cmp);
-	if ((rc = gkv__lmdb_reserve_map(e, estimate)) == 0)
-		rc = gkv__lmdb_with_wtxn(e, batch_body, lb, "cannot commit a batch");
+	if ((rc = who_default(&dflt)) == 0 && (rc = gkv__lmdb_reserve_map(e, estimate)) == 0)
+		rc = gkv__lmdb_with_wtxn(e, batch_body, &args, "cannot commit a batch");
+	gkv__sbuf_free(&dflt.tail);
 out:
 	lmdb_batch_abort(batch);
 	return rc;
@@ -976,6 +1316,8 @@ static void lmdb_fill_vtable(gkv_backend *b)
 	b->read_typed = lmdb_read_typed;
 	b->read_header = lmdb_read_header;
 	b->read_stream = lmdb_read_stream;
+	b->batch_ref_log = lmdb_batch_ref_log;
+	b->reflog_read = lmdb_reflog_read;
 }
 
 int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags)

@@ -26,10 +26,19 @@
  * everything; all allocation that can fail happens before the first
  * change, so a batch lands whole or not at all.
  *
- * Callbacks (foreach, ref_list) run with the lock released, on a copy of
- * what matched, so that they may call back into the backend, even to write.
+ * Callbacks (foreach, ref_list, reflog_read) run with the lock released,
+ * on a copy of what matched, so that they may call back into the
+ * backend, even to write.
+ *
+ * The log of ref moves is one array of records in the order they landed,
+ * appended under the same exclusive lock as the moves they record; a
+ * record is made (allocated, strings copied) before the lock is taken,
+ * so that logging cannot fail half-way through a batch. A ref's log is
+ * read by walking the array backwards, picking its records: a mem store
+ * lives as long as a process, and its logs are read rarely.
  */
 #include <pthread.h>
+#include <time.h>
 
 #include "arena.h"
 #include "../backend_util.h"
@@ -46,6 +55,15 @@ typedef struct {
 	gkv_oid target;
 } mem_ref;
 
+/* One record of the log; the strings live in the same block, after it. */
+typedef struct {
+	const char *ref;
+	gkv_oid old_id, new_id;
+	const char *name, *email, *message;
+	int64_t time;
+	int offset;
+} mem_logent;
+
 typedef struct {
 	gkv_backend parent;
 	pthread_rwlock_t lock;
@@ -58,6 +76,8 @@ typedef struct {
 	size_t nrefs;
 	size_t caprefs;
 	atomic_uint_fast64_t refs_version; /* bumped on every ref change */
+	mem_logent **log; /* every ref move, oldest first */
+	size_t nlog, caplog;
 } mem_backend;
 
 /* One ref CAS of a batch; the name is owned until it moves into the table. */
@@ -69,6 +89,10 @@ typedef struct {
 	size_t nobjs, capobjs;
 	mem_cas *cas;
 	size_t ncas, capcas;
+	/* who and why, per ref name (the last given wins): records whose
+	 * ref is the name and whose ids are filled in at commit */
+	mem_logent **who;
+	size_t nwho, capwho;
 } mem_batch;
 
 /* ---- the object table ---- */
@@ -284,6 +308,104 @@ static void refs_apply(mem_backend *m, char **name, const gkv_oid *target)
 	}
 }
 
+/* ---- the log of ref moves ---- */
+
+/* A record for ref, who and why copied in one block; its ids are set
+ * when it is appended. NULL (GKV_E_NOMEM set) if memory ran out. */
+static mem_logent *logent_new(const char *ref, const char *name, const char *email,
+    int64_t when, int offset, const char *message)
+{
+	size_t lr = strlen(ref) + 1, ln = strlen(name) + 1, le = strlen(email) + 1;
+	size_t lm = strlen(message) + 1;
+	mem_logent *e = malloc(sizeof(*e) + lr + ln + le + lm);
+	char *p;
+
+	if (!e) {
+		gkv__oom();
+		return NULL;
+	}
+	p = (char *)(e + 1);
+	e->ref = memcpy(p, ref, lr);
+	e->name = memcpy(p += lr, name, ln);
+	e->email = memcpy(p += ln, email, le);
+	e->message = memcpy(p += le, message, lm);
+	e->time = when;
+	e->offset = offset;
+	memset(&e->old_id, 0, sizeof(e->old_id));
+	memset(&e->new_id, 0, sizeof(e->new_id));
+	return e;
+}
+
+/* The record of a move nobody said anything about (backend.h). */
+static mem_logent *logent_default(const char *ref)
+{
+	return logent_new(ref, "gitkv", "gitkv@localhost", (int64_t)time(NULL), 0,
+	    "gitkv: compare-and-swap");
+}
+
+/* Room for n more records; under the write lock. */
+static int log_reserve(mem_backend *m, size_t n)
+{
+	size_t cap = m->caplog;
+	mem_logent **p;
+
+	if (m->nlog + n <= cap)
+		return 0;
+	while (cap < m->nlog + n)
+		cap = cap ? cap * 2 : 64;
+	if (!(p = realloc(m->log, cap * sizeof(*p))))
+		return gkv__oom();
+	m->log = p;
+	m->caplog = cap;
+	return 0;
+}
+
+/*
+ * A ref went from cur to target (NULL: absent): log it with e, which the
+ * log then owns; a CAS that changed nothing is not logged and e is
+ * freed. Under the write lock, with room reserved: cannot fail.
+ */
+static void log_move(mem_backend *m, mem_logent *e, const gkv_oid *cur, const gkv_oid *target)
+{
+	if (gkv__backend_cas_ok(cur, target)) {
+		free(e);
+		return;
+	}
+	if (cur)
+		e->old_id = *cur;
+	if (target)
+		e->new_id = *target;
+	m->log[m->nlog++] = e;
+}
+
+static int mem_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog_cb cb,
+    void *payload)
+{
+	mem_backend *m = (mem_backend *)b;
+	const mem_logent **found = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	if (!name || !*name)
+		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	/* Records are never changed or freed before the backend: pointers
+	 * taken under the lock stay good after it. */
+	pthread_rwlock_rdlock(&m->lock);
+	for (size_t i = m->nlog; rc == 0 && i-- > 0;)
+		if (strcmp(m->log[i]->ref, name) == 0 &&
+		    (rc = gkv__backend_grow((void **)&found, &cap, n, sizeof(*found))) == 0)
+			found[n++] = m->log[i];
+	pthread_rwlock_unlock(&m->lock);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		gkv_backend_reflog_entry ent = {found[i]->old_id, found[i]->new_id, found[i]->name,
+		    found[i]->email, found[i]->time, found[i]->offset, found[i]->message};
+
+		rc = cb(&ent, payload);
+	}
+	free(found);
+	return rc;
+}
+
 /* ---- objects ---- */
 
 static int mem_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
@@ -481,6 +603,7 @@ static int mem_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected
 		       const gkv_oid *new_target)
 {
 	mem_backend *m = (mem_backend *)b;
+	mem_logent *e;
 	char *own;
 	const gkv_oid *cur;
 	int rc = 0;
@@ -489,15 +612,26 @@ static int mem_ref_cas(gkv_backend *b, const char *name, const gkv_oid *expected
 		return gkv_error_set(GKV_E_INVALID, "empty ref name");
 	if (!(own = gkv__strdup(name)))
 		return GKV_E_NOMEM;
+	if (!(e = logent_default(name))) {
+		free(own);
+		return GKV_E_NOMEM;
+	}
 	pthread_rwlock_wrlock(&m->lock);
 	cur = refs_get(m, name);
 	if (!gkv__backend_cas_ok(cur, expected))
 		rc = gkv__backend_conflict(name, expected, cur);
-	else if ((rc = refs_reserve(m, 1)) == 0) {
+	else if ((rc = refs_reserve(m, 1)) == 0 && (rc = log_reserve(m, 1)) == 0) {
+		gkv_oid was, *wasp = cur ? &was : NULL;
+
+		if (cur)
+			was = *cur;
 		refs_apply(m, &own, new_target);
+		log_move(m, e, wasp, new_target);
+		e = NULL;
 		atomic_fetch_add(&m->refs_version, 1);
 	}
 	pthread_rwlock_unlock(&m->lock);
+	free(e);
 	free(own);
 	return rc;
 }
@@ -551,6 +685,37 @@ static int mem_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *
 	return gkv__backend_cas_push(&mb->cas, &mb->ncas, &mb->capcas, name, expected, new_target);
 }
 
+static int mem_batch_ref_log(gkv_batch *batch, const char *name,
+    const gkv_backend_reflog_entry *entry)
+{
+	mem_batch *mb = (mem_batch *)batch;
+	mem_logent *e;
+	size_t i;
+	int rc;
+
+	if (!name || !*name || !entry)
+		return gkv_error_set(GKV_E_INVALID, "mem: empty ref name or no log entry");
+	if (!entry->name || !entry->email || !entry->message || strchr(entry->message, '\n'))
+		return gkv_error_set(GKV_E_INVALID,
+		    "mem: log entry for ref '%s' lacks a field or holds a newline", name);
+	if (!(e = logent_new(name, entry->name, entry->email, entry->time, entry->offset,
+		  entry->message)))
+		return GKV_E_NOMEM;
+	for (i = 0; i < mb->nwho && strcmp(mb->who[i]->ref, name) != 0; i++)
+		;
+	if (i == mb->nwho &&
+	    (rc = gkv__backend_grow((void **)&mb->who, &mb->capwho, mb->nwho, sizeof(*mb->who))) < 0) {
+		free(e);
+		return rc;
+	}
+	if (i == mb->nwho)
+		mb->nwho++;
+	else
+		free(mb->who[i]);
+	mb->who[i] = e;
+	return 0;
+}
+
 static void mem_batch_abort(gkv_batch *batch)
 {
 	mem_batch *mb = (mem_batch *)batch;
@@ -562,7 +727,37 @@ static void mem_batch_abort(gkv_batch *batch)
 		obj_unalloc((mem_backend *)batch->backend, mb->objs[i]);
 	free(mb->objs);
 	gkv__backend_cas_free(mb->cas, mb->ncas);
+	for (size_t i = 0; i < mb->nwho; i++)
+		free(mb->who[i]);
+	free(mb->who);
 	free(mb);
+}
+
+/* One record per CAS, made before the lock: its who and why, or the
+ * default. recs[i] for cas[i]; on failure nothing is left allocated. */
+static int batch_records(mem_logent ***out, const mem_batch *mb)
+{
+	mem_logent **recs = calloc(mb->ncas ? mb->ncas : 1, sizeof(*recs));
+
+	if (!recs)
+		return gkv__oom();
+	for (size_t i = 0; i < mb->ncas; i++) {
+		const mem_logent *w = NULL;
+
+		for (size_t j = 0; !w && j < mb->nwho; j++)
+			if (strcmp(mb->who[j]->ref, mb->cas[i].name) == 0)
+				w = mb->who[j];
+		recs[i] = w ? logent_new(w->ref, w->name, w->email, w->time, w->offset, w->message)
+			    : logent_default(mb->cas[i].name);
+		if (!recs[i]) {
+			while (i-- > 0)
+				free(recs[i]);
+			free(recs);
+			return GKV_E_NOMEM;
+		}
+	}
+	*out = recs;
+	return 0;
 }
 
 /*
@@ -591,32 +786,52 @@ static int batch_check(const mem_backend *m, const mem_batch *mb)
 	return 0;
 }
 
-static void batch_apply(mem_backend *m, mem_batch *mb)
+/* Everything, once checked and with room reserved; the log takes recs. */
+static void batch_apply(mem_backend *m, mem_batch *mb, mem_logent **recs)
 {
 	for (size_t i = 0; i < mb->nobjs; i++)
 		table_put(m, mb->objs[i]);
 	mb->nobjs = 0; /* the table (or table_put's free) owns them now */
-	for (size_t i = 0; i < mb->ncas; i++)
-		refs_apply(m, &mb->cas[i].name, mb->cas[i].has_target ? &mb->cas[i].target : NULL);
+	for (size_t i = 0; i < mb->ncas; i++) {
+		const gkv_oid *target = mb->cas[i].has_target ? &mb->cas[i].target : NULL;
+		const gkv_oid *cur = refs_get(m, mb->cas[i].name);
+		gkv_oid was;
+
+		if (cur)
+			was = *cur;
+		refs_apply(m, &mb->cas[i].name, target);
+		log_move(m, recs[i], cur ? &was : NULL, target);
+		recs[i] = NULL;
+	}
 }
 
 static int mem_batch_commit(gkv_batch *batch)
 {
 	mem_batch *mb = (mem_batch *)batch;
 	mem_backend *m = (mem_backend *)batch->backend;
+	mem_logent **recs = NULL;
 	int rc;
 
+	if ((rc = batch_records(&recs, mb)) < 0) {
+		mem_batch_abort(batch);
+		return rc;
+	}
 	pthread_rwlock_wrlock(&m->lock);
 	rc = batch_check(m, mb);
 	if (rc == 0)
 		rc = table_reserve(m, mb->nobjs);
 	if (rc == 0)
 		rc = refs_reserve(m, mb->ncas);
+	if (rc == 0)
+		rc = log_reserve(m, mb->ncas);
 	if (rc == 0) {
-		batch_apply(m, mb);
+		batch_apply(m, mb, recs);
 		atomic_fetch_add(&m->refs_version, 1);
 	}
 	pthread_rwlock_unlock(&m->lock);
+	for (size_t i = 0; i < mb->ncas; i++)
+		free(recs[i]);
+	free(recs);
 	mem_batch_abort(batch);
 	return rc;
 }
@@ -640,6 +855,9 @@ static void mem_free(gkv_backend *b)
 		free(m->refs[i].name);
 	free(m->slots);
 	free(m->refs);
+	for (size_t i = 0; i < m->nlog; i++)
+		free(m->log[i]);
+	free(m->log);
 	pthread_rwlock_destroy(&m->lock);
 	free(m);
 }
@@ -663,6 +881,8 @@ static void mem_fill_vtable(gkv_backend *b)
 	b->free = mem_free;
 	b->refs_version = mem_refs_version;
 	b->ref_read_versioned = mem_ref_read_versioned;
+	b->batch_ref_log = mem_batch_ref_log;
+	b->reflog_read = mem_reflog_read;
 }
 
 int gkv_backend_mem_new(gkv_backend **out)

@@ -45,7 +45,7 @@ extern "C" {
  * Bumped whenever struct gkv_backend changes size or meaning, so that a
  * backend built against another header is refused (gkv_backend_init,
  * gkv_repo_open_backend) instead of having its struct read past its end.
- * 2: read_typed. 3: read_header, read_stream.
+ * 2: read_typed. 3: read_header, read_stream, batch_ref_log, reflog_read.
  */
 #define GKV_BACKEND_VERSION 3
 
@@ -66,6 +66,27 @@ typedef int (*gkv_backend_ref_cb)(const char *name, const gkv_oid *target, void 
  */
 typedef int (*gkv_backend_stream_cb)(gkv_otype type, uint64_t size, const void *data, size_t len,
     void *payload);
+
+/**
+ * One record of a ref's log (its reflog, as git calls it): the ref moved
+ * from old_id to new_id (all zero: absent before, or deleted), moved by
+ * name <email> at time (seconds since 1970, zone offset in minutes east
+ * of UTC), for the reason message (one line). The strings are
+ * NUL-terminated, never NULL (possibly empty), and like the ids valid
+ * only during the call they are passed to.
+ */
+typedef struct gkv_backend_reflog_entry {
+	gkv_oid old_id;
+	gkv_oid new_id;
+	const char *name;
+	const char *email;
+	int64_t time;
+	int offset;
+	const char *message;
+} gkv_backend_reflog_entry;
+
+/** Called by reflog_read for each record; non-zero stops and is returned. */
+typedef int (*gkv_backend_reflog_cb)(const gkv_backend_reflog_entry *entry, void *payload);
 
 struct gkv_backend {
 	unsigned int version; /**< GKV_BACKEND_VERSION */
@@ -213,6 +234,42 @@ struct gkv_backend {
 	 * the whole object with read and hands it over in pieces.
 	 */
 	int (*read_stream)(gkv_backend *b, const gkv_oid *id, gkv_backend_stream_cb cb,
+	    void *payload);
+
+	/*
+	 * The log of ref moves, which lets a deleted branch or a head moved
+	 * back be restored. Both hooks or neither (NULL: the backend keeps
+	 * no log, and the library's reflog calls say GKV_E_UNSUPPORTED).
+	 *
+	 * A backend that keeps a log records every move of a ref it makes,
+	 * through ref_cas or a batch, as one entry: old_id what the ref was,
+	 * new_id what it became (zero for a delete); a CAS that leaves the
+	 * ref as it was is not logged. The entry lands with the move and
+	 * only with it: in the same transaction where the backend has them
+	 * (lmdb, mem); on git, written under the ref's lock before the ref
+	 * is renamed into place, as git writes its own, and taken back if
+	 * the move fails. A ref's log outlives the ref: deleting a branch
+	 * appends an entry to the zero id and keeps the log.
+	 *
+	 * batch_ref_log gives who moves ref name in this batch and why
+	 * (entry's name, email, time, offset and message, copied; its ids
+	 * are ignored: the backend records what the ref was and became).
+	 * Call it after the batch_ref_cas of that ref; the last call for a
+	 * name wins. A move with no entry given (ref_cas, or a batch
+	 * without one) is logged with the backend's own identity, dated
+	 * now, and the message "gitkv: compare-and-swap". Errors:
+	 * GKV_E_INVALID (empty name, NULL entry, a message holding a
+	 * newline), GKV_E_NOMEM.
+	 *
+	 * reflog_read calls cb for each entry of ref name's log, newest
+	 * first; a ref that was never logged has an empty log (0, no call).
+	 * A non-zero return of cb stops the read and is returned. Errors:
+	 * GKV_E_INVALID (empty name), GKV_E_CORRUPT (a record that does not
+	 * parse), storage errors.
+	 */
+	int (*batch_ref_log)(gkv_batch *batch, const char *name,
+	    const gkv_backend_reflog_entry *entry);
+	int (*reflog_read)(gkv_backend *b, const char *name, gkv_backend_reflog_cb cb,
 	    void *payload);
 };
 
