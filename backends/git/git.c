@@ -161,6 +161,8 @@ static void git_fill_vtable(gkv_backend *b)
 	b->batch_commit = gkv__git_batch_commit;
 	b->batch_abort = gkv__git_batch_abort;
 	b->free = git_backend_free;
+	b->batch_ref_log = gkv__git_batch_ref_log;
+	b->reflog_read = gkv__git_reflog_read;
 }
 
 /* 1 if path is a directory with something in it, 0 if not (or absent). */

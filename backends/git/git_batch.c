@@ -23,6 +23,8 @@ typedef struct {
 	size_t nobjs, capobjs;
 	gkv__git_cas *cas;
 	size_t ncas, capcas;
+	gkv__git_who *who; /* per ref, who moves it and why (the last given) */
+	size_t nwho, capwho;
 } git_batch;
 
 int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b)
@@ -73,6 +75,33 @@ int gkv__git_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *ex
 	return gkv__backend_cas_push(&gb->cas, &gb->ncas, &gb->capcas, name, expected, new_target);
 }
 
+int gkv__git_batch_ref_log(gkv_batch *batch, const char *name,
+			   const gkv_backend_reflog_entry *entry)
+{
+	git_batch *gb = (git_batch *)batch;
+	gkv__git_who w;
+	size_t i;
+	int rc;
+
+	if (!name || !*name)
+		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	if ((rc = gkv__git_who_make(&w, name, entry)) < 0)
+		return rc;
+	for (i = 0; i < gb->nwho && strcmp(gb->who[i].ref, name) != 0; i++)
+		;
+	if (i == gb->nwho &&
+	    (rc = gkv__backend_grow((void **)&gb->who, &gb->capwho, gb->nwho, sizeof(*gb->who))) < 0) {
+		gkv__git_who_free(&w);
+		return rc;
+	}
+	if (i == gb->nwho)
+		gb->nwho++;
+	else
+		gkv__git_who_free(&gb->who[i]);
+	gb->who[i] = w;
+	return 0;
+}
+
 void gkv__git_batch_abort(gkv_batch *batch)
 {
 	git_batch *gb = (git_batch *)batch;
@@ -83,6 +112,9 @@ void gkv__git_batch_abort(gkv_batch *batch)
 		free(gb->objs[i]);
 	free(gb->objs);
 	gkv__backend_cas_free(gb->cas, gb->ncas);
+	for (size_t i = 0; i < gb->nwho; i++)
+		gkv__git_who_free(&gb->who[i]);
+	free(gb->who);
 	free(gb);
 }
 
@@ -103,7 +135,7 @@ int gkv__git_batch_commit(gkv_batch *batch)
 	if ((rc = gkv__git_writer_ready(g)) == 0 &&
 	    (rc = gkv__git_cas_precheck(g, folded, nfolded)) == 0 &&
 	    (rc = gkv__git_write_objects(g, gb->objs, gb->nobjs)) == 0)
-		rc = gkv__git_cas_apply(g, folded, nfolded);
+		rc = gkv__git_cas_apply(g, folded, nfolded, gb->who, gb->nwho);
 	pthread_mutex_unlock(&g->write_lock);
 	free(folded);
 	gkv__git_batch_abort(batch);

@@ -284,12 +284,30 @@ int gkv__git_cas_fold(gkv__git_cas **out, size_t *nout, const gkv__git_cas *cas,
  * GKV_E_CONFLICT early, before a batch writes anything. */
 int gkv__git_cas_precheck(gkv__git *g, const gkv__git_cas *cas, size_t n);
 
+/* Who moves a ref and why (batch_ref_log): the ref, and the part of its
+ * reflog line after the two ids, "Name <email> time +hhmm\tmessage". */
+typedef struct {
+	char *ref;
+	char *who;
+} gkv__git_who;
+
+/* Make *out from a batch_ref_log entry (strings malloc()ed); free with
+ * gkv__git_who_free. GKV_E_INVALID for a message with a newline. */
+int gkv__git_who_make(gkv__git_who *out, const char *ref, const gkv_backend_reflog_entry *e);
+void gkv__git_who_free(gkv__git_who *w);
+
 /*
  * Apply folded CASes atomically as git does: take every ref's lock file,
- * check each CAS under its lock, then move them all. The caller holds
- * write_lock.
+ * check each CAS under its lock, append each move to the ref's reflog
+ * (who[] for the refs it names, the handle's identity for the others),
+ * then move them all. The caller holds write_lock.
  */
-int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n);
+int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n, const gkv__git_who *who,
+		       size_t nwho);
+
+/* The reflog of ref name, newest first (backend.h). */
+int gkv__git_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog_cb cb,
+			 void *payload);
 
 /* ---- batches (git_batch.c) ---- */
 
@@ -298,6 +316,8 @@ int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, co
 			 size_t len);
 int gkv__git_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *expected,
 			   const gkv_oid *new_target);
+int gkv__git_batch_ref_log(gkv_batch *batch, const char *name,
+			   const gkv_backend_reflog_entry *entry);
 int gkv__git_batch_commit(gkv_batch *batch);
 void gkv__git_batch_abort(gkv_batch *batch);
 

@@ -378,7 +378,11 @@ static void test_git_ref_cas(void **state)
 	assert_non_null(strstr(gkv_error_last(), "refs/heads/a/b"));
 	assert_int_equal(b->ref_cas(b, "refs/heads/a/b/c", NULL, &x), GKV_E_EXISTS);
 	assert_int_equal(b->ref_cas(b, "refs/heads/a/b", &x, NULL), 0);
-	assert_int_equal(b->ref_cas(b, "refs/heads/a", NULL, &x), 0);
+	/* ... and the log of the deleted a/b, which is kept, is a file in
+	 * the folder logs/refs/heads/a/: "a" cannot have its log */
+	assert_int_equal(b->ref_cas(b, "refs/heads/a", NULL, &x), GKV_E_EXISTS);
+	assert_int_equal(b->ref_read(&got, b, "refs/heads/a"), GKV_E_NOTFOUND);
+	assert_int_equal(b->ref_cas(b, "refs/heads/a2", NULL, &x), 0);
 	/* a bad name is libgit2's to refuse */
 	assert_int_equal(b->ref_cas(b, "refs/heads/bad..name", NULL, &x), GKV_E_INVALID);
 	b->free(b);
