@@ -497,6 +497,49 @@ GKV_EXTERN int gkv_branch_cas(gkv_repo *repo, const char *name,
  */
 GKV_EXTERN int gkv_branch_fast_forward(gkv_repo *repo, const char *name, const gkv_oid *target);
 
+/**
+ * A branch's log: every move of the branch made through gitkv, newest
+ * first, so that a deleted branch or a head moved back can be restored.
+ * Each entry holds the id before and after the move (the zero id: the
+ * branch did not exist, or was deleted), who moved it and when (the
+ * committer of a commit; else the repo's identity, dated at the move)
+ * and why, in git's words: "commit: <subject>" ("commit (initial): ..."
+ * for a branch's first), "merge <id>: Merge made by the 'gitkv'
+ * strategy.", "merge <id>: Fast-forward", "branch: Created from <id>",
+ * "reset: moving to <id>" (gkv_branch_cas), "branch: deleted" (to the
+ * zero id). A move lands with its entry or not at all. A deleted
+ * branch's log is kept, and grows again if the branch is made again.
+ * On a git store the log is git's reflog (logs/refs/heads/NAME, read by
+ * `git reflog show NAME`), written in bare repositories too; moves made
+ * by git itself appear there as git logged them.
+ */
+typedef struct gkv_reflog gkv_reflog;
+
+/**
+ * Read the log of branch name into *out (NULL on failure); free it with
+ * gkv_reflog_free. A branch that exists but has never moved through a
+ * logging store has an empty log. Errors: GKV_E_INVALID (NULL argument;
+ * bad branch name), GKV_E_NOTFOUND (no such branch and no log of one),
+ * GKV_E_UNSUPPORTED (a custom backend that keeps no log), GKV_E_CORRUPT
+ * (a record of the log does not parse), storage errors, GKV_E_NOMEM.
+ * Thread-safe, as any read of the repo.
+ */
+GKV_EXTERN int gkv_branch_reflog(gkv_reflog **out, gkv_repo *repo, const char *name);
+/** The number of entries. Cannot fail; log must not be NULL (not checked). */
+GKV_EXTERN size_t gkv_reflog_count(const gkv_reflog *log);
+/**
+ * Entry i's (0: the newest) id before and after the move (all zero for
+ * absent), who moved it and when, and why (one line). NULL if i is out
+ * of range; otherwise it lives as long as log. The signature's name may
+ * be empty in a log written by another program.
+ */
+GKV_EXTERN const gkv_oid *gkv_reflog_old_id(const gkv_reflog *log, size_t i);
+GKV_EXTERN const gkv_oid *gkv_reflog_new_id(const gkv_reflog *log, size_t i);
+GKV_EXTERN const gkv_signature *gkv_reflog_signature(const gkv_reflog *log, size_t i);
+GKV_EXTERN const char *gkv_reflog_message(const gkv_reflog *log, size_t i);
+/** Free a log from gkv_branch_reflog. NULL is ignored. */
+GKV_EXTERN void gkv_reflog_free(gkv_reflog *log);
+
 /* --------------------------------------------------------------- commits */
 
 typedef struct gkv_commit gkv_commit;

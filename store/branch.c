@@ -1,10 +1,12 @@
 /*
  * branch.c -- branches: git refs under refs/heads/, every move a
- * compare-and-swap through the backend, every move told to the watches.
+ * compare-and-swap through the backend, logged with who and why in the
+ * same batch (reflog.c), every move told to the watches.
  */
 #include <stdio.h>
 
 #include "path.h"
+#include "reflog.h"
 #include "repo.h"
 
 #define HEADS "refs/heads/"
@@ -131,10 +133,13 @@ static int check_commit(gkv_repo *repo, const gkv_oid *id)
 	return 0;
 }
 
-/* The one place branch heads move: validate, CAS, tell the watches. */
-static int branch_move(gkv_repo *repo, const char *name, const gkv_oid *expected,
-    const gkv_oid *new_head)
+/* The one place branch heads move: validate, CAS and log in one batch,
+ * tell the watches. */
+int gkv__branch_move(gkv_repo *repo, const char *name, const gkv_oid *expected,
+    const gkv_oid *new_head, const char *message)
 {
+	gkv_backend *be = repo->backend;
+	gkv_batch *batch;
 	char *ref;
 	int rc;
 
@@ -144,7 +149,14 @@ static int branch_move(gkv_repo *repo, const char *name, const gkv_oid *expected
 		return rc;
 	if (new_head && (rc = check_commit(repo, new_head)) < 0)
 		goto out;
-	rc = repo->backend->ref_cas(repo->backend, ref, expected, new_head);
+	if ((rc = be->batch_begin(&batch, be)) < 0)
+		goto out;
+	if ((rc = be->batch_ref_cas(batch, ref, expected, new_head)) < 0 ||
+	    (rc = gkv__reflog_add(batch, repo, ref, NULL, message)) < 0) {
+		be->batch_abort(batch);
+		goto out;
+	}
+	rc = be->batch_commit(batch);
 	if (rc == 0)
 		gkv__watch_notify(repo, name, expected, new_head);
 out:
@@ -152,8 +164,16 @@ out:
 	return rc;
 }
 
+/* The message of a move to target: "<what> <hex>". */
+static const char *move_message(char *buf, size_t cap, const char *what, const gkv_oid *target)
+{
+	snprintf(buf, cap, "%s %s", what, gkv__hex(target));
+	return buf;
+}
+
 int gkv_branch_create(gkv_repo *repo, const char *name, const gkv_oid *target)
 {
+	char msg[128];
 	gkv_oid cur;
 	int rc;
 
@@ -165,7 +185,8 @@ int gkv_branch_create(gkv_repo *repo, const char *name, const gkv_oid *target)
 		return gkv__error(GKV_E_EXISTS, "branch '%s' already exists", name);
 	if (rc != GKV_E_NOTFOUND)
 		return rc;
-	rc = branch_move(repo, name, NULL, target);
+	rc = gkv__branch_move(repo, name, NULL, target,
+	    move_message(msg, sizeof(msg), "branch: Created from", target));
 	if (rc == GKV_E_CONFLICT)
 		return gkv__error(GKV_E_EXISTS, "branch '%s' already exists", name);
 	return rc;
@@ -180,19 +201,26 @@ int gkv_branch_delete(gkv_repo *repo, const char *name)
 		return gkv__error(GKV_E_INVALID, "gkv_branch_delete: NULL argument");
 	if ((rc = gkv__branch_read(&cur, repo, name)) < 0)
 		return rc;
-	return branch_move(repo, name, &cur, NULL);
+	return gkv__branch_move(repo, name, &cur, NULL, "branch: deleted");
 }
 
 int gkv_branch_cas(gkv_repo *repo, const char *name, const gkv_oid *expected,
     const gkv_oid *new_head)
 {
+	char msg[128];
+
 	if (!repo || !name)
 		return gkv__error(GKV_E_INVALID, "gkv_branch_cas: NULL argument");
-	return branch_move(repo, name, expected, new_head);
+	if (!new_head)
+		return gkv__branch_move(repo, name, expected, NULL, "branch: deleted");
+	return gkv__branch_move(repo, name, expected, new_head,
+	    move_message(msg, sizeof(msg), expected ? "reset: moving to" : "branch: Created from",
+		new_head));
 }
 
 int gkv_branch_fast_forward(gkv_repo *repo, const char *name, const gkv_oid *target)
 {
+	char msg[128];
 	gkv_oid cur;
 	int anc = 0, rc;
 
@@ -204,7 +232,8 @@ int gkv_branch_fast_forward(gkv_repo *repo, const char *name, const gkv_oid *tar
 		return rc;
 	rc = gkv__branch_read(&cur, repo, name);
 	if (rc == GKV_E_NOTFOUND)
-		return branch_move(repo, name, NULL, target);
+		return gkv__branch_move(repo, name, NULL, target,
+		    move_message(msg, sizeof(msg), "branch: Created from", target));
 	if (rc < 0)
 		return rc;
 	if (gkv_oid_equal(&cur, target))
@@ -215,5 +244,6 @@ int gkv_branch_fast_forward(gkv_repo *repo, const char *name, const gkv_oid *tar
 		return gkv__error(GKV_E_NONFASTFORWARD,
 		    "branch '%s' at %s cannot fast-forward to %s: not an ancestor", name,
 		    gkv__hex(&cur), gkv__hex(target));
-	return branch_move(repo, name, &cur, target);
+	snprintf(msg, sizeof(msg), "merge %s: Fast-forward", gkv__hex(target));
+	return gkv__branch_move(repo, name, &cur, target, msg);
 }

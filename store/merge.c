@@ -20,6 +20,7 @@
 
 #include "merge.h"
 #include "path.h"
+#include "reflog.h"
 #include "store.h"
 #include "tree.h"
 
@@ -1105,6 +1106,16 @@ static int write_merge(gkv_oid *out, gkv_repo *repo, gkv_tree *tree, const gkv_o
 		be->batch_abort(batch);
 		goto out;
 	}
+	if (ref) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "merge %s: Merge made by the 'gitkv' strategy.",
+		    gkv__hex(theirs));
+		if ((rc = gkv__reflog_add(batch, repo, ref, committer ? committer : def, why)) < 0) {
+			be->batch_abort(batch);
+			goto out;
+		}
+	}
 	rc = be->batch_commit(batch);
 out:
 	gkv_signature_free(def);
@@ -1149,7 +1160,7 @@ int gkv_merge_into_branch(gkv_oid *out, gkv_conflicts **conflicts, gkv_repo *rep
 	gkv__merge_result res;
 	gkv_oid head, result;
 	char *ref = NULL;
-	char msg[512];
+	char msg[512], ff[128];
 	int rc;
 
 	if (conflicts)
@@ -1163,11 +1174,12 @@ int gkv_merge_into_branch(gkv_oid *out, gkv_conflicts **conflicts, gkv_repo *rep
 	if ((rc = gkv__branch_ref(&ref, branch)) < 0)
 		return rc;
 	snprintf(msg, sizeof(msg), "Merge %s into %s\n", gkv__hex(from), branch);
+	snprintf(ff, sizeof(ff), "merge %s: Fast-forward", gkv__hex(from));
 	for (unsigned attempt = 0; attempt < GKV_MAX_RETRIES; attempt++) {
 		rc = repo->backend->ref_read(&head, repo->backend, ref);
 		if (rc == GKV_E_NOTFOUND) {
 			gkv_error_clear();
-			rc = gkv_branch_cas(repo, branch, NULL, from);
+			rc = gkv__branch_move(repo, branch, NULL, from, ff);
 			result = *from;
 			goto moved;
 		}
@@ -1182,7 +1194,7 @@ int gkv_merge_into_branch(gkv_oid *out, gkv_conflicts **conflicts, gkv_repo *rep
 			break;
 		}
 		if (res.kind == GKV__MERGE_FAST_FORWARD) {
-			rc = gkv_branch_cas(repo, branch, &head, from);
+			rc = gkv__branch_move(repo, branch, &head, from, ff);
 			result = *from;
 		} else {
 			rc = write_merge(&result, repo, res.tree, &head, from, info, msg, ref);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "path.h"
+#include "reflog.h"
 #include "store.h"
 #include "tree.h"
 
@@ -399,6 +400,14 @@ int gkv__store_commit(gkv_oid *out, gkv_store *s, int has, const gkv_oid *head,
 	         info ? info->message : default_msg)) < 0 ||
 	    (s->branch && (rc = be->batch_ref_cas(batch, s->ref, has ? head : NULL, &commit)) < 0))
 		goto abort;
+	if (s->branch) {
+		char why[512];
+
+		gkv__reflog_subject(why, sizeof(why), has ? "commit" : "commit (initial)",
+		    info ? info->message : default_msg);
+		if ((rc = gkv__reflog_add(batch, repo, s->ref, committer ? committer : def, why)) < 0)
+			goto abort;
+	}
 	if ((rc = be->batch_commit(batch)) < 0)
 		goto out;
 	gkv__tree_mark_stored(tree);
