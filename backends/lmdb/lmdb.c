@@ -1275,8 +1275,10 @@ static int lmdb_batch_commit(gkv_batch *batch)
 
 	if (lb->nobjs == 0 && lb->ncas == 0)
 		goto out;
-	/* In key order LMDB fills pages one after the other. */
-	qsort(lb->objs, lb->nobjs, sizeof(*lb->objs), lobj_cmp);
+	/* In key order LMDB fills pages one after the other. (A branch
+	 * move is a batch of no objects, and then objs is NULL.) */
+	if (lb->nobjs)
+		qsort(lb->objs, lb->nobjs, sizeof(*lb->objs), lobj_cmp);
 	if ((rc = who_default(&dflt)) == 0 && (rc = gkv__lmdb_reserve_map(e, estimate)) == 0)
 		rc = gkv__lmdb_with_wtxn(e, batch_body, &args, "cannot commit a batch");
 	gkv__sbuf_free(&dflt.tail);
