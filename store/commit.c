@@ -2,6 +2,7 @@
  * commit.c -- commits as values: loading and reading them, and writing
  * new ones (alone, or into the batch that also moves a branch).
  */
+#include <stdio.h>
 #include <time.h>
 
 #include "repo.h"
@@ -96,12 +97,14 @@ void gkv_commit_free(gkv_commit *c)
 
 int gkv__commit_tree(gkv_tree **out, gkv_repo *repo, const gkv_oid *commit)
 {
+	char by[64];
 	gkv_commit *c;
 	int rc;
 
 	if ((rc = gkv_commit_lookup(&c, repo, commit)) < 0)
 		return rc;
-	rc = gkv__tree_load(out, repo, &c->raw.tree);
+	snprintf(by, sizeof(by), "commit %s", gkv__hex(commit));
+	rc = gkv__tree_load_named(out, repo, &c->raw.tree, by);
 	gkv_commit_free(c);
 	return rc;
 }

@@ -29,6 +29,7 @@
  * allocation (node_new_fixed): a lookup on a cold node touches one block.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "path.h"
@@ -447,15 +448,30 @@ static int missing(int rc, const tentry *e)
 	    gkv__hex(&e->id), (int)e->namelen, e->name);
 }
 
+int gkv__tree_load_named(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, const char *by)
+{
+	char why[512];
+	int rc = gkv__tree_load(out, repo, id);
+
+	/* The store itself names this tree: absent, or not a tree, is damage
+	 * (a caller's own wrong id stays NOTFOUND / INVALID: gkv_tree_lookup). */
+	if (rc != GKV_E_NOTFOUND && rc != GKV_E_INVALID)
+		return rc;
+	snprintf(why, sizeof(why), "%s", gkv_error_last());
+	return gkv__error(GKV_E_CORRUPT, "%s names a tree the store lacks: %s", by, why);
+}
+
 static int child_of(gkv_tree **out, gkv_tree *t, size_t i)
 {
 	tentry *e = &t->e[i];
+	char by[128];
 
 	if (e->child) {
 		*out = gkv__tree_ref(e->child);
 		return 0;
 	}
-	return missing(gkv__tree_load(out, t->repo, &e->id), e);
+	snprintf(by, sizeof(by), "entry '%.*s'", (int)(e->namelen < 64 ? e->namelen : 64), e->name);
+	return gkv__tree_load_named(out, t->repo, &e->id, by);
 }
 
 /*
