@@ -300,6 +300,10 @@ static int attrs_parse(attrs *a, const unsigned char *data, size_t len)
 {
 	size_t start = 0;
 
+	/* An empty file (its buffer may be NULL, where even data + 0 is
+	 * undefined) has no rules. */
+	if (len == 0)
+		return 0;
 	for (size_t i = 0; i <= len; i++) {
 		attr_rule r;
 		int rc;
