@@ -3,6 +3,8 @@
  * delete one (the default branch only with --force). --branch plays a
  * part only as the default FROM of create.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,4 +163,64 @@ int kv_cmd_branch(struct kv_ctx *ctx)
 		return branch_delete(ctx, ctx->o.args[1]);
 	return kv_err(ctx, KV_USAGE, "usage: kvctl %s (see 'kvctl branch --help')",
 		      ctx->cmd->usage);
+}
+
+/* ------------------------------------------------------------ reflog */
+
+/*
+ * Every move of a branch, newest first: "<old> <new> <time> <message>",
+ * the ids 40 hex (zeros for "absent": the first entry of a branch made,
+ * the last of one deleted), the time in seconds since the epoch. The log
+ * of a deleted branch is kept, so that `branch create NAME <old>` of its
+ * newest entry brings it back.
+ */
+int kv_cmd_reflog(struct kv_ctx *ctx)
+{
+	char old[GKV_OID_HEXSZ + 1], new[GKV_OID_HEXSZ + 1], head[2 * GKV_OID_HEXSZ + 32];
+	gkv_reflog *log = NULL;
+	const char *name;
+	size_t n;
+	int rc;
+
+	if ((rc = kv_open(ctx, KV_RDONLY)) != KV_OK)
+		return rc;
+	name = ctx->o.nargs ? ctx->o.args[0] : ctx->branch;
+	if ((rc = gkv_branch_reflog(&log, ctx->repo, name)) < 0) {
+		if (rc == GKV_E_NOTFOUND)
+			return kv_err(ctx, KV_NOTFOUND, "branch '%s' has no log", name);
+		return kv_api_err(ctx, rc, "log of branch '%s'", name);
+	}
+	n = gkv_reflog_count(log);
+	if (ctx->o.json)
+		putc('[', ctx->out);
+	for (size_t i = 0; i < n; i++) {
+		const gkv_signature *who = gkv_reflog_signature(log, i);
+		const char *msg = gkv_reflog_message(log, i);
+
+		if (ctx->o.json) {
+			fputs(i ? ",{" : "{", ctx->out);
+			kv_json_key(ctx->out, "old", 1);
+			kv_json_oid(ctx->out, gkv_reflog_old_id(log, i));
+			kv_json_key(ctx->out, "new", 0);
+			kv_json_oid(ctx->out, gkv_reflog_new_id(log, i));
+			kv_json_key(ctx->out, "name", 0);
+			kv_json_cstr(ctx->out, gkv_signature_name(who));
+			kv_json_key(ctx->out, "email", 0);
+			kv_json_cstr(ctx->out, gkv_signature_email(who));
+			kv_json_key(ctx->out, "time", 0);
+			fprintf(ctx->out, "%" PRId64, gkv_signature_time(who));
+			kv_json_key(ctx->out, "message", 0);
+			kv_json_cstr(ctx->out, msg);
+			putc('}', ctx->out);
+			continue;
+		}
+		gkv_oid_fmt(old, gkv_reflog_old_id(log, i));
+		gkv_oid_fmt(new, gkv_reflog_new_id(log, i));
+		snprintf(head, sizeof(head), "%s %s %" PRId64, old, new, gkv_signature_time(who));
+		kv_print_subject(ctx, head, msg);
+	}
+	if (ctx->o.json)
+		fputs("]\n", ctx->out);
+	gkv_reflog_free(log);
+	return KV_OK;
 }

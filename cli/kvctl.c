@@ -87,6 +87,21 @@ static const struct kv_cmd commands[] = {
      "                             branch only with --force (-f)\n"
      "With --json: an array of {\"name\",\"head\"}, or the one branch made or\n"
      "deleted.\n"},
+    {"reflog", kv_cmd_reflog, KV_OPT_NUL, 0, 1, "reflog [-z] [BRANCH]",
+     "show every move of a branch",
+     "Print every move of BRANCH (default: --branch), newest first, one a\n"
+     "line: \"<old> <new> <time> <message>\" -- the ids before and after\n"
+     "(40 zeros for none: a branch made, or deleted), the time in seconds\n"
+     "since the epoch, and what moved it (\"commit: SUBJECT\", \"merge ...\",\n"
+     "\"branch: Created from ...\", \"reset: moving to ...\", \"branch:\n"
+     "deleted\"). A deleted branch's log is kept: `branch create NAME OLD`\n"
+     "with the old id of its newest entry brings it back. Exit 1 if the\n"
+     "branch never existed. A message with control bytes is quoted as log\n"
+     "quotes subjects.\n"
+     "\n"
+     "  -z                   messages raw, each line ended by a NUL\n"
+     "\n"
+     "With --json: an array of {\"old\",\"new\",\"name\",\"email\",\"time\",\"message\"}.\n"},
     {"snapshot", kv_cmd_snapshot, 0, 0, 0, "snapshot", "print the head commit's hash",
      "Print the 40-hex id of the branch's head commit. Exit 1 if the branch\n"
      "has no commit yet.\n"

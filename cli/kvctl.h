@@ -188,6 +188,7 @@ int kv_cmd_list(struct kv_ctx *ctx);
 int kv_cmd_tree(struct kv_ctx *ctx);
 int kv_cmd_log(struct kv_ctx *ctx);
 int kv_cmd_snapshot(struct kv_ctx *ctx);
+int kv_cmd_reflog(struct kv_ctx *ctx);
 int kv_cmd_branch(struct kv_ctx *ctx);
 int kv_cmd_merge(struct kv_ctx *ctx);
 
