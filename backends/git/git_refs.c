@@ -528,7 +528,11 @@ static bool clear_stale_lock(gkv__git *g, const char *name)
 	if (lstat(lock, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    now.tv_sec - st.st_mtim.tv_sec < STALE_LOCK_SECS || open_elsewhere(st.st_dev, st.st_ino))
 		return false;
-	snprintf(aside, sizeof(aside), "%s.stale-%ld-%ld", lock, (long)getpid(), (long)now.tv_nsec);
+	/* Aside in the git directory's root, under a name ending ".lock": no
+	 * ref can have it, so a writer killed before the unlink below leaves
+	 * a file that git and gitkv never list as a branch. */
+	snprintf(aside, sizeof(aside), "%sgitkv-stale-%ld-%ld.lock", g->commondir, (long)getpid(),
+	    (long)now.tv_nsec);
 	if (rename(lock, aside) != 0)
 		return false;
 	if (lstat(aside, &moved) != 0 || moved.st_ino != st.st_ino || moved.st_dev != st.st_dev) {
