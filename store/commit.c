@@ -103,8 +103,11 @@ int gkv__commit_tree(gkv_tree **out, gkv_repo *repo, const gkv_oid *commit)
 
 	if ((rc = gkv_commit_lookup(&c, repo, commit)) < 0)
 		return rc;
-	snprintf(by, sizeof(by), "commit %s", gkv__hex(commit));
-	rc = gkv__tree_load_named(out, repo, &c->raw.tree, by);
+	rc = gkv__tree_load(out, repo, &c->raw.tree);
+	if (rc == GKV_E_NOTFOUND || rc == GKV_E_INVALID) {
+		snprintf(by, sizeof(by), "commit %s", gkv__hex(commit));
+		rc = gkv__tree_named_damage(by);
+	}
 	gkv_commit_free(c);
 	return rc;
 }

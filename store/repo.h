@@ -62,9 +62,11 @@ int gkv__odb_blob_stream(gkv_repo *repo, const gkv_oid *id, gkv_read_cb cb, void
 
 /* tree.c */
 int gkv__tree_load(gkv_tree **out, gkv_repo *repo, const gkv_oid *id);
-/* A tree that the store names (an entry, a commit's root): absent or of
- * another type is GKV_E_CORRUPT, saying what named it (by). */
-int gkv__tree_load_named(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, const char *by);
+/* A tree that the store names (an entry, a commit's root) failed to load
+ * as GKV_E_NOTFOUND or GKV_E_INVALID: that is damage. Raises
+ * GKV_E_CORRUPT saying what named it (by) and why, and returns it. (A
+ * caller's own wrong id stays NOTFOUND / INVALID: gkv_tree_lookup.) */
+int gkv__tree_named_damage(const char *by);
 /* The tree node's repo. */
 gkv_repo *gkv__tree_repo(const gkv_tree *t);
 /* Write every object of tree (values and dirty subtrees) into batch; id

@@ -448,15 +448,10 @@ static int missing(int rc, const tentry *e)
 	    gkv__hex(&e->id), (int)e->namelen, e->name);
 }
 
-int gkv__tree_load_named(gkv_tree **out, gkv_repo *repo, const gkv_oid *id, const char *by)
+int gkv__tree_named_damage(const char *by)
 {
 	char why[512];
-	int rc = gkv__tree_load(out, repo, id);
 
-	/* The store itself names this tree: absent, or not a tree, is damage
-	 * (a caller's own wrong id stays NOTFOUND / INVALID: gkv_tree_lookup). */
-	if (rc != GKV_E_NOTFOUND && rc != GKV_E_INVALID)
-		return rc;
 	snprintf(why, sizeof(why), "%s", gkv_error_last());
 	return gkv__error(GKV_E_CORRUPT, "%s names a tree the store lacks: %s", by, why);
 }
@@ -465,13 +460,17 @@ static int child_of(gkv_tree **out, gkv_tree *t, size_t i)
 {
 	tentry *e = &t->e[i];
 	char by[128];
+	int rc;
 
 	if (e->child) {
 		*out = gkv__tree_ref(e->child);
 		return 0;
 	}
+	/* the hot path of every read: the message is made on failure only */
+	if ((rc = gkv__tree_load(out, t->repo, &e->id)) != GKV_E_NOTFOUND && rc != GKV_E_INVALID)
+		return rc;
 	snprintf(by, sizeof(by), "entry '%.*s'", (int)(e->namelen < 64 ? e->namelen : 64), e->name);
-	return gkv__tree_load_named(out, t->repo, &e->id, by);
+	return gkv__tree_named_damage(by);
 }
 
 /*
