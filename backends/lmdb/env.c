@@ -56,7 +56,7 @@
  *      per commit scattered among the trees and blobs -- and a page
  *      first touched by a process costs far more than the lookup.
  *   3  the same databases; every record (object or ref) ends with a
- *      CRC-32 (lmdb.c), so that a damaged byte is GKV_E_CORRUPT rather
+ *      CRC-32C (lmdb.c), so that a damaged byte is GKV_E_CORRUPT rather
  *      than a wrong value.
  * An environment stays the version it was made as -- version 1 with its
  * commits in "objects", versions 1 and 2 without checksums (their records

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "crc32c.h"
 #include "fuzz.h"
 
 #include "gitkv/sys/backend.h"
@@ -87,7 +88,7 @@ static int model_decode(model_obj *m, const unsigned char *rec, size_t size)
 	if (size < 5)
 		return -1;
 	size -= 4;
-	crc = (uint32_t)crc32(crc32(0, key.id, GKV_OID_RAWSZ), rec, (uInt)size);
+	crc = gkv__crc32c(gkv__crc32c(0, key.id, GKV_OID_RAWSZ), rec, size);
 	if (rec[size] != (crc & 0xff) || rec[size + 1] != ((crc >> 8) & 0xff) ||
 	    rec[size + 2] != ((crc >> 16) & 0xff) || rec[size + 3] != crc >> 24) {
 		m->crc_bad = 1;
@@ -191,7 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len)
 		memcpy(rec, data + 1, len);
 	if (!(data[0] & 1)) {
-		uint32_t crc = (uint32_t)crc32(crc32(0, key.id, GKV_OID_RAWSZ), rec, (uInt)len);
+		uint32_t crc = gkv__crc32c(gkv__crc32c(0, key.id, GKV_OID_RAWSZ), rec, len);
 
 		for (int i = 0; i < 4; i++)
 			rec[len++] = (unsigned char)(crc >> (8 * i));

@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "backend_suite.h"
+#include "crc32c.h"
 
 static char root[64];
 static int env_counter;
@@ -262,7 +263,7 @@ static void plant(const char *path, const char *db, const void *key, size_t klen
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	unsigned char rec[8192];
-	uLong crc = crc32(crc32(0L, key, (uInt)klen), val, (uInt)vlen);
+	uint32_t crc = gkv__crc32c(gkv__crc32c(0, key, klen), val, vlen);
 	size_t tail = strcmp(db, "meta") != 0 ? 4 : 0; /* meta has no checksums */
 	MDB_val k = {klen, (void *)key}, v = {vlen + tail, rec};
 
