@@ -244,26 +244,33 @@ static gkv_merge_fn fn_by_name(const char *name, size_t len)
 }
 
 /* One line of .gitattributes: "PATTERN attr attr...". Only merge counts. */
+/* Blanks between a .gitattributes line's fields, as git counts them: a
+ * CR (a file with CRLF line ends) is one. */
+static int is_attr_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
 static int parse_attr_line(attr_rule *out, const char *line, size_t len)
 {
 	size_t i = 0, ps, pe;
 	int found = 0;
 
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+	while (i < len && is_attr_blank(line[i]))
 		i++;
 	if (i == len || line[i] == '#')
 		return 0;
 	ps = i;
-	while (i < len && line[i] != ' ' && line[i] != '\t')
+	while (i < len && !is_attr_blank(line[i]))
 		i++;
 	pe = i;
 	while (i < len) {
 		size_t s;
 
-		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		while (i < len && is_attr_blank(line[i]))
 			i++;
 		s = i;
-		while (i < len && line[i] != ' ' && line[i] != '\t')
+		while (i < len && !is_attr_blank(line[i]))
 			i++;
 		if (i - s > 6 && memcmp(line + s, "merge=", 6) == 0) {
 			out->fn = fn_by_name(line + s + 6, i - s - 6);
@@ -298,12 +305,15 @@ static void attrs_free(attrs *a)
 
 static int attrs_parse(attrs *a, const unsigned char *data, size_t len)
 {
+	const unsigned char *nul;
 	size_t start = 0;
 
 	/* An empty file (its buffer may be NULL, where even data + 0 is
-	 * undefined) has no rules. */
+	 * undefined) has no rules; git reads a file up to its first NUL. */
 	if (len == 0)
 		return 0;
+	if ((nul = memchr(data, '\0', len)) != NULL)
+		len = (size_t)(nul - data);
 	for (size_t i = 0; i <= len; i++) {
 		attr_rule r;
 		int rc;

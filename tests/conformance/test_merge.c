@@ -487,6 +487,36 @@ static void gitattributes_choose_the_function(void **state)
 	gkv_store_free(x);
 }
 
+/* A .gitattributes with CRLF line ends, or bytes after a NUL, reads as
+ * git reads it: the CR is a blank, and nothing after the NUL counts. */
+static void gitattributes_read_as_git_reads_them(void **state)
+{
+	conf_env *env = *state;
+	static const char attrs[] = "*.count merge=counter\r\n*.v merge=lww\r\n\0* merge=lww\n";
+	gkv_conflicts *c = NULL;
+	gkv_store *x;
+	gkv_oid out;
+
+	assert_ok(gkv_store_set(NULL, env->store, ".gitattributes", attrs, sizeof(attrs) - 1, NULL));
+	conf_set(env->store, "n.count", "1");
+	conf_set(env->store, "t", "base");
+	branch_from(env, "x", "main");
+	x = open_branch(env, "x");
+	conf_set(x, "n.count", "3");
+	conf_set(x, "t", "theirs");
+	conf_set(env->store, "n.count", "2");
+	conf_set(env->store, "t", "ours");
+	/* t conflicts: the "* merge=lww" after the NUL is not read */
+	assert_rc(GKV_E_CONFLICT, merge_branch(env, &out, &c, "main", "x", NULL));
+	assert_int_equal(gkv_conflicts_count(c), 1);
+	assert_string_equal(gkv_conflicts_path(c, 0), "t");
+	gkv_conflicts_free(c);
+	conf_set(x, "t", "ours");
+	assert_ok(merge_branch(env, &out, NULL, "main", "x", NULL));
+	assert_value(env->store, "n.count", "4");
+	gkv_store_free(x);
+}
+
 /*
  * Merge rules come from ours and the base, never from theirs alone: a
  * branch that adds a .gitattributes saying "lww" cannot win a conflict
@@ -844,6 +874,7 @@ int main(int argc, char **argv)
 		CONF_TEST(lines_empty_result_removes_path),
 		CONF_TEST(gitattributes_choose_the_function),
 		CONF_TEST(gitattributes_of_theirs_alone_do_not_decide),
+		CONF_TEST(gitattributes_read_as_git_reads_them),
 		CONF_TEST(callback_decides_or_passes),
 		CONF_TEST(callback_pass_falls_back_to_default),
 		CONF_TEST(merge_trees_without_commits),

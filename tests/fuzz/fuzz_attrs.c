@@ -8,7 +8,8 @@
  * theirs' "3\n"; counter: "4"; lines: "2\n3\n" -- so the result shows
  * which function the parser chose for every path, and that must be the
  * one a model written here from docs/merges.md chooses: lines split on
- * '\n', fields on spaces and tabs, '#' lines skipped, the pattern first
+ * '\n' up to the file's first NUL (git reads no further), fields on
+ * spaces, tabs and CRs, '#' lines skipped, the pattern first
  * (cut at a NUL, as a C string), merge=lww|counter|lines choose, any
  * other merge value and merge, -merge, !merge mean conflict, the last
  * merge attribute of a line and the last matching line win, and the
@@ -76,15 +77,18 @@ static int model_match(const char *pat, const char *path)
 
 static int is_blank(uint8_t c)
 {
-	return c == ' ' || c == '\t';
+	return c == ' ' || c == '\t' || c == '\r';
 }
 
 /* The function the attributes give path, by merges.md. */
 static gkv_merge_fn model_fn(const uint8_t *v, size_t len, const char *path)
 {
 	gkv_merge_fn fn = GKV_MERGE_FN_CONFLICT;
+	const uint8_t *nul = memchr(v, '\0', len);
 	size_t start = 0;
 
+	if (nul)
+		len = (size_t)(nul - v);
 	while (start <= len) {
 		const uint8_t *nl = memchr(v + start, '\n', len - start);
 		size_t end = nl ? (size_t)(nl - v) : len, i = start, ps, pe;
