@@ -31,22 +31,9 @@
 #include <zlib.h>
 
 #include "gitkv.h"
+#include "interop_util.h"
 
 static char tmpdir[] = "/tmp/gkv-interop-hostile-XXXXXX";
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(cmd));
-	return system(cmd);
-}
 
 /* Every line a shell command prints, into lines (at most max). */
 static size_t lines(char (*out)[256], size_t max, const char *fmt, ...)

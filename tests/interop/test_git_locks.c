@@ -40,22 +40,9 @@
 #include <unistd.h>
 
 #include "gitkv.h"
+#include "interop_util.h"
 
 static char tmpdir[] = "/tmp/gkv-interop-locks-XXXXXX";
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(cmd));
-	return system(cmd);
-}
 
 static gkv_repo *open_git(const char *path)
 {

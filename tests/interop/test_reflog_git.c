@@ -26,22 +26,9 @@
 #include <unistd.h>
 
 #include "gitkv.h"
+#include "interop_util.h"
 
 static char tmpdir[] = "/tmp/gkv-interop-reflog-XXXXXX";
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(cmd));
-	return system(cmd);
-}
 
 /* The output of a shell command (at most cap - 1 bytes) into out. */
 static void run(char *out, size_t cap, const char *cmd)
