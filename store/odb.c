@@ -105,18 +105,29 @@ typedef struct {
 	uint64_t size, got;
 } stream_state;
 
-static int give(stream_state *s, const unsigned char *p, size_t len)
+int gkv__odb_pieces(const void *data, size_t len, gkv_read_cb cb, void *payload)
 {
+	const unsigned char *p = data;
+	int rc;
+
 	do {
 		size_t n = len < PIECE ? len : PIECE;
-		int rc = s->cb(p, n, s->payload);
 
-		if (rc != 0)
-			return s->stopped = rc;
+		if ((rc = cb(p, n, payload)) != 0)
+			return rc;
 		p += n;
 		len -= n;
-		s->got += n;
 	} while (len > 0);
+	return 0;
+}
+
+static int give(stream_state *s, const unsigned char *p, size_t len)
+{
+	int rc = gkv__odb_pieces(p, len, s->cb, s->payload);
+
+	if (rc != 0)
+		return s->stopped = rc;
+	s->got += len;
 	return 0;
 }
 

@@ -59,6 +59,9 @@ int gkv__odb_blob_size(uint64_t *size, gkv_repo *repo, const gkv_oid *id);
 /* Stream a blob through cb in pieces, in bounded memory where the backend
  * streams (else read whole, then handed over in pieces). */
 int gkv__odb_blob_stream(gkv_repo *repo, const gkv_oid *id, gkv_read_cb cb, void *payload);
+/* Hand len bytes at data to cb in pieces of at most 64 KiB (one call for
+ * nothing when len is 0); cb's first non-zero return. */
+int gkv__odb_pieces(const void *data, size_t len, gkv_read_cb cb, void *payload);
 
 /* tree.c */
 int gkv__tree_load(gkv_tree **out, gkv_repo *repo, const gkv_oid *id);

@@ -679,16 +679,7 @@ int gkv_tree_read(gkv_tree *tree, const char *path, gkv_read_cb cb, void *payloa
 		return rc;
 	e = &parent->e[i];
 	if (e->value) {
-		const unsigned char *p = e->value->data;
-		size_t left = e->value->len;
-
-		do {
-			size_t n = left < ((size_t)64 << 10) ? left : (size_t)64 << 10;
-
-			rc = cb(p, n, payload);
-			p += n;
-			left -= n;
-		} while (rc == 0 && left > 0);
+		rc = gkv__odb_pieces(e->value->data, e->value->len, cb, payload);
 	} else {
 		rc = missing(gkv__odb_blob_stream(parent->repo, &e->id, cb, payload), e);
 	}

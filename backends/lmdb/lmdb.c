@@ -224,66 +224,78 @@ out:
 	return 0;
 }
 
-static int decode_zlib(void **data, size_t *len, const lenv *e, const gkv_oid *id,
-		       const unsigned char *p, size_t size)
-{
-	uint64_t raw;
-	uLongf dlen;
-	uLong slen;
-	unsigned char *out;
-	int zr;
+/* What a record says of itself, read in place. */
+typedef struct {
+	gkv_otype type;
+	bool zip;
+	size_t size; /* the record's bytes, its checksum left out */
+	size_t hdr;  /* header bytes before the data: 1, or ZHDR_SIZE if zip */
+	uint64_t raw; /* the object's size */
+} lrec;
 
-	if (size < ZHDR_SIZE)
-		return corrupt_object(e, id, "truncated header");
-	slen = size - ZHDR_SIZE;
-	raw = get_le64(p + 1);
-	/* zlib cannot expand more than about 1032:1: refuse a length that
-	 * would make us allocate what the data cannot hold. */
-	if (raw > (uint64_t)slen * 1032 + 64 || raw > SIZE_MAX - 1)
-		return corrupt_object(e, id, "recorded length is impossible");
-	if (!(out = gkv_backend_data_alloc(raw)))
-		return GKV_E_NOMEM;
-	dlen = raw;
-	zr = uncompress2(out, &dlen, p + ZHDR_SIZE, &slen);
-	if (zr != Z_OK || dlen != raw || slen != size - ZHDR_SIZE) {
-		gkv_backend_data_free(out);
-		if (zr == Z_MEM_ERROR)
-			return gkv__oom();
-		return corrupt_object(e, id, "does not inflate to its recorded length");
-	}
-	*data = out;
-	*len = raw;
-	return 0;
-}
-
-static int decode(void **data, size_t *len, gkv_otype *type, const lenv *e, const gkv_oid *id,
-		  const MDB_val *v)
+/* Parse the header of v (id's record); with check, verify its checksum. */
+static int rec_parse(lrec *r, const lenv *e, const gkv_oid *id, const MDB_val *v, bool check)
 {
 	const unsigned char *p = v->mv_data;
-	size_t size = v->mv_size;
 	int t;
-	void *out;
 
+	r->size = v->mv_size;
 	if (e->checksums) {
-		if (size < 1 + CRC_SIZE)
+		if (r->size < 1 + CRC_SIZE)
 			return corrupt_object(e, id, "record too short for its checksum");
-		size -= CRC_SIZE;
-		if (!crc_ok(p + size, record_crc(id->id, GKV_OID_RAWSZ, p, size)))
+		r->size -= CRC_SIZE;
+		if (check && !crc_ok(p + r->size, record_crc(id->id, GKV_OID_RAWSZ, p, r->size)))
 			return corrupt_object(e, id, "checksum mismatch (the record is damaged)");
 	}
-	if (size < 1)
+	if (r->size < 1)
 		return corrupt_object(e, id, "empty record");
 	t = p[0] & HDR_TYPE;
 	if (t < GKV_OBJ_COMMIT || t > GKV_OBJ_TAG || (p[0] & ~(HDR_TYPE | HDR_ZLIB)))
 		return corrupt_object(e, id, "bad header byte");
-	*type = (gkv_otype)t;
-	if (p[0] & HDR_ZLIB)
-		return decode_zlib(data, len, e, id, p, size);
-	if (!(out = gkv_backend_data_alloc(size - 1)))
+	r->type = (gkv_otype)t;
+	r->zip = (p[0] & HDR_ZLIB) != 0;
+	r->hdr = r->zip ? ZHDR_SIZE : 1;
+	if (r->size < r->hdr)
+		return corrupt_object(e, id, "truncated header");
+	r->raw = r->zip ? get_le64(p + 1) : r->size - 1;
+	if (r->zip && r->raw > (uint64_t)(r->size - ZHDR_SIZE) * 1032 + 64)
+		return corrupt_object(e, id, "recorded length is impossible");
+	return 0;
+}
+
+/* Decode the record v of id (its checksum checked first) into a new buffer. */
+static int decode(void **data, size_t *len, gkv_otype *type, const lenv *e, const gkv_oid *id,
+		  const MDB_val *v)
+{
+	const unsigned char *p = v->mv_data;
+	unsigned char *out;
+	uLongf dlen;
+	uLong slen;
+	lrec r;
+	int rc, zr;
+
+	if ((rc = rec_parse(&r, e, id, v, true)) < 0)
+		return rc;
+	if (r.raw > SIZE_MAX - 1)
+		return corrupt_object(e, id, "recorded length is impossible");
+	if (!(out = gkv_backend_data_alloc((size_t)r.raw)))
 		return GKV_E_NOMEM;
-	memcpy(out, p + 1, size - 1);
+	if (!r.zip) {
+		memcpy(out, p + 1, (size_t)r.raw);
+	} else {
+		dlen = (uLongf)r.raw;
+		slen = r.size - ZHDR_SIZE;
+		zr = uncompress2(out, &dlen, p + ZHDR_SIZE, &slen);
+		if (zr != Z_OK || dlen != r.raw || slen != r.size - ZHDR_SIZE) {
+			gkv_backend_data_free(out);
+			if (zr == Z_MEM_ERROR)
+				return gkv__oom();
+			return corrupt_object(e, id, "does not inflate to its recorded length");
+		}
+	}
 	*data = out;
-	*len = size - 1;
+	*len = (size_t)r.raw;
+	*type = r.type;
 	return 0;
 }
 
@@ -343,45 +355,6 @@ static int lmdb_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, 
 }
 
 /* ---- headers and streams ---- */
-
-/* What a record says of itself, read in place. */
-typedef struct {
-	gkv_otype type;
-	bool zip;
-	size_t size; /* the record's bytes, its checksum left out */
-	size_t hdr;  /* header bytes before the data: 1, or ZHDR_SIZE if zip */
-	uint64_t raw; /* the object's size */
-} lrec;
-
-/* Parse the header of v (id's record); with check, verify its checksum. */
-static int rec_parse(lrec *r, const lenv *e, const gkv_oid *id, const MDB_val *v, bool check)
-{
-	const unsigned char *p = v->mv_data;
-	int t;
-
-	r->size = v->mv_size;
-	if (e->checksums) {
-		if (r->size < 1 + CRC_SIZE)
-			return corrupt_object(e, id, "record too short for its checksum");
-		r->size -= CRC_SIZE;
-		if (check && !crc_ok(p + r->size, record_crc(id->id, GKV_OID_RAWSZ, p, r->size)))
-			return corrupt_object(e, id, "checksum mismatch (the record is damaged)");
-	}
-	if (r->size < 1)
-		return corrupt_object(e, id, "empty record");
-	t = p[0] & HDR_TYPE;
-	if (t < GKV_OBJ_COMMIT || t > GKV_OBJ_TAG || (p[0] & ~(HDR_TYPE | HDR_ZLIB)))
-		return corrupt_object(e, id, "bad header byte");
-	r->type = (gkv_otype)t;
-	r->zip = (p[0] & HDR_ZLIB) != 0;
-	r->hdr = r->zip ? ZHDR_SIZE : 1;
-	if (r->size < r->hdr)
-		return corrupt_object(e, id, "truncated header");
-	r->raw = r->zip ? get_le64(p + 1) : r->size - 1;
-	if (r->zip && r->raw > (uint64_t)(r->size - ZHDR_SIZE) * 1032 + 64)
-		return corrupt_object(e, id, "recorded length is impossible");
-	return 0;
-}
 
 /*
  * Copy up to cap bytes of id's record from offset off into buf, in a read
