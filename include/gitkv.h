@@ -114,6 +114,8 @@ enum {
 	GKV_E_NONFASTFORWARD = -13, /**< the update would lose commits */
 	GKV_E_USER = -14,      /**< a user callback returned non-zero */
 	GKV_E_TOOLARGE = -15,  /**< a value is larger than the caller's cap (gkv_options_set_max_value) */
+	GKV_E_NETWORK = -16,   /**< a remote is unreachable or the transfer broke off */
+	GKV_E_AUTH = -17,      /**< a remote refused the credentials (or none were given) */
 	GKV_ITEROVER = -31     /**< an iterator has no more items (not an error) */
 };
 
@@ -497,6 +499,63 @@ GKV_EXTERN int gkv_branch_cas(gkv_repo *repo, const char *name,
  */
 GKV_EXTERN int gkv_branch_fast_forward(gkv_repo *repo, const char *name, const gkv_oid *target);
 
+/* ------------------------------------------------------ refs and config */
+
+/**
+ * Read any ref by its full name ("refs/heads/main",
+ * "refs/remotes/origin/main") into *out. Errors: GKV_E_INVALID (NULL
+ * argument; a name git would refuse), GKV_E_NOTFOUND, storage errors.
+ */
+GKV_EXTERN int gkv_ref_read(gkv_oid *out, gkv_repo *repo, const char *name);
+/**
+ * Every ref whose full name starts with prefix ("" for all, "refs/remotes/"
+ * for the remote-tracking ones), sorted by bytes, into *out (free with
+ * gkv_strarray_dispose). Errors: GKV_E_INVALID (NULL argument),
+ * GKV_E_NOMEM, storage errors.
+ */
+GKV_EXTERN int gkv_ref_list(gkv_strarray *out, gkv_repo *repo, const char *prefix);
+
+/**
+ * Make name the store's default branch (what gkv_repo_default_branch
+ * returns from now on, in this handle and the next; on a git store,
+ * HEAD). The branch need not exist yet. Errors: GKV_E_INVALID (NULL
+ * argument; bad branch name), GKV_E_READONLY, GKV_E_UNSUPPORTED (the
+ * backend keeps neither a default branch nor config), GKV_E_NOMEM,
+ * storage errors.
+ */
+GKV_EXTERN int gkv_repo_set_default_branch(gkv_repo *repo, const char *name);
+
+/**
+ * A store's settings, under git-config keys ("section.name" or
+ * "section.subsection.name"; section and name are letters, digits and
+ * '-', without case; a subsection is any bytes but NUL and newline). On
+ * a git store these are the repository's own config, so
+ * "remote.origin.url" is git's. Values are strings without NUL or
+ * newline.
+ *
+ * gkv_config_get: the value into *out (a NUL-terminated gkv_buf, free
+ * with gkv_buf_dispose). Errors: GKV_E_INVALID (NULL argument; bad key),
+ * GKV_E_NOTFOUND (not set), GKV_E_UNSUPPORTED (a backend without config),
+ * storage errors.
+ */
+GKV_EXTERN int gkv_config_get(gkv_buf *out, gkv_repo *repo, const char *key);
+/**
+ * Set key to value; value NULL removes the key (removing an absent key
+ * succeeds). Errors: GKV_E_INVALID (NULL argument [repo, key]; bad key;
+ * a value holding a newline), GKV_E_READONLY, GKV_E_UNSUPPORTED, storage
+ * errors.
+ */
+GKV_EXTERN int gkv_config_set(gkv_repo *repo, const char *key, const char *value);
+/** Called for each config key (lower-cased section and name) and value. */
+typedef int (*gkv_config_cb)(const char *key, const char *value, void *payload);
+/**
+ * Call cb for every key that starts with prefix ("" for all), sorted by
+ * key. A non-zero return of cb stops and is returned. Errors:
+ * GKV_E_INVALID (NULL argument), GKV_E_UNSUPPORTED, storage errors.
+ */
+GKV_EXTERN int gkv_config_foreach(gkv_repo *repo, const char *prefix, gkv_config_cb cb,
+    void *payload);
+
 /**
  * A branch's log: every move of the branch made through gitkv, newest
  * first, so that a deleted branch or a head moved back can be restored.
@@ -775,6 +834,31 @@ typedef int (*gkv_tree_fold_cb)(const char *path, gkv_kind kind, const void *val
  * Errors: GKV_E_INVALID (NULL argument [tree, path, cb]; bad path), storage errors.
  */
 GKV_EXTERN int gkv_tree_fold(gkv_tree *tree, const char *path, gkv_tree_fold_cb cb, void *payload);
+
+/**
+ * Called by gkv_tree_walk for each entry: its full path, its kind, its
+ * object id (a directory's tree id too), all valid only during the call.
+ * Returning GKV_WALK_SKIP for a directory skips what is below it; any
+ * other non-zero return stops the walk and is returned.
+ */
+typedef int (*gkv_tree_walk_cb)(const char *path, gkv_kind kind, const gkv_oid *id,
+    void *payload);
+/** A gkv_tree_walk_cb's return that skips the directory it was called for. */
+#define GKV_WALK_SKIP 1
+/**
+ * Walk the names and kinds under path ("" for all) without reading a
+ * value: only trees are loaded, so a store whose large blobs are absent
+ * still lists. Entries come in path order (bytes of the full path, which
+ * is git's tree order); with dirs non-zero a directory is passed too,
+ * before what it holds (kind GKV_KIND_DIR), else only the entries that
+ * are not directories. A path that names a value gives one call; a path
+ * that names nothing, none. Returns 0 when every call returned 0 or
+ * GKV_WALK_SKIP. Errors: GKV_E_INVALID (NULL argument [tree, path, cb];
+ * bad path), storage errors (GKV_E_CORRUPT for a tree that is missing or
+ * malformed).
+ */
+GKV_EXTERN int gkv_tree_walk(gkv_tree *tree, const char *path, int dirs,
+    gkv_tree_walk_cb cb, void *payload);
 
 /* ------------------------------------------------------------------ diff */
 
@@ -1319,6 +1403,83 @@ GKV_EXTERN int gkv_txn_set_merge_options(gkv_txn *txn, const gkv_merge_options *
  * under GKV_TXN_MERGE (borrowed, lives as long as txn), or NULL (also for a
  * NULL txn). Cannot fail. */
 GKV_EXTERN const gkv_conflicts *gkv_txn_conflicts(const gkv_txn *txn);
+
+/* ----------------------------------------------- checking and reclaiming */
+
+/**
+ * Check one object as git's fsck and transfer.fsckObjects check it,
+ * without a store: a commit's headers (tree, parents, author, committer
+ * lines, in order, well formed); a tree's entries (known modes, names not
+ * empty and without '/', NUL, ".", "..", ".git" or what a case-folding or
+ * NTFS/HFS file system would read as ".git", sorted in git's order, no
+ * name twice); a tag's headers. Returns 0 for a good object;
+ * GKV_E_CORRUPT with gkv_error_last() naming the problem otherwise.
+ * Errors: GKV_E_INVALID (NULL data with len > 0; type not COMMIT, TREE,
+ * BLOB or TAG).
+ */
+GKV_EXTERN int gkv_object_check(gkv_otype type, const void *data, size_t len);
+
+/** Called by gkv_repo_fsck for each problem: id the object concerned (or
+ *  NULL), ref the ref concerned (or NULL), problem one line of text. All
+ *  valid only during the call. A non-zero return stops the check. */
+typedef int (*gkv_fsck_cb)(const gkv_oid *id, const char *ref, const char *problem,
+    void *payload);
+/** Called by long work (fsck, gc) with how far it got: done of total
+ *  (total 0: not known). A non-zero return stops the work, which then
+ *  returns GKV_E_USER and changes nothing. */
+typedef int (*gkv_work_cb)(uint64_t done, uint64_t total, void *payload);
+/**
+ * Read every stored object, re-hash it and check it (gkv_object_check);
+ * check every ref names a commit that is present, and every object
+ * reachable from the refs is present and of the kind that names it.
+ * Each problem goes to cb (which may be NULL); *problems (may be NULL)
+ * gets their number. Returns 0 when the walk finished, problems or not.
+ * Errors: GKV_E_INVALID (NULL repo), GKV_E_USER (cb or progress stopped
+ * it), GKV_E_NOMEM, GKV_E_IO.
+ */
+GKV_EXTERN int gkv_repo_fsck(size_t *problems, gkv_repo *repo, gkv_fsck_cb cb,
+    void *payload, gkv_work_cb progress, void *progress_payload);
+
+/** What gkv_repo_gc did. */
+typedef struct {
+	uint64_t objects_kept;     /**< reachable objects, left in place */
+	uint64_t objects_removed;  /**< unreachable objects removed */
+	uint64_t bytes_removed;    /**< their size, uncompressed */
+	uint64_t reflogs_removed;  /**< logs of deleted branches removed */
+} gkv_gc_result;
+/**
+ * Remove every object no ref reaches (branches, remote-tracking refs and
+ * every ref of the store; reflog entries do not keep objects), and the
+ * logs of refs that no longer exist, in one batch that lands only if no
+ * ref moved meanwhile (else GKV_E_CONFLICT, and nothing is removed: run it
+ * again). out may be NULL. Errors: GKV_E_INVALID (NULL repo),
+ * GKV_E_UNSUPPORTED (a git store: git gc reclaims its space),
+ * GKV_E_READONLY, GKV_E_CONFLICT, GKV_E_USER, storage errors.
+ */
+GKV_EXTERN int gkv_repo_gc(gkv_gc_result *out, gkv_repo *repo, gkv_work_cb progress,
+    void *payload);
+
+/** Counts and sizes of a store's objects, by type. */
+typedef struct {
+	uint64_t count[5];   /**< indexed by gkv_otype: [GKV_OBJ_COMMIT] ... */
+	uint64_t bytes[5];   /**< uncompressed sizes, same index */
+	uint64_t refs;       /**< every ref */
+	uint64_t branches;   /**< refs under refs/heads/ */
+} gkv_repo_stats;
+/**
+ * Count every stored object by type (reading headers only) into *out.
+ * Errors: GKV_E_INVALID (NULL argument), storage errors.
+ */
+GKV_EXTERN int gkv_repo_stats_read(gkv_repo_stats *out, gkv_repo *repo);
+/** Called with one figure of the backend's own (see gkv_repo_backend_stats). */
+typedef int (*gkv_stat_cb)(const char *name, uint64_t value, void *payload);
+/**
+ * The backend's own figures (lmdb: map_size, page_size, pages_used, ...;
+ * git: loose_objects, packs, pack_bytes), one cb each; none for a backend
+ * that has none. Errors: GKV_E_INVALID (NULL argument), storage errors,
+ * cb's non-zero return.
+ */
+GKV_EXTERN int gkv_repo_backend_stats(gkv_repo *repo, gkv_stat_cb cb, void *payload);
 
 /* ---------------------------------------------------------------- watches */
 

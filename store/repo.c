@@ -228,3 +228,8 @@ int gkv_repo_resolve(gkv_oid *out, gkv_repo *repo, const char *spec)
 		return gkv__error(GKV_E_INVALID, "invalid commit '%s': longer than 40 hex digits", spec);
 	return resolve_prefix(out, repo, spec);
 }
+
+gkv_backend *gkv_repo_backend(gkv_repo *repo)
+{
+	return repo ? repo->backend : NULL;
+}

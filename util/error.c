@@ -64,6 +64,8 @@ const char *gkv_strerror(int code)
 	case GKV_E_NONFASTFORWARD: return "not a fast-forward";
 	case GKV_E_USER: return "stopped by callback";
 	case GKV_E_TOOLARGE: return "value too large";
+	case GKV_E_NETWORK: return "remote unreachable or transfer failed";
+	case GKV_E_AUTH: return "authentication failed";
 	case GKV_ITEROVER: return "iteration over";
 	default: return "unknown error";
 	}

@@ -46,8 +46,10 @@ extern "C" {
  * backend built against another header is refused (gkv_backend_init,
  * gkv_repo_open_backend) instead of having its struct read past its end.
  * 2: read_typed. 3: read_header, read_stream, batch_ref_log, reflog_read.
+ * 4: config_get/set/list, set_default_branch, batch_delete,
+ * reflog_list, batch_reflog_delete, stats.
  */
-#define GKV_BACKEND_VERSION 3
+#define GKV_BACKEND_VERSION 4
 
 /** A backend's pending batch; backends embed it at the start of their own. */
 typedef struct gkv_batch {
@@ -86,6 +88,11 @@ typedef struct gkv_backend_reflog_entry {
 } gkv_backend_reflog_entry;
 
 /** Called by reflog_read for each record; non-zero stops and is returned. */
+/** Called with a config key and its value, valid only during the call. */
+typedef int (*gkv_backend_config_cb)(const char *key, const char *value, void *payload);
+/** Called with one of a backend's figures: name valid during the call. */
+typedef int (*gkv_backend_stat_cb)(const char *name, uint64_t value, void *payload);
+
 typedef int (*gkv_backend_reflog_cb)(const gkv_backend_reflog_entry *entry, void *payload);
 
 struct gkv_backend {
@@ -271,6 +278,64 @@ struct gkv_backend {
 	    const gkv_backend_reflog_entry *entry);
 	int (*reflog_read)(gkv_backend *b, const char *name, gkv_backend_reflog_cb cb,
 	    void *payload);
+
+	/* ---- configuration (version 4; all three or none) ---- */
+
+	/**
+	 * A store's settings: string values under git-config style keys,
+	 * "section.name" or "section.subsection.name" (the subsection may
+	 * hold any byte but NUL and newline; section and name are
+	 * [A-Za-z0-9-], compared without case as git does, and handed to
+	 * the backend lower-cased by the library, which validates every
+	 * key). Remotes are kept here ("remote.origin.url"). The git
+	 * backend reads and writes the repository's own config file, so
+	 * git sees the same settings; lmdb and mem keep them beside the
+	 * refs.
+	 *
+	 * config_get: *out a NUL-terminated copy from
+	 * gkv_backend_data_alloc; GKV_E_NOTFOUND when the key is not set.
+	 * config_set: set key to value, or remove it when value is NULL
+	 * (removing an absent key is 0). config_list: cb for every key that
+	 * starts with prefix ("" for all), sorted by key; a non-zero return
+	 * of cb stops it and is returned. Storage errors as elsewhere;
+	 * GKV_E_READONLY for config_set on a read-only backend. NULL slots:
+	 * the library's config calls say GKV_E_UNSUPPORTED.
+	 */
+	int (*config_get)(char **out, gkv_backend *b, const char *key);
+	int (*config_set)(gkv_backend *b, const char *key, const char *value);
+	int (*config_list)(gkv_backend *b, const char *prefix, gkv_backend_config_cb cb,
+	    void *payload);
+
+	/**
+	 * Make name (a branch name, validated by the library, without
+	 * "refs/heads/") the branch default_branch returns from now on; the
+	 * git backend points HEAD at it. NULL: the library keeps the name
+	 * in config key "gitkv.defaultbranch" and reads it back at open
+	 * when default_branch is NULL too.
+	 */
+	int (*set_default_branch)(gkv_backend *b, const char *name);
+
+	/* ---- reclaiming space (version 4) ---- */
+
+	/**
+	 * batch_delete: remove object id when the batch commits (an absent
+	 * id is not an error). batch_reflog_delete: remove ref name's whole
+	 * log when the batch commits. reflog_list: cb (target NULL) for the
+	 * name of every ref that has a log, the logs of deleted refs
+	 * included, sorted. NULL slots: gkv_repo_gc says GKV_E_UNSUPPORTED
+	 * (the git backend leaves reclaiming space to git gc).
+	 */
+	int (*batch_delete)(gkv_batch *batch, const gkv_oid *id);
+	int (*batch_reflog_delete)(gkv_batch *batch, const char *name);
+	int (*reflog_list)(gkv_backend *b, gkv_backend_ref_cb cb, void *payload);
+
+	/**
+	 * The backend's own figures, one cb(name, value) each, in a fixed
+	 * order: e.g. lmdb's "map_size", "page_size", "pages_used",
+	 * "last_txn"; git's "loose_objects", "packs", "pack_bytes". Names are
+	 * lower-case words joined by '_'. May be NULL (no figures).
+	 */
+	int (*stats)(gkv_backend *b, gkv_backend_stat_cb cb, void *payload);
 };
 
 /**
@@ -304,6 +369,16 @@ GKV_EXTERN void *gkv_backend_data_alloc(size_t len);
  * the library (a backend's error path). NULL is a no-op.
  */
 GKV_EXTERN void gkv_backend_data_free(void *data);
+
+/**
+ * The backend that repo was opened on, for layers beside the store (sync/)
+ * and for tools that need what only the seam gives: raw objects by id,
+ * every ref, batches that move several refs at once. Writes made through
+ * it bypass the store's checks: the caller stores only objects whose ids
+ * it computed and verified, and moves refs only to objects present. The
+ * pointer is repo's, valid until gkv_repo_free. NULL for a NULL repo.
+ */
+GKV_EXTERN gkv_backend *gkv_repo_backend(gkv_repo *repo);
 
 #ifdef __cplusplus
 }
