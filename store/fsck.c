@@ -12,7 +12,9 @@
  *     a present object (a commit under refs/heads/ and refs/remotes/), a
  *     commit its tree and parents, a tree its subtrees and blobs by mode
  *     (a submodule's commit is another repository's), a tag the object
- *     and type its header says. A missing object is reported once; a
+ *     and type its header says; a blob named .gitmodules or
+ *     .gitattributes is read and checked as git fsck checks it. A
+ *     missing object is reported once; a
  *     link to an object of the wrong kind, at each link. Damaged objects
  *     are not followed.
  *
@@ -25,12 +27,14 @@
 
 #include "codec.h"
 #include "maint.h"
+#include "path.h"
 #include "repo.h"
 
 /* An object's byte in the set: its type, and marks. */
 #define T_MASK 0x07
 #define F_BAD 0x08      /* failed its checks: not followed */
 #define F_REACHED 0x10  /* reached from a ref */
+#define F_SPECIAL 0x20  /* a blob checked as .gitmodules or .gitattributes */
 #define V_UNREAD 0xff   /* listed, not read yet */
 #define V_GONE 0xfe     /* listed, then not found: removed meanwhile */
 #define V_MISSING 0xfc  /* not stored, named by something: reported once */
@@ -233,6 +237,35 @@ static int tag_target(gkv_oid *out, gkv_otype *type, const char *data, size_t le
 	return -1;
 }
 
+/*
+ * A blob that a tree names ".gitmodules" or ".gitattributes" (in any
+ * spelling) is read by git, which fsck checks it for (a url or path read
+ * as an option, a line too long, ...): checked once per blob.
+ */
+static int check_special(fsck_state *s, const gkv__raw_entry *e)
+{
+	uint8_t *v = gkv__oidmap_at(&s->objs, &e->id);
+	char name[GKV__SEGMENT_MAX + 1];
+	gkv_otype type;
+	void *data;
+	size_t len;
+	int rc;
+
+	if (!v || *v >= V_MISSING || (*v & T_MASK) != GKV_OBJ_BLOB || (*v & (F_SPECIAL | F_BAD)))
+		return 0;
+	*v |= F_SPECIAL;
+	if ((rc = s->b->read(&data, &len, &type, s->b, &e->id)) < 0)
+		return rc == GKV_E_NOTFOUND || rc == GKV_E_CORRUPT
+		    ? problem(s, &e->id, NULL, "%s", gkv_error_last()) : rc;
+	memcpy(name, e->name, e->namelen);
+	name[e->namelen] = '\0';
+	rc = gkv__value_check(name, data, len);
+	gkv_backend_data_free(data);
+	if (rc == GKV_E_INVALID)
+		return problem(s, &e->id, NULL, "blob %s: %s", gkv__hex(&e->id), gkv_error_last());
+	return rc;
+}
+
 static int follow(fsck_state *s, const gkv_oid *id, gkv__commit_graph *g)
 {
 	gkv__raw_entry *ents = NULL;
@@ -273,6 +306,9 @@ static int follow(fsck_state *s, const gkv_oid *id, gkv__commit_graph *g)
 				break; /* a commit of another repository */
 			default:
 				rc = link_to(s, &ents[i].id, GKV_OBJ_BLOB, NULL, id, type);
+				if (rc == 0 && ents[i].namelen <= GKV__SEGMENT_MAX &&
+				    gkv__name_special(ents[i].name, ents[i].namelen))
+					rc = check_special(s, &ents[i]);
 			}
 		}
 		free(ents);

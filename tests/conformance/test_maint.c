@@ -348,6 +348,32 @@ static void test_fsck_missing(void **state)
 	assert_true(has_problem(&log, &ghost, "refs/heads/ghost"));
 }
 
+/* A .gitmodules whose url git would read as an option (gitmodulesUrl),
+ * which gitkv never writes itself but another writer may have. */
+static void test_fsck_gitmodules(void **state)
+{
+	conf_env *env = *state;
+	gkv_backend *b = gkv_repo_backend(env->repo);
+	static const char mods[] = "[submodule \"x\"]\n\tpath = x\n\turl = -upload-pack=evil\n";
+	unsigned char tree[19 + 20];
+	problems_log log;
+	gkv_batch *batch;
+	gkv_oid blob, tid, commit;
+
+	assert_ok(gkv_hash(&blob, GKV_OBJ_BLOB, mods, sizeof(mods) - 1));
+	memcpy(tree, "100644 .gitmodules", 19);
+	memcpy(tree + 19, blob.id, 20);
+	assert_ok(gkv_hash(&tid, GKV_OBJ_TREE, tree, sizeof(tree)));
+	assert_ok(b->batch_begin(&batch, b));
+	assert_ok(b->batch_write(batch, &blob, GKV_OBJ_BLOB, mods, sizeof(mods) - 1));
+	assert_ok(b->batch_write(batch, &tid, GKV_OBJ_TREE, tree, sizeof(tree)));
+	assert_ok(b->batch_commit(batch));
+	assert_ok(gkv_commit_create(&commit, env->repo, &tid, NULL, 0, NULL, NULL, "m\n"));
+	assert_ok(gkv_branch_create(env->repo, "main", &commit));
+	assert_int_equal(fsck(env, &log), 1);
+	assert_true(has_problem(&log, &blob, "could be read as an option"));
+}
+
 /* A branch naming a tree, not a commit. */
 static void test_fsck_wrong_kind(void **state)
 {
@@ -605,6 +631,7 @@ int main(int argc, char **argv)
 	    CONF_TEST(test_fsck_bad_tree),
 	    CONF_TEST(test_fsck_missing),
 	    CONF_TEST(test_fsck_wrong_kind),
+	    CONF_TEST(test_fsck_gitmodules),
 	    CONF_TEST(test_gc_git_unsupported),
 	    CONF_TEST(test_gc),
 	    CONF_TEST(test_gc_logs_nothing),
