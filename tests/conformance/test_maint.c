@@ -454,6 +454,9 @@ static void test_gc(void **state)
 	    "orphan\n"));
 	gkv_tree_free(t);
 	gkv_tree_free(empty);
+	/* looked up once: now in the repo's cache of decoded trees */
+	assert_ok(gkv_tree_lookup(&t, env->repo, &orphan_tree));
+	gkv_tree_free(t);
 
 	/* A branch made, moved and deleted: its log outlives it. */
 	assert_ok(gkv_store_open_branch(&tmp, env->repo, "tmp"));
