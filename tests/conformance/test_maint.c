@@ -556,6 +556,37 @@ static void test_gc_stopped_or_readonly(void **state)
 	assert_int_equal(exists(env, &orphan), 1);
 }
 
+/* A writer moves a branch while gc runs (from its progress callback,
+ * after the marking): the batch fails, nothing is removed. */
+static int move_main(uint64_t done, uint64_t total, void *payload)
+{
+	conf_env *env = payload;
+
+	if (done == total)
+		conf_set(env->store, "moved", "meanwhile");
+	return 0;
+}
+
+static void test_gc_conflict(void **state)
+{
+	conf_env *env = *state;
+	gkv_gc_result res;
+	gkv_oid orphan;
+
+	if (!has_gc(env))
+		skip();
+	conf_set(env->store, "k", "v");
+	orphan = conf_commit(env->repo, NULL, 0, 1700000000, "x", "y");
+	assert_rc(GKV_E_CONFLICT, gkv_repo_gc(&res, env->repo, move_main, env));
+	assert_int_equal(res.objects_removed, 0);
+	assert_int_equal(exists(env, &orphan), 1);
+	assert_value(env->store, "moved", "meanwhile");
+	/* run again: now it lands */
+	assert_ok(gkv_repo_gc(&res, env->repo, NULL, NULL));
+	assert_int_equal(exists(env, &orphan), 0);
+	assert_value(env->store, "moved", "meanwhile");
+}
+
 /* A damaged store: gc removes nothing. */
 static void test_gc_refuses_damage(void **state)
 {
@@ -639,6 +670,7 @@ int main(int argc, char **argv)
 	    CONF_TEST(test_gc),
 	    CONF_TEST(test_gc_logs_nothing),
 	    CONF_TEST(test_gc_stopped_or_readonly),
+	    CONF_TEST(test_gc_conflict),
 	    CONF_TEST(test_gc_refuses_damage),
 	    CONF_TEST(test_stats),
 	};
