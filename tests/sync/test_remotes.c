@@ -197,6 +197,18 @@ static void test_sync_by_name(void **state)
 	assert_string_equal((const char *)url.ptr, gitpath);
 	gkv_buf_dispose(&url);
 
+	/* the remote's HEAD names the default branch of a clone */
+	{
+		gkv_repo *second = NULL;
+		char uri2[700];
+		assert_int_equal(su_sh("git -C '%s' symbolic-ref HEAD refs/heads/dev", gitpath), 0);
+		su_uri(uri2, sizeof(uri2), kind, "second");
+		assert_ok(gkv_clone(&second, gitpath, uri2, NULL, NULL));
+		assert_string_equal(gkv_repo_default_branch(second), "dev");
+		gkv_repo_free(second);
+		assert_int_equal(su_sh("git -C '%s' symbolic-ref HEAD refs/heads/main", gitpath), 0);
+	}
+
 	/* push a change back to it, by the recorded name; git sees it */
 	pushed = su_set(repo, "main", "k2", "from gitkv");
 	assert_ok(gkv_push(repo, "origin", "main", NULL, NULL));
