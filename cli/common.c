@@ -114,6 +114,20 @@ int kv_read_err(struct kv_ctx *ctx, int rc, const char *fmt, ...)
 	return KV_FAIL;
 }
 
+void kv_warn(struct kv_ctx *ctx, const char *fmt, ...)
+{
+	char msg[sizeof(ctx->errmsg)], line[sizeof(ctx->errmsg)];
+	va_list ap;
+
+	if (ctx->o.verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	one_line(line, sizeof(line), msg);
+	fprintf(stderr, "kvctl: warning: %s\n", line);
+}
+
 void kv_note(struct kv_ctx *ctx, const char *fmt, ...)
 {
 	char msg[sizeof(ctx->errmsg)], line[sizeof(ctx->errmsg)];
@@ -450,6 +464,20 @@ int kv_make_info(gkv_info **out, struct kv_ctx *ctx, const char *op, const char 
 	return rc;
 }
 
+int kv_commit_tree(gkv_tree **out, struct kv_ctx *ctx, const gkv_oid *id)
+{
+	char hex[GKV_OID_HEXSZ + 1];
+	gkv_commit *c = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gkv_commit_lookup(&c, ctx->repo, id)) == 0)
+		rc = gkv_tree_lookup(out, ctx->repo, gkv_commit_tree_id(c));
+	gkv_commit_free(c);
+	gkv_oid_fmt(hex, id);
+	return rc < 0 ? kv_read_err(ctx, rc, "commit %s", hex) : KV_OK;
+}
+
 const char *kv_kind_name(gkv_kind kind)
 {
 	switch (kind) {
@@ -484,4 +512,69 @@ int kv_resolve(gkv_oid *out, struct kv_ctx *ctx, const char *spec)
 	if (rc == GKV_E_AMBIGUOUS)
 		return kv_err(ctx, KV_USAGE, "commit prefix '%s' is ambiguous", spec);
 	return rc < 0 ? kv_api_err(ctx, rc, "commit '%s'", spec) : KV_OK;
+}
+
+/* ------------------------------------------------------------ walking */
+
+/* The walk below one directory: path is that directory's full path. */
+static int walk_dir(gkv_tree *tree, const char *path, int dirs, gkv_tree_walk_cb cb,
+		    void *payload)
+{
+	gkv_list *list = NULL;
+	char *full = NULL;
+	gkv_oid id;
+	int rc;
+
+	if ((rc = gkv_tree_list(&list, tree, path)) < 0)
+		return rc;
+	for (size_t i = 0; rc == 0 && i < gkv_list_count(list); i++) {
+		const char *name = gkv_list_name(list, i);
+		gkv_kind kind = gkv_list_kind(list, i);
+		size_t lp = strlen(path), ln = strlen(name);
+
+		free(full);
+		if ((full = malloc(lp + ln + 2)) == NULL) {
+			rc = GKV_E_NOMEM;
+			break;
+		}
+		memcpy(full, path, lp);
+		if (lp)
+			full[lp++] = '/';
+		memcpy(full + lp, name, ln + 1);
+		if ((rc = gkv_tree_entry(&id, NULL, NULL, tree, full)) < 0)
+			break;
+		if (kind != GKV_KIND_DIR) {
+			rc = cb(full, kind, &id, payload);
+			continue;
+		}
+		if (dirs && (rc = cb(full, kind, &id, payload)) == GKV_WALK_SKIP) {
+			rc = 0;
+			continue;
+		}
+		if (rc == 0)
+			rc = walk_dir(tree, full, dirs, cb, payload);
+	}
+	free(full);
+	gkv_list_free(list);
+	return rc;
+}
+
+int kv_tree_walk(gkv_tree *tree, const char *path, int dirs, gkv_tree_walk_cb cb, void *payload)
+{
+	gkv_kind kind;
+	gkv_oid id;
+	int rc;
+
+	if (*path == '\0')
+		return gkv_tree_is_empty(tree) ? 0 : walk_dir(tree, path, dirs, cb, payload);
+	rc = gkv_tree_entry(&id, &kind, NULL, tree, path);
+	if (rc == GKV_E_NOTFOUND)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (kind != GKV_KIND_DIR)
+		return cb(path, kind, &id, payload);
+	if (dirs && (rc = cb(path, kind, &id, payload)) != 0)
+		return rc == GKV_WALK_SKIP ? 0 : rc;
+	return walk_dir(tree, path, dirs, cb, payload);
 }

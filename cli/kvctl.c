@@ -124,6 +124,100 @@ static const struct kv_cmd commands[] = {
      "\n"
      "With --json: {\"branch\",\"hash\",\"changed\"}; on conflict the error\n"
      "document has \"conflicts\": [{\"path\",\"reason\"}].\n"},
+    {"diff", kv_cmd_diff, KV_OPT_NUL, 2, 2, "diff [-z] FROM TO", "show the paths that differ between two commits",
+     "Print one line per value path that differs between the trees of FROM\n"
+     "and TO (each a branch, a full commit id or a unique prefix of at least\n"
+     "4 hex digits), sorted by the bytes of the path: \"A PATH\" (only in TO),\n"
+     "\"D PATH\" (only in FROM), \"M PATH\" (changed). Only names and object\n"
+     "ids are compared; no value is read. Paths are quoted as list quotes\n"
+     "names. Exit 1 if FROM or TO is unknown.\n"
+     "\n"
+     "  -z                   each line raw (\"A PATH\"), ended by a NUL\n"
+     "\n"
+     "With --json: an array of {\"op\",\"path\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl diff main feature\n"
+     "  kvctl --json diff 1a2b3c4d main\n"},
+    {"revert", kv_cmd_revert, 0, 1, 1, "revert COMMIT", "move the branch head back (or on) to COMMIT",
+     "Move the head of --branch to COMMIT (a branch, a full commit id or a\n"
+     "unique prefix of at least 4 hex digits). No commit is made: the\n"
+     "branch then holds exactly what COMMIT holds. The move is recorded in\n"
+     "the branch's reflog (\"reset: moving to ...\"), so `kvctl reflog`\n"
+     "shows the old head and another revert brings it back. If another\n"
+     "writer moves the branch meanwhile, nothing moves and the exit is 3.\n"
+     "\n"
+     "With --json: {\"branch\",\"hash\",\"previous\",\"changed\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl revert 1a2b3c4d\n"
+     "  kvctl --branch test revert main\n"},
+    {"watch", kv_cmd_watch, KV_OPT_NUL, 0, 1, "watch [-z] [PATH]", "print changes under PATH as they happen",
+     "Watch the head of --branch and, each time it moves (by this or any\n"
+     "other process), print one line per value path under PATH (default:\n"
+     "the root) that changed, as diff prints them (\"A PATH\", \"D PATH\",\n"
+     "\"M PATH\"), flushed at once. The head is looked at ten times a\n"
+     "second; several moves between two looks are shown as one. Runs until\n"
+     "interrupted (SIGINT or SIGTERM: exit 0).\n"
+     "\n"
+     "  -z                   each line raw, ended by a NUL\n"
+     "\n"
+     "With --json: one {\"commit\",\"op\",\"path\"} object a line (commit is\n"
+     "null when the branch was deleted).\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl watch posts/\n"
+     "  kvctl --json watch | while read -r change; do ...; done\n"},
+    {"dot", kv_cmd_dot, 0, 0, 0, "dot", "print the commit graph as Graphviz",
+     "Print the graph of every branch's commits in Graphviz's DOT language:\n"
+     "one node per commit (its short id and subject), an edge from each\n"
+     "commit to each of its parents, and one box per branch with an edge to\n"
+     "its head.\n"
+     "\n"
+     "With --json: {\"nodes\":[{\"id\",\"kind\",\"label\"}],\"edges\":[{\"from\",\"to\"}]},\n"
+     "kind being \"commit\" (id: the 40-hex id, label: the subject) or \"branch\"\n"
+     "(id: \"refs/heads/NAME\", label: NAME).\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl dot | dot -Tsvg > history.svg\n"},
+    {"export", kv_cmd_export, 0, 1, 2, "export DIR [PATH]", "write the tree at PATH as files under DIR",
+     "Write every value under PATH (default: the root) of --branch as a file\n"
+     "under DIR (made if absent), directories as directories. Files already\n"
+     "in DIR are left, or replaced where the tree has a value of the same\n"
+     "name; nothing is ever written outside DIR: a name in the store that\n"
+     "could escape it (\"..\", \".git\" and what file systems read as such) stops\n"
+     "the export before anything is written (exit 4), a symbolic link met in\n"
+     "DIR where a directory goes is never followed (exit 4), and a file is\n"
+     "replaced by renaming a new file over it, never written through a link.\n"
+     "Values are streamed to disk. Symbolic links and submodules in the\n"
+     "tree are skipped with a warning. A progress bar is drawn on stderr\n"
+     "when stdout is a terminal.\n"
+     "\n"
+     "With --json: {\"dir\",\"path\",\"branch\",\"files\",\"bytes\",\"skipped\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl export /tmp/site\n"
+     "  kvctl --branch v2 export out posts/2016\n"},
+    {"import", kv_cmd_import, KV_OPT_MESSAGE | KV_OPT_AUTHOR, 1, 2,
+     "import DIR [PATH] [-m MSG] [--author \"NAME <EMAIL>\"]", "make the tree at PATH exactly DIR's files",
+     "Make one commit on --branch whose tree at PATH (default: the root)\n"
+     "holds exactly the regular files under DIR, each as a value: values\n"
+     "not in DIR are removed, empty directories vanish. Symbolic links,\n"
+     "devices, FIFOs and sockets are skipped with a \"kvctl: warning:\" line\n"
+     "on stderr, and no link is followed. A file whose name cannot be a\n"
+     "gitkv path (\".git\", ...) is exit 2, naming it, and nothing is\n"
+     "committed. When the tree would not change, no commit is made. A\n"
+     "progress bar is drawn on stderr when stdout is a terminal.\n"
+     "\n"
+     "  -m, --message MSG    the commit message (default \"import [PATH]\")\n"
+     "  --author \"NAME <EMAIL>\"\n"
+     "                       the commit's author\n"
+     "\n"
+     "With --json: {\"branch\",\"hash\",\"changed\",\"files\",\"bytes\",\"skipped\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl import ./site -m \"publish\"\n"
+     "  kvctl import ./drafts posts/drafts\n"},
     {"help", cmd_help, 0, 0, 1, "help [COMMAND]", "show help for kvctl or a command",
      "Print the help of COMMAND, or the list of commands.\n"},
 };
@@ -384,16 +478,19 @@ static int run(struct kv_ctx *ctx)
 {
 	char *buf = NULL;
 	size_t len = 0;
+	FILE *mem;
 	int rc;
 
 	if (!ctx->o.json) {
 		ctx->out = stdout;
 		return ctx->cmd->run(ctx);
 	}
-	if ((ctx->out = open_memstream(&buf, &len)) == NULL)
+	if ((mem = open_memstream(&buf, &len)) == NULL)
 		return kv_err(ctx, KV_FAIL, "cannot buffer output: %s", strerror(errno));
+	/* A command that streams (get, watch) points ctx->out at stdout. */
+	ctx->out = mem;
 	rc = ctx->cmd->run(ctx);
-	fclose(ctx->out);
+	fclose(mem);
 	if (rc == KV_OK)
 		fwrite(buf, 1, len, stdout);
 	free(buf);
