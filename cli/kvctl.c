@@ -517,6 +517,8 @@ static void print_json_error(const struct kv_ctx *ctx, int rc)
 		}
 		putc(']', stdout);
 	}
+	if (ctx->errjson)
+		fputs(ctx->errjson, stdout);
 	puts("}");
 }
 
@@ -538,6 +540,7 @@ int main(int argc, char **argv)
 	if (rc != KV_OK && ctx.o.json)
 		print_json_error(&ctx, rc);
 	gkv_conflicts_free(ctx.conflicts);
+	free(ctx.errjson);
 	/* A result that did not reach stdout (a full disk) is a failure. */
 	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == KV_OK)
 		rc = kv_err(&ctx, KV_FAIL, "cannot write to stdout: %s", strerror(errno));
