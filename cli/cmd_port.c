@@ -373,7 +373,7 @@ int kv_cmd_export(struct kv_ctx *ctx)
 		rc = rc != KV_OK ? rc : ctx->errcode;
 		goto done;
 	}
-	e.bar = ctx->o.verbosity < 0 ? NULL : kv_progress_start("export");
+	e.bar = kv_progress_start("export");
 	rc = export_items(&e, top);
 	kv_progress_end(e.bar);
 	if (rc != KV_OK)
@@ -561,7 +561,7 @@ done:
 /* The tree of DIR's files, read from top, into *out. */
 static int build(struct import *im, int top, gkv_tree **out, uint64_t *bytes)
 {
-	kv_progress *bar = im->ctx->o.verbosity < 0 ? NULL : kv_progress_start("import");
+	kv_progress *bar = kv_progress_start("import");
 	gkv_tree *t = NULL, *next;
 	gkv_buf val;
 	int rc;

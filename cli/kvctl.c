@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kvctl.h"
+#include "progress.h"
 
 static int cmd_help(struct kv_ctx *ctx);
 
@@ -533,6 +534,7 @@ int main(int argc, char **argv)
 		return KV_FAIL;
 	}
 	rc = parse_command_line(&ctx, argc, argv);
+	kv_progress_allow(ctx.o.verbosity >= 0); /* -q: no progress bar */
 	if (rc == KV_OK && ctx.cmd)
 		rc = run(&ctx);
 	gkv_repo_free(ctx.repo);
