@@ -19,12 +19,20 @@ static int cmd_help(struct kv_ctx *ctx);
 static const struct kv_cmd commands[] = {
     {"init", kv_cmd_init, 0, 0, 0, "init", "create an empty store",
      "Create the store (--store, $GITKV_STORE or ./.gitkv). A store that\n"
-     "already exists is left as it is, and the command succeeds.\n"},
+     "already exists is left as it is, and the command succeeds.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl --store git:/srv/data.git init\n"
+     "  GITKV_STORE=lmdb:/var/lib/kv kvctl init\n"},
     {"get", kv_cmd_get, 0, 1, 1, "get PATH", "print the value at PATH",
      "Write the bytes of the value at PATH to stdout, unchanged (no newline\n"
      "is added). Exit 1 if PATH is absent or is a directory.\n"
      "With --json: {\"path\",\"kind\",\"encoding\",\"value\"}, the value as a\n"
-     "string when it is UTF-8 (encoding \"utf-8\"), else base64 (\"base64\").\n"},
+     "string when it is UTF-8 (encoding \"utf-8\"), else base64 (\"base64\").\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl get posts/2016/marrakech.md\n"
+     "  kvctl --branch draft --json get config/title\n"},
     {"set", kv_cmd_set, KV_OPT_MESSAGE | KV_OPT_AUTHOR, 1, 2,
      "set PATH [VALUE] [-m MSG] [--author \"NAME <EMAIL>\"]", "set the value at PATH",
      "Make one commit on the branch that sets PATH to VALUE; without VALUE,\n"
@@ -35,7 +43,11 @@ static const struct kv_cmd commands[] = {
      "  --author \"NAME <EMAIL>\"\n"
      "                       the commit's author\n"
      "\n"
-     "With --json: {\"branch\",\"hash\",\"changed\"}, hash being the head after.\n"},
+     "With --json: {\"branch\",\"hash\",\"changed\"}, hash being the head after.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl set posts/hello.md \"Hello\"\n"
+     "  kvctl set images/logo.png < logo.png -m \"new logo\"\n"},
     {"remove", kv_cmd_remove, KV_OPT_MESSAGE | KV_OPT_AUTHOR, 1, 1, "remove PATH [-m MSG]",
      "remove the value or directory at PATH",
      "Make one commit on the branch that removes PATH (a value, or a\n"
@@ -45,7 +57,11 @@ static const struct kv_cmd commands[] = {
      "  --author \"NAME <EMAIL>\"\n"
      "                       the commit's author\n"
      "\n"
-     "With --json: {\"branch\",\"hash\",\"changed\"}.\n"},
+     "With --json: {\"branch\",\"hash\",\"changed\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl remove posts/old\n"
+     "  kvctl remove drafts -m \"clean up\"\n"},
     {"list", kv_cmd_list, KV_OPT_NUL, 0, 1, "list [-z] [PATH]", "list the children of a directory",
      "Print the names in the directory PATH (default: the root), one a line,\n"
      "sorted by their bytes; a directory's name ends with '/'. Exit 1 if PATH\n"
@@ -55,7 +71,11 @@ static const struct kv_cmd commands[] = {
      "  -z                   names raw, each ended by a NUL instead of a newline\n"
      "\n"
      "With --json: an array of {\"name\",\"kind\"}, kind being \"value\", \"dir\",\n"
-     "\"exec\", \"link\" or \"submodule\".\n"},
+     "\"exec\", \"link\" or \"submodule\".\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl list posts/\n"
+     "  kvctl list -z | xargs -0 -n1 echo\n"},
     {"tree", kv_cmd_tree, KV_OPT_NUL, 0, 1, "tree [-z] [PATH]", "list every value under PATH",
      "Print the full path of every value under PATH (default: the root), one\n"
      "a line, sorted by their bytes, quoted as list quotes names. Exit 1 if\n"
@@ -63,7 +83,11 @@ static const struct kv_cmd commands[] = {
      "\n"
      "  -z                   paths raw, each ended by a NUL instead of a newline\n"
      "\n"
-     "With --json: an array of {\"path\",\"kind\"}.\n"},
+     "With --json: an array of {\"path\",\"kind\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl tree posts\n"
+     "  kvctl --json tree\n"},
     {"log", kv_cmd_log, KV_OPT_COUNT | KV_OPT_NUL, 0, 1, "log [-n N] [-z] [PATH]",
      "show the commits of the branch",
      "Print the commits of the branch, newest first, one a line:\n"
@@ -75,7 +99,11 @@ static const struct kv_cmd commands[] = {
      "  -z                   subjects raw, each line ended by a NUL\n"
      "\n"
      "With --json: an array of\n"
-     "{\"hash\",\"parents\",\"author\",\"email\",\"time\",\"message\"}.\n"},
+     "{\"hash\",\"parents\",\"author\",\"email\",\"time\",\"message\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl log -n 5\n"
+     "  kvctl log posts/hello.md\n"},
     {"branch", kv_cmd_branch, KV_OPT_NUL | KV_OPT_FORCE, 0, 3,
      "branch [-z] [create NAME [FROM] | delete [--force] NAME]",
      "list, create or delete branches",
@@ -87,7 +115,12 @@ static const struct kv_cmd commands[] = {
      "  branch delete NAME         delete branch NAME; the store's default\n"
      "                             branch only with --force (-f)\n"
      "With --json: an array of {\"name\",\"head\"}, or the one branch made or\n"
-     "deleted.\n"},
+     "deleted.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl branch create draft\n"
+     "  kvctl branch delete draft\n"
+     "  kvctl --json branch\n"},
     {"reflog", kv_cmd_reflog, KV_OPT_NUL, 0, 1, "reflog [-z] [BRANCH]",
      "show every move of a branch",
      "Print every move of BRANCH (default: --branch), newest first, one a\n"
@@ -102,11 +135,19 @@ static const struct kv_cmd commands[] = {
      "\n"
      "  -z                   messages raw, each line ended by a NUL\n"
      "\n"
-     "With --json: an array of {\"old\",\"new\",\"name\",\"email\",\"time\",\"message\"}.\n"},
+     "With --json: an array of {\"old\",\"new\",\"name\",\"email\",\"time\",\"message\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl reflog\n"
+     "  kvctl reflog draft  (then: kvctl branch create draft OLD)\n"},
     {"snapshot", kv_cmd_snapshot, 0, 0, 0, "snapshot", "print the head commit's hash",
      "Print the 40-hex id of the branch's head commit. Exit 1 if the branch\n"
      "has no commit yet.\n"
-     "With --json: {\"branch\",\"hash\"}.\n"},
+     "With --json: {\"branch\",\"hash\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl snapshot\n"
+     "  kvctl --branch draft --json snapshot\n"},
     {"merge", kv_cmd_merge, KV_OPT_MESSAGE | KV_OPT_AUTHOR, 1, 1, "merge FROM [-m MSG]",
      "merge a branch or commit into the branch",
      "Three-way merge of FROM (a branch, a full commit id or a unique prefix\n"
@@ -124,7 +165,11 @@ static const struct kv_cmd commands[] = {
      "                       the merge commit's author\n"
      "\n"
      "With --json: {\"branch\",\"hash\",\"changed\"}; on conflict the error\n"
-     "document has \"conflicts\": [{\"path\",\"reason\"}].\n"},
+     "document has \"conflicts\": [{\"path\",\"reason\"}].\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl merge draft\n"
+     "  kvctl --branch main merge 1a2b3c4d -m \"take the fix\"\n"},
     {"diff", kv_cmd_diff, KV_OPT_NUL, 2, 2, "diff [-z] FROM TO", "show the paths that differ between two commits",
      "Print one line per value path that differs between the trees of FROM\n"
      "and TO (each a branch, a full commit id or a unique prefix of at least\n"
@@ -220,7 +265,14 @@ static const struct kv_cmd commands[] = {
      "  kvctl import ./site -m \"publish\"\n"
      "  kvctl import ./drafts posts/drafts\n"},
     {"help", cmd_help, 0, 0, 1, "help [COMMAND]", "show help for kvctl or a command",
-     "Print the help of COMMAND, or the list of commands.\n"},
+     "Print the help of COMMAND, or the list of commands.\n"
+     "\n"
+     "With --json: {\"commands\":[{\"name\",\"usage\",\"summary\"}]}, or for one\n"
+     "command {\"name\",\"usage\",\"summary\",\"help\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl help\n"
+     "  kvctl help import\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -419,10 +471,45 @@ static void print_help(FILE *f)
 	fputs(global_help, f);
 }
 
+/* One command as a JSON object: {"name","usage","summary"[,"help"]}. */
+static void cmd_json(FILE *f, const struct kv_cmd *cmd, int full)
+{
+	putc('{', f);
+	kv_json_key(f, "name", 1);
+	kv_json_cstr(f, cmd->name);
+	kv_json_key(f, "usage", 0);
+	kv_json_cstr(f, cmd->usage);
+	kv_json_key(f, "summary", 0);
+	kv_json_cstr(f, cmd->summary);
+	if (full) {
+		kv_json_key(f, "help", 0);
+		kv_json_cstr(f, cmd->help);
+	}
+	putc('}', f);
+}
+
 static int cmd_help(struct kv_ctx *ctx)
 {
 	const struct kv_cmd *cmd;
 
+	if (ctx->o.json && ctx->o.nargs == 0) {
+		fputs("{\"commands\":[", ctx->out);
+		for (size_t i = 0; i < NCOMMANDS; i++) {
+			if (i)
+				putc(',', ctx->out);
+			cmd_json(ctx->out, &commands[i], 0);
+		}
+		fputs("]}\n", ctx->out);
+		return KV_OK;
+	}
+	if (ctx->o.json) {
+		if ((cmd = find_cmd(ctx->o.args[0])) == NULL)
+			return kv_err(ctx, KV_USAGE, "unknown command '%s' (see 'kvctl help')",
+				      ctx->o.args[0]);
+		cmd_json(ctx->out, cmd, 1);
+		putc('\n', ctx->out);
+		return KV_OK;
+	}
 	if (ctx->o.nargs == 0) {
 		print_help(stdout);
 		return KV_OK;
