@@ -97,11 +97,11 @@ int kv_diff_trees(struct kv_changes *out, gkv_tree *old, gkv_tree *new, const ch
 	int rc = 0;
 
 	if (new)
-		rc = kv_tree_walk(new, prefix, 1, visit, &s);
+		rc = gkv_tree_walk(new, prefix, 1, visit, &s);
 	if (rc == 0 && old) {
 		s.other = new;
 		s.added = 0;
-		rc = kv_tree_walk(old, prefix, 1, visit, &s);
+		rc = gkv_tree_walk(old, prefix, 1, visit, &s);
 	}
 	if (rc == 0 && out->n)
 		qsort(out->v, out->n, sizeof(out->v[0]), change_cmp);

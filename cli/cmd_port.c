@@ -172,41 +172,42 @@ static int check_name(struct export *e, const char *name, const char *path)
 	return KV_OK;
 }
 
-/* Collect what is under the store path `path` (rel: the same, relative to
- * the export's top), checking every name; directories before their contents. */
-static int collect(struct export *e, const char *path, const char *rel)
+/* One entry of the walk under the exported path: its name is checked,
+ * and it is kept with its path relative to the export's top. */
+static int collect_entry(const char *path, gkv_kind kind, const gkv_oid *id, void *payload)
 {
-	gkv_list *list = NULL;
-	char *full = NULL, *sub = NULL;
+	struct export *e = payload;
+	size_t skip = *e->prefix ? strlen(e->prefix) + 1 : 0;
+	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
 	int rc;
 
-	if ((rc = gkv_tree_list(&list, e->tree, path)) < 0)
-		return kv_read_err(e->ctx, rc, "export of '%s' on branch '%s'", path,
-				   e->ctx->branch);
-	rc = KV_OK;
-	for (size_t i = 0; rc == KV_OK && i < gkv_list_count(list); i++) {
-		const char *name = gkv_list_name(list, i);
-		gkv_kind kind = gkv_list_kind(list, i);
-
-		free(full);
-		free(sub);
-		full = join(path, name);
-		sub = join(rel, name);
-		if (!full || !sub) {
-			rc = kv_err(e->ctx, KV_FAIL, "out of memory");
-			break;
-		}
-		if ((rc = check_name(e, name, full)) != KV_OK)
-			break;
-		if (items_add(&e->items, sub, kind, 0) < 0)
-			rc = kv_err(e->ctx, KV_FAIL, "out of memory");
-		else if (kind == GKV_KIND_DIR)
-			rc = collect(e, full, sub);
+	(void)id;
+	if (strlen(path) <= skip) /* the exported directory itself */
+		return 0;
+	if ((rc = check_name(e, name, path)) != KV_OK)
+		return GKV_E_USER;
+	if (items_add(&e->items, path + skip, kind, 0) < 0) {
+		kv_err(e->ctx, KV_FAIL, "out of memory");
+		return GKV_E_USER;
 	}
-	free(full);
-	free(sub);
-	gkv_list_free(list);
-	return rc;
+	return 0;
+}
+
+/*
+ * Collect what is under the exported path, directories before their
+ * contents, checking every name (gkv_tree_walk: names and kinds only).
+ * GKV_E_USER from the callback: it reported the failure itself.
+ */
+static int collect(struct export *e)
+{
+	int rc = gkv_tree_walk(e->tree, e->prefix, 1, collect_entry, e);
+
+	if (rc == GKV_E_USER)
+		return e->ctx->errcode;
+	if (rc < 0)
+		return kv_read_err(e->ctx, rc, "export of '%s' on branch '%s'", e->prefix,
+				   e->ctx->branch);
+	return KV_OK;
 }
 
 struct sink {
@@ -359,7 +360,7 @@ int kv_cmd_export(struct kv_ctx *ctx)
 	}
 	/* Every name is checked before a byte is written. */
 	if (kind == GKV_KIND_DIR) {
-		rc = collect(&e, path, "");
+		rc = collect(&e);
 	} else { /* one value: DIR/<its name> */
 		if ((parent = split_last(path, &leaf)) == NULL ||
 		    items_add(&e.items, leaf, kind, 0) < 0) {

@@ -180,7 +180,7 @@ int kv_cmd_tree(struct kv_ctx *ctx)
 	if (rc != KV_OK || kind == GKV_KIND_NONE)
 		goto print;
 	/* A value is the one value "under" itself: the walk gives it. */
-	rc = kv_tree_walk(tree, path, 0, collect, &e);
+	rc = gkv_tree_walk(tree, path, 0, collect, &e);
 	if (rc < 0)
 		rc = kv_read_err(ctx, rc, "tree '%s' on branch '%s'", path, ctx->branch);
 print:

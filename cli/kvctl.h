@@ -150,11 +150,6 @@ int kv_resolve(gkv_oid *out, struct kv_ctx *ctx, const char *spec);
  * store (exit 4). 0, or the exit status after reporting it. */
 int kv_commit_tree(gkv_tree **out, struct kv_ctx *ctx, const gkv_oid *id);
 
-/* gkv_tree_walk's contract: names, kinds and ids under path, never a
- * value; a directory before what it holds (passed too when dirs is set;
- * GKV_WALK_SKIP skips it). */
-int kv_tree_walk(gkv_tree *tree, const char *path, int dirs, gkv_tree_walk_cb cb, void *payload);
-
 /* The printable name of a kind in --json output ("value", "dir", ...). */
 const char *kv_kind_name(gkv_kind kind);
 

@@ -13,7 +13,8 @@ from conftest import HEX40
 
 GIT = shutil.which("git")
 COMMANDS = ["init", "get", "set", "remove", "list", "tree", "log", "branch", "reflog",
-            "snapshot", "merge", "diff", "revert", "watch", "dot", "export", "import", "help"]
+            "snapshot", "merge", "diff", "revert", "watch", "dot", "export", "import", "gc",
+            "fsck", "stats", "help"]
 
 
 @pytest.fixture(params=["lmdb", "git"])
@@ -81,6 +82,17 @@ def test_every_command_speaks_json(kv, store, tmp_path):
     assert doc(kv, *s, "remove", "a")["changed"] is True
     assert doc(kv, *s, "branch", "delete", "side")["name"] == "side"
     assert doc(kv, *s, "init")["created"] is False
+    assert doc(kv, *s, "fsck") == {"problems": []}
+    st = doc(kv, *s, "stats")
+    assert set(st) == {"backend", "objects", "refs", "branches", "branch", "backend_stats"}
+    assert set(st["objects"]) == {"commit", "tree", "blob", "tag"}
+    r = kv.run(*s, "--json", "gc")
+    g = json.loads(r.out)
+    if r.rc == 0:
+        assert (set(g) == {"supported", "message"} and g["supported"] is False) or set(g) == {
+            "supported", "objects_removed", "bytes_removed", "objects_kept", "reflogs_removed"}
+    else:  # a backend that cannot remove objects: the error document
+        assert r.rc == 4 and g["code"] == 4 and "does not remove objects" in g["error"]
 
 
 def test_every_command_gives_the_error_document(kv, store, tmp_path):
@@ -102,6 +114,9 @@ def test_every_command_gives_the_error_document(kv, store, tmp_path):
     error_doc(kv, 4, "--store", f"lmdb:{tmp_path / 'none'}", "dot")
     error_doc(kv, 1, *s, "export", str(tmp_path / "x"), "nosuch")
     error_doc(kv, 1, *s, "import", str(tmp_path / "nosuch"))
+    error_doc(kv, 4, "--store", f"lmdb:{tmp_path / 'none'}", "gc")
+    error_doc(kv, 4, "--store", f"lmdb:{tmp_path / 'none'}", "fsck")
+    error_doc(kv, 1, *s, "--branch", "nosuch", "stats")
     error_doc(kv, 2, "help", "nosuch")
     error_doc(kv, 2, "nosuch")
     error_doc(kv, 2, *s, "get", "--bad-option", "k")

@@ -72,3 +72,15 @@ def test_no_bar_without_a_terminal_or_with_q(kv, tmp_path):
     (src / "new").write_bytes(b"n")
     rc, out = run_on_tty(kv, "-q", *store, "import", str(src))
     assert rc == 0 and out == b"", out
+
+
+def test_fsck_draws_a_bar_on_a_terminal_only(kv, tmp_path):
+    src = tmp_path / "src"
+    make_files(src, 100)
+    store = ["--store", f"lmdb:{tmp_path / 'st'}"]
+    kv.ok(*store, "import", str(src))
+    rc, out = run_on_tty(kv, *store, "fsck")
+    assert rc == 0, out
+    assert b"fsck: " in out and b"\r" in out, out
+    r = kv.ok(*store, "fsck")
+    assert r.out == b"" and r.err == ""
