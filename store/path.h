@@ -37,6 +37,16 @@ int gkv__dir_path_check(const char *path);
 int gkv__segment_ok(const char *name, size_t namelen);
 
 /*
+ * How git fsck reads a tree entry name (len bytes, no NUL):
+ * gkv__name_is_dotgit is 1 if some file system git supports reads it, or
+ * a part of it after a '\', as ".git" (fsck's hasDotgit); gkv__name_special
+ * is 1 for ".gitmodules", 2 for ".gitattributes" in any of the spellings
+ * above, else 0.
+ */
+int gkv__name_is_dotgit(const char *name, size_t len);
+int gkv__name_special(const char *name, size_t len);
+
+/*
  * Check a value about to be written at path (valid, not the root) the
  * way git fsck --strict checks a blob by its name: at a .gitmodules (in
  * any spelling path.c lists), a submodule name that climbs out with "..",
