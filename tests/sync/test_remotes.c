@@ -116,6 +116,17 @@ static void test_remote_add_list_remove(void **state)
 		    su_dir), 0);
 		su_git_fsck("local");
 	}
+	/* removing "team" leaves the refs of "team/hub" */
+	assert_ok(gkv_remote_add(repo, "team", path));
+	assert_ok(gkv_remote_remove(repo, "team/hub"));
+	assert_ok(gkv_remote_add(repo, "team/hub", path));
+	assert_ok(gkv_fetch(NULL, repo, "team", NULL, NULL));
+	assert_ok(gkv_fetch(NULL, repo, "team/hub", NULL, NULL));
+	assert_true(su_has_ref(repo, "refs/remotes/team/main"));
+	assert_true(su_has_ref(repo, "refs/remotes/team/hub/main"));
+	assert_ok(gkv_remote_remove(repo, "team"));
+	assert_false(su_has_ref(repo, "refs/remotes/team/main"));
+	assert_true(su_has_ref(repo, "refs/remotes/team/hub/main"));
 	/* a removed name can be recorded again */
 	assert_ok(gkv_remote_add(repo, "origin", path));
 	gkv_repo_free(other);
