@@ -153,9 +153,13 @@ done:
 	return rc;
 }
 
-static int collect(const char *path, gkv_kind kind, const void *value, size_t len, void *payload)
+/* One entry of the walk: names, kinds and ids only, never a value, so a
+ * listing costs the trees, whatever the values' sizes. */
+static int collect(const char *path, gkv_kind kind, const gkv_oid *id, void *payload)
 {
 	char *copy = strdup(path);
+
+	(void)id;
 
 	if (!copy || entries_add(payload, copy, kind) < 0) {
 		free(copy);
@@ -175,10 +179,8 @@ int kv_cmd_tree(struct kv_ctx *ctx)
 
 	if (rc != KV_OK || kind == GKV_KIND_NONE)
 		goto print;
-	if (kind != GKV_KIND_DIR) /* a value is the one value "under" itself */
-		rc = collect(path, kind, NULL, 0, &e);
-	else
-		rc = gkv_tree_fold(tree, path, collect, &e);
+	/* A value is the one value "under" itself: the walk gives it. */
+	rc = gkv_tree_walk(tree, path, 0, collect, &e);
 	if (rc < 0)
 		rc = kv_read_err(ctx, rc, "tree '%s' on branch '%s'", path, ctx->branch);
 print:

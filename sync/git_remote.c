@@ -23,6 +23,26 @@
 #include "git_int.h"
 #include "util.h"
 
+/*
+ * libgit2 maps a pack in windows of 1 GiB, up to 8 GiB, by default: the
+ * pack of a fetch would be resident whole while it is read back. Smaller
+ * windows bound what a fetch keeps mapped (process-wide settings, only
+ * ever lowered here).
+ */
+#define MWINDOW_SIZE ((size_t)8 << 20)
+#define MWINDOW_MAPPED_LIMIT ((size_t)32 << 20)
+
+static void bound_pack_windows(void)
+{
+	size_t v = 0;
+
+	if (git_libgit2_opts(GIT_OPT_GET_MWINDOW_SIZE, &v) == 0 && v > MWINDOW_SIZE)
+		git_libgit2_opts(GIT_OPT_SET_MWINDOW_SIZE, MWINDOW_SIZE);
+	if (git_libgit2_opts(GIT_OPT_GET_MWINDOW_MAPPED_LIMIT, &v) == 0 &&
+	    v > MWINDOW_MAPPED_LIMIT)
+		git_libgit2_opts(GIT_OPT_SET_MWINDOW_MAPPED_LIMIT, MWINDOW_MAPPED_LIMIT);
+}
+
 static int op_init(gkv__wire_op *op, gkv_repo *repo, const char *url,
     const gkv_sync_options *opts)
 {
@@ -38,6 +58,7 @@ static int op_init(gkv__wire_op *op, gkv_repo *repo, const char *url,
 		op->url_shown = NULL;
 		return gkv__error(GKV_E_ERROR, "libgit2 failed to start");
 	}
+	bound_pack_windows();
 	/* trust the CAs of opts, for the whole process as libgit2 does */
 	if (opts && opts->ca_file &&
 	    git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, opts->ca_file, NULL) < 0) {
