@@ -116,6 +116,17 @@ static void test_remote_add_list_remove(void **state)
 		    su_dir), 0);
 		su_git_fsck("local");
 	}
+	/* removing "team" leaves the refs of "team/hub" */
+	assert_ok(gkv_remote_add(repo, "team", path));
+	assert_ok(gkv_remote_remove(repo, "team/hub"));
+	assert_ok(gkv_remote_add(repo, "team/hub", path));
+	assert_ok(gkv_fetch(NULL, repo, "team", NULL, NULL));
+	assert_ok(gkv_fetch(NULL, repo, "team/hub", NULL, NULL));
+	assert_true(su_has_ref(repo, "refs/remotes/team/main"));
+	assert_true(su_has_ref(repo, "refs/remotes/team/hub/main"));
+	assert_ok(gkv_remote_remove(repo, "team"));
+	assert_false(su_has_ref(repo, "refs/remotes/team/main"));
+	assert_true(su_has_ref(repo, "refs/remotes/team/hub/main"));
 	/* a removed name can be recorded again */
 	assert_ok(gkv_remote_add(repo, "origin", path));
 	gkv_repo_free(other);
@@ -170,6 +181,13 @@ static void make_git_repo(const char *name)
 	    "git checkout -qb dev && echo d > d && git add d && git commit -qm two && "
 	    "git checkout -q main && cd .. && git clone -q --bare work '%s' && rm -rf work",
 	    su_dir, name), 0);
+}
+
+static gkv_oid head_of(gkv_repo *repo, const char *branch)
+{
+	gkv_oid id;
+	assert_ok(gkv_branch_head(&id, repo, branch));
+	return id;
 }
 
 static void test_sync_by_name(void **state)
@@ -227,6 +245,29 @@ static void test_sync_by_name(void **state)
 	assert_ok(gkv_pull(&out, NULL, repo, "origin", NULL, "main", GKV_PULL_FF, NULL, NULL));
 	su_check_value(repo, "main", "k", "v3\n");
 	su_check_value(repo, "main", "k2", "from gitkv");
+
+	/* the same repository through git's transport (file://): a recorded
+	 * remote's tracking ref moves, a pull and a push go through */
+	{
+		char furl[700];
+		gkv_oid gh;
+		snprintf(furl, sizeof(furl), "file://%s", gitpath);
+		assert_ok(gkv_remote_add(repo, "wire", furl));
+		assert_ok(gkv_fetch(NULL, repo, "wire", NULL, NULL));
+		gh = su_ref(repo, "refs/remotes/wire/main");
+		assert_oid_eq(&gh, su_p(head_of(repo, "main")));
+		assert_true(su_has_ref(repo, "refs/remotes/wire/dev"));
+		pushed = su_set(repo, "main", "k4", "over the wire");
+		assert_ok(gkv_push(repo, "wire", "main", NULL, NULL));
+		assert_oid_eq(&pushed, su_p(su_ref(repo, "refs/remotes/wire/main")));
+		su_sh_line(line, sizeof(line), "git -C '%s' show main:k4", gitpath);
+		assert_string_equal(line, "over the wire");
+		assert_int_equal(su_sh("git -C '%s' fsck --strict --no-progress >/dev/null 2>&1",
+		    gitpath), 0);
+		assert_ok(gkv_pull(&out, NULL, repo, "origin", NULL, "main", GKV_PULL_FF, NULL,
+		    NULL));
+		assert_oid_eq(&out, &pushed);
+	}
 
 	/* fetch from an LMDB store by its plain path and by its store name: no
 	 * ref moves for a URL */
