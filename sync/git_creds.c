@@ -191,5 +191,9 @@ int gkv__wire_error(gkv__wire_op *op, int code, const char *what)
 		err = GKV_E_USER;
 	else
 		err = GKV_E_NETWORK; /* connection refused, broken off, a server failure */
+	/* a message that quotes the password (a URL libgit2 repeats) loses it */
+	if (op->opts && op->opts->password && *op->opts->password &&
+	    strstr(msg, op->opts->password))
+		msg = "(the message held the password and is withheld)";
 	return gkv__error(err, "%s %s: %s", what, op->url_shown, msg);
 }

@@ -300,6 +300,28 @@ static void make_hostile(void)
 	make_bad_tree("dotgit", tree, tree_of(tree, blob, 1, ".git"));
 	make_bad_tree("slash", tree, tree_of(tree, blob, 1, "a/b"));
 	make_bad_tree("dup", tree, tree_of(tree, blob, 2, "same", "same"));
+	/* an empty name: git's pack-objects refuses to walk it, so it lives
+	 * apart, where only the fetch of it fails */
+	assert_int_equal(sh("git init -q --bare -b main %s/empty.git", tmpdir), 0);
+	assert_int_equal(sh("echo hostile | git -C %s/empty.git hash-object -w --stdin >/dev/null",
+	    tmpdir), 0);
+	{
+		unsigned char t[64];
+		size_t n = tree_of(t, blob, 1, "");
+		char path[600], tid[64], cid[64];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/tree-empty", tmpdir);
+		assert_non_null(f = fopen(path, "wb"));
+		assert_int_equal(fwrite(t, 1, n, f), n);
+		fclose(f);
+		first_line(tid, sizeof(tid),
+		    "git -C %s/empty.git hash-object --literally -t tree -w %s", tmpdir, path);
+		first_line(cid, sizeof(cid), "git -C %s/empty.git commit-tree %s -m bad", tmpdir,
+		    tid);
+		assert_int_equal(sh("git -C %s/empty.git update-ref refs/heads/main %s", tmpdir,
+		    cid), 0);
+	}
 	/* a good branch beside them, which a fetch of everything must not
 	 * land either when a bad one comes with it */
 	assert_int_equal(sh("set -e; cd %s; git clone -q src.git hw; "
@@ -537,6 +559,14 @@ static void test_fetch_hostile_trees(void **state)
 			assert_int_equal(object_count(repo), n);
 		}
 		assert_rc(GKV_E_CORRUPT, gkv__git_fetch(&r, repo, url, NULL, NULL, move_branches, NULL));
+		ref_dump(after, repo);
+		assert_string_equal(before, after);
+		assert_int_equal(object_count(repo), n);
+		/* the empty name: the server fails to pack it, which is all the
+		 * store sees */
+		daemon_url(url, sizeof(url), "empty.git");
+		assert_rc(GKV_E_NETWORK, gkv__git_fetch(&r, repo, url, NULL, NULL, move_branches, NULL));
+		daemon_url(url, sizeof(url), "hostile.git");
 		ref_dump(after, repo);
 		assert_string_equal(before, after);
 		assert_int_equal(object_count(repo), n);
