@@ -73,6 +73,13 @@ size_t gkv__path_depth(const char *path);
  */
 int gkv__branch_check(const char *name);
 
+/*
+ * Validate a full ref name ("refs/heads/main", "refs/remotes/o/x"): it
+ * starts with "refs/" and follows the rules of a branch name component by
+ * component; 0 or GKV_E_INVALID quoting the name and the rule broken.
+ */
+int gkv__refname_check(const char *name);
+
 /* "refs/heads/<name>" into out (malloc()ed). Validates first. */
 int gkv__branch_ref(char **out, const char *name);
 
