@@ -189,7 +189,8 @@ int kv_cmd_revert(struct kv_ctx *ctx)
 		return kv_api_err(ctx, rc, "branch '%s'", ctx->branch);
 	had = rc == 0;
 	changed = !had || !gkv_oid_equal(&head, &target);
-	if (changed && (rc = gkv_branch_cas(ctx->repo, ctx->branch, had ? &head : NULL, &target)) < 0)
+	if (changed &&
+	    (rc = gkv_branch_cas(ctx->repo, ctx->branch, had ? &head : NULL, &target)) < 0)
 		return kv_api_err(ctx, rc, "revert of branch '%s' to '%s'", ctx->branch, spec);
 	gkv_oid_fmt(hex, &target);
 	if (had)

@@ -174,8 +174,9 @@ int kv_cmd_dot(struct kv_ctx *ctx)
 		rc = kv_err(ctx, KV_FAIL, "out of memory");
 		goto done;
 	}
-	fputs(ctx->o.json ? "{\"nodes\":[" : "digraph gitkv {\n  rankdir=RL;\n"
-						"  node [shape=ellipse, fontname=monospace];\n",
+	fputs(ctx->o.json ? "{\"nodes\":["
+			  : "digraph gitkv {\n  rankdir=RL;\n"
+			    "  node [shape=ellipse, fontname=monospace];\n",
 	      ctx->out);
 	if ((rc = branches(&g, &names, w)) != KV_OK)
 		goto done;

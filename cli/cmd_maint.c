@@ -42,8 +42,9 @@ int kv_cmd_gc(struct kv_ctx *ctx)
 			kv_json_cstr(ctx->out, "a git store's space is reclaimed by git gc");
 			fputs("}\n", ctx->out);
 		} else {
-			fprintf(ctx->out, "nothing removed: store '%s' is a git repository, whose "
-					  "space `git gc` reclaims\n",
+			fprintf(ctx->out,
+				"nothing removed: store '%s' is a git repository, whose "
+				"space `git gc` reclaims\n",
 				kv_store_name(ctx));
 		}
 		return KV_OK;
@@ -53,7 +54,8 @@ int kv_cmd_gc(struct kv_ctx *ctx)
 	if (!ctx->o.json) {
 		fprintf(ctx->out, "removed %" PRIu64 " objects (%" PRIu64 " bytes)\n",
 			res.objects_removed, res.bytes_removed);
-		kv_note(ctx, "kept %" PRIu64 " objects; removed %" PRIu64 " logs of deleted branches",
+		kv_note(ctx,
+			"kept %" PRIu64 " objects; removed %" PRIu64 " logs of deleted branches",
 			res.objects_kept, res.reflogs_removed);
 		return KV_OK;
 	}
@@ -226,8 +228,9 @@ static void print_stats_text(FILE *f, struct kv_ctx *ctx, const gkv_repo_stats *
 			st->bytes[i]);
 	fprintf(f, "refs %" PRIu64 "\n", st->refs);
 	fprintf(f, "branches %" PRIu64 "\n", st->branches);
-	fprintf(f, "branch %s: %" PRIu64 " values, %" PRIu64 " directories, %" PRIu64
-		   " other entries, %" PRIu64 " bytes\n",
+	fprintf(f,
+		"branch %s: %" PRIu64 " values, %" PRIu64 " directories, %" PRIu64
+		" other entries, %" PRIu64 " bytes\n",
 		ctx->branch, t->values, t->dirs, t->other, t->bytes);
 }
 

@@ -144,7 +144,7 @@ static char *split_last(const char *rel, const char **leaf)
 
 /* ------------------------------------------------------------ export */
 
-struct export {
+struct exporter {
 	struct kv_ctx *ctx;
 	gkv_tree *tree;
 	const char *prefix; /* the store path exported ("" for the root) */
@@ -161,7 +161,7 @@ struct export {
  * as a segment (gkv_path_validate: ".git" in every spelling a file
  * system reads as ".git"). 0, or the exit status after reporting it.
  */
-static int check_name(struct export *e, const char *name, const char *path)
+static int check_name(struct exporter *e, const char *name, const char *path)
 {
 	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
 	    strchr(name, '/') || gkv_path_validate(name) < 0)
@@ -176,7 +176,7 @@ static int check_name(struct export *e, const char *name, const char *path)
  * and it is kept with its path relative to the export's top. */
 static int collect_entry(const char *path, gkv_kind kind, const gkv_oid *id, void *payload)
 {
-	struct export *e = payload;
+	struct exporter *e = payload;
 	size_t skip = *e->prefix ? strlen(e->prefix) + 1 : 0;
 	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
 	int rc;
@@ -198,7 +198,7 @@ static int collect_entry(const char *path, gkv_kind kind, const gkv_oid *id, voi
  * contents, checking every name (gkv_tree_walk: names and kinds only).
  * GKV_E_USER from the callback: it reported the failure itself.
  */
-static int collect(struct export *e)
+static int collect(struct exporter *e)
 {
 	int rc = gkv_tree_walk(e->tree, e->prefix, 1, collect_entry, e);
 
@@ -212,7 +212,7 @@ static int collect(struct export *e)
 
 struct sink {
 	int fd;
-	struct export *e;
+	struct exporter *e;
 };
 
 static int write_piece(const void *data, size_t len, void *payload)
@@ -236,7 +236,7 @@ static int write_piece(const void *data, size_t len, void *payload)
 
 /* Write the value at the store path `full` to rel under top: a new
  * temporary file in rel's directory, renamed over rel's name. */
-static int export_value(struct export *e, int top, const char *full, const char *rel,
+static int export_value(struct exporter *e, int top, const char *full, const char *rel,
 			gkv_kind kind)
 {
 	const char *leaf;
@@ -270,8 +270,7 @@ static int export_value(struct export *e, int top, const char *full, const char 
 		rc = kv_err(e->ctx, KV_FAIL, "export: cannot write '%s' in '%s': %s", rel, e->dir,
 			    strerror(errno));
 	else if (rc < 0)
-		rc = kv_read_err(e->ctx, rc, "export of '%s' on branch '%s'", full,
-				 e->ctx->branch);
+		rc = kv_read_err(e->ctx, rc, "export of '%s' on branch '%s'", full, e->ctx->branch);
 	else if (renameat(dfd, tmp, dfd, leaf) != 0)
 		rc = kv_err(e->ctx, KV_FAIL, "export: cannot write '%s' in '%s': %s", rel, e->dir,
 			    strerror(errno));
@@ -284,7 +283,7 @@ done:
 	return rc;
 }
 
-static int export_items(struct export *e, int top)
+static int export_items(struct exporter *e, int top)
 {
 	size_t total = 0, done = 0;
 	char *full;
@@ -307,7 +306,8 @@ static int export_items(struct export *e, int top)
 		}
 		if (it->kind == GKV_KIND_LINK || it->kind == GKV_KIND_SUBMODULE) {
 			kv_warn(e->ctx, "export: skipping '%s': a %s is not written as a file",
-				it->path, it->kind == GKV_KIND_LINK ? "symbolic link" : "submodule");
+				it->path,
+				it->kind == GKV_KIND_LINK ? "symbolic link" : "submodule");
 			e->skipped++;
 		} else {
 			if ((full = join(e->prefix, it->path)) == NULL)
@@ -328,18 +328,18 @@ static int open_top(struct kv_ctx *ctx, const char *dir, int create)
 	int fd;
 
 	if (create && mkdir(dir, 0777) != 0 && errno != EEXIST)
-		return kv_err(ctx, KV_FAIL, "cannot make directory '%s': %s", dir,
-			      strerror(errno)), -1;
+		return kv_err(ctx, KV_FAIL, "cannot make directory '%s': %s", dir, strerror(errno)),
+		       -1;
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		kv_err(ctx, errno == ENOENT ? KV_NOTFOUND : KV_FAIL, "cannot open directory '%s': %s",
-		       dir, strerror(errno));
+		kv_err(ctx, errno == ENOENT ? KV_NOTFOUND : KV_FAIL,
+		       "cannot open directory '%s': %s", dir, strerror(errno));
 	return fd;
 }
 
 int kv_cmd_export(struct kv_ctx *ctx)
 {
 	char *path = ctx->o.nargs > 1 ? ctx->o.args[1] : "";
-	struct export e = {ctx, NULL, path, ctx->o.args[0], {NULL, 0, 0}, 0, 0, 0, NULL};
+	struct exporter e = {ctx, NULL, path, ctx->o.args[0], {NULL, 0, 0}, 0, 0, 0, NULL};
 	gkv_store *store = NULL;
 	gkv_kind kind = GKV_KIND_DIR;
 	const char *leaf;
@@ -418,9 +418,9 @@ struct import {
 
 static const char *odd_kind(mode_t mode)
 {
-	return S_ISLNK(mode)    ? "symbolic link"
-	       : S_ISCHR(mode)  ? "character device"
-	       : S_ISBLK(mode)  ? "block device"
+	return S_ISLNK(mode)	? "symbolic link"
+	       : S_ISCHR(mode)	? "character device"
+	       : S_ISBLK(mode)	? "block device"
 	       : S_ISFIFO(mode) ? "FIFO"
 	       : S_ISSOCK(mode) ? "socket"
 				: "special file";
@@ -516,8 +516,8 @@ static int read_file(struct import *im, int top, const char *rel, gkv_buf *out)
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = kv_err(im->ctx, KV_FAIL, "import: '%s/%s' changed while it was read",
-			    im->dir, rel);
+		rc = kv_err(im->ctx, KV_FAIL, "import: '%s/%s' changed while it was read", im->dir,
+			    rel);
 		goto done;
 	}
 	cap = (size_t)st.st_size + 1;
@@ -636,8 +636,9 @@ int kv_cmd_import(struct kv_ctx *ctx)
 		goto done;
 	}
 	changed = had ? !gkv_oid_equal(&before, &after) : !gkv_oid_is_zero(&after);
-	kv_note(ctx, changed ? "imported %zu files into '%s' on branch '%s'"
-			     : "%zu files, nothing changed in '%s' on branch '%s'",
+	kv_note(ctx,
+		changed ? "imported %zu files into '%s' on branch '%s'"
+			: "%zu files, nothing changed in '%s' on branch '%s'",
 		im.files.n, path, ctx->branch);
 	if (ctx->o.json) {
 		putc('{', ctx->out);

@@ -68,8 +68,7 @@ static void print_json_change(FILE *f, const gkv_oid *head, const struct kv_chan
 	fputs("}\n", f);
 }
 
-static void on_move(const char *branch, const gkv_oid *old, const gkv_oid *new_head,
-		    void *payload)
+static void on_move(const char *branch, const gkv_oid *old, const gkv_oid *new_head, void *payload)
 {
 	struct watcher *w = payload;
 	struct kv_ctx *ctx = w->ctx;
