@@ -412,3 +412,119 @@ class SshServer(Server):
                 "-o LogLevel=ERROR"
             )
         }
+
+
+KINDS = ("daemon", "http", "https", "ssh", "path")
+
+
+class ServerPool:
+    """One server of each kind, started when first asked for and stopped
+    (by pid) by close(); "path" is no server: the repository's path is
+    the remote. For a module-scoped fixture."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.servers = {}
+        self._ca = None
+        self.count = 0
+
+    @property
+    def ca(self):
+        if self._ca is None:
+            self._ca = TestCA(self.root / "ca")
+        return self._ca
+
+    def server(self, kind):
+        if kind == "path":
+            return None
+        if kind not in self.servers:
+            d = self.root / kind
+            srv = {
+                "daemon": lambda: GitDaemon(d),
+                "http": lambda: HttpServer(d),
+                "https": lambda: HttpServer(d, ca=self.ca),
+                "ssh": lambda: SshServer(d),
+            }[kind]()
+            srv.start()
+            self.servers[kind] = srv
+        return self.servers[kind]
+
+    def remote(self, kind, branch="main"):
+        """A new bare repository served by kind: (its path, the URL kvctl
+        is given, the server or None)."""
+        self.count += 1
+        name = f"r{self.count}.git"
+        srv = self.server(kind)
+        if srv is None:
+            bare = make_bare_repo(self.root / "plain" / name, branch)
+            return bare, str(bare), None
+        return srv.make_repo(name, branch), srv.url(name), srv
+
+    def close(self):
+        for srv in self.servers.values():
+            srv.stop()
+        self.servers.clear()
+
+
+def credentials(kind, srv):
+    """What kvctl needs to reach srv: (options, environment)."""
+    if kind in ("http", "https"):
+        user, pw = next(iter(srv.users.items()))
+        env = {"GITKV_USERNAME": user, "GITKV_PASSWORD": pw}
+        return (["--ca-file", str(srv.ca.ca_cert)] if kind == "https" else []), env
+    if kind == "ssh":
+        return ["--ssh-key", str(srv.client_key)], {}
+    return [], {}
+
+
+class GitSide:
+    """A work tree of the git CLI on a bare repository (reached by its
+    path): what a git user does to the remote between kvctl's commands."""
+
+    def __init__(self, bare, work):
+        self.bare = Path(bare)
+        self.work = Path(work)
+        self.env = git_env()
+
+    def git(self, *args, cwd=None):
+        return run(["git", *args], cwd=cwd or self.work, env=self.env)
+
+    def seed(self, files, branch="main"):
+        """The bare repository's first commit, holding files."""
+        run(["git", "init", "-q", "-b", branch, self.work], env=self.env)
+        self.git("remote", "add", "origin", str(self.bare))
+        return self.commit(files, "seed", branch)
+
+    def commit(self, files, message, branch="main"):
+        """Bring the work tree to the remote's branch, write files (a
+        value None removes the file), commit and push; the new head."""
+        if self.git("ls-remote", "origin", f"refs/heads/{branch}").strip():
+            self.git("fetch", "-q", "origin")
+            self.git("checkout", "-q", "-B", branch, f"origin/{branch}")
+        for name, text in files.items():
+            path = self.work / name
+            if text is None:
+                path.unlink()
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        self.git("push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+        return self.head(branch)
+
+    def head(self, branch="main"):
+        return run(["git", "-C", self.bare, "rev-parse", f"refs/heads/{branch}"],
+                   env=self.env).strip()
+
+    def refs(self):
+        """Every ref of the bare repository and where it points."""
+        return run(["git", "-C", self.bare, "for-each-ref",
+                    "--format=%(refname) %(objectname)"], env=self.env)
+
+
+def fsck_strict(gitdir):
+    """git fsck --strict of a repository: raise unless it is clean."""
+    p = subprocess.run(["git", "--git-dir", str(gitdir), "fsck", "--strict", "--no-dangling"],
+                       env=git_env(), capture_output=True, timeout=GIT_TIMEOUT)
+    assert p.returncode == 0 and p.stdout == b"" and p.stderr == b"", p
