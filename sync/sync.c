@@ -24,19 +24,6 @@
 
 #define REF_MAX (4096 + 64)
 
-/*
- * The git transport (git_remote.c) is linked in when the build has it;
- * without it a git URL is GKV_E_UNSUPPORTED rather than a link error.
- */
-#pragma weak gkv__git_fetch
-#pragma weak gkv__git_push
-
-static int no_git(const char *url)
-{
-	return gkv__error(GKV_E_UNSUPPORTED, "'%s' is a git remote, and this build has no git "
-	    "transport", url);
-}
-
 void gkv__endpoint_free(gkv__endpoint *ep)
 {
 	free(ep->name);
@@ -290,8 +277,6 @@ static int fetch_from(gkv_fetch_result **out, gkv_repo *repo, gkv__endpoint *ep,
 {
 	if (ep->kind == GKV__EP_STORE)
 		return gkv__store_fetch(out, repo, ep->store, branch, opts, refs_fn, payload);
-	if (!gkv__git_fetch)
-		return no_git(ep->url);
 	return gkv__git_fetch(out, repo, ep->url, branch, opts, refs_fn, payload);
 }
 
@@ -697,8 +682,6 @@ int gkv__push_ep(gkv_repo *repo, gkv__endpoint *ep, const char *branch,
 		return rc;
 	if (ep->kind == GKV__EP_STORE)
 		rc = gkv__store_push(&old, repo, &head, ep->store, remote_branch, "push", opts);
-	else if (!gkv__git_push)
-		rc = no_git(ep->url);
 	else
 		rc = gkv__git_push(&old, repo, &head, ep->url, remote_branch, opts);
 	if (rc == 0 && ep->name)

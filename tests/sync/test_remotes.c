@@ -172,6 +172,13 @@ static void make_git_repo(const char *name)
 	    su_dir, name), 0);
 }
 
+static gkv_oid head_of(gkv_repo *repo, const char *branch)
+{
+	gkv_oid id;
+	assert_ok(gkv_branch_head(&id, repo, branch));
+	return id;
+}
+
 static void test_sync_by_name(void **state)
 {
 	gkv_repo *repo = NULL, *lm = su_open("lmdb", "lm");
@@ -227,6 +234,29 @@ static void test_sync_by_name(void **state)
 	assert_ok(gkv_pull(&out, NULL, repo, "origin", NULL, "main", GKV_PULL_FF, NULL, NULL));
 	su_check_value(repo, "main", "k", "v3\n");
 	su_check_value(repo, "main", "k2", "from gitkv");
+
+	/* the same repository through git's transport (file://): a recorded
+	 * remote's tracking ref moves, a pull and a push go through */
+	{
+		char furl[700];
+		gkv_oid gh;
+		snprintf(furl, sizeof(furl), "file://%s", gitpath);
+		assert_ok(gkv_remote_add(repo, "wire", furl));
+		assert_ok(gkv_fetch(NULL, repo, "wire", NULL, NULL));
+		gh = su_ref(repo, "refs/remotes/wire/main");
+		assert_oid_eq(&gh, su_p(head_of(repo, "main")));
+		assert_true(su_has_ref(repo, "refs/remotes/wire/dev"));
+		pushed = su_set(repo, "main", "k4", "over the wire");
+		assert_ok(gkv_push(repo, "wire", "main", NULL, NULL));
+		assert_oid_eq(&pushed, su_p(su_ref(repo, "refs/remotes/wire/main")));
+		su_sh_line(line, sizeof(line), "git -C '%s' show main:k4", gitpath);
+		assert_string_equal(line, "over the wire");
+		assert_int_equal(su_sh("git -C '%s' fsck --strict --no-progress >/dev/null 2>&1",
+		    gitpath), 0);
+		assert_ok(gkv_pull(&out, NULL, repo, "origin", NULL, "main", GKV_PULL_FF, NULL,
+		    NULL));
+		assert_oid_eq(&out, &pushed);
+	}
 
 	/* fetch from an LMDB store by its plain path and by its store name: no
 	 * ref moves for a URL */
