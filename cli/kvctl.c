@@ -16,6 +16,26 @@
 
 static int cmd_help(struct kv_ctx *ctx);
 
+/* What every command that reaches a remote says about REMOTE and credentials. */
+#define KV_SYNC_HELP                                                                       \
+	"\n"                                                                               \
+	"REMOTE: a recorded remote's name (\"origin\"), a git URL (git://, http://,\n"      \
+	"https://, ssh://, file://, user@host:path), a path to a git repository, or\n"     \
+	"another store (lmdb:PATH, git:PATH). Credentials, never prompted for:\n"          \
+	"  GITKV_USERNAME, GITKV_PASSWORD or GITKV_TOKEN\n"                                \
+	"                       http(s) basic auth (user \"git\" when only a\n"            \
+	"                       password or token is set)\n"                               \
+	"  --ssh-key FILE       ssh: the private key FILE (FILE.pub beside it),\n"         \
+	"                       default $GITKV_SSH_KEY, unlocked by\n"                     \
+	"                       $GITKV_SSH_PASSPHRASE; without one, the ssh-agent\n"       \
+	"                       of $SSH_AUTH_SOCK\n"                                       \
+	"  --ca-file FILE       https: trust the CA certificates in the PEM FILE\n"        \
+	"                       too (default $GITKV_CA_FILE)\n"                            \
+	"A transfer shows a progress bar on stderr when stdout is a terminal.\n"          \
+	"Exit 4 when REMOTE cannot be reached, refuses the credentials or sends\n"         \
+	"something bad; the error names REMOTE, never a password.\n"                       \
+	"\n"
+
 static const struct kv_cmd commands[] = {
     {"init", kv_cmd_init, 0, 0, 0, "init", "create an empty store",
      "Create the store (--store, $GITKV_STORE or ./.gitkv). A store that\n"
@@ -311,6 +331,84 @@ static const struct kv_cmd commands[] = {
      "Examples:\n"
      "  kvctl stats\n"
      "  kvctl --json stats | jq .objects.blob\n"},
+    {"clone", kv_cmd_clone, KV_OPT_SYNC, 1, 1, "clone REMOTE [--ssh-key FILE] [--ca-file FILE]",
+     "fill a new store with every branch of REMOTE",
+     "Copy every branch of REMOTE into the store (--store, $GITKV_STORE or\n"
+     "./.gitkv), which must not exist, be an empty directory, or be a store\n"
+     "with no refs (else exit 3, and it is not touched). A plain PATH where\n"
+     "nothing is becomes an LMDB store; git:PATH a bare git repository. Each\n"
+     "branch also gets refs/remotes/origin/BRANCH, REMOTE is recorded as\n"
+     "\"origin\", and the store's default branch is the one REMOTE's HEAD names.\n"
+     "A failed clone leaves nothing behind.\n"
+     KV_SYNC_HELP
+     "With --json: {\"store\",\"remote\",\"default_branch\",\"branches\":[{\"name\",\"head\"}]}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl --store lmdb:/srv/kv clone https://git.example.org/blog.git\n"
+     "  kvctl --store git:/srv/copy.git clone lmdb:/srv/kv\n"},
+    {"fetch", kv_cmd_fetch, KV_OPT_SYNC, 1, 2, "fetch REMOTE [BRANCH]",
+     "get a remote's new commits without moving a branch",
+     "Store the objects of BRANCH (default: every branch) of REMOTE that the\n"
+     "store lacks. For a recorded remote (see `remote`), move\n"
+     "refs/remotes/REMOTE/BRANCH to the remote's heads and print nothing; for\n"
+     "a URL, path or store, move no ref and print \"<hash> <branch>\" for each\n"
+     "head fetched. No branch of the store moves.\n"
+     KV_SYNC_HELP
+     "With --json: {\"remote\",\"recorded\",\"default_branch\",\"objects\",\n"
+     "\"branches\":[{\"name\",\"head\"}]}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl fetch origin\n"
+     "  kvctl --json fetch git://127.0.0.1/blog.git main\n"},
+    {"pull", kv_cmd_pull, KV_OPT_SYNC | KV_OPT_STRATEGY, 1, 2,
+     "pull REMOTE [BRANCH] [--strategy merge|ff|reset]",
+     "fetch a remote's branch and bring --branch to it",
+     "Fetch BRANCH of REMOTE (default: the name of --branch), then bring\n"
+     "--branch to it:\n"
+     "  --strategy merge     three-way merge, a fast-forward when possible\n"
+     "                       (the default); conflicting paths are listed on\n"
+     "                       stderr, exit 3, and the branch does not move\n"
+     "  --strategy ff        fast-forward only: exit 3 when it is not one\n"
+     "  --strategy reset     the branch becomes the remote's, whatever it was\n"
+     "The fetched objects and refs/remotes/REMOTE/BRANCH stay even when the\n"
+     "merge fails, as git's do.\n"
+     KV_SYNC_HELP
+     "With --json: {\"branch\",\"remote\",\"remote_branch\",\"hash\",\"changed\"}; on\n"
+     "conflict the error document has \"conflicts\": [{\"path\",\"reason\"}].\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl pull origin\n"
+     "  kvctl --branch live pull origin main --strategy reset\n"},
+    {"push", kv_cmd_push, KV_OPT_SYNC | KV_OPT_FORCE, 1, 2, "push REMOTE [BRANCH] [--force]",
+     "send --branch to a remote's branch",
+     "Send --branch to BRANCH of REMOTE (default: the same name), only the\n"
+     "objects REMOTE lacks. When REMOTE's branch is not an ancestor of\n"
+     "--branch the push is refused (exit 3) and nothing changes on either\n"
+     "side, unless --force (-f) replaces it. For a recorded remote,\n"
+     "refs/remotes/REMOTE/BRANCH then names what was pushed.\n"
+     KV_SYNC_HELP
+     "With --json: {\"branch\",\"remote\",\"remote_branch\",\"hash\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl push origin\n"
+     "  kvctl --branch draft push origin draft --force\n"},
+    {"remote", kv_cmd_remote, 0, 0, 3, "remote [add NAME URL | remove NAME]",
+     "list, record or forget remotes",
+     "Without arguments, print each recorded remote as \"NAME<TAB>URL\", sorted\n"
+     "by name (a password in a URL is shown as ***).\n"
+     "  remote add NAME URL    record remote NAME (a branch-style name, such as\n"
+     "                         \"origin\") for URL (a git URL or path, or a store);\n"
+     "                         exit 3 if NAME is recorded\n"
+     "  remote remove NAME     forget NAME and its refs/remotes/NAME/*; exit 1\n"
+     "                         if NAME is not recorded\n"
+     "On a git store these are git's own remote.NAME.url and\n"
+     "remote.NAME.fetch, which git sees.\n"
+     "With --json: an array of {\"name\",\"url\"}, or the one remote added or\n"
+     "removed.\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl remote add origin ssh://git@example.org/blog.git\n"
+     "  kvctl remote remove origin\n"},
     {"help", cmd_help, 0, 0, 1, "help [COMMAND]", "show help for kvctl or a command",
      "Print the help of COMMAND, or the list of commands.\n"
      "\n"
@@ -352,7 +450,10 @@ enum opt_id {
 	O_AUTHOR,
 	O_COUNT,
 	O_NUL,
-	O_FORCE
+	O_FORCE,
+	O_STRATEGY,
+	O_SSH_KEY,
+	O_CA_FILE
 };
 
 struct optdef {
@@ -376,6 +477,9 @@ static const struct optdef optdefs[] = {
     {'n', "max-count", 1, KV_OPT_COUNT, O_COUNT},
     {'z', NULL, 0, KV_OPT_NUL, O_NUL},
     {'f', "force", 0, KV_OPT_FORCE, O_FORCE},
+    {0, "strategy", 1, KV_OPT_STRATEGY, O_STRATEGY},
+    {0, "ssh-key", 1, KV_OPT_SYNC, O_SSH_KEY},
+    {0, "ca-file", 1, KV_OPT_SYNC, O_CA_FILE},
 };
 
 static void apply(struct kv_opts *o, enum opt_id id, const char *val)
@@ -416,6 +520,15 @@ static void apply(struct kv_opts *o, enum opt_id id, const char *val)
 		break;
 	case O_FORCE:
 		o->force = 1;
+		break;
+	case O_STRATEGY:
+		o->strategy = val;
+		break;
+	case O_SSH_KEY:
+		o->ssh_key = val;
+		break;
+	case O_CA_FILE:
+		o->ca_file = val;
 		break;
 	}
 }

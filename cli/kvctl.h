@@ -30,6 +30,9 @@ struct kv_opts {
 	const char *message; /* -m */
 	const char *author;  /* --author "Name <email>" */
 	const char *count;   /* -n, still text: the command checks it */
+	const char *strategy; /* pull --strategy */
+	const char *ssh_key;  /* --ssh-key FILE (sync commands) */
+	const char *ca_file;  /* --ca-file FILE (sync commands) */
 	int json;
 	int nul;   /* -z: names raw, each ended by a NUL */
 	int force; /* --force */
@@ -60,7 +63,9 @@ enum {
 	KV_OPT_AUTHOR = 1 << 1,
 	KV_OPT_COUNT = 1 << 2,
 	KV_OPT_NUL = 1 << 3,
-	KV_OPT_FORCE = 1 << 4
+	KV_OPT_FORCE = 1 << 4,
+	KV_OPT_SYNC = 1 << 5,	 /* --ssh-key, --ca-file: commands that reach a remote */
+	KV_OPT_STRATEGY = 1 << 6 /* --strategy */
 };
 
 struct kv_ctx {
@@ -235,5 +240,10 @@ int kv_cmd_import(struct kv_ctx *ctx);
 int kv_cmd_gc(struct kv_ctx *ctx);
 int kv_cmd_fsck(struct kv_ctx *ctx);
 int kv_cmd_stats(struct kv_ctx *ctx);
+int kv_cmd_clone(struct kv_ctx *ctx);
+int kv_cmd_fetch(struct kv_ctx *ctx);
+int kv_cmd_pull(struct kv_ctx *ctx);
+int kv_cmd_push(struct kv_ctx *ctx);
+int kv_cmd_remote(struct kv_ctx *ctx);
 
 #endif /* KVCTL_H */

@@ -123,8 +123,8 @@ void kv_progress_update(kv_progress *p, uint64_t done, uint64_t total, uint64_t 
 {
 	uint64_t now;
 
-	if (!p)
-		return;
+	if (!p || (p->drawn && done == p->done && total == p->total && bytes == p->bytes))
+		return; /* nothing new to show */
 	p->done = done;
 	p->total = total;
 	p->bytes = bytes;
