@@ -113,10 +113,7 @@ class W5:
                      "refs/heads/*:refs/heads/*", repo=self.served)
             head = self.git("symbolic-ref", "HEAD", repo=src)
             self.git("symbolic-ref", "HEAD", head, repo=self.served)
-            self.source_note = os.path.basename(os.path.normpath(src.rstrip("/")))
-            if self.source_note in ("repo", ".git"):
-                self.source_note = os.path.basename(os.path.dirname(
-                    os.path.normpath(os.path.abspath(src))))
+            self.source_note = os.path.abspath(src)
         else:
             self.synthesize()
             self.source_note = "synthetic"
@@ -203,8 +200,13 @@ class W5:
         self.port = s.getsockname()[1]
         s.close()
         self.daemon_log = open(os.path.join(self.root, "daemon.log"), "wb")
+        # git-daemon itself, not through the git wrapper, so that the pid
+        # this module stops is the daemon's.
+        prog = os.path.join(self.git("--exec-path"), "git-daemon")
+        if not os.access(prog, os.X_OK):
+            raise self.Failure("no git-daemon in %s" % os.path.dirname(prog))
         self.daemon = subprocess.Popen(
-            ["git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack",
+            [prog, "--reuseaddr", "--export-all", "--enable=receive-pack",
              "--informative-errors", "--base-path=" + self.root, "--listen=127.0.0.1",
              "--port=%d" % self.port, self.root],
             env=self.b.env, stdin=subprocess.DEVNULL, stdout=self.daemon_log,
