@@ -379,7 +379,8 @@ class W5:
             d = self.clones.get("git clone")
             if not d:
                 raise self.Failure("no git clone to fetch into")
-            res = self.run(["git", "-C", d, "fetch", "-q", "origin", "+refs/heads/*:refs/heads/*"])
+            res = self.run(["git", "-C", d, "-c", "maintenance.auto=false", "fetch", "-q",
+                            "origin", "+refs/heads/*:refs/heads/*"])
             got = self.git("rev-parse", "refs/heads/" + self.main, repo=d)
             if got != want:
                 raise self.Failure("git fetch: %s at %s, expected %s" % (self.main, got, want))
@@ -406,7 +407,8 @@ class W5:
 
         self.b.measure_interleaved("W5 fetch", [
             ("git fetch", r, git_fetch,
-             "one new commit; git fetch origin +refs/heads/*:refs/heads/*"),
+             "one new commit; git -c maintenance.auto=false fetch origin "
+             "+refs/heads/*:refs/heads/*"),
             ("gitkv-lmdb", r, kv_fetch("gitkv-lmdb", "lmdb"), "kvctl fetch origin"),
             ("gitkv-git", r, kv_fetch("gitkv-git", "git"), "kvctl fetch origin")])
 
