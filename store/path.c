@@ -178,7 +178,38 @@ static const unsigned char *hfs_next(const unsigned char *s, const unsigned char
 	return s < end ? s : NULL;
 }
 
-/* 1 if the whole segment reads as "." + name (lower case) on HFS+. */
+/*
+ * The length of the UTF-8 sequence at s (s < end), or 0 if git's decoder
+ * finds it malformed: a stray continuation byte, a truncated, overlong or
+ * surrogate sequence, U+FFFE or U+FFFF, or past U+10FFFF.
+ */
+static size_t utf8_len(const unsigned char *s, const unsigned char *end)
+{
+	size_t n = (size_t)(end - s);
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 && (s[0] & 0xfe) != 0xc0 ? 2 : 0;
+	if ((s[0] & 0xf0) == 0xe0)
+		return n >= 3 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80 &&
+			       !(s[0] == 0xe0 && (s[1] & 0xe0) == 0x80) &&
+			       !(s[0] == 0xed && (s[1] & 0xe0) == 0xa0) &&
+			       !(s[0] == 0xef && s[1] == 0xbf && (s[2] & 0xfe) == 0xbe)
+			   ? 3 : 0;
+	if ((s[0] & 0xf8) == 0xf0)
+		return n >= 4 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80 &&
+			       (s[3] & 0xc0) == 0x80 && !(s[0] == 0xf0 && (s[1] & 0xf0) == 0x80) &&
+			       !(s[0] == 0xf4 && s[1] > 0x8f) && s[0] <= 0xf4
+			   ? 4 : 0;
+	return 0;
+}
+
+/*
+ * 1 if the whole segment reads as "." + name (lower case) on HFS+. Git
+ * stops reading a name at malformed UTF-8, so what follows the name may
+ * also start with such a sequence (".git\xff" is ".git" to git fsck).
+ */
 static int hfs_is(const char *seg, size_t len, const char *name, size_t namelen)
 {
 	const unsigned char *s = (const unsigned char *)seg, *end = s + len;
@@ -191,7 +222,8 @@ static int hfs_is(const char *seg, size_t len, const char *name, size_t namelen)
 			return 0;
 		s++;
 	}
-	return hfs_next(s, end) == NULL;
+	s = hfs_next(s, end);
+	return s == NULL || utf8_len(s, end) == 0;
 }
 
 enum special { SPECIAL_NONE, SPECIAL_GITMODULES, SPECIAL_GITATTRIBUTES };
@@ -257,6 +289,37 @@ static const char *reserved_problem(const char *seg, size_t len, int last)
 		}
 	}
 	return NULL;
+}
+
+int gkv__name_is_dotgit(const char *name, size_t len)
+{
+	const char *end = name + len, *part;
+
+	if (len == 4 && name[0] == '.' && ascii_ieq(name + 1, end, "git", 3))
+		return 1;
+	if (hfs_is(name, len, "git", 3))
+		return 1;
+	for (part = name;; part++) {
+		if (ntfs_dotgit(part, end) != NTFS_NO)
+			return 1;
+		if (!(part = memchr(part, '\\', (size_t)(end - part))))
+			return 0;
+	}
+}
+
+int gkv__name_special(const char *name, size_t len)
+{
+	if (len == 0 || (!may_be_reserved((unsigned char)name[0]) && !memchr(name, '\\', len)))
+		return 0;
+	switch (special_of(name, len)) {
+	case SPECIAL_GITMODULES:
+		return 1;
+	case SPECIAL_GITATTRIBUTES:
+		return 2;
+	case SPECIAL_NONE:
+		break;
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------- segments */

@@ -37,6 +37,16 @@ int gkv__dir_path_check(const char *path);
 int gkv__segment_ok(const char *name, size_t namelen);
 
 /*
+ * How git fsck reads a tree entry name (len bytes, no NUL):
+ * gkv__name_is_dotgit is 1 if some file system git supports reads it, or
+ * a part of it after a '\', as ".git" (fsck's hasDotgit); gkv__name_special
+ * is 1 for ".gitmodules", 2 for ".gitattributes" in any of the spellings
+ * above, else 0.
+ */
+int gkv__name_is_dotgit(const char *name, size_t len);
+int gkv__name_special(const char *name, size_t len);
+
+/*
  * Check a value about to be written at path (valid, not the root) the
  * way git fsck --strict checks a blob by its name: at a .gitmodules (in
  * any spelling path.c lists), a submodule name that climbs out with "..",
@@ -62,6 +72,13 @@ size_t gkv__path_depth(const char *path);
  * quoting the name and the rule broken.
  */
 int gkv__branch_check(const char *name);
+
+/*
+ * Validate a full ref name ("refs/heads/main", "refs/remotes/o/x"): it
+ * starts with "refs/" and follows the rules of a branch name component by
+ * component; 0 or GKV_E_INVALID quoting the name and the rule broken.
+ */
+int gkv__refname_check(const char *name);
 
 /* "refs/heads/<name>" into out (malloc()ed). Validates first. */
 int gkv__branch_ref(char **out, const char *name);

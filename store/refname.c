@@ -95,6 +95,29 @@ int gkv__branch_check(const char *name)
 	return 0;
 }
 
+/*
+ * A full ref name, as git check-ref-format takes one: under "refs/", with
+ * at least one component after it, each component and character under
+ * the rules above (a branch's own refusals of "HEAD", "@" and a leading
+ * '-' apply to the whole name, which starts with "refs/", so not here).
+ */
+int gkv__refname_check(const char *name)
+{
+	const char *why = NULL;
+	char q[512];
+
+	if (!name)
+		return gkv__error(GKV_E_INVALID, "invalid ref name: NULL");
+	if (strncmp(name, "refs/", 5) != 0)
+		why = "does not start with 'refs/'";
+	else
+		why = name_problem(name);
+	if (why)
+		return gkv__error(GKV_E_INVALID, "invalid ref name '%s': %s",
+				  quote(q, sizeof(q), name), why);
+	return 0;
+}
+
 int gkv_branch_name_validate(const char *name)
 {
 	return gkv__branch_check(name);

@@ -1,7 +1,8 @@
 /*
  * repo.c -- a repo over a backend: opening and closing it, and the
  * questions about objects that need no branch (exists, read, resolve a
- * commit spec). The repo owns its backend, its tree cache and its slab.
+ * commit spec), and refs by their full names. The repo owns its backend,
+ * its tree cache and its slab.
  * Opening by name is registry.c's; the author of commits, identity.c's.
  */
 #include <ctype.h>
@@ -46,19 +47,19 @@ int gkv_repo_open_backend(gkv_repo **out, gkv_backend *b, const gkv_options *opt
 	repo->max_value = opts ? opts->max_value : 0;
 	pthread_mutex_init(&repo->hash_lock, NULL);
 	pthread_mutex_init(&repo->ident_lock, NULL);
+	pthread_mutex_init(&repo->default_lock, NULL);
 	if ((rc = gkv__slab_init(&repo->slab)) < 0)
 		goto fail;
 	if ((rc = gkv__cache_init(&repo->cache, opts ? opts->cache_size : GKV_DEFAULT_CACHE_TREES)) < 0)
 		goto fail;
-	if (b->default_branch) {
-		if ((rc = b->default_branch(&repo->default_branch, b)) < 0)
-			goto fail;
-	} else if (!(repo->default_branch = gkv_backend_data_alloc(sizeof("main")))) {
-		rc = GKV_E_NOMEM;
+	/* A backend that names no default branch may keep one in its
+	 * config (gkv_repo_set_default_branch); else "main". */
+	if (b->default_branch)
+		rc = b->default_branch(&repo->default_branch, b);
+	else
+		rc = gkv__config_default_branch(&repo->default_branch, repo);
+	if (rc < 0)
 		goto fail;
-	} else {
-		memcpy(repo->default_branch, "main", sizeof("main"));
-	}
 	if ((rc = gkv__repo_identity_init(repo, opts)) < 0)
 		goto fail;
 	if ((rc = gkv__watch_init(repo)) < 0)
@@ -82,6 +83,10 @@ void gkv_repo_free(gkv_repo *repo)
 	pthread_mutex_destroy(&repo->hash_lock);
 	pthread_mutex_destroy(&repo->ident_lock);
 	gkv_backend_data_free(repo->default_branch);
+	for (size_t i = 0; i < repo->nold_branches; i++)
+		gkv_backend_data_free(repo->old_branches[i]);
+	free(repo->old_branches);
+	pthread_mutex_destroy(&repo->default_lock);
 	free(repo->author_name);
 	free(repo->author_email);
 	free(repo);
@@ -89,7 +94,7 @@ void gkv_repo_free(gkv_repo *repo)
 
 const char *gkv_repo_default_branch(const gkv_repo *repo)
 {
-	return repo ? repo->default_branch : NULL;
+	return repo ? __atomic_load_n(&repo->default_branch, __ATOMIC_ACQUIRE) : NULL;
 }
 
 const char *gkv_repo_backend_name(const gkv_repo *repo)
@@ -232,4 +237,71 @@ int gkv_repo_resolve(gkv_oid *out, gkv_repo *repo, const char *spec)
 gkv_backend *gkv_repo_backend(gkv_repo *repo)
 {
 	return repo ? repo->backend : NULL;
+}
+
+/* ---- refs by full name ---- */
+
+int gkv_ref_read(gkv_oid *out, gkv_repo *repo, const char *name)
+{
+	int rc;
+
+	if (!out || !repo || !name)
+		return gkv__error(GKV_E_INVALID, "gkv_ref_read: NULL argument");
+	if ((rc = gkv__refname_check(name)) < 0)
+		return rc;
+	rc = repo->backend->ref_read(out, repo->backend, name);
+	if (rc == GKV_E_NOTFOUND)
+		return gkv__error(GKV_E_NOTFOUND, "ref '%s' not found", name);
+	return rc;
+}
+
+typedef struct {
+	gkv_strarray *arr;
+	size_t cap;
+} ref_list_state;
+
+static int ref_list_cb(const char *name, const gkv_oid *target, void *payload)
+{
+	ref_list_state *st = payload;
+	char **s;
+
+	(void)target;
+	if (st->arr->count == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 16;
+
+		if (!(s = realloc(st->arr->strings, cap * sizeof(*s))))
+			return gkv__oom();
+		st->arr->strings = s;
+		st->cap = cap;
+	}
+	if (!(st->arr->strings[st->arr->count] = gkv__strdup(name)))
+		return GKV_E_NOMEM;
+	st->arr->count++;
+	return 0;
+}
+
+static int ref_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int gkv_ref_list(gkv_strarray *out, gkv_repo *repo, const char *prefix)
+{
+	ref_list_state st = {out, 0};
+	int rc;
+
+	if (!out)
+		return gkv__error(GKV_E_INVALID, "gkv_ref_list: NULL argument");
+	out->strings = NULL;
+	out->count = 0;
+	if (!repo || !prefix)
+		return gkv__error(GKV_E_INVALID, "gkv_ref_list: NULL argument");
+	if ((rc = repo->backend->ref_list(repo->backend, prefix, ref_list_cb, &st)) < 0) {
+		gkv_strarray_dispose(out);
+		return rc;
+	}
+	/* A backend lists in name order; the contract is bytes: make sure. */
+	if (out->count)
+		qsort(out->strings, out->count, sizeof(char *), ref_name_cmp);
+	return 0;
 }

@@ -28,7 +28,15 @@ typedef struct gkv__watch_state gkv__watch_state;
 
 struct gkv_repo {
 	gkv_backend *backend;
+	/* The default branch's name: loaded and swapped with __atomic
+	 * builtins, since gkv_repo_set_default_branch (config.c) may change
+	 * it while other threads read it. A replaced name is kept in
+	 * old_branches until the repo is freed: gkv_repo_default_branch
+	 * promises its pointer lives as long as the repo. */
 	char *default_branch;
+	char **old_branches;
+	size_t nold_branches;
+	pthread_mutex_t default_lock; /* serialises the changes of the name */
 	int readonly;
 	char *author_name; /* complete once ident_ready: gkv__repo_identity */
 	char *author_email;
@@ -104,6 +112,11 @@ int gkv__default_signature(gkv_signature **out, gkv_repo *repo);
 /* branch.c */
 int gkv__branch_read(gkv_oid *out, gkv_repo *repo, const char *name);
 int gkv__check_writable(gkv_repo *repo);
+
+/* config.c: the default branch a backend without a default_branch slot
+ * names, from config key "gitkv.defaultbranch", else "main", into *out
+ * (from gkv_backend_data_alloc). */
+int gkv__config_default_branch(char **out, gkv_repo *repo);
 
 /* watch.c */
 int gkv__watch_init(gkv_repo *repo);

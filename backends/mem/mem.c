@@ -3,7 +3,9 @@
  * gitkv/sys/backend.h and the fastest one, gone when the repo closes.
  *
  * Objects live in an open-addressing hash table keyed by id (linear
- * probing, at most half full, never shrinks: objects are never deleted).
+ * probing, at most half full, never shrinks; a deleted object's slot is
+ * refilled by shifting back the entries of its probe run, so no
+ * tombstones).
  * Beside each slot the table keeps the low 32 bits of the id's hash (0:
  * empty), in an array of its own: a probe reads the dense tags and follows
  * a slot to its object only when the tag matches, so that looking for an
@@ -26,16 +28,31 @@
  * everything; all allocation that can fail happens before the first
  * change, so a batch lands whole or not at all.
  *
- * Callbacks (foreach, ref_list, reflog_read) run with the lock released,
- * on a copy of what matched, so that they may call back into the
- * backend, even to write.
+ * Callbacks (foreach, ref_list, reflog_read, config_list, reflog_list)
+ * run with the lock released, on a copy of what matched, so that they
+ * may call back into the backend, even to write.
+ *
+ * Deleting objects (batch_delete, for gc): the one reader that keeps an
+ * object's memory past the lock is read_stream, whose callback runs on
+ * the stored bytes unlocked. So a deleted object leaves the table at
+ * once but its block goes to a graveyard, given back to the arena by
+ * the first batch commit that finds no stream in flight (streams are
+ * counted under the read lock, so none starts while a commit holds the
+ * write lock) and at close. A batch that skipped an object it found
+ * stored records the id; if a delete took it out meanwhile, the commit
+ * fails (GKV_E_CONFLICT) rather than land a commit naming a missing
+ * object.
+ *
+ * Settings (config_*) are an array of "key\0value" blocks sorted by key,
+ * under the same lock.
  *
  * The log of ref moves is one array of records in the order they landed,
  * appended under the same exclusive lock as the moves they record; a
  * record is made (allocated, strings copied) before the lock is taken,
  * so that logging cannot fail half-way through a batch. A ref's log is
- * read by walking the array backwards, picking its records: a mem store
- * lives as long as a process, and its logs are read rarely.
+ * read by walking the array backwards, picking its records (copied under
+ * the lock: batch_reflog_delete frees records): a mem store lives as
+ * long as a process, and its logs are read rarely.
  */
 #include <pthread.h>
 #include <time.h>
@@ -78,6 +95,13 @@ typedef struct {
 	atomic_uint_fast64_t refs_version; /* bumped on every ref change */
 	mem_logent **log; /* every ref move, oldest first */
 	size_t nlog, caplog;
+	uint64_t nbytes; /* the objects' sizes, added up */
+	uint64_t deletions; /* objects deleted so far */
+	mem_obj **grave; /* deleted objects whose blocks a stream may still read */
+	size_t ngrave, capgrave;
+	atomic_size_t streaming; /* read_stream callbacks running */
+	char **config; /* "key\0value\0" blocks, sorted by key */
+	size_t nconfig, capconfig;
 } mem_backend;
 
 /* One ref CAS of a batch; the name is owned until it moves into the table. */
@@ -93,6 +117,12 @@ typedef struct {
 	 * ref is the name and whose ids are filled in at commit */
 	mem_logent **who;
 	size_t nwho, capwho;
+	gkv_oid *skipped; /* ids batch_write found stored and did not copy */
+	size_t nskipped, capskipped;
+	gkv_oid *dels; /* objects to delete */
+	size_t ndels, capdels;
+	char **logdels; /* refs whose logs to delete */
+	size_t nlogdels, caplogdels;
 } mem_batch;
 
 /* ---- the object table ---- */
@@ -231,6 +261,52 @@ static void table_put(mem_backend *m, mem_obj *o)
 	m->slots[i] = o; /* the empty slot the probe ended on */
 	m->tags[i] = tag_of(h);
 	m->nobjs++;
+	m->nbytes += o->len;
+}
+
+/*
+ * Take the object at slot i out of the table (it goes to the graveyard,
+ * room reserved), then close the gap as linear probing needs: each entry
+ * of the run after it whose home slot is not between the gap and itself
+ * moves back into the gap. Cannot fail.
+ */
+static void table_remove_at(mem_backend *m, size_t i)
+{
+	size_t mask = m->nslots - 1, j = i;
+
+	m->nbytes -= m->slots[i]->len;
+	m->grave[m->ngrave++] = m->slots[i];
+	m->slots[i] = NULL;
+	m->tags[i] = 0;
+	m->nobjs--;
+	m->deletions++;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (!m->tags[j])
+			break;
+		home = hash_of_slot(m->slots, m->tags, j, m->nslots) & mask;
+		/* stays if its home is cyclically in (i, j] */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		m->slots[i] = m->slots[j];
+		m->tags[i] = m->tags[j];
+		m->slots[j] = NULL;
+		m->tags[j] = 0;
+		i = j;
+	}
+}
+
+/* Give the graveyard's blocks back, if no stream may be reading one:
+ * under the write lock, where no stream can start. */
+static void grave_sweep(mem_backend *m)
+{
+	if (atomic_load(&m->streaming) != 0)
+		return;
+	for (size_t i = m->ngrave; i-- > 0;)
+		obj_unalloc(m, m->grave[i]);
+	m->ngrave = 0;
 }
 
 /* ---- the ref table ---- */
@@ -378,23 +454,40 @@ static void log_move(mem_backend *m, mem_logent *e, const gkv_oid *cur, const gk
 	m->log[m->nlog++] = e;
 }
 
+/* A copy of record e, ids included. */
+static mem_logent *logent_copy(const mem_logent *e)
+{
+	mem_logent *c = logent_new(e->ref, e->name, e->email, e->time, e->offset, e->message);
+
+	if (c) {
+		c->old_id = e->old_id;
+		c->new_id = e->new_id;
+	}
+	return c;
+}
+
 static int mem_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog_cb cb,
     void *payload)
 {
 	mem_backend *m = (mem_backend *)b;
-	const mem_logent **found = NULL;
+	mem_logent **found = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
 
 	if (!name || !*name)
 		return gkv_error_set(GKV_E_INVALID, "empty ref name");
-	/* Records are never changed or freed before the backend: pointers
-	 * taken under the lock stay good after it. */
+	/* Copied under the lock: a batch may delete the log once it is
+	 * released. */
 	pthread_rwlock_rdlock(&m->lock);
-	for (size_t i = m->nlog; rc == 0 && i-- > 0;)
-		if (strcmp(m->log[i]->ref, name) == 0 &&
-		    (rc = gkv__backend_grow((void **)&found, &cap, n, sizeof(*found))) == 0)
-			found[n++] = m->log[i];
+	for (size_t i = m->nlog; rc == 0 && i-- > 0;) {
+		if (strcmp(m->log[i]->ref, name) != 0)
+			continue;
+		if ((rc = gkv__backend_grow((void **)&found, &cap, n, sizeof(*found))) == 0 &&
+		    !(found[n] = logent_copy(m->log[i])))
+			rc = GKV_E_NOMEM;
+		if (rc == 0)
+			n++;
+	}
 	pthread_rwlock_unlock(&m->lock);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		gkv_backend_reflog_entry ent = {found[i]->old_id, found[i]->new_id, found[i]->name,
@@ -402,8 +495,63 @@ static int mem_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog_
 
 		rc = cb(&ent, payload);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(found[i]);
 	free(found);
 	return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names of the refs that have a log: sorted, each once, copied under
+ * the lock. */
+static int mem_reflog_list(gkv_backend *b, gkv_backend_ref_cb cb, void *payload)
+{
+	mem_backend *m = (mem_backend *)b;
+	const char **names;
+	gkv__sbuf copy = GKV__SBUF_INIT;
+	size_t n = 0;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	if (!(names = malloc((m->nlog ? m->nlog : 1) * sizeof(*names))))
+		rc = gkv__oom();
+	for (size_t i = 0; rc == 0 && i < m->nlog; i++)
+		names[i] = m->log[i]->ref;
+	if (rc == 0 && m->nlog)
+		qsort(names, m->nlog, sizeof(*names), name_cmp);
+	for (size_t i = 0; rc == 0 && i < m->nlog; i++)
+		if (i == 0 || strcmp(names[i], names[i - 1]) != 0) {
+			rc = gkv__sbuf_put(&copy, names[i], strlen(names[i]) + 1);
+			n++;
+		}
+	pthread_rwlock_unlock(&m->lock);
+	free(names);
+	for (size_t i = 0, at = 0; rc == 0 && i < n; i++) {
+		const char *name = (const char *)copy.ptr + at;
+
+		rc = cb(name, NULL, payload);
+		at += strlen(name) + 1;
+	}
+	gkv__sbuf_free(&copy);
+	return rc;
+}
+
+/* Drop every record of ref name's log; under the write lock. */
+static void log_delete(mem_backend *m, const char *name)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->nlog; i++) {
+		if (strcmp(m->log[i]->ref, name) == 0)
+			free(m->log[i]);
+		else
+			m->log[k++] = m->log[i];
+	}
+	m->nlog = k;
 }
 
 /* ---- objects ---- */
@@ -433,44 +581,47 @@ static int mem_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, c
 	return 0;
 }
 
-/* The object of id, found under the lock: objects live in the arena until
- * the backend is freed and never move, so it stays valid after. */
-static int mem_find(mem_obj **out, mem_backend *m, const gkv_oid *id)
+static int not_found(const gkv_oid *id)
 {
 	char hex[GKV_OID_HEXSZ + 1];
 
-	pthread_rwlock_rdlock(&m->lock);
-	*out = table_get(m, id);
-	pthread_rwlock_unlock(&m->lock);
-	if (*out)
-		return 0;
 	gkv__backend_hex(hex, id);
 	return gkv_error_set(GKV_E_NOTFOUND, "object %s not found", hex);
 }
 
 static int mem_read_header(uint64_t *size, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
 {
+	mem_backend *m = (mem_backend *)b;
 	mem_obj *o;
-	int rc;
 
-	if ((rc = mem_find(&o, (mem_backend *)b, id)) < 0)
-		return rc;
-	*size = o->len;
-	*type = o->type;
-	return 0;
+	pthread_rwlock_rdlock(&m->lock);
+	if ((o = table_get(m, id)) != NULL) {
+		*size = o->len;
+		*type = o->type;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return o ? 0 : not_found(id);
 }
 
 /* The object in one piece: it is in memory already; no lock is held
- * while cb runs, so cb may use the store. */
+ * while cb runs, so cb may use the store. The stream is counted while
+ * it runs, so that a deleted object's block outlives it (top of file). */
 static int mem_read_stream(gkv_backend *b, const gkv_oid *id, gkv_backend_stream_cb cb,
     void *payload)
 {
+	mem_backend *m = (mem_backend *)b;
 	mem_obj *o;
 	int rc;
 
-	if ((rc = mem_find(&o, (mem_backend *)b, id)) < 0)
-		return rc;
-	return cb(o->type, o->len, o->data, o->len, payload);
+	pthread_rwlock_rdlock(&m->lock);
+	if ((o = table_get(m, id)) != NULL)
+		atomic_fetch_add(&m->streaming, 1);
+	pthread_rwlock_unlock(&m->lock);
+	if (!o)
+		return not_found(id);
+	rc = cb(o->type, o->len, o->data, o->len, payload);
+	atomic_fetch_sub(&m->streaming, 1);
+	return rc;
 }
 
 static int mem_exists(gkv_backend *b, const gkv_oid *id)
@@ -659,8 +810,14 @@ static int mem_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, 
 
 	if (len > SIZE_MAX / 2 - sizeof(*o))
 		return gkv__oom();
-	if (mem_exists(batch->backend, id))
-		return 0; /* objects are never deleted: it will still be there */
+	if (mem_exists(batch->backend, id)) {
+		/* not copied again; the commit checks it is still there */
+		if ((rc = gkv__backend_grow((void **)&mb->skipped, &mb->capskipped, mb->nskipped,
+			 sizeof(*mb->skipped))) < 0)
+			return rc;
+		mb->skipped[mb->nskipped++] = *id;
+		return 0;
+	}
 	if ((rc = gkv__backend_grow((void **)&mb->objs, &mb->capobjs, mb->nobjs,
 				    sizeof(*mb->objs))) < 0)
 		return rc;
@@ -716,12 +873,48 @@ static int mem_batch_ref_log(gkv_batch *batch, const char *name,
 	return 0;
 }
 
+static int mem_batch_delete(gkv_batch *batch, const gkv_oid *id)
+{
+	mem_batch *mb = (mem_batch *)batch;
+	int rc;
+
+	if (!id)
+		return gkv_error_set(GKV_E_INVALID, "mem: no object id to delete");
+	if ((rc = gkv__backend_grow((void **)&mb->dels, &mb->capdels, mb->ndels,
+		 sizeof(*mb->dels))) < 0)
+		return rc;
+	mb->dels[mb->ndels++] = *id;
+	return 0;
+}
+
+static int mem_batch_reflog_delete(gkv_batch *batch, const char *name)
+{
+	mem_batch *mb = (mem_batch *)batch;
+	char *own;
+	int rc;
+
+	if (!name || !*name)
+		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	if ((rc = gkv__backend_grow((void **)&mb->logdels, &mb->caplogdels, mb->nlogdels,
+		 sizeof(*mb->logdels))) < 0)
+		return rc;
+	if (!(own = gkv__strdup(name)))
+		return GKV_E_NOMEM;
+	mb->logdels[mb->nlogdels++] = own;
+	return 0;
+}
+
 static void mem_batch_abort(gkv_batch *batch)
 {
 	mem_batch *mb = (mem_batch *)batch;
 
 	if (!mb)
 		return;
+	free(mb->skipped);
+	free(mb->dels);
+	for (size_t i = 0; i < mb->nlogdels; i++)
+		free(mb->logdels[i]);
+	free(mb->logdels);
 	/* in reverse, so that the arena can take back what the batch took */
 	for (size_t i = mb->nobjs; i-- > 0;)
 		obj_unalloc((mem_backend *)batch->backend, mb->objs[i]);
@@ -786,9 +979,69 @@ static int batch_check(const mem_backend *m, const mem_batch *mb)
 	return 0;
 }
 
-/* Everything, once checked and with room reserved; the log takes recs. */
+static int oid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, GKV_OID_RAWSZ);
+}
+
+/* Every object the batch skipped as stored must still be: a delete may
+ * have taken one out since (gc). Under the write lock. */
+static int batch_check_skipped(const mem_backend *m, const mem_batch *mb)
+{
+	char hex[GKV_OID_HEXSZ + 1];
+
+	for (size_t i = 0; i < mb->nskipped; i++)
+		if (!table_get(m, &mb->skipped[i])) {
+			gkv__backend_hex(hex, &mb->skipped[i]);
+			return gkv_error_set(GKV_E_CONFLICT,
+			    "mem: object %s was deleted while the batch that uses it was built", hex);
+		}
+	return 0;
+}
+
+/* Delete the batch's objects, but not one the batch also writes (it
+ * lands) or skipped as stored (it is used): skipped is sorted. */
+static void batch_delete_objects(mem_backend *m, const mem_batch *mb)
+{
+	for (size_t i = 0; i < mb->ndels; i++) {
+		size_t slot = table_find(m, &mb->dels[i]);
+
+		if (!m->tags[slot] ||
+		    (mb->nskipped && bsearch(&mb->dels[i], mb->skipped, mb->nskipped,
+					     sizeof(*mb->skipped), oid_cmp)))
+			continue;
+		table_remove_at(m, slot);
+	}
+}
+
+/* Room in the graveyard for every object the batch may delete. */
+static int grave_reserve(mem_backend *m, size_t n)
+{
+	size_t cap = m->capgrave ? m->capgrave : 16;
+	mem_obj **p;
+
+	if (m->ngrave + n <= m->capgrave)
+		return 0;
+	while (cap < m->ngrave + n)
+		cap *= 2;
+	if (!(p = realloc(m->grave, cap * sizeof(*p))))
+		return gkv__oom();
+	m->grave = p;
+	m->capgrave = cap;
+	return 0;
+}
+
+/*
+ * Everything, once checked and with room reserved; the log takes recs.
+ * Logs are deleted before the refs move (a move of the same batch starts
+ * a new log), objects before objects are written (an object the batch
+ * both deletes and writes stays). One lock: all of it lands at once.
+ */
 static void batch_apply(mem_backend *m, mem_batch *mb, mem_logent **recs)
 {
+	for (size_t i = 0; i < mb->nlogdels; i++)
+		log_delete(m, mb->logdels[i]);
+	batch_delete_objects(m, mb);
 	for (size_t i = 0; i < mb->nobjs; i++)
 		table_put(m, mb->objs[i]);
 	mb->nobjs = 0; /* the table (or table_put's free) owns them now */
@@ -816,8 +1069,14 @@ static int mem_batch_commit(gkv_batch *batch)
 		mem_batch_abort(batch);
 		return rc;
 	}
+	if (mb->nskipped && mb->ndels)
+		qsort(mb->skipped, mb->nskipped, sizeof(*mb->skipped), oid_cmp);
 	pthread_rwlock_wrlock(&m->lock);
 	rc = batch_check(m, mb);
+	if (rc == 0)
+		rc = batch_check_skipped(m, mb);
+	if (rc == 0)
+		rc = grave_reserve(m, mb->ndels);
 	if (rc == 0)
 		rc = table_reserve(m, mb->nobjs);
 	if (rc == 0)
@@ -828,11 +1087,167 @@ static int mem_batch_commit(gkv_batch *batch)
 		batch_apply(m, mb, recs);
 		atomic_fetch_add(&m->refs_version, 1);
 	}
+	grave_sweep(m);
 	pthread_rwlock_unlock(&m->lock);
 	for (size_t i = 0; i < mb->ncas; i++)
 		free(recs[i]);
 	free(recs);
 	mem_batch_abort(batch);
+	return rc;
+}
+
+/* ---- settings ---- */
+
+/* Index of key in the sorted config, or where it would go; *found says which. */
+static size_t config_search(const mem_backend *m, const char *key, bool *found)
+{
+	size_t lo = 0, hi = m->nconfig;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->config[mid], key);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int config_check_key(const char *key)
+{
+	if (!key || !*key)
+		return gkv_error_set(GKV_E_INVALID, "mem: empty config key");
+	return 0;
+}
+
+static int mem_config_get(char **out, gkv_backend *b, const char *key)
+{
+	mem_backend *m = (mem_backend *)b;
+	char *copy = NULL;
+	bool found;
+	size_t i;
+	int rc;
+
+	if ((rc = config_check_key(key)) < 0)
+		return rc;
+	pthread_rwlock_rdlock(&m->lock);
+	i = config_search(m, key, &found);
+	if (found) {
+		const char *v = m->config[i] + strlen(m->config[i]) + 1;
+		size_t n = strlen(v) + 1;
+
+		if ((copy = gkv_backend_data_alloc(n)) != NULL)
+			memcpy(copy, v, n);
+	}
+	pthread_rwlock_unlock(&m->lock);
+	if (!found)
+		return gkv_error_set(GKV_E_NOTFOUND, "mem: config key '%s' is not set", key);
+	if (!copy)
+		return GKV_E_NOMEM;
+	*out = copy;
+	return 0;
+}
+
+static int mem_config_set(gkv_backend *b, const char *key, const char *value)
+{
+	mem_backend *m = (mem_backend *)b;
+	size_t kl, vl, i;
+	char *kv = NULL;
+	bool found;
+	int rc = 0;
+
+	if ((rc = config_check_key(key)) < 0)
+		return rc;
+	if (value) {
+		kl = strlen(key) + 1;
+		vl = strlen(value) + 1;
+		if (!(kv = malloc(kl + vl)))
+			return gkv__oom();
+		memcpy(kv, key, kl);
+		memcpy(kv + kl, value, vl);
+	}
+	pthread_rwlock_wrlock(&m->lock);
+	i = config_search(m, key, &found);
+	if (found && kv) {
+		free(m->config[i]);
+		m->config[i] = kv;
+		kv = NULL;
+	} else if (found) {
+		free(m->config[i]);
+		memmove(&m->config[i], &m->config[i + 1], (m->nconfig - i - 1) * sizeof(char *));
+		m->nconfig--;
+	} else if (kv && (rc = gkv__backend_grow((void **)&m->config, &m->capconfig, m->nconfig,
+			      sizeof(*m->config))) == 0) {
+		memmove(&m->config[i + 1], &m->config[i], (m->nconfig - i) * sizeof(char *));
+		m->config[i] = kv;
+		m->nconfig++;
+		kv = NULL;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	free(kv);
+	return rc;
+}
+
+static int mem_config_list(gkv_backend *b, const char *prefix, gkv_backend_config_cb cb,
+    void *payload)
+{
+	mem_backend *m = (mem_backend *)b;
+	gkv__sbuf copy = GKV__SBUF_INIT;
+	size_t plen, n = 0;
+	bool found;
+	int rc = 0;
+
+	prefix = prefix ? prefix : "";
+	plen = strlen(prefix);
+	pthread_rwlock_rdlock(&m->lock);
+	for (size_t i = config_search(m, prefix, &found);
+	     rc == 0 && i < m->nconfig && strncmp(m->config[i], prefix, plen) == 0; i++) {
+		const char *k = m->config[i], *v = k + strlen(k) + 1;
+
+		if ((rc = gkv__sbuf_put(&copy, k, strlen(k) + 1)) == 0)
+			rc = gkv__sbuf_put(&copy, v, strlen(v) + 1);
+		n++;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	for (size_t i = 0, at = 0; rc == 0 && i < n; i++) {
+		const char *k = (const char *)copy.ptr + at, *v = k + strlen(k) + 1;
+
+		rc = cb(k, v, payload);
+		at = (size_t)(v + strlen(v) + 1 - (const char *)copy.ptr);
+	}
+	gkv__sbuf_free(&copy);
+	return rc;
+}
+
+/* ---- figures ---- */
+
+static int mem_stats(gkv_backend *b, gkv_backend_stat_cb cb, void *payload)
+{
+	mem_backend *m = (mem_backend *)b;
+	uint64_t v[6];
+	static const char *const names[6] = {"objects", "bytes", "refs", "reflog_entries",
+	    "arena_bytes", "arena_lost"};
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	v[0] = m->nobjs;
+	v[1] = m->nbytes;
+	v[2] = m->nrefs;
+	v[3] = m->nlog;
+	pthread_rwlock_unlock(&m->lock);
+	pthread_mutex_lock(&m->arena.lock);
+	v[4] = m->arena.held;
+	v[5] = m->arena.lost;
+	pthread_mutex_unlock(&m->arena.lock);
+	for (size_t i = 0; rc == 0 && i < 6; i++)
+		rc = cb(names[i], v[i], payload);
 	return rc;
 }
 
@@ -858,6 +1273,10 @@ static void mem_free(gkv_backend *b)
 	for (size_t i = 0; i < m->nlog; i++)
 		free(m->log[i]);
 	free(m->log);
+	free(m->grave); /* its blocks went with the arena */
+	for (size_t i = 0; i < m->nconfig; i++)
+		free(m->config[i]);
+	free(m->config);
 	pthread_rwlock_destroy(&m->lock);
 	free(m);
 }
@@ -883,6 +1302,13 @@ static void mem_fill_vtable(gkv_backend *b)
 	b->ref_read_versioned = mem_ref_read_versioned;
 	b->batch_ref_log = mem_batch_ref_log;
 	b->reflog_read = mem_reflog_read;
+	b->config_get = mem_config_get;
+	b->config_set = mem_config_set;
+	b->config_list = mem_config_list;
+	b->batch_delete = mem_batch_delete;
+	b->batch_reflog_delete = mem_batch_reflog_delete;
+	b->reflog_list = mem_reflog_list;
+	b->stats = mem_stats;
 }
 
 int gkv_backend_mem_new(gkv_backend **out)

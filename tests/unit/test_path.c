@@ -104,6 +104,8 @@ static const char *const reserved[] = {
     ".g\xe2\x81\xaait", ".g\xe2\x81\xabit", ".g\xe2\x81\xacit", ".g\xe2\x81\xadit",
     ".g\xe2\x81\xaeit", ".g\xe2\x81\xafit", "\xef\xbb\xbf.git\xef\xbb\xbf",
     "\xe2\x80\x8c\xe2\x80\x8d.\xe2\x80\x8cG\xe2\x80\x8cI\xe2\x80\x8cT\xe2\x80\x8c",
+    /* git stops reading a name at malformed UTF-8: ".git" then that */
+    ".git\xe2\x80", ".git\xff", ".git\xe2\x80\x8c\xc0\xae",
     /* .gitmodules and .gitattributes as a directory on NTFS */
     ".gitmodules\\x", "gitmod~1\\x", ".gitattributes \\x",
 };
@@ -114,7 +116,7 @@ static const char *const unreserved[] = {
     "xgit~1", "..git", ".gi", ".git2", "git~0", ".gitignore", ".gitkeep", "git:x", "x:y",
     ".g\xe2\x80\x8bit", /* U+200B is not ignored by HFS+ */
     ".git\xc2\xa0", ".g\xc4\xb1t", "\xe2\x80\x8c", ".\xe2\x80\x8c", "\xe2\x80",
-    ".git\xe2\x80", ".g\xe2it", "a\\b", "a\\.gitx", "\\", ".gitmodules", ".GITMODULES ",
+    ".g\xe2it", "a\\b", "a\\.gitx", "\\", ".gitmodules", ".GITMODULES ",
     "gitmod~1", ".gitmodules.x", "gitmod~5", "gi7eba~0", ".gitattributes", "gitatt~1",
 };
 
