@@ -85,7 +85,7 @@ class W5:
         os.sync()  # every case starts with nothing left to write back
         try:
             return self.b.run(argv)
-        except self.Failure as e:
+        except (self.Failure, self.Unavailable) as e:  # W5: a failed command is a failure
             try:
                 with open(os.path.join(self.b.tmp, "stderr")) as f:
                     text = f.read()
