@@ -63,6 +63,56 @@ typedef int (*gkv__refs_fn)(gkv_batch *batch, const gkv_fetch_result *r, void *p
  *  the callback says stop, else 0. opts may be NULL. */
 int gkv__progress(const gkv_sync_options *opts, const gkv_sync_progress *p);
 
+/**
+ * Add to batch (of repo's backend) the log entry of the move of ref in
+ * it: message (one line), by the identity a sync signs with (ident.c),
+ * dated now. 0 when the backend keeps no log. Errors of batch_ref_log.
+ */
+int gkv__sync_reflog(gkv_batch *batch, gkv_repo *repo, const char *ref, const char *message);
+
+/* ---- recorded remotes (remote.c) ---- */
+
+/** 0 if name can name a remote (a branch-style name); GKV_E_INVALID. */
+int gkv__remote_name_validate(const char *name);
+/** The URL of recorded remote name into *url (malloc'd): GKV_E_NOTFOUND
+ *  when none is recorded, config errors. */
+int gkv__remote_lookup(char **url, gkv_repo *repo, const char *name);
+/** 0 if url can be recorded as a remote's URL (sync.c): any REMOTE but
+ *  a recorded name; GKV_E_INVALID otherwise. */
+int gkv__remote_url_validate(gkv_repo *repo, const char *url);
+
+/* ---- the operations, on a resolved remote (sync.c) ---- */
+
+enum { GKV__EP_STORE = 1, GKV__EP_GIT = 2 };
+
+/** Where a REMOTE leads, once resolved. */
+typedef struct {
+	int kind;        /* GKV__EP_STORE or GKV__EP_GIT */
+	char *name;      /* the recorded remote's name, or NULL */
+	char *url;       /* what it stands for */
+	char *uri;       /* a store: the name it was opened by */
+	char *path;      /* a plain path, made absolute: what a clone records */
+	gkv_repo *store; /* a store: open */
+	int owned;       /* store is freed with the endpoint */
+} gkv__endpoint;
+
+/** An endpoint for the open store (not owned): name is a recorded
+ *  remote's name (or NULL), url what it stands for. 0 or GKV_E_NOMEM. */
+int gkv__endpoint_store(gkv__endpoint *ep, gkv_repo *store, const char *name, const char *url);
+void gkv__endpoint_free(gkv__endpoint *ep);
+
+/* gkv_fetch, gkv_clone, gkv_pull and gkv_push once the REMOTE is resolved
+ * and the arguments checked (remote_branch not NULL). */
+int gkv__fetch_ep(gkv_fetch_result **out, gkv_repo *repo, gkv__endpoint *ep,
+    const char *branch, const gkv_sync_options *opts);
+int gkv__clone_ep(gkv_repo **out, gkv__endpoint *ep, const char *uri,
+    const gkv_options *opts, const gkv_sync_options *sopts);
+int gkv__pull_ep(gkv_oid *out, gkv_conflicts **conflicts, gkv_repo *repo, gkv__endpoint *ep,
+    const char *remote_branch, const char *branch, gkv_pull_strategy strategy,
+    const gkv_merge_options *mopts, const gkv_sync_options *opts);
+int gkv__push_ep(gkv_repo *repo, gkv__endpoint *ep, const char *branch,
+    const char *remote_branch, const gkv_sync_options *opts);
+
 /* ---- store to store (transfer.c) ---- */
 
 /**
