@@ -852,8 +852,13 @@ typedef int (*gkv_tree_walk_cb)(const char *path, gkv_kind kind, const gkv_oid *
  * is git's tree order); with dirs non-zero a directory is passed too,
  * before what it holds (kind GKV_KIND_DIR), else only the entries that
  * are not directories. A path that names a value gives one call; a path
- * that names nothing, none. Returns 0 when every call returned 0 or
- * GKV_WALK_SKIP. Errors: GKV_E_INVALID (NULL argument [tree, path, cb];
+ * that names nothing, none (nor does a path under a value). The
+ * directory path names is not passed itself. With dirs, a directory
+ * comes right before its contents, so after names that sort before
+ * "name/" ("a.txt", then "a", then "a/x": the order of git ls-tree -r
+ * -t). Returns 0 when every call returned 0 or GKV_WALK_SKIP; the
+ * non-zero return of cb otherwise (even positive, GKV_WALK_SKIP from a
+ * value's call excepted). Errors: GKV_E_INVALID (NULL argument [tree, path, cb];
  * bad path), storage errors (GKV_E_CORRUPT for a tree that is missing or
  * malformed).
  */
@@ -1413,9 +1418,21 @@ GKV_EXTERN const gkv_conflicts *gkv_txn_conflicts(const gkv_txn *txn);
  * empty and without '/', NUL, ".", "..", ".git" or what a case-folding or
  * NTFS/HFS file system would read as ".git", sorted in git's order, no
  * name twice); a tag's headers. Returns 0 for a good object;
- * GKV_E_CORRUPT with gkv_error_last() naming the problem otherwise.
+ * GKV_E_CORRUPT with gkv_error_last() naming the problem otherwise, by
+ * git's fsck message id first ("treeNotSorted: ...", "badDate: ...";
+ * see `git help fsck`). Whatever git fsck --strict refuses is refused.
+ * So is what the store could not read, though git accepts it: a tree
+ * mode other than 100644, 100755, 120000, 40000, 160000 as spelled there
+ * (badFilemode: old gits wrote 100664, which git only notes), a zone
+ * whose minutes are 60 or more, more than one space before a date, and
+ * a tree, parent, author or committer line after the committer
+ * ("misorderedHeader"). A blob always passes: git checks one only by
+ * the name a tree gives it. Allocates nothing per tree entry; any bytes
+ * give an answer. Thread-safe.
  * Errors: GKV_E_INVALID (NULL data with len > 0; type not COMMIT, TREE,
- * BLOB or TAG).
+ * BLOB or TAG), GKV_E_CORRUPT (as above), GKV_E_NOMEM (a tree with a
+ * long chain of names that extend one another, whose duplicate check
+ * needs memory).
  */
 GKV_EXTERN int gkv_object_check(gkv_otype type, const void *data, size_t len);
 
@@ -1430,10 +1447,17 @@ typedef int (*gkv_fsck_cb)(const gkv_oid *id, const char *ref, const char *probl
 typedef int (*gkv_work_cb)(uint64_t done, uint64_t total, void *payload);
 /**
  * Read every stored object, re-hash it and check it (gkv_object_check);
- * check every ref names a commit that is present, and every object
- * reachable from the refs is present and of the kind that names it.
- * Each problem goes to cb (which may be NULL); *problems (may be NULL)
- * gets their number. Returns 0 when the walk finished, problems or not.
+ * check every ref names a present object (a commit, for refs under
+ * refs/heads/ and refs/remotes/), and every object reachable from the
+ * refs is present and of the kind that names it (a tree entry of mode
+ * 40000 a tree, of a file mode a blob; a submodule's commit is not
+ * looked for). Each problem goes to cb (which may be NULL), once per
+ * problem, with the id of the object concerned (a missing object is
+ * reported once, however many objects name it): damage the store holds
+ * is a problem, never an error. *problems (may be NULL) gets their
+ * number. progress (may be NULL) is called as objects are read and
+ * walked, last with done equal to total. Writes nothing.
+ * Returns 0 when the walk finished, problems or not.
  * Errors: GKV_E_INVALID (NULL repo), GKV_E_USER (cb or progress stopped
  * it), GKV_E_NOMEM, GKV_E_IO.
  */
@@ -1452,9 +1476,19 @@ typedef struct {
  * every ref of the store; reflog entries do not keep objects), and the
  * logs of refs that no longer exist, in one batch that lands only if no
  * ref moved meanwhile (else GKV_E_CONFLICT, and nothing is removed: run it
- * again). out may be NULL. Errors: GKV_E_INVALID (NULL repo),
- * GKV_E_UNSUPPORTED (a git store: git gc reclaims its space),
- * GKV_E_READONLY, GKV_E_CONFLICT, GKV_E_USER, storage errors.
+ * again). A CAS of every ref to the value read guards the batch: it
+ * moves nothing and logs nothing. A store whose reachable objects are
+ * damaged (missing, malformed, of the wrong kind) is left as it is:
+ * GKV_E_CORRUPT (gkv_repo_fsck says where). Objects written after gc
+ * listed the store are kept. A tree another handle holds in memory,
+ * built on objects no ref reached, is not protected: its unchanged
+ * parts would not be written again by its next commit; run gc when no
+ * writer holds such trees (as with git gc and its grace period). out
+ * may be NULL; it is all zeroes on failure.
+ * Errors: GKV_E_INVALID (NULL repo), GKV_E_UNSUPPORTED (a backend
+ * without batch_delete; a git store: git gc reclaims its space),
+ * GKV_E_READONLY, GKV_E_CONFLICT, GKV_E_USER, GKV_E_CORRUPT (damage,
+ * as above), storage errors.
  */
 GKV_EXTERN int gkv_repo_gc(gkv_gc_result *out, gkv_repo *repo, gkv_work_cb progress,
     void *payload);

@@ -24,6 +24,19 @@
 
 #define REF_MAX (4096 + 64)
 
+/*
+ * The git transport (git_remote.c) is linked in when the build has it;
+ * without it a git URL is GKV_E_UNSUPPORTED rather than a link error.
+ */
+#pragma weak gkv__git_fetch
+#pragma weak gkv__git_push
+
+static int no_git(const char *url)
+{
+	return gkv__error(GKV_E_UNSUPPORTED, "'%s' is a git remote, and this build has no git "
+	    "transport", url);
+}
+
 void gkv__endpoint_free(gkv__endpoint *ep)
 {
 	free(ep->name);
@@ -277,6 +290,8 @@ static int fetch_from(gkv_fetch_result **out, gkv_repo *repo, gkv__endpoint *ep,
 {
 	if (ep->kind == GKV__EP_STORE)
 		return gkv__store_fetch(out, repo, ep->store, branch, opts, refs_fn, payload);
+	if (!gkv__git_fetch)
+		return no_git(ep->url);
 	return gkv__git_fetch(out, repo, ep->url, branch, opts, refs_fn, payload);
 }
 
@@ -450,9 +465,11 @@ int gkv__clone_ep(gkv_repo **out, gkv__endpoint *ep, const char *uri,
 			rc = gkv__error(GKV_E_EXISTS, "store '%s' is not empty: it has refs", uri);
 		goto done;
 	}
-	if ((rc = gkv_remote_add(repo, "origin", url)) < 0)
+	/* A backend that keeps no configuration (a custom one) gets the
+	 * branches and tracking refs, without the record of origin. */
+	if ((rc = gkv_remote_add(repo, "origin", url)) < 0 && rc != GKV_E_UNSUPPORTED)
 		goto done;
-	recorded = 1;
+	recorded = rc == 0;
 	cc.repo = repo;
 	cc.url = url;
 	if ((rc = fetch_from(&r, repo, ep, NULL, sopts, clone_refs, &cc)) < 0)
@@ -678,9 +695,12 @@ int gkv__push_ep(gkv_repo *repo, gkv__endpoint *ep, const char *branch,
 
 	if ((rc = gkv_branch_head(&head, repo, branch)) < 0)
 		return rc;
-	rc = ep->kind == GKV__EP_STORE
-	    ? gkv__store_push(&old, repo, &head, ep->store, remote_branch, "push", opts)
-	    : gkv__git_push(&old, repo, &head, ep->url, remote_branch, opts);
+	if (ep->kind == GKV__EP_STORE)
+		rc = gkv__store_push(&old, repo, &head, ep->store, remote_branch, "push", opts);
+	else if (!gkv__git_push)
+		rc = no_git(ep->url);
+	else
+		rc = gkv__git_push(&old, repo, &head, ep->url, remote_branch, opts);
 	if (rc == 0 && ep->name)
 		rc = track_push(repo, ep->name, remote_branch, &head);
 	if (rc < 0)
