@@ -39,6 +39,9 @@ def add_args(ap):
                     "without it, a synthetic one)" % ENV_REPO)
     ap.add_argument("--kvctl", default=None,
                     help="W5: the kvctl to run (default BINDIR/../cli/kvctl)")
+    ap.add_argument("--w5-via", choices=("kvctl", "library"), default="kvctl",
+                    help="W5: gitkv's clone, fetch and push by kvctl (default) or by "
+                    "bench-sync, the same library calls without the CLI")
 
 
 class W5:
@@ -50,6 +53,8 @@ class W5:
         args = bench.args
         self.kvctl = os.path.abspath(args.kvctl or os.path.join(bench.bindir, "..", "cli",
                                                                 "kvctl"))
+        self.via = args.w5_via
+        self.sync = bench.prog("bench-sync")
         self.reps_clone = bench.cfg["reps_slow"]
         self.reps_small = bench.cfg["reps"]
         self.daemon = None
@@ -291,7 +296,7 @@ class W5:
             def once(rep, last):
                 d = self.b.fresh("w5-" + system)
                 store = "%s:%s" % (scheme, d)
-                res = self.run([self.kvctl, "--store", store, "clone", url])
+                res = self.run(self.cmd_clone(url, store))
                 if last:
                     self.check_kv_clone(store, system)
                     if scheme == "git":
@@ -325,9 +330,9 @@ class W5:
         else:
             self.b.unavailable("W5 clone", "pygit2", "python3-pygit2 is not installed")
         cases += [("gitkv-lmdb", r, kv_clone("gitkv-lmdb", "lmdb"),
-                   "kvctl --store lmdb:DIR clone git://"),
+                   self.note("kvctl --store lmdb:DIR clone git://", "gkv_clone git:// lmdb:DIR")),
                   ("gitkv-git", r, kv_clone("gitkv-git", "git"),
-                   "kvctl --store git:DIR clone git://")]
+                   self.note("kvctl --store git:DIR clone git://", "gkv_clone git:// git:DIR"))]
         self.b.measure_interleaved("W5 clone", cases)
 
     def store_rows(self):
@@ -345,7 +350,7 @@ class W5:
                 src = self.clones.get(system) or self.seed(system, scheme)
                 d = self.b.fresh("w5-s2s-" + system)
                 store = "%s:%s" % (scheme, d)
-                res = self.run([self.kvctl, "--store", store, "clone", "%s:%s" % (scheme, src)])
+                res = self.run(self.cmd_clone("%s:%s" % (scheme, src), store))
                 if last:
                     self.check_kv_clone(store, system + " store-to-store")
                     if scheme == "git":
@@ -366,9 +371,21 @@ class W5:
         self.b.measure_interleaved("W5 store-to-store", [
             ("git clone --no-local", r, git_local, "git clone --bare --no-local PATH"),
             ("gitkv-lmdb", r, kv_local("gitkv-lmdb", "lmdb"),
-             "kvctl --store lmdb:B clone lmdb:A" + src["gitkv-lmdb"]),
+             self.note("kvctl --store lmdb:B clone lmdb:A", "gkv_clone lmdb:A lmdb:B")
+             + src["gitkv-lmdb"]),
             ("gitkv-git", r, kv_local("gitkv-git", "git"),
-             "kvctl --store git:B clone git:A" + src["gitkv-git"])])
+             self.note("kvctl --store git:B clone git:A", "gkv_clone git:A git:B")
+             + src["gitkv-git"])])
+
+    def note(self, kvctl, library):
+        """What a gitkv row runs: the kvctl command, or the library call
+        bench-sync makes in its place (--w5-via library)."""
+        return kvctl if self.via == "kvctl" else "bench-sync: %s (the library, not kvctl)" % library
+
+    def cmd_clone(self, remote, store):
+        if self.via == "kvctl":
+            return [self.kvctl, "--store", store, "clone", remote]
+        return [self.sync, "clone", remote, store]
 
     def seed(self, system, scheme):
         """When the git:// clone failed, the store-to-store row copies from
@@ -377,7 +394,12 @@ class W5:
         key = "seed " + system
         if key not in self.clones:
             d = self.b.fresh("w5-seed-" + system)
-            self.kv("%s:%s" % (scheme, d), "clone", "git:" + self.served)
+            store = "%s:%s" % (scheme, d)
+            argv = self.cmd_clone("git:" + self.served, store)
+            r = subprocess.run(argv, env=self.b.env, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise self.Failure("%s: %s" % (command_name(argv), stderr_text(r.stderr,
+                                                                            r.returncode)))
             self.check_kv_clone("%s:%s" % (scheme, d), system + " seed")
             self.clones[key] = d
             self.seeded.add(system)
@@ -414,10 +436,13 @@ class W5:
                 if not d:
                     raise self.Failure("no %s clone to fetch into (its clone failed)" % system)
                 store = "%s:%s" % (scheme, d)
-                res = self.run([self.kvctl, "--store", store, "fetch", "origin"])
-                out = self.kv(store, "diff", want, self.main)
-                if "w5/fetch-%d" % rep not in out:
-                    raise self.Failure("%s fetch: commit %s is not in the store" % (system, want))
+                res = self.run([self.kvctl, "--store", store, "fetch", "origin"]
+                               if self.via == "kvctl" else [self.sync, "fetch", store, "origin"])
+                r = subprocess.run([self.sync, "has", store, want], env=self.b.env,
+                                   capture_output=True, text=True)
+                if r.returncode != 0:
+                    raise self.Failure("%s fetch: commit %s is not in the store: %s"
+                                       % (system, want, r.stderr.strip()))
                 if scheme == "git":
                     got = self.git("rev-parse", "refs/remotes/origin/" + self.main, repo=d)
                     if got != want:
@@ -430,8 +455,10 @@ class W5:
             ("git fetch", r, git_fetch,
              "one new commit; git -c maintenance.auto=false fetch origin "
              "+refs/heads/*:refs/heads/*"),
-            ("gitkv-lmdb", r, kv_fetch("gitkv-lmdb", "lmdb"), "kvctl fetch origin"),
-            ("gitkv-git", r, kv_fetch("gitkv-git", "git"), "kvctl fetch origin")])
+            ("gitkv-lmdb", r, kv_fetch("gitkv-lmdb", "lmdb"),
+             self.note("kvctl fetch origin", "gkv_fetch origin")),
+            ("gitkv-git", r, kv_fetch("gitkv-git", "git"),
+             self.note("kvctl fetch origin", "gkv_fetch origin"))])
 
     def push_rows(self):
         """Each clone makes one commit (not timed) on a branch of its own and
@@ -461,7 +488,8 @@ class W5:
                 self.kv(store, "set", "w5/push-%s-%d" % (scheme, rep), "pushed %d" % rep, "-m",
                         "w5 push %d" % rep, branch=br)
                 new = self.kv(store, "snapshot", branch=br).strip()
-                res = self.run([self.kvctl, "--store", store, "--branch", br, "push", "origin"])
+                res = self.run([self.kvctl, "--store", store, "--branch", br, "push", "origin"]
+                               if self.via == "kvctl" else [self.sync, "push", store, "origin", br])
                 got = self.git("rev-parse", "refs/heads/" + br, repo=self.served)
                 if got != new:
                     raise self.Failure("%s push: %s at %s, expected %s" % (system, br, got, new))
@@ -470,8 +498,10 @@ class W5:
 
         self.b.measure_interleaved("W5 push", [
             ("git push", r, git_push, "one new commit; git push origin BRANCH"),
-            ("gitkv-lmdb", r, kv_push("gitkv-lmdb", "lmdb"), "kvctl --branch BRANCH push origin"),
-            ("gitkv-git", r, kv_push("gitkv-git", "git"), "kvctl --branch BRANCH push origin")])
+            ("gitkv-lmdb", r, kv_push("gitkv-lmdb", "lmdb"),
+             self.note("kvctl --branch BRANCH push origin", "gkv_push origin BRANCH")),
+            ("gitkv-git", r, kv_push("gitkv-git", "git"),
+             self.note("kvctl --branch BRANCH push origin", "gkv_push origin BRANCH"))])
 
     def main(self):
         if not os.access(self.kvctl, os.X_OK):
