@@ -76,30 +76,35 @@ int gkv__git_config_get(char **out, gkv_backend *b, const char *key)
 	return rc;
 }
 
-/* Set (value) or remove (NULL) key, every value of a multivar at once. */
+static int count_cb(const git_config_entry *ent, void *payload)
+{
+	(void)ent;
+	(*(size_t *)payload)++;
+	return 0;
+}
+
+/*
+ * Set (value) or remove (NULL) key, every value of a multivar at once.
+ * libgit2 refuses to set or delete a multivar as one value (and its
+ * set_multivar replaces each value, leaving as many): its values are
+ * deleted first, then the one value is set -- two writes of the file,
+ * each whole under config.lock.
+ */
 static int config_write(git_config *cfg, const char *key, const char *value)
 {
-	int rc;
+	size_t n = 0;
+	int rc = git_config_get_multivar_foreach(cfg, key, NULL, count_cb, &n);
 
-	if (value) {
-		rc = git_config_set_string(cfg, key, value);
-		if (rc == GIT_EEXISTS) { /* a multivar: one value in their place */
-			git_error_clear();
-			if ((rc = git_config_delete_multivar(cfg, key, ".*")) == 0)
-				rc = git_config_set_string(cfg, key, value);
-		}
+	if (rc < 0 && rc != GIT_ENOTFOUND)
 		return rc;
-	}
-	rc = git_config_delete_entry(cfg, key);
-	if (rc == GIT_EEXISTS) {
-		git_error_clear();
-		rc = git_config_delete_multivar(cfg, key, ".*");
-	}
-	if (rc == GIT_ENOTFOUND) {
-		git_error_clear();
-		rc = 0;
-	}
-	return rc;
+	git_error_clear();
+	if (n > 1 && (rc = git_config_delete_multivar(cfg, key, ".*")) < 0)
+		return rc;
+	if (value)
+		return git_config_set_string(cfg, key, value);
+	if (n == 1)
+		return git_config_delete_entry(cfg, key);
+	return 0;
 }
 
 int gkv__git_config_set(gkv_backend *b, const char *key, const char *value)

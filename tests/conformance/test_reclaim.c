@@ -374,7 +374,11 @@ static int stream_cb(gkv_otype type, uint64_t size, const void *data, size_t len
 		assert_ok(st->b->batch_commit(batch));
 		st->deleted = 1;
 	}
-	assert_memory_equal(data, st->want + st->got, len);
+	/* byte by byte in this (instrumented) file: cmocka's own compare
+	 * is not seen by the sanitizer */
+	for (size_t i = 0; i < len; i++)
+		if (((const char *)data)[i] != st->want[st->got + i])
+			fail_msg("byte %zu of the stream differs", st->got + i);
 	st->got += len;
 	return 0;
 }

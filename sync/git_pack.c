@@ -1,0 +1,319 @@
+/*
+ * git_pack.c -- the objects of a fetched pack, checked, into one batch.
+ *
+ * The pack was indexed by git_indexer (git_odb.c); here its index (.idx,
+ * version 2) is read to list the objects in the order they sit in the
+ * pack, so that a delta's base was usually just inflated and is still in
+ * libgit2's delta-base cache. Each object is inflated on its own, re-hashed,
+ * checked as git's transfer.fsckObjects checks it (gkv_object_check),
+ * written to the batch and freed: memory holds one object at a time and
+ * the index, never the whole pack inflated.
+ *
+ * The pack must also be complete: every id a commit, tree or tag of the
+ * pack names is in the pack or already in the store (which holds
+ * everything its own objects name), and so is every head the fetch
+ * moves a ref to. A server that leaves something out is refused, as
+ * git's connectivity check after a fetch refuses it.
+ */
+#include <stdio.h>
+
+#include <git2/sys/odb_backend.h>
+
+#include "git_int.h"
+#include "util.h"
+
+typedef struct {
+	unsigned char *data; /* the whole .idx */
+	size_t len;
+	size_t n;            /* objects */
+	const unsigned char *ids;  /* n sorted ids */
+	struct pos {
+		uint64_t offset;
+		size_t index;
+	} *order;            /* n, sorted by offset */
+} pack_index;
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int pos_cmp(const void *a, const void *b)
+{
+	uint64_t x = ((const struct pos *)a)->offset, y = ((const struct pos *)b)->offset;
+	return x < y ? -1 : x > y;
+}
+
+static int idx_corrupt(const char *path, const char *why)
+{
+	return gkv__error(GKV_E_CORRUPT, "pack index %s: %s", path, why);
+}
+
+/* Read the .idx written by the indexer, and order its objects by offset. */
+static int idx_load(pack_index *x, const char *path)
+{
+	FILE *f;
+	long size;
+	size_t n, off32, off64;
+
+	memset(x, 0, sizeof(*x));
+	if (!(f = fopen(path, "rb")))
+		return gkv__error(GKV_E_IO, "cannot open the pack index %s", path);
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return gkv__error(GKV_E_IO, "cannot read the pack index %s", path);
+	}
+	x->len = (size_t)size;
+	if (!(x->data = malloc(x->len ? x->len : 1))) {
+		fclose(f);
+		return gkv__oom();
+	}
+	if (fread(x->data, 1, x->len, f) != x->len) {
+		fclose(f);
+		return gkv__error(GKV_E_IO, "cannot read the pack index %s", path);
+	}
+	fclose(f);
+	if (x->len < 8 + 256 * 4 + 40 || memcmp(x->data, "\377tOc", 4) || be32(x->data + 4) != 2)
+		return idx_corrupt(path, "not a version 2 index");
+	n = be32(x->data + 8 + 255 * 4);
+	/* ids, crcs, 32-bit offsets, then the pack's and the index's hashes */
+	if (n > (x->len - 8 - 256 * 4 - 40) / 28)
+		return idx_corrupt(path, "shorter than its object count");
+	x->n = n;
+	x->ids = x->data + 8 + 256 * 4;
+	off32 = 8 + 256 * 4 + n * 24;
+	off64 = off32 + n * 4;
+	if (!(x->order = malloc((n ? n : 1) * sizeof(*x->order))))
+		return gkv__oom();
+	for (size_t i = 0; i < n; i++) {
+		uint64_t o = be32(x->data + off32 + i * 4);
+		if (o & 0x80000000u) {
+			size_t k = o & 0x7fffffffu;
+			if (off64 + (k + 1) * 8 > x->len - 40)
+				return idx_corrupt(path, "a large offset past its end");
+			o = (uint64_t)be32(x->data + off64 + k * 8) << 32 |
+			    be32(x->data + off64 + k * 8 + 4);
+		}
+		x->order[i].offset = o;
+		x->order[i].index = i;
+	}
+	qsort(x->order, n, sizeof(*x->order), pos_cmp);
+	return 0;
+}
+
+static void idx_free(pack_index *x)
+{
+	free(x->data);
+	free(x->order);
+}
+
+static int in_pack(const pack_index *x, const unsigned char *id)
+{
+	size_t lo = 0, hi = x->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(x->ids + mid * 20, id, 20);
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Is id in the pack or in the store? GKV_E_CORRUPT naming from if not. */
+static int need_id(gkv__wire_op *op, const pack_index *x, const unsigned char *id,
+    const char *from)
+{
+	char hex[GKV_OID_HEXSZ + 1];
+	int r;
+
+	if (in_pack(x, id))
+		return 0;
+	if ((r = op->kb->exists(op->kb, (const gkv_oid *)id)) < 0)
+		return r;
+	if (r)
+		return 0;
+	gkv_oid_fmt(hex, (const gkv_oid *)id);
+	hex[GKV_OID_HEXSZ] = '\0';
+	return gkv__error(GKV_E_CORRUPT,
+	    "%s sent an incomplete pack: %s names %s, which neither the pack nor the store holds",
+	    op->url_shown, from, hex);
+}
+
+static int hex_id(unsigned char out[20], const char *hex)
+{
+	gkv_oid id;
+	char buf[GKV_OID_HEXSZ + 1];
+
+	memcpy(buf, hex, GKV_OID_HEXSZ);
+	buf[GKV_OID_HEXSZ] = '\0';
+	if (gkv_oid_fromstr(&id, buf) < 0)
+		return -1;
+	memcpy(out, id.id, 20);
+	return 0;
+}
+
+/* Every id a checked object names must be in the pack or the store. */
+static int links_present(gkv__wire_op *op, const pack_index *x, const unsigned char *self,
+    gkv_otype type, const unsigned char *data, size_t len)
+{
+	char from[GKV_OID_HEXSZ + 1];
+	unsigned char id[20];
+	const unsigned char *p = data, *end = data + len;
+	int err;
+
+	gkv_oid_fmt(from, (const gkv_oid *)self);
+	from[GKV_OID_HEXSZ] = '\0';
+	if (type == GKV_OBJ_TREE) {
+		while (p < end) {
+			const unsigned char *nul = memchr(p, '\0', (size_t)(end - p));
+			if (!nul || end - nul < 21)
+				return gkv__error(GKV_E_CORRUPT, "tree %s is truncated", from);
+			/* a gitlink (160000) names a commit of another repository */
+			if (!(nul - p > 6 && !memcmp(p, "160000", 6)) &&
+			    (err = need_id(op, x, nul + 1, from)) < 0)
+				return err;
+			p = nul + 21;
+		}
+		return 0;
+	}
+	if (type != GKV_OBJ_COMMIT && type != GKV_OBJ_TAG)
+		return 0;
+	/* headers up to the blank line: tree, parent, object */
+	while (p < end && *p != '\n') {
+		const unsigned char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t l = eol ? (size_t)(eol - p) : (size_t)(end - p);
+		size_t klen = 0;
+
+		if (l == 5 + 40 && !memcmp(p, "tree ", 5))
+			klen = 5;
+		else if (l == 7 + 40 && !memcmp(p, "parent ", 7))
+			klen = 7;
+		else if (l == 7 + 40 && !memcmp(p, "object ", 7))
+			klen = 7;
+		if (klen) {
+			if (hex_id(id, (const char *)p + klen) < 0)
+				return gkv__error(GKV_E_CORRUPT, "object %s names a bad id", from);
+			if ((err = need_id(op, x, id, from)) < 0)
+				return err;
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	return 0;
+}
+
+static gkv_otype from_git_type(git_object_t t)
+{
+	switch (t) {
+	case GIT_OBJECT_COMMIT: return GKV_OBJ_COMMIT;
+	case GIT_OBJECT_TREE: return GKV_OBJ_TREE;
+	case GIT_OBJECT_BLOB: return GKV_OBJ_BLOB;
+	case GIT_OBJECT_TAG: return GKV_OBJ_TAG;
+	default: return GKV_OBJ_BAD;
+	}
+}
+
+/* Check object i of the pack and add it to batch. */
+static int store_one(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
+    gkv_batch *batch, size_t i)
+{
+	const unsigned char *want = x->ids + i * 20;
+	char hex[GKV_OID_HEXSZ + 1];
+	void *data = NULL;
+	size_t len;
+	git_object_t gt;
+	gkv_otype t;
+	gkv_oid id;
+	int err;
+
+	gkv_oid_fmt(hex, (const gkv_oid *)want);
+	hex[GKV_OID_HEXSZ] = '\0';
+	if (pb->read(&data, &len, &gt, pb, (const git_oid *)want) < 0) {
+		const git_error *e = git_error_last();
+		return gkv__error(GKV_E_CORRUPT, "%s sent a bad pack: object %s: %s",
+		    op->url_shown, hex, e ? e->message : "cannot be read");
+	}
+	if ((t = from_git_type(gt)) == GKV_OBJ_BAD) {
+		err = gkv__error(GKV_E_CORRUPT, "%s sent object %s of an unknown type",
+		    op->url_shown, hex);
+		goto done;
+	}
+	if ((err = gkv_hash(&id, t, data, len)) < 0)
+		goto done;
+	if (memcmp(id.id, want, 20) != 0) {
+		err = gkv__error(GKV_E_CORRUPT, "%s sent object %s whose bytes do not hash to it",
+		    op->url_shown, hex);
+		goto done;
+	}
+	if ((err = gkv_object_check(t, data, len)) < 0) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s", gkv_error_last());
+		err = gkv__error(GKV_E_CORRUPT, "%s sent a bad object %s: %s", op->url_shown,
+		    hex, msg);
+		goto done;
+	}
+	if ((err = links_present(op, x, want, t, data, len)) < 0)
+		goto done;
+	err = batch->backend->batch_write(batch, &id, t, data, len);
+done:
+	git_odb_backend_data_free(pb, data);
+	return err;
+}
+
+int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
+    const gkv_oid *need, size_t n)
+{
+	git_odb *podb = NULL;
+	git_odb_backend *pb = NULL;
+	pack_index x;
+	int err;
+
+	*stored = 0;
+	if (op->idx_path) {
+		if ((err = idx_load(&x, op->idx_path)) < 0)
+			goto out;
+		if (git_odb_new(&podb) < 0 || git_odb_backend_one_pack(&pb, op->idx_path) < 0) {
+			err = gkv__error(GKV_E_CORRUPT, "%s sent a pack that cannot be opened: %s",
+			    op->url_shown, git_error_last() ? git_error_last()->message : "");
+			goto out;
+		}
+		if (git_odb_add_backend(podb, pb, 1) < 0) {
+			pb->free(pb);
+			pb = NULL;
+			err = gkv__error(GKV_E_ERROR, "libgit2 refused the pack's backend");
+			goto out;
+		}
+		op->progress.stage = GKV_SYNC_STORING;
+		op->progress.total_objects = x.n;
+		op->progress.stored_objects = 0;
+		if ((err = gkv__progress(op->opts, &op->progress)) < 0)
+			goto out;
+		for (size_t p = 0; p < x.n; p++) {
+			if ((err = store_one(op, &x, pb, batch, x.order[p].index)) < 0)
+				goto out;
+			op->progress.stored_objects = p + 1;
+			if (((p + 1) % 512 == 0 || p + 1 == x.n) &&
+			    (err = gkv__progress(op->opts, &op->progress)) < 0)
+				goto out;
+		}
+		*stored = x.n;
+	} else {
+		memset(&x, 0, sizeof(x));
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((err = need_id(op, &x, need[i].id, "the remote's head")) < 0)
+			goto out;
+	}
+	err = 0;
+out:
+	git_odb_free(podb); /* frees pb with it */
+	if (op->idx_path)
+		idx_free(&x);
+	return err;
+}
