@@ -25,7 +25,7 @@ def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__.strip().splitlines()[2].strip())
     runs = [load(p) for p in argv[1:]]
-    order, ratios, goals = [], {}, {}
+    order, ratios, goals, at_most = [], {}, {}, {}
     for run in runs:
         for t in run.get("targets", []):
             key = (t["target"], t["system"])
@@ -33,6 +33,7 @@ def main(argv):
                 order.append(key)
                 ratios[key] = []
             goals[key] = t["goal"]
+            at_most[key] = t.get("at_most", False)  # W5: a time or RSS ratio, lower is better
             if t.get("ratio") is not None:
                 ratios[key].append(t["ratio"])
     width = max(len("%s, %s" % k) for k in order) if order else 0
@@ -43,9 +44,12 @@ def main(argv):
             print("%-*s  not measured" % (width, name))
             continue
         med = statistics.median(vals)
-        met = med >= goals[key] - 1e-12
-        print("%-*s  median %6.2fx  (goal %.2fx) %-6s  runs: %s" % (
-            width, name, med, goals[key], "MET" if met else "MISSED",
+        if at_most[key]:
+            met = med <= goals[key] + 1e-12
+        else:
+            met = med >= goals[key] - 1e-12
+        print("%-*s  median %6.2fx  (goal %s%.2fx) %-6s  runs: %s" % (
+            width, name, med, "<= " if at_most[key] else "", goals[key], "MET" if met else "MISSED",
             " ".join("%.2f" % v for v in vals)))
 
 

@@ -6,7 +6,9 @@
  * not in git's tree order (where a directory sorts as "name/"). The
  * library's orders are not relied on: both commands sort what they print
  * with strcmp, which compares unsigned bytes. Names are printed through
- * kv_print_name (quoted as git quotes paths, or raw with -z).
+ * kv_print_name (quoted as git quotes paths, or raw with -z). Both read
+ * names and kinds only (gkv_tree_walk): a listing loads trees, never a
+ * value, so it costs the same whatever the values' sizes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -105,28 +107,40 @@ static int open_at(gkv_store **store, gkv_tree **tree, gkv_kind *kind, struct kv
 	return KV_OK;
 }
 
+/* One level of the walk under a directory: each child by its name, a
+ * directory's contents skipped. */
+struct level {
+	struct entries e;
+	size_t skip; /* the length of the directory's path and its '/' */
+};
+
+static int list_child(const char *path, gkv_kind kind, const gkv_oid *id, void *payload)
+{
+	struct level *l = payload;
+	char *name;
+
+	(void)id;
+	if (strlen(path) <= l->skip) /* the directory itself */
+		return 0;
+	if ((name = strdup(path + l->skip)) == NULL || entries_add(&l->e, name, kind) < 0) {
+		free(name);
+		return GKV_E_NOMEM;
+	}
+	return kind == GKV_KIND_DIR ? GKV_WALK_SKIP : 0;
+}
+
 static int list_dir(struct kv_ctx *ctx, gkv_tree *tree, const char *path)
 {
-	struct entries e = {NULL, 0, 0, 0};
-	gkv_list *list = NULL;
-	size_t i, n;
-	int rc;
+	struct level l = {{NULL, 0, 0, 1}, *path ? strlen(path) + 1 : 0};
+	int rc = gkv_tree_walk(tree, path, 1, list_child, &l);
 
-	if ((rc = gkv_tree_list(&list, tree, path)) < 0)
-		return kv_read_err(ctx, rc, "list '%s' on branch '%s'", path, ctx->branch);
-	n = gkv_list_count(list);
-	for (i = 0; i < n; i++) {
-		/* The names live as long as the list, which outlives e. */
-		if (entries_add(&e, (char *)gkv_list_name(list, i), gkv_list_kind(list, i)) < 0) {
-			rc = kv_err(ctx, KV_FAIL, "out of memory");
-			goto done;
-		}
+	if (rc < 0) {
+		rc = kv_read_err(ctx, rc, "list '%s' on branch '%s'", path, ctx->branch);
+	} else {
+		print_entries(ctx, &l.e, "name", 1);
+		rc = KV_OK;
 	}
-	print_entries(ctx, &e, "name", 1);
-	rc = KV_OK;
-done:
-	entries_free(&e);
-	gkv_list_free(list);
+	entries_free(&l.e);
 	return rc;
 }
 
@@ -153,9 +167,13 @@ done:
 	return rc;
 }
 
-static int collect(const char *path, gkv_kind kind, const void *value, size_t len, void *payload)
+/* One entry of the walk: names, kinds and ids only, never a value, so a
+ * listing costs the trees, whatever the values' sizes. */
+static int collect(const char *path, gkv_kind kind, const gkv_oid *id, void *payload)
 {
 	char *copy = strdup(path);
+
+	(void)id;
 
 	if (!copy || entries_add(payload, copy, kind) < 0) {
 		free(copy);
@@ -175,10 +193,8 @@ int kv_cmd_tree(struct kv_ctx *ctx)
 
 	if (rc != KV_OK || kind == GKV_KIND_NONE)
 		goto print;
-	if (kind != GKV_KIND_DIR) /* a value is the one value "under" itself */
-		rc = collect(path, kind, NULL, 0, &e);
-	else
-		rc = gkv_tree_fold(tree, path, collect, &e);
+	/* A value is the one value "under" itself: the walk gives it. */
+	rc = gkv_tree_walk(tree, path, 0, collect, &e);
 	if (rc < 0)
 		rc = kv_read_err(ctx, rc, "tree '%s' on branch '%s'", path, ctx->branch);
 print:

@@ -114,6 +114,20 @@ int kv_read_err(struct kv_ctx *ctx, int rc, const char *fmt, ...)
 	return KV_FAIL;
 }
 
+void kv_warn(struct kv_ctx *ctx, const char *fmt, ...)
+{
+	char msg[sizeof(ctx->errmsg)], line[sizeof(ctx->errmsg)];
+	va_list ap;
+
+	if (ctx->o.verbosity < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	one_line(line, sizeof(line), msg);
+	fprintf(stderr, "kvctl: warning: %s\n", line);
+}
+
 void kv_note(struct kv_ctx *ctx, const char *fmt, ...)
 {
 	char msg[sizeof(ctx->errmsg)], line[sizeof(ctx->errmsg)];
@@ -448,6 +462,20 @@ int kv_make_info(gkv_info **out, struct kv_ctx *ctx, const char *op, const char 
 		*out = NULL;
 	}
 	return rc;
+}
+
+int kv_commit_tree(gkv_tree **out, struct kv_ctx *ctx, const gkv_oid *id)
+{
+	char hex[GKV_OID_HEXSZ + 1];
+	gkv_commit *c = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = gkv_commit_lookup(&c, ctx->repo, id)) == 0)
+		rc = gkv_tree_lookup(out, ctx->repo, gkv_commit_tree_id(c));
+	gkv_commit_free(c);
+	gkv_oid_fmt(hex, id);
+	return rc < 0 ? kv_read_err(ctx, rc, "commit %s", hex) : KV_OK;
 }
 
 const char *kv_kind_name(gkv_kind kind)

@@ -2,13 +2,14 @@
  * json.c -- the little JSON kvctl writes: strings, base64 strings, ids.
  *
  * Strings in gitkv (paths, branch names, messages) are bytes, normally
- * UTF-8. JSON strings are Unicode, so the escaper must decide what an
- * invalid byte becomes. It writes U+FFFD (the replacement character) for
- * each byte that does not start a well-formed UTF-8 sequence, as a
- * browser decoding the bytes would: the output is always valid JSON, and
- * a reader can see something was lost. Values, which are arbitrary
- * bytes, never go through this lossy path: `get --json` sends a value
- * that is not valid UTF-8 as base64 instead (see kv_cmd_get).
+ * UTF-8. JSON strings are Unicode, so bytes that are not well-formed
+ * UTF-8 cannot be a JSON string without losing something. kv_json_str
+ * writes such bytes as an object in place of the string,
+ * {"base64": "<RFC 4648 base64 of the bytes>"}: the output is always
+ * valid JSON, and a reader gets the exact bytes back (docs/cli.md, "JSON
+ * output"). Valid UTF-8 is written as a plain string, so the common case
+ * reads as a reader expects. Values, which are arbitrary bytes, are sent
+ * by `get --json` with an "encoding" member instead (see kv_cmd_get).
  */
 #include <string.h>
 
@@ -99,6 +100,12 @@ static const char *short_escape(unsigned c)
 
 void kv_json_str(FILE *f, const void *data, size_t len)
 {
+	if (!kv_utf8_valid(data, len)) {
+		fputs("{\"base64\":", f);
+		kv_json_base64(f, data, len);
+		putc('}', f);
+		return;
+	}
 	putc('"', f);
 	kv_json_str_part(f, data, len);
 	putc('"', f);
@@ -114,6 +121,8 @@ void kv_json_str_part(FILE *f, const void *data, size_t len)
 	while (i < len) {
 		n = kv_utf8_seq(s + i, len - i, &cp);
 		if (n == 0) {
+			/* Only reached by a caller that did not check: a piece
+			 * is written only once known to be UTF-8. */
 			fputs("\\ufffd", f);
 			i++;
 			continue;

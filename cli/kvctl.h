@@ -30,6 +30,9 @@ struct kv_opts {
 	const char *message; /* -m */
 	const char *author;  /* --author "Name <email>" */
 	const char *count;   /* -n, still text: the command checks it */
+	const char *strategy; /* pull --strategy */
+	const char *ssh_key;  /* --ssh-key FILE (sync commands) */
+	const char *ca_file;  /* --ca-file FILE (sync commands) */
 	int json;
 	int nul;   /* -z: names raw, each ended by a NUL */
 	int force; /* --force */
@@ -60,7 +63,9 @@ enum {
 	KV_OPT_AUTHOR = 1 << 1,
 	KV_OPT_COUNT = 1 << 2,
 	KV_OPT_NUL = 1 << 3,
-	KV_OPT_FORCE = 1 << 4
+	KV_OPT_FORCE = 1 << 4,
+	KV_OPT_SYNC = 1 << 5,	 /* --ssh-key, --ca-file: commands that reach a remote */
+	KV_OPT_STRATEGY = 1 << 6 /* --strategy */
 };
 
 struct kv_ctx {
@@ -77,6 +82,8 @@ struct kv_ctx {
 	int created;	   /* kv_open made the store */
 	int errcode;	   /* the exit status of the error reported, or 0 */
 	gkv_conflicts *conflicts; /* a failed merge's, for the JSON error */
+	char *errjson;	   /* more members of the JSON error document, as
+			      ",\"name\":value..." (malloc()ed), or NULL */
 	char errmsg[1024]; /* its message, for the --json error document */
 };
 
@@ -101,6 +108,9 @@ int kv_api_err(struct kv_ctx *ctx, int gkv_rc, const char *fmt, ...)
  * as GKV_E_CORRUPT is). Other codes are reported as kv_api_err does. */
 int kv_read_err(struct kv_ctx *ctx, int gkv_rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* "kvctl: warning: ..." on stderr, unless -q. */
+void kv_warn(struct kv_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Extra information on stderr, printed with -v only. */
 void kv_note(struct kv_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -141,6 +151,10 @@ int kv_make_info(gkv_info **out, struct kv_ctx *ctx, const char *op, const char 
  * hex digits): 0, or the exit status after reporting it. */
 int kv_resolve(gkv_oid *out, struct kv_ctx *ctx, const char *spec);
 
+/* The root tree of commit id; a missing or malformed one is a damaged
+ * store (exit 4). 0, or the exit status after reporting it. */
+int kv_commit_tree(gkv_tree **out, struct kv_ctx *ctx, const gkv_oid *id);
+
 /* The printable name of a kind in --json output ("value", "dir", ...). */
 const char *kv_kind_name(gkv_kind kind);
 
@@ -178,6 +192,32 @@ void kv_json_base64(FILE *f, const void *s, size_t len);
 void kv_json_base64_part(FILE *f, const void *s, size_t len);
 void kv_json_oid(FILE *f, const gkv_oid *id);
 
+/* ------------------------------------------------------------ changes */
+
+/* One changed value path between two trees: op is 'A', 'D' or 'M'. */
+struct kv_change {
+	char op;
+	char *path;
+};
+
+struct kv_changes {
+	struct kv_change *v;
+	size_t n, cap;
+};
+
+/*
+ * The value paths under prefix ("" for all) that differ between old and
+ * new (either may be NULL: the empty tree), sorted by their bytes. Only
+ * names, kinds and ids are read (gkv_tree_walk), never a value: a value
+ * changed when its id or kind did. Returns 0 or a GKV_E_* code (the
+ * library's message says why); *out is the caller's to free either way.
+ */
+int kv_diff_trees(struct kv_changes *out, gkv_tree *old, gkv_tree *new, const char *prefix);
+void kv_changes_free(struct kv_changes *c);
+/* The name of op in --json output ("A" ...) and one text line of it:
+ * "A path", the path quoted as names are, or raw and NUL-ended with -z. */
+void kv_print_change(struct kv_ctx *ctx, const struct kv_change *c);
+
 /* ------------------------------------------------------------ commands */
 
 int kv_cmd_init(struct kv_ctx *ctx);
@@ -191,5 +231,19 @@ int kv_cmd_snapshot(struct kv_ctx *ctx);
 int kv_cmd_reflog(struct kv_ctx *ctx);
 int kv_cmd_branch(struct kv_ctx *ctx);
 int kv_cmd_merge(struct kv_ctx *ctx);
+int kv_cmd_diff(struct kv_ctx *ctx);
+int kv_cmd_revert(struct kv_ctx *ctx);
+int kv_cmd_watch(struct kv_ctx *ctx);
+int kv_cmd_dot(struct kv_ctx *ctx);
+int kv_cmd_export(struct kv_ctx *ctx);
+int kv_cmd_import(struct kv_ctx *ctx);
+int kv_cmd_gc(struct kv_ctx *ctx);
+int kv_cmd_fsck(struct kv_ctx *ctx);
+int kv_cmd_stats(struct kv_ctx *ctx);
+int kv_cmd_clone(struct kv_ctx *ctx);
+int kv_cmd_fetch(struct kv_ctx *ctx);
+int kv_cmd_pull(struct kv_ctx *ctx);
+int kv_cmd_push(struct kv_ctx *ctx);
+int kv_cmd_remote(struct kv_ctx *ctx);
 
 #endif /* KVCTL_H */

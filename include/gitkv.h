@@ -401,8 +401,8 @@ GKV_EXTERN void gkv_repo_free(gkv_repo *repo);
 
 /**
  * The branch a store starts on: "main" in a store gitkv made (a git
- * repository's own default otherwise). Lives as long as repo; NULL for a
- * NULL repo. Cannot fail.
+ * repository's own default otherwise), or what gkv_repo_set_default_branch
+ * made it. Lives as long as repo; NULL for a NULL repo. Cannot fail.
  */
 GKV_EXTERN const char *gkv_repo_default_branch(const gkv_repo *repo);
 
@@ -518,20 +518,25 @@ GKV_EXTERN int gkv_ref_list(gkv_strarray *out, gkv_repo *repo, const char *prefi
 /**
  * Make name the store's default branch (what gkv_repo_default_branch
  * returns from now on, in this handle and the next; on a git store,
- * HEAD). The branch need not exist yet. Errors: GKV_E_INVALID (NULL
- * argument; bad branch name), GKV_E_READONLY, GKV_E_UNSUPPORTED (the
- * backend keeps neither a default branch nor config), GKV_E_NOMEM,
- * storage errors.
+ * HEAD, as `git symbolic-ref HEAD refs/heads/NAME`; on the others, the
+ * setting "gitkv.defaultbranch"). The branch need not exist yet. A name
+ * gkv_repo_default_branch gave before stays valid as long as repo. On a
+ * read-only repo, setting the name it has succeeds. Errors:
+ * GKV_E_INVALID (NULL argument; bad branch name), GKV_E_READONLY,
+ * GKV_E_UNSUPPORTED (the backend keeps neither a default branch nor
+ * config), GKV_E_NOMEM, storage errors.
  */
 GKV_EXTERN int gkv_repo_set_default_branch(gkv_repo *repo, const char *name);
 
 /**
  * A store's settings, under git-config keys ("section.name" or
  * "section.subsection.name"; section and name are letters, digits and
- * '-', without case; a subsection is any bytes but NUL and newline). On
- * a git store these are the repository's own config, so
- * "remote.origin.url" is git's. Values are strings without NUL or
- * newline.
+ * '-', without case, and a name starts with a letter, as git requires;
+ * a subsection is one or more of any bytes but NUL and newline, with
+ * case; the section ends at the first '.', the name starts after the
+ * last). On a git store these are the repository's own config file, so
+ * "remote.origin.url" is git's (a key git holds several values for
+ * reads as its last). Values are strings without NUL or newline.
  *
  * gkv_config_get: the value into *out (a NUL-terminated gkv_buf, free
  * with gkv_buf_dispose). Errors: GKV_E_INVALID (NULL argument; bad key),
@@ -541,17 +546,21 @@ GKV_EXTERN int gkv_repo_set_default_branch(gkv_repo *repo, const char *name);
 GKV_EXTERN int gkv_config_get(gkv_buf *out, gkv_repo *repo, const char *key);
 /**
  * Set key to value; value NULL removes the key (removing an absent key
- * succeeds). Errors: GKV_E_INVALID (NULL argument [repo, key]; bad key;
- * a value holding a newline), GKV_E_READONLY, GKV_E_UNSUPPORTED, storage
- * errors.
+ * succeeds). On a read-only repo, a set that changes nothing succeeds.
+ * Thread-safe; each set is durable on its own. Errors: GKV_E_INVALID
+ * (NULL argument [repo, key]; bad key; a value holding a newline),
+ * GKV_E_READONLY, GKV_E_UNSUPPORTED, GKV_E_CONFLICT (git: another writer
+ * holds config.lock; nothing changed), storage errors.
  */
 GKV_EXTERN int gkv_config_set(gkv_repo *repo, const char *key, const char *value);
 /** Called for each config key (lower-cased section and name) and value. */
 typedef int (*gkv_config_cb)(const char *key, const char *value, void *payload);
 /**
  * Call cb for every key that starts with prefix ("" for all), sorted by
- * key. A non-zero return of cb stops and is returned. Errors:
- * GKV_E_INVALID (NULL argument), GKV_E_UNSUPPORTED, storage errors.
+ * key (bytes). The prefix's section (up to its first '.') is compared
+ * without case; the rest as given. A non-zero return of cb stops and is
+ * returned. Errors: GKV_E_INVALID (NULL argument), GKV_E_UNSUPPORTED,
+ * storage errors.
  */
 GKV_EXTERN int gkv_config_foreach(gkv_repo *repo, const char *prefix, gkv_config_cb cb,
     void *payload);

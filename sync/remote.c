@@ -121,12 +121,31 @@ static void ref_list_free(ref_list *l)
 	free(l->ids);
 }
 
+/* Whether ref belongs to another recorded remote whose name starts with
+ * "NAME/" (remote "team/hub" keeps refs/remotes/team/hub/... when remote
+ * "team" goes). */
+static int owned_by_other(const char *ref, const char *name, const gkv_strarray *others)
+{
+	size_t nlen = strlen(name), i;
+	const char *rest = ref + strlen("refs/remotes/");
+
+	for (i = 0; i < others->count; i++) {
+		const char *o = others->strings[i];
+		size_t olen = strlen(o);
+		if (olen > nlen && strncmp(o, name, nlen) == 0 && o[nlen] == '/' &&
+		    strncmp(rest, o, olen) == 0 && rest[olen] == '/')
+			return 1;
+	}
+	return 0;
+}
+
 /* Delete every refs/remotes/NAME/... in one batch. */
 static int delete_tracking_refs(gkv_repo *repo, const char *name)
 {
 	gkv_backend *be = gkv_repo_backend(repo);
 	char prefix[1100];
 	ref_list l = {0};
+	gkv_strarray others = {0};
 	gkv_batch *batch = NULL;
 	size_t i;
 	int rc;
@@ -134,9 +153,12 @@ static int delete_tracking_refs(gkv_repo *repo, const char *name)
 	snprintf(prefix, sizeof(prefix), "refs/remotes/%s/", name);
 	if ((rc = be->ref_list(be, prefix, collect_ref, &l)) < 0 || l.count == 0)
 		goto done;
-	if ((rc = be->batch_begin(&batch, be)) < 0)
+	if ((rc = gkv_remote_list(&others, repo)) < 0 ||
+	    (rc = be->batch_begin(&batch, be)) < 0)
 		goto done;
 	for (i = 0; i < l.count && rc == 0; i++) {
+		if (owned_by_other(l.names[i], name, &others))
+			continue;
 		rc = be->batch_ref_cas(batch, l.names[i], &l.ids[i], NULL);
 		if (rc == 0)
 			rc = gkv__sync_reflog(batch, repo, l.names[i], "remote: removed");
@@ -147,6 +169,7 @@ static int delete_tracking_refs(gkv_repo *repo, const char *name)
 		rc = be->batch_commit(batch);
 done:
 	ref_list_free(&l);
+	gkv_strarray_dispose(&others);
 	return rc;
 }
 

@@ -450,9 +450,11 @@ int gkv__clone_ep(gkv_repo **out, gkv__endpoint *ep, const char *uri,
 			rc = gkv__error(GKV_E_EXISTS, "store '%s' is not empty: it has refs", uri);
 		goto done;
 	}
-	if ((rc = gkv_remote_add(repo, "origin", url)) < 0)
+	/* A backend that keeps no configuration (a custom one) gets the
+	 * branches and tracking refs, without the record of origin. */
+	if ((rc = gkv_remote_add(repo, "origin", url)) < 0 && rc != GKV_E_UNSUPPORTED)
 		goto done;
-	recorded = 1;
+	recorded = rc == 0;
 	cc.repo = repo;
 	cc.url = url;
 	if ((rc = fetch_from(&r, repo, ep, NULL, sopts, clone_refs, &cc)) < 0)
@@ -678,9 +680,10 @@ int gkv__push_ep(gkv_repo *repo, gkv__endpoint *ep, const char *branch,
 
 	if ((rc = gkv_branch_head(&head, repo, branch)) < 0)
 		return rc;
-	rc = ep->kind == GKV__EP_STORE
-	    ? gkv__store_push(&old, repo, &head, ep->store, remote_branch, "push", opts)
-	    : gkv__git_push(&old, repo, &head, ep->url, remote_branch, opts);
+	if (ep->kind == GKV__EP_STORE)
+		rc = gkv__store_push(&old, repo, &head, ep->store, remote_branch, "push", opts);
+	else
+		rc = gkv__git_push(&old, repo, &head, ep->url, remote_branch, opts);
 	if (rc == 0 && ep->name)
 		rc = track_push(repo, ep->name, remote_branch, &head);
 	if (rc < 0)

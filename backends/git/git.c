@@ -9,10 +9,13 @@
  * (batches), git_error.c (errors); git_internal.h says how they fit.
  *
  * What gitkv touches in a repository: objects (objects/, loose or packed)
- * and refs (refs/, packed-refs, with their reflogs when git keeps them).
- * Never the index, the working tree, HEAD or the config: in a non-bare
- * repository a branch gitkv moves while it is checked out looks, to git
- * status, like changes to the working tree -- as after a push to it.
+ * and refs (refs/, packed-refs, with their reflogs when git keeps them);
+ * HEAD and the config file only when asked to (set_default_branch,
+ * config_set: git_config.c). Never the index or the working tree: in a
+ * non-bare repository a branch gitkv moves while it is checked out
+ * looks, to git status, like changes to the working tree -- as after a
+ * push to it; and pointing HEAD at another branch there is what `git
+ * symbolic-ref HEAD` does, not a checkout.
  *
  * Durability: by default the backend does what git does, no fsync.
  * GKV_GIT_FSYNC asks libgit2 to fsync objects, packs and refs, through
@@ -114,6 +117,37 @@ static int git_default_branch(char **out, gkv_backend *b)
 	return dup_branch(out, "main");
 }
 
+/*
+ * Point HEAD at refs/heads/<name>, as `git symbolic-ref HEAD` does (the
+ * branch need not exist: HEAD then names an unborn branch, as in a new
+ * repository). Under HEAD.lock, through the writer handle.
+ */
+static int git_set_default_branch(gkv_backend *b, const char *name)
+{
+	gkv__git *g = (gkv__git *)b;
+	git_reference *head = NULL;
+	char target[1024], msg[1100];
+	int rc;
+
+	if ((rc = gkv__git_check_writable(g)) < 0)
+		return rc;
+	if (!name || !*name ||
+	    (size_t)snprintf(target, sizeof(target), "refs/heads/%s", name) >= sizeof(target))
+		return gkv_error_set(GKV_E_INVALID, "git:%s: bad default branch name", g->path);
+	snprintf(msg, sizeof(msg), "gitkv: default branch %s", name);
+	pthread_mutex_lock(&g->write_lock);
+	if ((rc = gkv__git_writer_ready(g)) == 0) {
+		int gitrc = git_reference_symbolic_create(&head, g->wrepo, "HEAD", target, 1, msg);
+
+		if (gitrc < 0)
+			rc = gkv__git_error(gitrc, GKV_E_IO, "git:%s: cannot point HEAD at '%s'",
+					    g->path, target);
+		git_reference_free(head);
+	}
+	pthread_mutex_unlock(&g->write_lock);
+	return rc;
+}
+
 /* ---- lifetime ---- */
 
 static void git_backend_free(gkv_backend *b)
@@ -163,6 +197,13 @@ static void git_fill_vtable(gkv_backend *b)
 	b->free = git_backend_free;
 	b->batch_ref_log = gkv__git_batch_ref_log;
 	b->reflog_read = gkv__git_reflog_read;
+	b->config_get = gkv__git_config_get;
+	b->config_set = gkv__git_config_set;
+	b->config_list = gkv__git_config_list;
+	b->set_default_branch = git_set_default_branch;
+	b->stats = gkv__git_stats;
+	/* batch_delete, batch_reflog_delete, reflog_list: NULL. Reclaiming
+	 * space in a git repository is git gc's job. */
 }
 
 /* 1 if path is a directory with something in it, 0 if not (or absent). */

@@ -5,7 +5,8 @@
  * the others. Internal to backends/git/.
  *
  * The backend is split by concept, as libgit2 splits its own:
- *   git.c        open, create, detect, close, the default branch, fsync
+ *   git.c        open, create, detect, close, the default branch (HEAD),
+ *                fsync
  *   git_odb.c    objects: read (through a cache of small objects),
  *                exists, iterate, write loose or as a pack
  *   git_pack.c   packs: a large batch written as one pack with its .idx,
@@ -15,6 +16,8 @@
  *   git_batch.c  batches: buffer a commit's objects and ref updates, then
  *                land the objects and move the refs
  *   git_error.c  libgit2 errors as GKV_E_* codes with libgit2's message
+ *   git_config.c settings: the repository's own config file
+ *   git_stats.c  figures: loose objects and packs, as git count-objects
  */
 #ifndef GKV_GIT_INTERNAL_H
 #define GKV_GIT_INTERNAL_H
@@ -308,6 +311,14 @@ int gkv__git_cas_apply(gkv__git *g, const gkv__git_cas *cas, size_t n, const gkv
 /* The reflog of ref name, newest first (backend.h). */
 int gkv__git_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog_cb cb,
 			 void *payload);
+
+/* ---- settings (git_config.c) and figures (git_stats.c) ---- */
+
+int gkv__git_config_get(char **out, gkv_backend *b, const char *key);
+int gkv__git_config_set(gkv_backend *b, const char *key, const char *value);
+int gkv__git_config_list(gkv_backend *b, const char *prefix, gkv_backend_config_cb cb,
+    void *payload);
+int gkv__git_stats(gkv_backend *b, gkv_backend_stat_cb cb, void *payload);
 
 /* ---- batches (git_batch.c) ---- */
 

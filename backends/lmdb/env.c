@@ -118,8 +118,9 @@
 #define FORMAT_VERSION "3"   /* what a new environment is made as */
 #define FORMAT_VERSION_2 "2" /* no checksums: still read and written */
 #define FORMAT_VERSION_1 "1" /* no commits database: still read and written */
-/* Named databases a handle may open: meta, objects, refs, commits, and
- * room for a later format's (LMDB counts the handles, not the file's). */
+/* Named databases a handle may open: meta, objects, refs, commits,
+ * reflog, config, and room for a later format's (LMDB counts the
+ * handles, not the file's). */
 #define MAX_DBS 8
 #define DEFAULT_MAPSIZE ((size_t)256 << 20)
 #define WRITEMAP_MAPSIZE ((size_t)32 << 20) /* allocated on disk: start small */
@@ -727,6 +728,84 @@ static int open_reflog(MDB_txn *txn, lenv *e, bool writing)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/*
+ * The settings came later still, and their database is made by the first
+ * write of a setting (lmdb.c), not at open: a store nobody configures
+ * stays as it was. Opened here if it is there.
+ */
+static int open_config(MDB_txn *txn, lenv *e)
+{
+	MDB_dbi dbi;
+	int rc = mdb_dbi_open(txn, "config", 0, &dbi);
+
+	if (rc == 0)
+		gkv__lmdb_config_publish(e, dbi);
+	else
+		__atomic_store_n(&e->has_config, false, __ATOMIC_RELEASE);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+void gkv__lmdb_config_publish(lenv *e, MDB_dbi dbi)
+{
+	__atomic_store_n(&e->config, dbi, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->has_config, true, __ATOMIC_RELEASE);
+}
+
+void gkv__lmdb_dbi_lock(lenv *e)
+{
+	pthread_mutex_lock(&e->dbi_lock);
+}
+
+void gkv__lmdb_dbi_unlock(lenv *e)
+{
+	pthread_mutex_unlock(&e->dbi_lock);
+}
+
+/* Open a database another handle made after this one opened the
+ * environment, in a read transaction of its own that commits (a handle
+ * opened in a transaction outlives it only then). */
+static int open_late(lenv *e)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int rc;
+
+	pthread_rwlock_rdlock(&e->map_lock);
+	if (!e->env) {
+		pthread_rwlock_unlock(&e->map_lock);
+		return env_lost(e);
+	}
+	rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0) {
+		rc = mdb_dbi_open(txn, "config", 0, &dbi);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc == 0)
+			gkv__lmdb_config_publish(e, dbi);
+	}
+	pthread_rwlock_unlock(&e->map_lock);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc == 0 ? 1 : gkv__lmdb_error(e->path, rc, "cannot open the settings");
+}
+
+int gkv__lmdb_config_dbi(MDB_dbi *out, lenv *e)
+{
+	int rc = 1;
+
+	if (!__atomic_load_n(&e->has_config, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&e->dbi_lock);
+		if (!__atomic_load_n(&e->has_config, __ATOMIC_ACQUIRE))
+			rc = open_late(e);
+		pthread_mutex_unlock(&e->dbi_lock);
+	}
+	if (rc == 1)
+		*out = __atomic_load_n(&e->config, __ATOMIC_RELAXED);
+	return rc;
+}
+
 /* Open (or, in an empty environment being created, make) the databases. */
 static int open_dbs(MDB_txn *txn, lenv *e, bool create, bool writing)
 {
@@ -757,6 +836,8 @@ static int open_dbs(MDB_txn *txn, lenv *e, bool create, bool writing)
 		rc = mdb_set_compare(txn, e->commits, oid_key_cmp);
 	if (rc == 0)
 		rc = open_reflog(txn, e, writing);
+	if (rc == 0)
+		rc = open_config(txn, e);
 	if (rc == MDB_NOTFOUND)
 		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': a database is missing", e->path);
 	return rc;
@@ -838,6 +919,7 @@ static void lenv_free(lenv *e)
 	pthread_rwlock_destroy(&e->map_lock);
 	pthread_mutex_destroy(&e->pool_lock);
 	pthread_mutex_destroy(&e->write_mutex);
+	pthread_mutex_destroy(&e->dbi_lock);
 	free(e->path);
 	free(e);
 }
@@ -861,6 +943,7 @@ static int lenv_alloc(lenv **out, const char *path, const struct stat *st)
 	pthread_rwlockattr_destroy(&attr);
 	pthread_mutex_init(&e->pool_lock, NULL);
 	pthread_mutex_init(&e->write_mutex, NULL);
+	pthread_mutex_init(&e->dbi_lock, NULL);
 	e->lock_fd = -1;
 	e->dev = st->st_dev;
 	e->ino = st->st_ino;

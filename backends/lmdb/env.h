@@ -41,6 +41,15 @@ typedef struct lenv {
 	 * opened read-only that lacks it has empty logs (has_reflog false). */
 	MDB_dbi reflog;
 	bool has_reflog;
+	/* "config", the store's settings (lmdb.c): made by the first write
+	 * of a setting, so absent from older stores (settings then empty).
+	 * Opened late (gkv__lmdb_config_dbi) if another handle made it;
+	 * has_config and config are read and set with __atomic builtins,
+	 * set only under dbi_lock, which also keeps two transactions of the
+	 * process from opening databases at once (LMDB forbids it). */
+	MDB_dbi config;
+	bool has_config;
+	pthread_mutex_t dbi_lock;
 	bool rdonly; /* opened MDB_RDONLY */
 	bool nolock; /* read-only without lock.mdb (MDB_NOLOCK): see env.c */
 	bool nosync;
@@ -94,6 +103,19 @@ typedef int (*gkv__lmdb_wtxn_fn)(MDB_txn *txn, lenv *e, void *ctx);
 int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what);
 /* Grow the map ahead of a write of about estimate bytes, if it is large. */
 int gkv__lmdb_reserve_map(lenv *e, size_t estimate);
+
+/*
+ * The "config" database, if the environment has it: 1 and its handle in
+ * *out; 0 if it has none (yet); or an error. A database made since this
+ * process opened the environment (by another process) is opened here,
+ * once. Call with no transaction of the caller's open.
+ */
+int gkv__lmdb_config_dbi(MDB_dbi *out, lenv *e);
+/* Take and release dbi_lock around a write transaction that makes the
+ * "config" database, then publish its handle (after the commit). */
+void gkv__lmdb_dbi_lock(lenv *e);
+void gkv__lmdb_dbi_unlock(lenv *e);
+void gkv__lmdb_config_publish(lenv *e, MDB_dbi dbi);
 
 /* Turn an LMDB or errno code into a GKV_E_* code, naming path. */
 int gkv__lmdb_error(const char *path, int rc, const char *what);

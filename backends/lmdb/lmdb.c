@@ -5,7 +5,8 @@
  * the vtable and the value format; env.c opens, shares, grows and
  * transacts on the environment.
  *
- * Layout, four named databases (three in a format-1 environment):
+ * Layout, named databases (three in a format-1 environment, and the
+ * reflog and config as they are made):
  *   "objects"  key: the 20-byte raw id
  *              value: one header byte, then the payload. Header bits 0-2
  *              are the git type (1..4), bit 7 says the payload is zlib
@@ -33,10 +34,16 @@
  *              record is written by the write transaction that moves its
  *              ref, never by another, so the log holds every move that
  *              landed and no other.
+ *   "config"   the store's settings (backend.h: config_*), made by the
+ *              first write of one, in any format (env.c). key: the
+ *              setting's key (as the library gives it: section and name
+ *              lower-case; no NUL); value: the value's bytes (no NUL),
+ *              then in format 3 the checksum. Each write of a setting is
+ *              a write transaction of its own, under the writer lock.
  *
- * Format 3 ends every value of "objects", "commits" and "refs" with a
- * CRC-32C (util/crc32c.c, 4 bytes little-endian) of the key followed by the rest
- * of the value: an object's record is then header, payload, checksum; a
+ * Format 3 ends every value of "objects", "commits", "refs", "reflog"
+ * and "config" with a CRC-32C (util/crc32c.c, 4 bytes little-endian) of
+ * the key followed by the rest of the value: an object's record is then header, payload, checksum; a
  * ref's value, the 20-byte id and the checksum. The key is covered so
  * that a value found under another key (a damaged branch page) fails
  * too. A read checks the checksum before it decodes anything, and says
@@ -56,8 +63,16 @@
  * processes. Objects are encoded when added to the batch, so that the
  * write transaction only copies bytes. Reads check what they find: a bad
  * header or a stream that does not inflate to its length is GKV_E_CORRUPT.
- * Callbacks (foreach, ref_list) run after the read transaction ended, on
- * a copy, so that they may use the backend freely.
+ * Callbacks (foreach, ref_list, reflog_read, reflog_list, config_list)
+ * run after the read transaction ended, on a copy, so that they may use
+ * the backend freely.
+ *
+ * Reclaiming space (gc): a batch may delete objects and whole logs. Its
+ * write transaction deletes the logs first (a ref the batch moves then
+ * starts a new log), checks and applies the ref CASes, deletes the
+ * objects, then writes the batch's own objects (one both deleted and
+ * written stays). Objects are written only if absent at commit time, so
+ * a batch that raced a delete still lands what it wrote.
  */
 #include <stddef.h>
 #include <time.h>
@@ -110,6 +125,10 @@ typedef struct {
 	size_t ncas, capcas;
 	struct lwho *who; /* per ref name, who moves it and why (the last given) */
 	size_t nwho, capwho;
+	gkv_oid *dels; /* objects to delete */
+	size_t ndels, capdels;
+	char **logdels; /* refs whose logs to delete */
+	size_t nlogdels, caplogdels;
 } lbatch;
 
 /* ---- errors ---- */
@@ -1147,6 +1166,10 @@ static void lmdb_batch_abort(gkv_batch *batch)
 		gkv__sbuf_free(&lb->who[i].tail);
 	}
 	free(lb->who);
+	free(lb->dels);
+	for (size_t i = 0; i < lb->nlogdels; i++)
+		free(lb->logdels[i]);
+	free(lb->logdels);
 	gkv__backend_cas_free(lb->cas, lb->ncas);
 	free(lb->objs);
 	gkv__arena_free(&lb->arena);
@@ -1215,12 +1238,58 @@ typedef struct {
 	const lwho *dflt; /* for a ref the batch has no who for */
 } batch_args;
 
+/* Delete every record of ref name's log. */
+static int log_delete(MDB_txn *txn, lenv *e, const char *name)
+{
+	unsigned char kbuf[512 + LOG_SEQ_SIZE];
+	size_t nlen = strlen(name);
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	if (!e->has_reflog)
+		return 0;
+	if (nlen + LOG_SEQ_SIZE > sizeof(kbuf))
+		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': ref name too long to log", e->path);
+	if ((rc = mdb_cursor_open(txn, e->reflog, &c)) != 0)
+		return rc;
+	for (;;) {
+		log_key(&k, kbuf, name, nlen, 0);
+		if ((rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE)) != 0 ||
+		    !log_key_of(&k, name, nlen))
+			break;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Delete objects from whichever database holds them; an absent id is no
+ * error. */
+static int delete_objects(MDB_txn *txn, lenv *e, const lbatch *lb)
+{
+	for (size_t i = 0; i < lb->ndels; i++) {
+		MDB_val k = {GKV_OID_RAWSZ, (void *)lb->dels[i].id};
+		int rc = mdb_del(txn, e->objects, &k, NULL);
+
+		if (rc == MDB_NOTFOUND && e->split_commits)
+			rc = mdb_del(txn, e->commits, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
 static int batch_body(MDB_txn *txn, lenv *e, void *ctx)
 {
 	batch_args *a = ctx;
 	lbatch *lb = a->lb;
 	int rc;
 
+	for (size_t i = 0; i < lb->nlogdels; i++)
+		if ((rc = log_delete(txn, e, lb->logdels[i])) != 0)
+			return rc;
 	for (size_t i = 0; i < lb->ncas; i++) {
 		lcas *c = &lb->cas[i];
 		const lwho *w = a->dflt;
@@ -1233,6 +1302,8 @@ static int batch_body(MDB_txn *txn, lenv *e, void *ctx)
 		if (rc != 0)
 			return rc;
 	}
+	if ((rc = delete_objects(txn, e, lb)) != 0)
+		return rc;
 	return lb->nobjs ? put_objects(txn, e, lb) : 0;
 }
 
@@ -1246,7 +1317,7 @@ static int lmdb_batch_commit(gkv_batch *batch)
 	batch_args args = {lb, &dflt};
 	int rc = 0;
 
-	if (lb->nobjs == 0 && lb->ncas == 0)
+	if (lb->nobjs == 0 && lb->ncas == 0 && lb->ndels == 0 && lb->nlogdels == 0)
 		goto out;
 	/* In key order LMDB fills pages one after the other. (A branch
 	 * move is a batch of no objects, and then objs is NULL.) */
@@ -1259,6 +1330,350 @@ out:
 	lmdb_batch_abort(batch);
 	return rc;
 }
+static int lmdb_batch_delete(gkv_batch *batch, const gkv_oid *id)
+{
+	lbatch *lb = (lbatch *)batch;
+	int rc;
+
+	if (!id)
+		return gkv_error_set(GKV_E_INVALID, "lmdb: no object id to delete");
+	if ((rc = gkv__backend_grow((void **)&lb->dels, &lb->capdels, lb->ndels,
+		 sizeof(*lb->dels))) < 0)
+		return rc;
+	lb->dels[lb->ndels++] = *id;
+	return 0;
+}
+
+static int lmdb_batch_reflog_delete(gkv_batch *batch, const char *name)
+{
+	lbatch *lb = (lbatch *)batch;
+	char *own;
+	int rc;
+
+	if ((rc = check_ref_name(((lmdb_backend *)batch->backend)->e, name)) < 0)
+		return rc;
+	if ((rc = gkv__backend_grow((void **)&lb->logdels, &lb->caplogdels, lb->nlogdels,
+		 sizeof(*lb->logdels))) < 0)
+		return rc;
+	if (!(own = gkv__strdup(name)))
+		return GKV_E_NOMEM;
+	lb->logdels[lb->nlogdels++] = own;
+	return 0;
+}
+
+/* The names of the refs that have a log, in key order (which is name
+ * order: a NUL ends each name), each once: after a ref's first record,
+ * the cursor jumps past its log, to the first key above "name\1". */
+static int lmdb_reflog_list(gkv_backend *b, gkv_backend_ref_cb cb, void *payload)
+{
+	lenv *e = ((lmdb_backend *)b)->e;
+	unsigned char kbuf[512 + LOG_SEQ_SIZE];
+	gkv__sbuf names = GKV__SBUF_INIT;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if (!e->has_reflog)
+		return 0;
+	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, e->reflog, &c)) == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		size_t nlen = k.mv_size - LOG_SEQ_SIZE;
+
+		if (k.mv_size <= LOG_SEQ_SIZE || k.mv_size > sizeof(kbuf) ||
+		    ((const unsigned char *)k.mv_data)[nlen] != '\0' ||
+		    memchr(k.mv_data, '\0', nlen)) {
+			rc = gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': a key of the reflog is malformed",
+					   e->path);
+			break;
+		}
+		if ((rc = gkv__sbuf_put(&names, k.mv_data, nlen)) < 0 ||
+		    (rc = gkv__sbuf_putc(&names, '\0')) < 0)
+			break;
+		n++;
+		memcpy(kbuf, k.mv_data, nlen);
+		kbuf[nlen] = 1;
+		k.mv_size = nlen + 1;
+		k.mv_data = kbuf;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	}
+	if (c)
+		mdb_cursor_close(c);
+	gkv__lmdb_rtxn_end(e, txn);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0 || rc < GKV_ITEROVER)
+		rc = gkv__lmdb_error(e->path, rc, "cannot list the logs");
+	for (size_t i = 0, at = 0; rc == 0 && i < n; i++) {
+		const char *name = (const char *)names.ptr + at;
+
+		rc = cb(name, NULL, payload);
+		at += strlen(name) + 1;
+	}
+	gkv__sbuf_free(&names);
+	return rc;
+}
+
+/* ---- settings ---- */
+
+static int check_config_key(const lenv *e, const char *key)
+{
+	if (!key || !*key)
+		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': empty config key", e->path);
+	if (strlen(key) > (size_t)e->maxkeysize)
+		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': config key '%.60s...' is too long",
+				     e->path, key);
+	return 0;
+}
+
+/* A setting's value as stored (k its key), checked: *len its bytes. */
+static int config_value(size_t *len, const lenv *e, const MDB_val *k, const MDB_val *v)
+{
+	size_t n = v->mv_size;
+
+	if (e->checksums) {
+		if (n < CRC_SIZE ||
+		    !crc_ok((const unsigned char *)v->mv_data + n - CRC_SIZE,
+			    record_crc(k->mv_data, k->mv_size, v->mv_data, n - CRC_SIZE)))
+			return gkv_error_set(GKV_E_CORRUPT,
+					     "lmdb '%s': config key '%.*s' is corrupt: checksum mismatch",
+					     e->path, (int)k->mv_size, (const char *)k->mv_data);
+		n -= CRC_SIZE;
+	}
+	if (memchr(v->mv_data, '\0', n))
+		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': config key '%.*s' holds a NUL",
+				     e->path, (int)k->mv_size, (const char *)k->mv_data);
+	*len = n;
+	return 0;
+}
+
+static int lmdb_config_get(char **out, gkv_backend *b, const char *key)
+{
+	lenv *e = ((lmdb_backend *)b)->e;
+	MDB_val k = {0, (void *)key}, v;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	char *copy = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = check_config_key(e, key)) < 0)
+		return rc;
+	k.mv_size = strlen(key);
+	if ((rc = gkv__lmdb_config_dbi(&dbi, e)) < 0)
+		return rc;
+	if (rc == 0)
+		return gkv_error_set(GKV_E_NOTFOUND, "lmdb '%s': config key '%s' is not set",
+				     e->path, key);
+	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
+		return rc;
+	dbi = __atomic_load_n(&e->config, __ATOMIC_RELAXED); /* as of this transaction */
+	rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == 0 && (rc = config_value(&len, e, &k, &v)) == 0) {
+		if ((copy = gkv_backend_data_alloc(len + 1)) != NULL) {
+			memcpy(copy, v.mv_data, len);
+			copy[len] = '\0';
+		} else {
+			rc = GKV_E_NOMEM;
+		}
+	}
+	gkv__lmdb_rtxn_end(e, txn);
+	if (rc == MDB_NOTFOUND)
+		return gkv_error_set(GKV_E_NOTFOUND, "lmdb '%s': config key '%s' is not set",
+				     e->path, key);
+	if (rc > 0 || rc < GKV_ITEROVER)
+		return gkv__lmdb_error(e->path, rc, "cannot read a setting");
+	if (rc == 0)
+		*out = copy;
+	return rc;
+}
+
+typedef struct {
+	const char *key, *value;
+	bool make; /* the database is to be made in this transaction */
+	MDB_dbi dbi; /* its handle, once made */
+} config_args;
+
+static int config_body(MDB_txn *txn, lenv *e, void *ctx)
+{
+	config_args *a = ctx;
+	MDB_val k = {strlen(a->key), (void *)a->key}, v;
+	size_t vlen;
+	int rc;
+
+	if (a->make) {
+		if ((rc = mdb_dbi_open(txn, "config", MDB_CREATE, &a->dbi)) != 0)
+			return rc;
+	} else {
+		a->dbi = __atomic_load_n(&e->config, __ATOMIC_RELAXED);
+	}
+	if (!a->value) {
+		rc = mdb_del(txn, a->dbi, &k, NULL);
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	}
+	vlen = strlen(a->value);
+	v.mv_size = vlen + (e->checksums ? CRC_SIZE : 0);
+	if ((rc = mdb_put(txn, a->dbi, &k, &v, MDB_RESERVE)) != 0)
+		return rc;
+	memcpy(v.mv_data, a->value, vlen);
+	if (e->checksums)
+		put_crc((unsigned char *)v.mv_data + vlen,
+			record_crc(k.mv_data, k.mv_size, a->value, vlen));
+	return 0;
+}
+
+/* A write transaction of its own, under the writer lock. The first write
+ * of a setting to a store without the database makes it (removing from
+ * a store that has none removes nothing). */
+static int lmdb_config_set(gkv_backend *b, const char *key, const char *value)
+{
+	lmdb_backend *h = (lmdb_backend *)b;
+	lenv *e = h->e;
+	config_args a = {key, value, false, 0};
+	MDB_dbi dbi;
+	int rc;
+
+	if ((rc = check_writable(h)) < 0 || (rc = check_config_key(e, key)) < 0)
+		return rc;
+	if ((rc = gkv__lmdb_config_dbi(&dbi, e)) < 0)
+		return rc;
+	if (rc == 1)
+		return gkv__lmdb_with_wtxn(e, config_body, &a, "cannot write a setting");
+	if (!value)
+		return 0;
+	/* Making a database: no other transaction of this process may open
+	 * one meanwhile (env.h). */
+	gkv__lmdb_dbi_lock(e);
+	a.make = !__atomic_load_n(&e->has_config, __ATOMIC_ACQUIRE);
+	rc = gkv__lmdb_with_wtxn(e, config_body, &a, "cannot write a setting");
+	if (rc == 0 && a.make)
+		gkv__lmdb_config_publish(e, a.dbi);
+	gkv__lmdb_dbi_unlock(e);
+	return rc;
+}
+
+static int lmdb_config_list(gkv_backend *b, const char *prefix, gkv_backend_config_cb cb,
+    void *payload)
+{
+	lenv *e = ((lmdb_backend *)b)->e;
+	gkv__sbuf copy = GKV__SBUF_INIT;
+	size_t plen, n = 0;
+	MDB_cursor *c = NULL;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	int rc;
+
+	prefix = prefix ? prefix : "";
+	plen = strlen(prefix);
+	if ((rc = gkv__lmdb_config_dbi(&dbi, e)) <= 0)
+		return rc;
+	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
+		return rc;
+	dbi = __atomic_load_n(&e->config, __ATOMIC_RELAXED);
+	k.mv_size = plen;
+	k.mv_data = (void *)prefix;
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) == 0)
+		rc = mdb_cursor_get(c, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST);
+	while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+		size_t len;
+
+		if (memchr(k.mv_data, '\0', k.mv_size)) {
+			rc = gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': a config key holds a NUL",
+					   e->path);
+			break;
+		}
+		if ((rc = config_value(&len, e, &k, &v)) < 0 ||
+		    (rc = gkv__sbuf_put(&copy, k.mv_data, k.mv_size)) < 0 ||
+		    (rc = gkv__sbuf_putc(&copy, '\0')) < 0 ||
+		    (rc = gkv__sbuf_put(&copy, v.mv_data, len)) < 0 ||
+		    (rc = gkv__sbuf_putc(&copy, '\0')) < 0)
+			break;
+		n++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (c)
+		mdb_cursor_close(c);
+	gkv__lmdb_rtxn_end(e, txn);
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0 || rc < GKV_ITEROVER)
+		rc = gkv__lmdb_error(e->path, rc, "cannot list the settings");
+	for (size_t i = 0, at = 0; rc == 0 && i < n; i++) {
+		const char *key = (const char *)copy.ptr + at, *val = key + strlen(key) + 1;
+
+		rc = cb(key, val, payload);
+		at = (size_t)(val + strlen(val) + 1 - (const char *)copy.ptr);
+	}
+	gkv__sbuf_free(&copy);
+	return rc;
+}
+
+/* ---- figures ---- */
+
+/* Entries of dbi, or 0 where the database is absent (has false). */
+static int db_entries(uint64_t *out, MDB_txn *txn, lenv *e, MDB_dbi dbi, bool has)
+{
+	MDB_stat st;
+	int rc;
+
+	*out = 0;
+	if (!has)
+		return 0;
+	if ((rc = mdb_stat(txn, dbi, &st)) != 0)
+		return gkv__lmdb_error(e->path, rc, "cannot read the figures");
+	*out = st.ms_entries;
+	return 0;
+}
+
+/*
+ * The environment's figures, in this order: map_size (bytes mapped),
+ * page_size, pages_used (the last page in use + 1: what data.mdb needs),
+ * last_txn (the id of the last committed transaction), readers (slots
+ * of the reader table in use), then the entries of each database:
+ * objects, commits (0 in format 1, which keeps them in objects), refs,
+ * reflog, config (0 where a database does not exist yet).
+ */
+static int lmdb_stats(gkv_backend *b, gkv_backend_stat_cb cb, void *payload)
+{
+	static const char *const names[] = {"map_size", "page_size", "pages_used", "last_txn",
+	    "readers", "objects", "commits", "refs", "reflog", "config"};
+	lenv *e = ((lmdb_backend *)b)->e;
+	uint64_t v[sizeof(names) / sizeof(names[0])];
+	MDB_envinfo info;
+	MDB_txn *txn;
+	MDB_dbi cdbi;
+	int rc, hascfg;
+
+	if ((hascfg = gkv__lmdb_config_dbi(&cdbi, e)) < 0)
+		return hascfg;
+	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
+		return rc;
+	cdbi = __atomic_load_n(&e->config, __ATOMIC_RELAXED);
+	if ((rc = mdb_env_info(e->env, &info)) != 0) {
+		gkv__lmdb_rtxn_end(e, txn);
+		return gkv__lmdb_error(e->path, rc, "cannot read the figures");
+	}
+	v[0] = info.me_mapsize;
+	v[1] = e->psize;
+	v[2] = (uint64_t)info.me_last_pgno + 1;
+	v[3] = info.me_last_txnid;
+	v[4] = info.me_numreaders;
+	if ((rc = db_entries(&v[5], txn, e, e->objects, true)) == 0 &&
+	    (rc = db_entries(&v[6], txn, e, e->commits, e->split_commits)) == 0 &&
+	    (rc = db_entries(&v[7], txn, e, e->refs, true)) == 0 &&
+	    (rc = db_entries(&v[8], txn, e, e->reflog, e->has_reflog)) == 0)
+		rc = db_entries(&v[9], txn, e, cdbi, hascfg == 1);
+	gkv__lmdb_rtxn_end(e, txn);
+	for (size_t i = 0; rc == 0 && i < sizeof(names) / sizeof(names[0]); i++)
+		rc = cb(names[i], v[i], payload);
+	return rc;
+}
+
 /* ---- lifetime ---- */
 
 static void lmdb_free(gkv_backend *b)
@@ -1293,6 +1708,13 @@ static void lmdb_fill_vtable(gkv_backend *b)
 	b->read_stream = lmdb_read_stream;
 	b->batch_ref_log = lmdb_batch_ref_log;
 	b->reflog_read = lmdb_reflog_read;
+	b->config_get = lmdb_config_get;
+	b->config_set = lmdb_config_set;
+	b->config_list = lmdb_config_list;
+	b->batch_delete = lmdb_batch_delete;
+	b->batch_reflog_delete = lmdb_batch_reflog_delete;
+	b->reflog_list = lmdb_reflog_list;
+	b->stats = lmdb_stats;
 }
 
 int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags)

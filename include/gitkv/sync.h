@@ -5,13 +5,16 @@
  * A REMOTE, wherever a function takes one, is any of:
  *  - the name of a remote recorded in the store ("origin");
  *  - a store name as gkv_repo_open takes it ("lmdb:/srv/kv", "git:/srv/r",
- *    a plain path to an LMDB environment): store-to-store sync, which
- *    copies only the objects the destination lacks, in one batch;
+ *    a plain path to an LMDB environment or to a git repository):
+ *    store-to-store sync, which copies only the objects the destination
+ *    lacks, in one batch (a git repository given by path is opened with
+ *    the git backend: no pack is made or parsed);
  *  - a git URL: "git://", "http://", "https://", "ssh://", "file://",
- *    "user@host:path", or a path to a git repository, reached through
- *    libgit2's transports and pack negotiation. Every backend speaks to
- *    git remotes directly (the mem and lmdb backends too, with no git
- *    repository on disk).
+ *    "user@host:path", reached through libgit2's transports and pack
+ *    negotiation. Every backend speaks to git remotes directly (the mem
+ *    and lmdb backends too, with no git repository on disk).
+ * A recorded name is looked up first, so a remote named like a relative
+ * path stands for its URL.
  *
  * What every operation promises:
  *  - Objects received are checked as git's transfer.fsckObjects checks
@@ -190,9 +193,13 @@ GKV_EXTERN int gkv_fetch(gkv_fetch_result **out, gkv_repo *repo, const char *rem
  * Clone remote into the store named uri, created with opts (may be NULL;
  * create is implied), into *out (free with gkv_repo_free). Every branch
  * of the remote becomes a branch of the store and a remote-tracking ref
- * refs/remotes/origin/BRANCH; the remote is recorded as "origin"; the
+ * refs/remotes/origin/BRANCH; the remote is recorded as "origin" (a
+ * plain path made absolute; nothing is recorded in a custom backend that
+ * keeps no configuration); the
  * store's default branch is the one the remote's HEAD names (else
- * "main" if the remote has it, else the first). The store must be new
+ * "main" if the remote has it, else the first). The remote is reached
+ * before the store is created; a store that does not exist is made with
+ * create set and then opened with opts. The store must be new
  * or empty (no refs): else GKV_E_EXISTS and it is not touched. On
  * failure the store holds no ref (an empty store may be left where none
  * was). Errors: sync errors, GKV_E_EXISTS, and those of gkv_repo_open.

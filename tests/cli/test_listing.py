@@ -1,5 +1,6 @@
 """list and tree: what is there, in the byte order of `LC_ALL=C sort`."""
 
+import base64
 import shutil
 import subprocess
 
@@ -164,14 +165,15 @@ def test_list_json_kinds_of_entries_made_by_git(kv, tmp_path):
     ]
 
 
-def test_json_shows_invalid_utf8_in_names_as_replacement_characters(kv):
+def test_json_gives_names_that_are_not_utf8_as_base64_objects(kv):
     kv.ok("set", b"bad\xff\xfename", "v")
     kv.ok("set", b"ok\xc3\xa9", "v")
     assert kv.ok("list", "-z").out == b"bad\xff\xfename\0ok\xc3\xa9\0"
     assert kv.ok("list").out == b'"bad\\377\\376name"\n"ok\\303\\251"\n'
     assert [e["name"] for e in kv.ok("--json", "list").json()] == [
-        "bad\ufffd\ufffdname", "ok\u00e9"]
-    assert kv.ok("--json", "tree").json()[0]["path"] == "bad\ufffd\ufffdname"
+        {"base64": base64.b64encode(b"bad\xff\xfename").decode()}, "ok\u00e9"]
+    doc = kv.ok("--json", "tree").json()[0]["path"]
+    assert base64.b64decode(doc["base64"]) == b"bad\xff\xfename"
 
 
 def test_entries_made_by_git_read_as_values_except_submodules(kv, tmp_path):
@@ -188,10 +190,10 @@ def test_entries_made_by_git_read_as_values_except_submodules(kv, tmp_path):
 
 
 @pytest.mark.parametrize("raw,shown", [
-    (b"sur\xed\xa0\x80", "sur\ufffd\ufffd\ufffd"),     # a UTF-16 surrogate
-    (b"over\xc0\xaf", "over\ufffd\ufffd"),              # an overlong '/'
-    (b"big\xf4\x90\x80\x80", "big\ufffd\ufffd\ufffd\ufffd"),  # above U+10FFFF
-    (b"cut\xe2\x82", "cut\ufffd\ufffd"),                # a truncated sequence
+    (b"sur\xed\xa0\x80", None),          # a UTF-16 surrogate
+    (b"over\xc0\xaf", None),              # an overlong '/'
+    (b"big\xf4\x90\x80\x80", None),      # above U+10FFFF
+    (b"cut\xe2\x82", None),               # a truncated sequence
     (b"emoji\xf0\x9f\x98\x80", "emoji\U0001F600"),      # valid, 4 bytes
     (b"q\"b\\s", "q\"b\\s"),
 ])
@@ -199,4 +201,6 @@ def test_json_escaper_on_names(kv, raw, shown):
     kv.ok("set", raw, "v")
     r = kv.ok("--json", "list")
     assert r.out.isascii() or b"\xf0\x9f\x98\x80" in r.out
-    assert r.json() == [{"name": shown, "kind": "value"}]
+    # Not UTF-8: the exact bytes, as {"base64": ...} in place of the string.
+    want = shown if shown is not None else {"base64": base64.b64encode(raw).decode()}
+    assert r.json() == [{"name": want, "kind": "value"}]

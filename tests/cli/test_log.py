@@ -1,5 +1,6 @@
 """log and snapshot: history newest first, limits, and per-path history."""
 
+import base64
 import re
 
 from conftest import AUTHOR_EMAIL, AUTHOR_NAME
@@ -95,7 +96,9 @@ def test_log_and_snapshot_of_another_branch(kv):
     assert kv.commits() == [base]
 
 
-def test_log_json_message_with_invalid_utf8_stays_valid_json(kv):
+def test_log_json_message_with_invalid_utf8_round_trips_as_base64(kv):
     kv.ok("set", "k", "v", "-m", b"caf\xe9 \xc3\xa9 \"q\"\t\x01")
     msg = kv.ok("--json", "log").json()[0]["message"]
-    assert msg == "caf\ufffd \u00e9 \"q\"\t\x01\n"
+    assert base64.b64decode(msg["base64"]) == b"caf\xe9 \xc3\xa9 \"q\"\t\x01\n"
+    kv.ok("set", "k", "w", "-m", "caf\u00e9 \"q\"\t\x01")
+    assert kv.ok("--json", "log").json()[0]["message"] == "caf\u00e9 \"q\"\t\x01\n"

@@ -407,6 +407,28 @@ static void test_corrupt_source(void **state)
 		assert_ok(gkv_repo_object_exists(&has, p->local, &tree));
 		assert_false(has);
 	}
+	/* a clone of the damaged remote fails and leaves no ref and no origin */
+	{
+		gkv_repo *again = NULL;
+		gkv__endpoint ep;
+		char url[512];
+		su_uri(url, sizeof(url), remote_kind, "remote");
+		assert_ok(gkv__endpoint_store(&ep, p->remote, NULL, url));
+		su_uri(url, sizeof(url), local_kind, "again");
+		assert_rc(GKV_E_CORRUPT, gkv__clone_ep(&again, &ep, url, NULL, NULL));
+		assert_null(again);
+		gkv__endpoint_free(&ep);
+		if (strcmp(local_kind, "mem") != 0) {
+			gkv_strarray names = {0};
+			again = su_open(local_kind, "again");
+			before = su_state(again);
+			assert_string_equal(before, "objects 0\n");
+			free(before);
+			assert_ok(gkv_remote_list(&names, again));
+			assert_int_equal(names.count, 0);
+			gkv_repo_free(again);
+		}
+	}
 	/* the local store is whole (the remote is damaged on purpose) */
 	if (strcmp(local_kind, "git") == 0)
 		su_git_fsck("local");

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "sync_int.h"
 #include "sync_util.h"
 
 static const char *kind;
@@ -115,6 +116,17 @@ static void test_remote_add_list_remove(void **state)
 		    su_dir), 0);
 		su_git_fsck("local");
 	}
+	/* removing "team" leaves the refs of "team/hub" */
+	assert_ok(gkv_remote_add(repo, "team", path));
+	assert_ok(gkv_remote_remove(repo, "team/hub"));
+	assert_ok(gkv_remote_add(repo, "team/hub", path));
+	assert_ok(gkv_fetch(NULL, repo, "team", NULL, NULL));
+	assert_ok(gkv_fetch(NULL, repo, "team/hub", NULL, NULL));
+	assert_true(su_has_ref(repo, "refs/remotes/team/main"));
+	assert_true(su_has_ref(repo, "refs/remotes/team/hub/main"));
+	assert_ok(gkv_remote_remove(repo, "team"));
+	assert_false(su_has_ref(repo, "refs/remotes/team/main"));
+	assert_true(su_has_ref(repo, "refs/remotes/team/hub/main"));
 	/* a removed name can be recorded again */
 	assert_ok(gkv_remote_add(repo, "origin", path));
 	gkv_repo_free(other);
@@ -171,6 +183,13 @@ static void make_git_repo(const char *name)
 	    su_dir, name), 0);
 }
 
+static gkv_oid head_of(gkv_repo *repo, const char *branch)
+{
+	gkv_oid id;
+	assert_ok(gkv_branch_head(&id, repo, branch));
+	return id;
+}
+
 static void test_sync_by_name(void **state)
 {
 	gkv_repo *repo = NULL, *lm = su_open("lmdb", "lm");
@@ -196,6 +215,18 @@ static void test_sync_by_name(void **state)
 	assert_string_equal((const char *)url.ptr, gitpath);
 	gkv_buf_dispose(&url);
 
+	/* the remote's HEAD names the default branch of a clone */
+	{
+		gkv_repo *second = NULL;
+		char uri2[700];
+		assert_int_equal(su_sh("git -C '%s' symbolic-ref HEAD refs/heads/dev", gitpath), 0);
+		su_uri(uri2, sizeof(uri2), kind, "second");
+		assert_ok(gkv_clone(&second, gitpath, uri2, NULL, NULL));
+		assert_string_equal(gkv_repo_default_branch(second), "dev");
+		gkv_repo_free(second);
+		assert_int_equal(su_sh("git -C '%s' symbolic-ref HEAD refs/heads/main", gitpath), 0);
+	}
+
 	/* push a change back to it, by the recorded name; git sees it */
 	pushed = su_set(repo, "main", "k2", "from gitkv");
 	assert_ok(gkv_push(repo, "origin", "main", NULL, NULL));
@@ -214,6 +245,29 @@ static void test_sync_by_name(void **state)
 	assert_ok(gkv_pull(&out, NULL, repo, "origin", NULL, "main", GKV_PULL_FF, NULL, NULL));
 	su_check_value(repo, "main", "k", "v3\n");
 	su_check_value(repo, "main", "k2", "from gitkv");
+
+	/* the same repository through git's transport (file://): a recorded
+	 * remote's tracking ref moves, a pull and a push go through */
+	{
+		char furl[700];
+		gkv_oid gh;
+		snprintf(furl, sizeof(furl), "file://%s", gitpath);
+		assert_ok(gkv_remote_add(repo, "wire", furl));
+		assert_ok(gkv_fetch(NULL, repo, "wire", NULL, NULL));
+		gh = su_ref(repo, "refs/remotes/wire/main");
+		assert_oid_eq(&gh, su_p(head_of(repo, "main")));
+		assert_true(su_has_ref(repo, "refs/remotes/wire/dev"));
+		pushed = su_set(repo, "main", "k4", "over the wire");
+		assert_ok(gkv_push(repo, "wire", "main", NULL, NULL));
+		assert_oid_eq(&pushed, su_p(su_ref(repo, "refs/remotes/wire/main")));
+		su_sh_line(line, sizeof(line), "git -C '%s' show main:k4", gitpath);
+		assert_string_equal(line, "over the wire");
+		assert_int_equal(su_sh("git -C '%s' fsck --strict --no-progress >/dev/null 2>&1",
+		    gitpath), 0);
+		assert_ok(gkv_pull(&out, NULL, repo, "origin", NULL, "main", GKV_PULL_FF, NULL,
+		    NULL));
+		assert_oid_eq(&out, &pushed);
+	}
 
 	/* fetch from an LMDB store by its plain path and by its store name: no
 	 * ref moves for a URL */
@@ -358,6 +412,140 @@ static void test_readonly(void **state)
 	gkv_repo_free(lm);
 }
 
+/* ---- cost: a fetch reads only what is new ---- */
+
+/* A backend that forwards to a mem backend and counts the objects read. */
+typedef struct {
+	gkv_backend base;
+	gkv_backend *inner;
+	unsigned reads;
+} counting;
+
+#define INNER(b) (((counting *)(b))->inner)
+
+static int c_read(void **d, size_t *l, gkv_otype *t, gkv_backend *b, const gkv_oid *id)
+{
+	((counting *)b)->reads++;
+	return INNER(b)->read(d, l, t, INNER(b), id);
+}
+static int c_exists(gkv_backend *b, const gkv_oid *id) { return INNER(b)->exists(INNER(b), id); }
+static int c_foreach(gkv_backend *b, const gkv_oid *p, size_t n, gkv_backend_oid_cb cb, void *x)
+{
+	return INNER(b)->foreach(INNER(b), p, n, cb, x);
+}
+static int c_ref_read(gkv_oid *o, gkv_backend *b, const char *n)
+{
+	return INNER(b)->ref_read(o, INNER(b), n);
+}
+static int c_ref_list(gkv_backend *b, const char *p, gkv_backend_ref_cb cb, void *x)
+{
+	return INNER(b)->ref_list(INNER(b), p, cb, x);
+}
+static int c_ref_cas(gkv_backend *b, const char *n, const gkv_oid *e, const gkv_oid *t)
+{
+	return INNER(b)->ref_cas(INNER(b), n, e, t);
+}
+static int c_batch_begin(gkv_batch **o, gkv_backend *b) { return INNER(b)->batch_begin(o, INNER(b)); }
+static int c_batch_write(gkv_batch *bt, const gkv_oid *id, gkv_otype t, const void *d, size_t l)
+{
+	return bt->backend->batch_write(bt, id, t, d, l);
+}
+static int c_batch_ref_cas(gkv_batch *bt, const char *n, const gkv_oid *e, const gkv_oid *t)
+{
+	return bt->backend->batch_ref_cas(bt, n, e, t);
+}
+static int c_batch_commit(gkv_batch *bt) { return bt->backend->batch_commit(bt); }
+static void c_batch_abort(gkv_batch *bt) { bt->backend->batch_abort(bt); }
+static void c_free(gkv_backend *b)
+{
+	INNER(b)->free(INNER(b));
+	free(b);
+}
+
+static gkv_repo *counting_repo(counting **out)
+{
+	counting *c = calloc(1, sizeof(*c));
+	gkv_repo *repo = NULL;
+
+	assert_non_null(c);
+	assert_ok(gkv_backend_init(&c->base, GKV_BACKEND_VERSION));
+	assert_ok(gkv_backend_mem_new(&c->inner));
+	c->base.name = "counting";
+	c->base.read = c_read;
+	c->base.exists = c_exists;
+	c->base.foreach = c_foreach;
+	c->base.ref_read = c_ref_read;
+	c->base.ref_list = c_ref_list;
+	c->base.ref_cas = c_ref_cas;
+	c->base.batch_begin = c_batch_begin;
+	c->base.batch_write = c_batch_write;
+	c->base.batch_ref_cas = c_batch_ref_cas;
+	c->base.batch_commit = c_batch_commit;
+	c->base.batch_abort = c_batch_abort;
+	c->base.free = c_free;
+	assert_ok(gkv_repo_open_backend(&repo, &c->base, NULL));
+	*out = c;
+	return repo;
+}
+
+static void test_fetch_cost(void **state)
+{
+	counting *c = NULL;
+	gkv_repo *src = counting_repo(&c), *local = NULL;
+	gkv_fetch_result *r = NULL;
+	gkv__endpoint ep;
+	gkv_txn *txn = NULL;
+	char uri[600], path[64], value[64];
+	int i, j;
+
+	(void)state;
+	/* 300 commits over 200 values in 10 directories */
+	for (i = 0; i < 300; i++) {
+		gkv_store *s = NULL;
+		assert_ok(gkv_store_open_branch(&s, src, "main"));
+		assert_ok(gkv_txn_begin(&txn, s));
+		for (j = 0; j < (i == 0 ? 200 : 2); j++) {
+			int k = i == 0 ? j : (i * 7 + j * 13) % 200;
+			snprintf(path, sizeof(path), "d%d/v%d", k % 10, k);
+			snprintf(value, sizeof(value), "value %d of commit %d", k, i);
+			assert_ok(gkv_txn_set(txn, path, value, strlen(value)));
+		}
+		assert_ok(gkv_txn_commit(NULL, txn, GKV_TXN_FAIL, NULL));
+		gkv_txn_free(txn);
+		gkv_store_free(s);
+	}
+	assert_ok(gkv__endpoint_store(&ep, src, "origin", "mem:"));
+	su_uri(uri, sizeof(uri), kind, "local");
+	assert_ok(gkv__clone_ep(&local, &ep, uri, NULL, NULL));
+	assert_true(c->reads >= 300 + 1 + 10 + 200);
+
+	gkv__endpoint_free(&ep);
+
+	/* one new commit that changes one value in one directory, fetched by
+	 * URL (no remote-tracking ref to move) */
+	su_set(src, "main", "d3/v3", "new");
+	assert_ok(gkv__endpoint_store(&ep, src, NULL, "mem:"));
+	c->reads = 0;
+	assert_ok(gkv__fetch_ep(&r, local, &ep, NULL, NULL));
+	assert_int_equal(gkv_fetch_result_objects(r), 4); /* commit, root, d3, blob */
+	assert_int_equal(c->reads, 4);                    /* and nothing else was read */
+	gkv_fetch_result_free(r);
+	gkv__endpoint_free(&ep);
+
+	/* by the recorded name: telling a fast-forward of the tracking ref
+	 * (from the clone's head) reads a few commits more, no more */
+	su_set(src, "main", "d4/v4", "newer");
+	assert_ok(gkv__endpoint_store(&ep, src, "origin", "mem:"));
+	c->reads = 0;
+	assert_ok(gkv__fetch_ep(&r, local, &ep, NULL, NULL));
+	assert_int_equal(gkv_fetch_result_objects(r), 4);
+	assert_true(c->reads <= 4 + 6);
+	gkv_fetch_result_free(r);
+	gkv__endpoint_free(&ep);
+	gkv_repo_free(local);
+	gkv_repo_free(src);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +554,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_sync_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_cost, setup, teardown),
 	};
 	char group[64];
 

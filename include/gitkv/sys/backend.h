@@ -88,12 +88,11 @@ typedef struct gkv_backend_reflog_entry {
 } gkv_backend_reflog_entry;
 
 /** Called by reflog_read for each record; non-zero stops and is returned. */
+typedef int (*gkv_backend_reflog_cb)(const gkv_backend_reflog_entry *entry, void *payload);
 /** Called with a config key and its value, valid only during the call. */
 typedef int (*gkv_backend_config_cb)(const char *key, const char *value, void *payload);
 /** Called with one of a backend's figures: name valid during the call. */
 typedef int (*gkv_backend_stat_cb)(const char *name, uint64_t value, void *payload);
-
-typedef int (*gkv_backend_reflog_cb)(const gkv_backend_reflog_entry *entry, void *payload);
 
 struct gkv_backend {
 	unsigned int version; /**< GKV_BACKEND_VERSION */
@@ -176,9 +175,12 @@ struct gkv_backend {
 	    const gkv_oid *new_target);
 	/**
 	 * Make everything in the batch durable and visible at once. If a ref
-	 * CAS fails: GKV_E_CONFLICT and nothing of the batch lands; on any
-	 * other error (GKV_E_FULL, GKV_E_IO, and on git those of ref_cas)
-	 * nothing lands either. The batch is freed whatever the result.
+	 * CAS fails: GKV_E_CONFLICT and nothing of the batch lands; the same
+	 * on a backend that did not copy an object batch_write found stored
+	 * (mem) when a delete took that object away before this commit. On
+	 * any other error (GKV_E_FULL, GKV_E_IO, and on git those of
+	 * ref_cas) nothing lands either. The batch is freed whatever the
+	 * result.
 	 */
 	int (*batch_commit)(gkv_batch *batch);
 	/** Drop the batch; nothing of it lands. Frees it. */
@@ -294,12 +296,17 @@ struct gkv_backend {
 	 *
 	 * config_get: *out a NUL-terminated copy from
 	 * gkv_backend_data_alloc; GKV_E_NOTFOUND when the key is not set.
-	 * config_set: set key to value, or remove it when value is NULL
-	 * (removing an absent key is 0). config_list: cb for every key that
-	 * starts with prefix ("" for all), sorted by key; a non-zero return
-	 * of cb stops it and is returned. Storage errors as elsewhere;
-	 * GKV_E_READONLY for config_set on a read-only backend. NULL slots:
-	 * the library's config calls say GKV_E_UNSUPPORTED.
+	 * config_set: set key to value (no newline), or remove it when
+	 * value is NULL (removing an absent key is 0). config_list: cb for
+	 * every key that starts with prefix ("" for all), sorted by key
+	 * (bytes); a non-zero return of cb stops it and is returned. A key
+	 * git holds several values for reads as its last, is listed once a
+	 * value in the file's order, and is set or removed whole (git).
+	 * Errors: GKV_E_INVALID (empty key; lmdb: a key over LMDB's key
+	 * size), storage errors as elsewhere, GKV_E_READONLY for config_set
+	 * on a read-only backend, GKV_E_CONFLICT (git: config.lock is held
+	 * by another writer). NULL slots: the library's config calls say
+	 * GKV_E_UNSUPPORTED.
 	 */
 	int (*config_get)(char **out, gkv_backend *b, const char *key);
 	int (*config_set)(gkv_backend *b, const char *key, const char *value);
@@ -320,10 +327,24 @@ struct gkv_backend {
 	/**
 	 * batch_delete: remove object id when the batch commits (an absent
 	 * id is not an error). batch_reflog_delete: remove ref name's whole
-	 * log when the batch commits. reflog_list: cb (target NULL) for the
-	 * name of every ref that has a log, the logs of deleted refs
-	 * included, sorted. NULL slots: gkv_repo_gc says GKV_E_UNSUPPORTED
-	 * (the git backend leaves reclaiming space to git gc).
+	 * log when the batch commits (the ref itself stays). Both land with
+	 * the batch's ref CASes or not at all: a CAS that fails, an abort,
+	 * any error of batch_commit deletes nothing. At commit, logs are
+	 * deleted before the refs move (a ref the batch moves starts a new
+	 * log) and objects before the batch's own are written (an object
+	 * the batch both deletes and writes stays). A CAS from an id to the
+	 * same id (or from absent to absent) changes and logs nothing but
+	 * fails the batch if the ref is not so: how gc makes sure no ref
+	 * moved while it looked. Errors: GKV_E_INVALID (NULL id, empty
+	 * name), GKV_E_NOMEM.
+	 *
+	 * reflog_list: cb (target NULL) for the name of every ref that has
+	 * a log, the logs of deleted refs included, sorted by bytes, each
+	 * once; a non-zero return of cb stops it and is returned. Storage
+	 * errors; GKV_E_CORRUPT for a malformed record key (lmdb).
+	 *
+	 * NULL slots: gkv_repo_gc says GKV_E_UNSUPPORTED (the git backend
+	 * leaves reclaiming space to git gc).
 	 */
 	int (*batch_delete)(gkv_batch *batch, const gkv_oid *id);
 	int (*batch_reflog_delete)(gkv_batch *batch, const char *name);
@@ -331,9 +352,12 @@ struct gkv_backend {
 
 	/**
 	 * The backend's own figures, one cb(name, value) each, in a fixed
-	 * order: e.g. lmdb's "map_size", "page_size", "pages_used",
-	 * "last_txn"; git's "loose_objects", "packs", "pack_bytes". Names are
-	 * lower-case words joined by '_'. May be NULL (no figures).
+	 * order (docs/backends.md lists each backend's): e.g. lmdb's
+	 * "map_size", "page_size", "pages_used", "last_txn" and its
+	 * databases' entries; git's "loose_objects", "packs", "pack_bytes";
+	 * mem's "objects", "bytes". Names are lower-case words joined by
+	 * '_'. A non-zero return of cb stops them and is returned. Storage
+	 * errors. May be NULL (no figures).
 	 */
 	int (*stats)(gkv_backend *b, gkv_backend_stat_cb cb, void *payload);
 };
