@@ -8,6 +8,7 @@ a HOME of its own (so no ~/.gitconfig), and a fixed author.
 import json
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 
@@ -119,3 +120,27 @@ def kv(tmp_path, env):
     work = tmp_path / "work"
     work.mkdir()
     return Kv(work, env)
+
+
+@pytest.fixture(params=["lmdb", "git"])
+def store(request, kv):
+    """The --store arguments of a new, initialised store of each kind
+    (tests that need another set of kinds define their own)."""
+    if request.param == "git" and shutil.which("git") is None:
+        pytest.skip("git not installed")
+    name = f"{request.param}:{kv.cwd / 'st'}"
+    r = kv.run("--store", name, "init")
+    if r.rc == 4 and "not built" in r.err:
+        pytest.skip(r.err)
+    assert r.rc == 0, r
+    return ["--store", name]
+
+
+def is_git(store):
+    """Whether the --store arguments of the store fixture name a git store."""
+    return store[1].startswith("git:")
+
+
+def gitdir(store):
+    """The git directory of a git store from the store fixture."""
+    return store[1][len("git:"):]

@@ -11,9 +11,7 @@ import signal
 import subprocess
 import time
 
-import pytest
-
-from conftest import HEX40, KVCTL
+from conftest import HEX40, KVCTL, gitdir, is_git
 
 GIT = shutil.which("git")
 
@@ -26,25 +24,6 @@ def git(gitdir, *args):
     return p.stdout
 
 
-@pytest.fixture(params=["lmdb", "git"])
-def store(request, kv):
-    """The --store arguments of a new store of each kind."""
-    if request.param == "git" and GIT is None:
-        pytest.skip("git not installed")
-    name = f"{request.param}:{kv.cwd / 'st'}"
-    r = kv.run("--store", name, "init")
-    if r.rc == 4 and "not built" in r.err:
-        pytest.skip(r.err)
-    assert r.rc == 0, r
-    return ["--store", name]
-
-
-def is_git(store):
-    return store[1].startswith("git:")
-
-
-def gitdir(store):
-    return store[1][len("git:"):]
 
 
 def history(kv, store):

@@ -10,6 +10,8 @@ import zlib
 
 import pytest
 
+from conftest import gitdir, is_git
+
 GIT = shutil.which("git")
 
 
@@ -21,24 +23,6 @@ def git(gitdir, *args, input=None):
     return p.stdout.decode()
 
 
-@pytest.fixture(params=["lmdb", "git"])
-def store(request, kv):
-    if request.param == "git" and GIT is None:
-        pytest.skip("git not installed")
-    name = f"{request.param}:{kv.cwd / 'st'}"
-    r = kv.run("--store", name, "init")
-    if r.rc == 4 and "not built" in r.err:
-        pytest.skip(r.err)
-    assert r.rc == 0, r
-    return ["--store", name]
-
-
-def is_git(store):
-    return store[1].startswith("git:")
-
-
-def gitdir(store):
-    return store[1][len("git:"):]
 
 
 def fill(kv, store):
