@@ -466,6 +466,12 @@ class ServerPool:
         self.servers.clear()
 
 
+# The environment of a kvctl run that reaches an ssh remote: the leaks of
+# libgit2's ssh transport are suppressed there (see lsan-ssh.supp).
+SSH_ENV = {"LSAN_OPTIONS": "suppressions=" + str(Path(__file__).resolve().parent / "lsan-ssh.supp")
+           + ":print_suppressions=0"}
+
+
 def credentials(kind, srv):
     """What kvctl needs to reach srv: (options, environment)."""
     if kind in ("http", "https"):
@@ -473,7 +479,7 @@ def credentials(kind, srv):
         env = {"GITKV_USERNAME": user, "GITKV_PASSWORD": pw}
         return (["--ca-file", str(srv.ca.ca_cert)] if kind == "https" else []), env
     if kind == "ssh":
-        return ["--ssh-key", str(srv.client_key)], {}
+        return ["--ssh-key", str(srv.client_key)], dict(SSH_ENV)
     return [], {}
 
 

@@ -10,7 +10,7 @@ import socket
 
 import pytest
 
-from servers import (LOOPBACK, GitSide, HttpServer, ServerPool, credentials, free_port,
+from servers import (LOOPBACK, SSH_ENV, GitSide, HttpServer, ServerPool, credentials, free_port,
                      fsck_strict, git_env, run)
 
 
@@ -119,12 +119,13 @@ def test_ssh_with_an_unknown_key_exits_4(kv, tmp_path, pool):
     GitSide(bare, tmp_path / "g").seed({"a": "1"})
     other = tmp_path / "other_key"
     run(["ssh-keygen", "-q", "-t", "ecdsa", "-m", "PEM", "-N", "", "-f", other])
-    r = kv.fails(4, "--store", f"lmdb:{tmp_path / 's'}", "clone", url, "--ssh-key", str(other))
+    r = kv.fails(4, "--store", f"lmdb:{tmp_path / 's'}", "clone", url, "--ssh-key", str(other),
+                 env={**kv.env, **SSH_ENV})
     assert url in r.err
     assert not (tmp_path / "s").exists()
     # GITKV_SSH_KEY names the right key.
     kv.ok("--store", f"lmdb:{tmp_path / 's'}", "clone", url,
-          env={**kv.env, "GITKV_SSH_KEY": str(srv.client_key)})
+          env={**kv.env, **SSH_ENV, "GITKV_SSH_KEY": str(srv.client_key)})
 
 
 @pytest.mark.parametrize("scheme", ["git", "http", "https", "ssh"])
