@@ -49,8 +49,7 @@ typedef struct {
 	size_t problems;
 	gkv__oidmap objs;
 	uint64_t done, total;
-	gkv_oid *stack; /* ids still to follow */
-	size_t n, cap;
+	gkv__oidstack todo; /* ids still to follow */
 } fsck_state;
 
 static const char *type_name(int t)
@@ -157,21 +156,6 @@ static int check_objects(fsck_state *s)
 
 /* ------------------------------------------------ pass 2: reachability */
 
-static int push(fsck_state *s, const gkv_oid *id)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		gkv_oid *p = realloc(s->stack, cap * sizeof(*p));
-
-		if (!p)
-			return gkv__oom();
-		s->stack = p;
-		s->cap = cap;
-	}
-	s->stack[s->n++] = *id;
-	return 0;
-}
-
 /*
  * A link from `from` (a ref's name when from_ref, else the hex id and
  * type of the object) to id, which must be of type want (GKV_OBJ_ANY:
@@ -215,7 +199,7 @@ static int link_to(fsck_state *s, const gkv_oid *id, gkv_otype want, const char 
 	*v |= F_REACHED;
 	if ((*v & F_BAD) || t == GKV_OBJ_BLOB || t == 0)
 		return step(s, 0);
-	return push(s, id);
+	return gkv__oidstack_push(&s->todo, id);
 }
 
 /* The tagged object of a tag already checked: "object <hex>\ntype <t>\n". */
@@ -398,8 +382,8 @@ static int check_reachable(fsck_state *s)
 			     !strncmp(names[i], "refs/remotes/", 13);
 
 		rc = link_to(s, &targets[i], branch ? GKV_OBJ_COMMIT : GKV_OBJ_ANY, names[i], NULL, 0);
-		while (rc == 0 && s->n) {
-			gkv_oid id = s->stack[--s->n];
+		while (rc == 0 && s->todo.n) {
+			gkv_oid id = s->todo.ids[--s->todo.n];
 
 			if ((rc = follow(s, &id, &g)) == 0)
 				rc = step(s, 0);
@@ -447,6 +431,6 @@ out:
 	if (problems)
 		*problems = s.problems;
 	gkv__oidmap_free(&s.objs);
-	free(s.stack);
+	free(s.todo.ids);
 	return rc;
 }

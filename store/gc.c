@@ -41,8 +41,7 @@ typedef struct {
 	gkv_repo *repo;
 	gkv_backend *b;
 	gkv__oidmap objs;
-	gkv_oid *stack;
-	size_t n, cap;
+	gkv__oidstack todo; /* ids still to follow */
 	uint64_t reached;
 	gkv_work_cb progress;
 	void *payload;
@@ -51,21 +50,6 @@ typedef struct {
 static int stopped(void)
 {
 	return gkv__error(GKV_E_USER, "gc stopped by its progress callback");
-}
-
-static int push(gc_state *s, const gkv_oid *id)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		gkv_oid *p = realloc(s->stack, cap * sizeof(*p));
-
-		if (!p)
-			return gkv__oom();
-		s->stack = p;
-		s->cap = cap;
-	}
-	s->stack[s->n++] = *id;
-	return 0;
 }
 
 /* id is reached (from what `by` says): mark it; queue it if it names others. */
@@ -83,7 +67,7 @@ static int reach(gc_state *s, const gkv_oid *id, int follow, const char *by)
 	if (++s->reached % 4096 == 0 && s->progress &&
 	    s->progress(s->reached, s->objs.count, s->payload) != 0)
 		return stopped();
-	return follow ? push(s, id) : 0;
+	return follow ? gkv__oidstack_push(&s->todo, id) : 0;
 }
 
 static int damaged(const gkv_oid *id)
@@ -164,8 +148,8 @@ static int mark(gc_state *s, char **names, const gkv_oid *targets, size_t nrefs)
 	memset(&g, 0, sizeof(g));
 	for (size_t i = 0; rc == 0 && i < nrefs; i++) {
 		rc = reach(s, &targets[i], 1, names[i]);
-		while (rc == 0 && s->n) {
-			gkv_oid id = s->stack[--s->n];
+		while (rc == 0 && s->todo.n) {
+			gkv_oid id = s->todo.ids[--s->todo.n];
 
 			rc = follow(s, &id, &g);
 		}
@@ -349,6 +333,6 @@ out:
 		free(logs.dead[i]);
 	free(logs.dead);
 	gkv__oidmap_free(&s.objs);
-	free(s.stack);
+	free(s.todo.ids);
 	return rc;
 }

@@ -32,6 +32,16 @@ int gkv__oidmap_put(gkv__oidmap *m, const gkv_oid *id, uint8_t val);
 /* The slot of id (for in-place changes of its value), or NULL. */
 uint8_t *gkv__oidmap_at(gkv__oidmap *m, const gkv_oid *id);
 
+/* A stack of ids still to follow, grown by doubling: fsck's and gc's
+ * walks from the refs. Zero it to start; free ids when done. */
+typedef struct {
+	gkv_oid *ids;
+	size_t n, cap;
+} gkv__oidstack;
+
+/* Push a copy of id. GKV_E_NOMEM. */
+int gkv__oidstack_push(gkv__oidstack *st, const gkv_oid *id);
+
 /* Every stored object's id, with its type as value (from foreach and
  * read_header, or read when the backend has no read_header). */
 int gkv__oidmap_load_all(gkv__oidmap *m, gkv_backend *b, int with_types);

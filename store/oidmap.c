@@ -151,3 +151,18 @@ int gkv__oidmap_load_all(gkv__oidmap *m, gkv_backend *b, int with_types)
 	}
 	return 0;
 }
+
+int gkv__oidstack_push(gkv__oidstack *st, const gkv_oid *id)
+{
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 256;
+		gkv_oid *p = realloc(st->ids, cap * sizeof(*p));
+
+		if (!p)
+			return gkv__oom();
+		st->ids = p;
+		st->cap = cap;
+	}
+	st->ids[st->n++] = *id;
+	return 0;
+}
