@@ -332,9 +332,10 @@ class Listing:
 
     # ------------------------------------------------------------ rows
 
-    def group(self, workload, git_argv, git_note, kv_args, check, kv_note=None):
-        """One row for git, one for each store: in rounds, each checked on
-        its last run."""
+    def group(self, workload, git_argv, git_note, kv_args, check, kv_note=None, floors=()):
+        """One row for git, one for each store, and the floors (system,
+        argv, note, the number of lines it must print): in rounds, each
+        checked on its last run."""
         def git_once(rep, last):
             res = self.b.run(git_argv)
             return res[0], res[1], {}, {}
@@ -347,14 +348,27 @@ class Listing:
                 return res[0], res[1], {}, {}
             return once
 
+        def floor_once(system, argv, lines):
+            def once(rep, last):
+                res = self.b.run(argv)
+                if last and lines is not None and len(res[3].splitlines()) != lines:
+                    raise self.Failure("%s: %d lines, git prints %d"
+                                       % (system, len(res[3].splitlines()), lines))
+                return res[0], res[1], {}, {}
+            return once
+
         kvcmd = kv_note or "kvctl " + " ".join(kv_args)
         self.b.measure_interleaved(workload, [
             ("git", self.reps, git_once, git_note),
             ("gitkv-git", self.reps, kv_once("gitkv-git", "git:" + self.repo), kvcmd),
-            ("gitkv-lmdb", self.reps, kv_once("gitkv-lmdb", "lmdb:" + self.lmdb), kvcmd)])
+            ("gitkv-lmdb", self.reps, kv_once("gitkv-lmdb", "lmdb:" + self.lmdb), kvcmd)] +
+            [(system, self.reps, floor_once(system, argv, lines), note)
+             for system, argv, note, lines in floors])
 
     def rows(self):
         g = ["git", "--git-dir", self.repo]
+        lg2 = [self.b.prog("bench-libgit2")]
+        floor = "libgit2 (floor)"
         head = self.head
         top = self.git_tree(head, True)
         root = self.git_tree(head, False)
@@ -392,20 +406,28 @@ class Listing:
             self.check_stats(store, SHORT[system])
 
         self.group("LIST tree", g + ["ls-tree", "-r", head], "git ls-tree -r HEAD",
-                   kvb + ["tree"], tree_check)
+                   kvb + ["tree"], tree_check,
+                   floors=[(floor, lg2 + ["lstree", self.repo, head, "-r"],
+                            "bench-libgit2 lstree -r: git_tree_walk", len(top))])
         self.group("LIST list /", g + ["ls-tree", head], "git ls-tree HEAD",
-                   kvb + ["list"], list_check("list", root, []))
+                   kvb + ["list"], list_check("list", root, []),
+                   floors=[(floor, lg2 + ["lstree", self.repo, head],
+                            "bench-libgit2 lstree: the root tree's entries", len(root)),
+                           ("libgit2 init (floor)", lg2 + ["init"],
+                            "bench-libgit2 init: git_libgit2_init alone", 0)])
         self.group("LIST list dir", g + ["ls-tree", "%s:%s" % (head, self.dir)],
                    "git ls-tree HEAD:%s" % self.dir, kvb + ["list", self.dir],
-                   list_check("list " + self.dir, sub, [self.dir]))
-        self.group("LIST diff far", g + ["diff", "--no-renames", "--name-status", self.far, head],
-                   "git diff --no-renames --name-status FAR HEAD",
-                   ["diff", self.far, head], diff_check(self.far, head), "kvctl diff FAR HEAD")
-        self.group("LIST diff near", g + ["diff", "--no-renames", "--name-status", self.near,
-                                          head],
-                   "git diff --no-renames --name-status HEAD^ HEAD",
-                   ["diff", self.near, head], diff_check(self.near, head),
-                   "kvctl diff HEAD^ HEAD")
+                   list_check("list " + self.dir, sub, [self.dir]),
+                   floors=[(floor, lg2 + ["lstree", self.repo, "%s:%s" % (head, self.dir)],
+                            "bench-libgit2 lstree: a directory's entries", len(sub))])
+        for workload, a, note in (("LIST diff far", self.far, "FAR HEAD"),
+                                  ("LIST diff near", self.near, "HEAD^ HEAD")):
+            self.group(workload, g + ["diff", "--no-renames", "--name-status", a, head],
+                       "git diff --no-renames --name-status " + note,
+                       ["diff", a, head], diff_check(a, head), "kvctl diff " + note,
+                       floors=[(floor, lg2 + ["diff", self.repo, a, head],
+                                "bench-libgit2 diff: git_diff_tree_to_tree",
+                                len(self.git_diff(a, head)))])
         # What git needs for stats' figures: counts and sizes by type
         # (cat-file), refs, the head tree's entries and sizes, the packs.
         script = ("git --git-dir=\"$0\" cat-file --batch-all-objects --batch-check='%s' && "
@@ -442,6 +464,9 @@ def run(bench, failure, unavailable_exc):
 def ratios(bench, row):
     """On a git row: each store's wall time and peak RSS over git's (below
     1, kvctl is faster or smaller)."""
+    if row["system"] == "libgit2 (floor)" and row.get("wall_s"):
+        g = bench.find(row["workload"], "gitkv-git")
+        return "git store %.2fx time of it" % (g["wall_s"] / row["wall_s"]) if g else ""
     if row["system"] != "git" or not row.get("wall_s"):
         return ""
     parts = []
