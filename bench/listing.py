@@ -41,7 +41,7 @@ STATS_FMT = "%(objecttype) %(objectsize)"
 
 def add_args(ap):
     ap.add_argument("--list-repo", default=os.environ.get(ENV_REPO),
-                    help="LIST: the git repository to list (default $%s; without it, a "
+                    help="LIST: the bare git repository to list (default $%s; without it, a "
                     "synthetic one)" % ENV_REPO)
     ap.add_argument("--list-lmdb", default=os.environ.get(ENV_LMDB),
                     help="LIST: where the lmdb store made from --list-repo is kept and "
