@@ -349,11 +349,17 @@ class Listing:
             return once
 
         def floor_once(system, argv, lines):
+            stdin = None
+            if isinstance(lines, tuple):  # (lines, a file for its stdin)
+                lines, stdin = lines
+
             def once(rep, last):
-                res = self.b.run(argv)
-                if last and lines is not None and len(res[3].splitlines()) != lines:
-                    raise self.Failure("%s: %d lines, git prints %d"
-                                       % (system, len(res[3].splitlines()), lines))
+                res = self.b.run(argv, stdin=stdin)
+                got = len([x for x in res[3].splitlines() if not x.startswith("BENCH ")])
+                if "objects" in res[2]:  # bench-lmdb objects: the records it read
+                    got = int(float(res[2]["objects"]))
+                if last and lines is not None and got != lines:
+                    raise self.Failure("%s: %d lines, git prints %d" % (system, got, lines))
                 return res[0], res[1], {}, {}
             return once
 
@@ -405,10 +411,22 @@ class Listing:
         def stats_check(system, store, text):
             self.check_stats(store, SHORT[system])
 
+        # the trees a listing of HEAD reads, for the lmdb floor
+        trees = os.path.join(self.root, "trees")
+        ids = [self.git("rev-parse", head + "^{tree}")] + [
+            line.split()[2] for line in self.git("ls-tree", "-r", "-t", head).splitlines()
+            if line.split()[1] == "tree"]
+        with open(trees, "w") as f:
+            f.write("".join(i + "\n" for i in ids))
         self.group("LIST tree", g + ["ls-tree", "-r", head], "git ls-tree -r HEAD",
                    kvb + ["tree"], tree_check,
                    floors=[(floor, lg2 + ["lstree", self.repo, head, "-r"],
-                            "bench-libgit2 lstree -r: git_tree_walk", len(top))])
+                            "bench-libgit2 lstree -r: git_tree_walk", len(top)),
+                           ("raw LMDB, the trees (floor)",
+                            [self.b.prog("bench-lmdb"), "objects", self.lmdb],
+                            "bench-lmdb objects: the %d tree records of HEAD from the lmdb "
+                            "store, by id, in one read transaction" % len(ids),
+                            (len(ids), trees))])
         self.group("LIST list /", g + ["ls-tree", head], "git ls-tree HEAD",
                    kvb + ["list"], list_check("list", root, []),
                    floors=[(floor, lg2 + ["lstree", self.repo, head],
