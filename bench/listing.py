@@ -19,6 +19,7 @@ as git cat-file --batch-check.
 import json
 import os
 import random
+import statistics
 import subprocess
 
 ENV_REPO = "GITKV_BENCH_LIST_REPO"
@@ -336,13 +337,20 @@ class Listing:
         """One row for git, one for each store, and the floors (system,
         argv, note, the number of lines it must print): in rounds, each
         checked on its last run."""
+        cpu = {}
+
+        def timed(system, argv, stdin=None):
+            res = self.b.run(argv, stdin=stdin)
+            cpu.setdefault(system, []).append(self.b.last_cpu)
+            return res
+
         def git_once(rep, last):
-            res = self.b.run(git_argv)
+            res = timed("git", git_argv)
             return res[0], res[1], {}, {}
 
         def kv_once(system, store):
             def once(rep, last):
-                res = self.b.run([self.kvctl, "--store", store] + kv_args)
+                res = timed(system, [self.kvctl, "--store", store] + kv_args)
                 if last:
                     check(system, store, res[3])
                 return res[0], res[1], {}, {}
@@ -354,7 +362,7 @@ class Listing:
                 lines, stdin = lines
 
             def once(rep, last):
-                res = self.b.run(argv, stdin=stdin)
+                res = timed(system, argv, stdin)
                 got = len([x for x in res[3].splitlines() if not x.startswith("BENCH ")])
                 if "objects" in res[2]:  # bench-lmdb objects: the records it read
                     got = int(float(res[2]["objects"]))
@@ -370,6 +378,11 @@ class Listing:
             ("gitkv-lmdb", self.reps, kv_once("gitkv-lmdb", "lmdb:" + self.lmdb), kvcmd)] +
             [(system, self.reps, floor_once(system, argv, lines), note)
              for system, argv, note, lines in floors])
+        for system, times in cpu.items():  # user + system CPU time, the median run's
+            row = self.b.find(workload, system)
+            if row:
+                row["cpu_s"] = statistics.median(times)
+                row["notes"] += "; CPU %s" % fmt_ms(row["cpu_s"])
 
     def rows(self):
         g = ["git", "--git-dir", self.repo]
@@ -473,6 +486,10 @@ class Listing:
                                     lmdb_store=getattr(self, "lmdb_note", None))
 
 
+def fmt_ms(s):
+    return "%.1f ms" % (s * 1e3) if s < 1 else "%.2f s" % s
+
+
 def run(bench, failure, unavailable_exc):
     Listing(bench, failure, unavailable_exc).main()
 
@@ -491,8 +508,11 @@ def ratios(bench, row):
     for s in SYSTEMS:
         g = bench.find(row["workload"], s)
         if g and g.get("wall_s"):
-            parts.append("%s %.2fx time %.2fx RSS" % (SHORT[s], g["wall_s"] / row["wall_s"],
-                                                      g["rss_kib"] / max(row["rss_kib"], 1)))
+            cpu = ""
+            if g.get("cpu_s") and row.get("cpu_s"):
+                cpu = " %.2fx CPU" % (g["cpu_s"] / row["cpu_s"])
+            parts.append("%s %.2fx time%s %.2fx RSS" % (SHORT[s], g["wall_s"] / row["wall_s"],
+                                                        cpu, g["rss_kib"] / max(row["rss_kib"], 1)))
     return "; ".join(parts)
 
 

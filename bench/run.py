@@ -147,6 +147,7 @@ class Bench:
             if stdin:
                 fi.close()
         maxrss = ru.ru_maxrss
+        self.last_cpu = ru.ru_utime + ru.ru_stime  # the command's CPU time (time waits for it)
         if TIME:
             with open(rssf) as f:
                 last = f.read().split()
