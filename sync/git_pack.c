@@ -7,7 +7,15 @@
  * libgit2's delta-base cache. Each object is inflated on its own, re-hashed,
  * checked as git's transfer.fsckObjects checks it (gkv_object_check),
  * written to the batch and freed: memory holds one object at a time and
- * the index, never the whole pack inflated.
+ * the index, never the whole pack inflated. A backend that takes whole
+ * packs (a git repository) gets the pack itself once every object in it
+ * passed, deltas and all, instead of each object again.
+ *
+ * A backend may store part of a large batch before it commits (lmdb does,
+ * to bound its memory): such objects are referenced by nothing, but they
+ * are there. So when the pack is large and goes object by object, every
+ * object is checked in a first pass and written in a second: a bad object
+ * at the end of a large pack still leaves the store as it was.
  *
  * The pack must also be complete: every id a commit, tree or tag of the
  * pack names is in the pack or already in the store (which holds
@@ -21,6 +29,11 @@
 
 #include "git_int.h"
 #include "util.h"
+
+/* Above this many bytes of pack, objects written one by one are all
+ * checked before the first is written (lmdb stores a batch in parts past
+ * 16 MiB of objects; a pack holds several times its size inflated). */
+#define CHECK_FIRST_BYTES ((uint64_t)4 << 20)
 
 typedef struct {
 	unsigned char *data; /* the whole .idx */
@@ -219,7 +232,7 @@ static gkv_otype from_git_type(git_object_t t)
 	}
 }
 
-/* Check object i of the pack and add it to batch. */
+/* Check object i of the pack and add it to batch (NULL: check only). */
 static int store_one(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
     gkv_batch *batch, size_t i)
 {
@@ -260,7 +273,8 @@ static int store_one(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
 	}
 	if ((err = links_present(op, x, want, t, data, len)) < 0)
 		goto done;
-	err = batch->backend->batch_write(batch, &id, t, data, len);
+	if (batch)
+		err = batch->backend->batch_write(batch, &id, t, data, len);
 done:
 	git_odb_backend_data_free(pb, data);
 	return err;
@@ -271,6 +285,8 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 {
 	git_odb *podb = NULL;
 	git_odb_backend *pb = NULL;
+	int whole = batch->backend->batch_write_pack != NULL;
+	char *pack_path = NULL;
 	pack_index x;
 	int err;
 
@@ -289,17 +305,34 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 			err = gkv__error(GKV_E_ERROR, "libgit2 refused the pack's backend");
 			goto out;
 		}
-		op->progress.stage = GKV_SYNC_STORING;
-		op->progress.total_objects = x.n;
-		op->progress.stored_objects = 0;
-		if ((err = gkv__progress(op->opts, &op->progress)) < 0)
-			goto out;
-		for (size_t p = 0; p < x.n; p++) {
-			if ((err = store_one(op, &x, pb, batch, x.order[p].index)) < 0)
+		for (int pass = !whole && op->pack_bytes > CHECK_FIRST_BYTES; pass >= 0; pass--) {
+			/* pass 1 checks only, pass 0 checks and writes */
+			gkv_batch *to = pass || whole ? NULL : batch;
+
+			op->progress.stage = GKV_SYNC_STORING;
+			op->progress.total_objects = x.n;
+			op->progress.stored_objects = 0;
+			if ((err = gkv__progress(op->opts, &op->progress)) < 0)
 				goto out;
-			op->progress.stored_objects = p + 1;
-			if (((p + 1) % 512 == 0 || p + 1 == x.n) &&
-			    (err = gkv__progress(op->opts, &op->progress)) < 0)
+			for (size_t p = 0; p < x.n; p++) {
+				if ((err = store_one(op, &x, pb, to, x.order[p].index)) < 0)
+					goto out;
+				op->progress.stored_objects = p + 1;
+				if (((p + 1) % 512 == 0 || p + 1 == x.n) &&
+				    (err = gkv__progress(op->opts, &op->progress)) < 0)
+					goto out;
+			}
+		}
+		if (whole && x.n) {
+			size_t l = strlen(op->idx_path);
+			if (!(pack_path = malloc(l + 2))) {
+				err = gkv__oom();
+				goto out;
+			}
+			memcpy(pack_path, op->idx_path, l - 4); /* ".idx" */
+			memcpy(pack_path + l - 4, ".pack", 6);
+			if ((err = batch->backend->batch_write_pack(batch, pack_path,
+			         op->idx_path)) < 0)
 				goto out;
 		}
 		*stored = x.n;
@@ -312,6 +345,7 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 	}
 	err = 0;
 out:
+	free(pack_path);
 	git_odb_free(podb); /* frees pb with it */
 	if (op->idx_path)
 		idx_free(&x);

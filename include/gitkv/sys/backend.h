@@ -27,9 +27,15 @@
  *    passes these on to its callers.
  *  - Pointers passed in (ids, names, data) are the caller's and valid
  *    only during the call: a backend copies what it keeps.
- *  - A batch is atomic: its objects and its ref updates become visible
- *    together, or (on abort or failure) not at all. Ref CASes in a batch
- *    are checked at commit time, under the same lock as the writes.
+ *  - A batch is atomic: its ref updates land together, or (on abort or
+ *    failure) not at all, and never before every object of the batch is
+ *    stored. Its objects are visible with them, except that a backend
+ *    may store the objects of a large batch before it commits, to bound
+ *    its memory (lmdb past 16 MiB of objects; git, objects written
+ *    before a ref CAS is lost): those are then readable by id,
+ *    referenced by nothing, and stay after an abort until a gc. Ref
+ *    CASes in a batch are checked at commit time, under the same lock as
+ *    the writes.
  *  - Ref names are full ("refs/heads/main"); ids are raw.
  */
 #ifndef GITKV_SYS_BACKEND_H
@@ -47,9 +53,9 @@ extern "C" {
  * gkv_repo_open_backend) instead of having its struct read past its end.
  * 2: read_typed. 3: read_header, read_stream, batch_ref_log, reflog_read.
  * 4: config_get/set/list, set_default_branch, batch_delete,
- * reflog_list, batch_reflog_delete, stats.
+ * reflog_list, batch_reflog_delete, stats. 5: batch_write_pack.
  */
-#define GKV_BACKEND_VERSION 4
+#define GKV_BACKEND_VERSION 5
 
 /** A backend's pending batch; backends embed it at the start of their own. */
 typedef struct gkv_batch {
@@ -360,6 +366,23 @@ struct gkv_backend {
 	 * errors. May be NULL (no figures).
 	 */
 	int (*stats)(gkv_backend *b, gkv_backend_stat_cb cb, void *payload);
+
+	/* ---- whole packs (version 5) ---- */
+
+	/**
+	 * Add the objects of a git pack file and its version-2 index to the
+	 * batch, as batch_write would add them one by one: they land with
+	 * the batch or not at all. The caller has checked the pack: complete
+	 * (no delta base outside it), every object re-hashed and checked.
+	 * The backend copies the files at commit; the caller removes them
+	 * after batch_commit or batch_abort. How a fetch into a git
+	 * repository keeps the pack it received (with its deltas) instead of
+	 * writing each object again. Errors: GKV_E_INVALID (NULL or empty
+	 * path), GKV_E_NOMEM; at commit, storage errors.
+	 *
+	 * May be NULL: the caller writes the pack's objects with batch_write.
+	 */
+	int (*batch_write_pack)(gkv_batch *batch, const char *pack_path, const char *idx_path);
 };
 
 /**
