@@ -228,12 +228,13 @@ static int add_static(snapshot *s, gkv_repo *repo, const value_ref *v, const sna
 			free(f);
 			return rc;
 		}
-		char *body = malloc(b.size ? b.size : 1);
-		if (body && b.size)
-			memcpy(body, b.ptr, b.size);
+		size_t len = b.size;
+		char *body = malloc(len ? len : 1);
+		if (body && len)
+			memcpy(body, b.ptr, len);
 		gkv_buf_dispose(&b);
 		const dates_entry *de = dates_get(d, v->key);
-		f->page = page_new(200, site_content_type(v->key), body, b.size,
+		f->page = page_new(200, site_content_type(v->key), body, len,
 		    de ? de->updated : 0, NULL);
 	}
 	if (!f->page || map_put(&s->statics, v->key, f, NULL) < 0) {
