@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gitkv/sync.h>
 
@@ -46,14 +47,18 @@ static int rebuild(blog *b, const gkv_oid *head, char *err, size_t errlen)
 		return 0;
 	}
 	snapshot *next;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = site_build(&next, b->repo, head, &b->dates, prev, err, errlen);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	snapshot_unref(prev);
 	if (rc < 0)
 		return rc;
 	char hex[41];
 	gkv_oid_fmt(hex, head);
-	fprintf(stderr, "canopy: serving %.12s: %zu articles, %zu skipped, %zu routes\n", hex,
-	    next->narticles, next->nskipped, next->routes.count);
+	fprintf(stderr, "canopy: serving %.12s: %zu articles, %zu skipped, %zu routes, built in %.1f ms\n",
+	    hex, next->narticles, next->nskipped, next->routes.count,
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	install(b, next);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +27,27 @@
 struct server {
 	blog *blog;
 	struct MHD_Daemon *daemon;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned updates;         /* hook threads running (under lock) */
 };
 
-/* What one request carries between the calls of the handler. */
+/* At most this many hook calls wait for an update at once (more: 503). */
+#define SERVER_MAX_UPDATES 8
+
+/* What one request carries between the calls of the handler. A hook
+ * call is suspended while its update runs on a thread of its own, so
+ * that the worker thread goes on serving other connections (from the
+ * old snapshot) during the fetch. */
 typedef struct {
 	int is_hook;
 	int too_large;
 	strbuf body;
+	int done;                 /* the update finished: answer status/text */
+	unsigned status;
+	char text[600];
+	server *srv;
+	struct MHD_Connection *conn;
 } request;
 
 static enum MHD_Result answer_text(struct MHD_Connection *conn, unsigned status,
@@ -126,9 +141,40 @@ static enum MHD_Result serve_page(struct MHD_Connection *conn, blog *b, const ch
 	return ret;
 }
 
+static void *update_thread(void *arg)
+{
+	request *req = arg;
+	server *srv = req->srv;
+	blog *b = srv->blog;
+	char err[512];
+	if (blog_fetch(b, err, sizeof(err)) < 0) {
+		fprintf(stderr, "canopy: hook: keeping the old content: %s\n", err);
+		req->status = MHD_HTTP_BAD_GATEWAY;
+		snprintf(req->text, sizeof(req->text), "update failed, old content kept: %s\n", err);
+	} else {
+		snapshot *s = blog_current(b);
+		char hex[41];
+		gkv_oid_fmt(hex, &s->commit);
+		snapshot_unref(s);
+		req->status = MHD_HTTP_OK;
+		snprintf(req->text, sizeof(req->text), "serving %s\n", hex);
+	}
+	req->done = 1;
+	/* The handler runs again once resumed, on the worker thread (a
+	 * happens-before through libmicrohttpd's own locking). */
+	MHD_resume_connection(req->conn);
+	pthread_mutex_lock(&srv->lock);
+	if (--srv->updates == 0)
+		pthread_cond_broadcast(&srv->idle);
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
 static enum MHD_Result run_hook(struct MHD_Connection *conn, blog *b, request *req)
 {
 	const canopy_args *a = b->args;
+	if (req->done)
+		return answer_text(conn, req->status, req->text);
 	if (req->too_large)
 		return answer_text(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large\n");
 	if (a->hook_secret) {
@@ -141,22 +187,33 @@ static enum MHD_Result run_hook(struct MHD_Connection *conn, blog *b, request *r
 			return answer_text(conn, MHD_HTTP_FORBIDDEN, "bad or missing signature\n");
 		}
 	}
-	char err[512];
-	if (blog_fetch(b, err, sizeof(err)) < 0) {
-		fprintf(stderr, "canopy: hook: keeping the old content: %s\n", err);
-		strbuf msg = STRBUF_INIT;
-		sb_printf(&msg, "update failed, old content kept: %s\n", err);
-		enum MHD_Result ret = answer_text(conn, MHD_HTTP_BAD_GATEWAY,
-		    msg.ptr && !msg.failed ? msg.ptr : "update failed\n");
-		sb_free(&msg);
-		return ret;
+	server *srv = req->srv;
+	pthread_mutex_lock(&srv->lock);
+	int busy = srv->updates >= SERVER_MAX_UPDATES;
+	if (!busy)
+		srv->updates++;
+	pthread_mutex_unlock(&srv->lock);
+	if (busy)
+		return answer_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many updates waiting\n");
+	req->conn = conn;
+	pthread_attr_t attr;
+	pthread_t t;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	MHD_suspend_connection(conn);
+	int rc = pthread_create(&t, &attr, update_thread, req);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		MHD_resume_connection(conn);
+		pthread_mutex_lock(&srv->lock);
+		if (--srv->updates == 0)
+			pthread_cond_broadcast(&srv->idle);
+		pthread_mutex_unlock(&srv->lock);
+		req->done = 1;
+		req->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		snprintf(req->text, sizeof(req->text), "cannot start the update\n");
 	}
-	snapshot *s = blog_current(b);
-	char hex[41], text[80];
-	gkv_oid_fmt(hex, &s->commit);
-	snapshot_unref(s);
-	snprintf(text, sizeof(text), "serving %s\n", hex);
-	return answer_text(conn, MHD_HTTP_OK, text);
+	return MHD_YES;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -178,6 +235,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			if (!req)
 				return MHD_NO;
 			req->is_hook = 1;
+			req->srv = srv;
 			*con_cls = req;
 			return MHD_YES;  /* the body comes in the next calls */
 		}
@@ -219,7 +277,7 @@ int server_start(server **out, unsigned *port, blog *b)
 	*out = NULL;
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, a->listen, &in4->sin_addr) == 1) {
@@ -237,6 +295,8 @@ int server_start(server **out, unsigned *port, blog *b)
 	if (!s)
 		return -1;
 	s->blog = b;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->idle, NULL);
 	s->daemon = MHD_start_daemon(flags, (uint16_t)a->port, NULL, NULL, handle, s,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)a->threads,
@@ -247,6 +307,8 @@ int server_start(server **out, unsigned *port, blog *b)
 	    MHD_OPTION_END);
 	if (!s->daemon) {
 		fprintf(stderr, "canopy: cannot listen on %s port %u\n", a->listen, a->port);
+		pthread_cond_destroy(&s->idle);
+		pthread_mutex_destroy(&s->lock);
 		free(s);
 		return -1;
 	}
@@ -260,6 +322,13 @@ void server_stop(server *s)
 {
 	if (!s)
 		return;
+	/* A suspended hook call must be resumed before the daemon stops. */
+	pthread_mutex_lock(&s->lock);
+	while (s->updates > 0)
+		pthread_cond_wait(&s->idle, &s->lock);
+	pthread_mutex_unlock(&s->lock);
 	MHD_stop_daemon(s->daemon);
+	pthread_cond_destroy(&s->idle);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -530,7 +530,8 @@ static int listings(snapshot *s, post **sorted, size_t n, listing *all)
 		sb_free(&heading);
 	}
 	if (rc == 0) {
-		qsort(names, nn, sizeof(*names), by_string);
+		if (nn)
+			qsort(names, nn, sizeof(*names), by_string);
 		strbuf content = STRBUF_INIT;
 		sb_puts(&content, "<h1>Tags</h1>\n<ul class=\"tag-list\">\n");
 		for (size_t i = 0; i < nn; i++) {
@@ -569,7 +570,8 @@ static int menu_chrome(snapshot *s, post **posts, size_t n)
 		names[nn++] = name;
 	}
 	if (rc == 0) {
-		qsort(names, nn, sizeof(*names), by_string);
+		if (nn)
+			qsort(names, nn, sizeof(*names), by_string);
 		size_t u = 0;
 		for (size_t i = 0; i < nn; i++) {
 			if (u && strcmp(names[u - 1], names[i]) == 0)
@@ -598,7 +600,8 @@ static int build_pages(snapshot *s, const snapshot *prev)
 	for (size_t i = 0; i < s->posts.cap; i++)
 		if (s->posts.slots[i].key)
 			sorted[k++] = s->posts.slots[i].value;
-	qsort(sorted, n, sizeof(*sorted), by_created_desc);
+	if (n)
+		qsort(sorted, n, sizeof(*sorted), by_created_desc);
 	int rc = menu_chrome(s, sorted, n);
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = article_page(s, sorted[i], prev);

@@ -221,3 +221,51 @@ def base_site():
         "static/logo.png": b"\x89PNG\r\n\x1a\n" + bytes(range(256)),
         "old-hello": "redirect: posts/first\n",
     }
+
+
+def fast_import_blog(bare, n, start=1577872800, per_commit=1, body_lines=20):
+    """Write a blog of n articles into the bare repository bare with git
+    fast-import: one commit per per_commit articles, a day apart from
+    start (seconds since 1970), on refs/heads/main. Return the number of
+    commits."""
+    out = []
+    mark = 0
+    paragraph = "".join(f"Line {k} of the article, with *some* markdown.\n\n"
+                        for k in range(body_lines))
+
+    def blob(data):
+        nonlocal mark
+        mark += 1
+        raw = data.encode()
+        out.append(f"blob\nmark :{mark}\ndata {len(raw)}\n".encode() + raw + b"\n")
+        return mark
+
+    conf = {".config/uuid": UUID + "\n", ".config/blog_name": "Big Blog\n",
+            ".config/index_page": "posts\n"}
+    files = {k: blob(v) for k, v in conf.items()}
+    commits = 0
+    i = 0
+    while i < n:
+        for _ in range(per_commit):
+            if i >= n:
+                break
+            files[f"posts/a{i:05}.md"] = blob(article(f"Article {i}", tags=f"t{i % 10}",
+                                                      abstract=f"Abstract {i}.",
+                                                      body=paragraph))
+            i += 1
+        when = start + commits * 86400
+        msg = f"commit {commits}".encode()
+        cmd = [f"commit refs/heads/main\nauthor A <a@x> {when} +0000\n"
+               f"committer A <a@x> {when} +0000\ndata {len(msg)}\n".encode() + msg + b"\n"]
+        if commits == 0:
+            cmd.append(b"deleteall\n")
+        changed = files if commits == 0 else {k: v for k, v in files.items()
+                                              if k.startswith("posts/a") and
+                                              int(k[7:12]) >= i - per_commit}
+        for path, m in changed.items():
+            cmd.append(f"M 100644 :{m} {path}\n".encode())
+        out.append(b"".join(cmd) + b"\n")
+        commits += 1
+    subprocess.run(["git", "-C", str(bare), "fast-import", "--quiet"], input=b"".join(out),
+                   check=True, env=git_env(), timeout=120)
+    return commits
