@@ -216,22 +216,27 @@ static enum MHD_Result run_hook(struct MHD_Connection *conn, blog *b, request *r
 	return MHD_YES;
 }
 
+/* *con_cls of a GET or HEAD between the handler's first call (headers
+ * read) and its last: libmicrohttpd keeps a connection alive only for a
+ * response queued after the first call. */
+static char page_request;
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data, size_t *upload_size,
     void **con_cls)
 {
 	server *srv = cls;
 	blog *b = srv->blog;
-	request *req = *con_cls;
-	if (!req) {
+	char buf[SERVER_MAX_URL + 1];
+	if (!*con_cls) {
+		/* Refusals are answered at once (and close the connection). */
 		if (strlen(url) > SERVER_MAX_URL)
 			return answer_text(conn, MHD_HTTP_URI_TOO_LONG, "URL too long\n");
-		char buf[SERVER_MAX_URL + 1];
 		const char *path = clean_path(buf, sizeof(buf), url);
 		if (!path)
 			return answer_text(conn, MHD_HTTP_BAD_REQUEST, "bad path\n");
 		if (strcmp(path, b->args->hook) == 0) {
-			req = calloc(1, sizeof(*req));
+			request *req = calloc(1, sizeof(*req));
 			if (!req)
 				return MHD_NO;
 			req->is_hook = 1;
@@ -241,8 +246,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		}
 		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 			return answer_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
-		return serve_page(conn, b, path);
+		*con_cls = &page_request;
+		return MHD_YES;
 	}
+	if (*con_cls == &page_request) {
+		if (*upload_size) {
+			*upload_size = 0;  /* a GET with a body: ignored */
+			return MHD_YES;
+		}
+		return serve_page(conn, b, clean_path(buf, sizeof(buf), url));
+	}
+	request *req = *con_cls;
 	if (*upload_size) {
 		if (req->body.len + *upload_size > SERVER_MAX_BODY)
 			req->too_large = 1;
@@ -258,11 +272,11 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode code)
 {
 	request *req = *con_cls;
-	if (req) {
+	if (req && *con_cls != &page_request) {
 		sb_free(&req->body);
 		free(req);
-		*con_cls = NULL;
 	}
+	*con_cls = NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -277,7 +291,8 @@ int server_start(server **out, unsigned *port, blog *b)
 	*out = NULL;
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_USE_TURBO;
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, a->listen, &in4->sin_addr) == 1) {
@@ -298,12 +313,12 @@ int server_start(server **out, unsigned *port, blog *b)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
 	s->daemon = MHD_start_daemon(flags, (uint16_t)a->port, NULL, NULL, handle, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)a->threads,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_END);
 	if (!s->daemon) {
 		fprintf(stderr, "canopy: cannot listen on %s port %u\n", a->listen, a->port);

@@ -167,6 +167,23 @@ def test_not_served(blog):
     assert "skipping 'posts/broken.md'" in blog.log()
 
 
+def test_keep_alive(blog):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", blog.port, timeout=30)
+    try:
+        for path in ("/posts/first", "/atom", "/static/style.css", "/nothing", "/posts/first"):
+            c.request("GET", path)
+            r = c.getresponse()
+            r.read()
+            assert r.getheader("Connection", "").lower() != "close", path
+        sock = c.sock
+        c.request("GET", "/tags")
+        c.getresponse().read()
+        assert c.sock is sock  # the same connection served every request
+    finally:
+        c.close()
+
+
 def test_bad_requests(blog):
     for path in (b"/../etc/passwd", b"/posts/../about", b"/posts/%2e%2e/about", b"/./about",
                  b"/posts//first"):
