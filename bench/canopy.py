@@ -87,8 +87,8 @@ def wrk(url, duration, connections, threads):
     return float(m.group(1))
 
 
-def start_canopy(canopy, tmp, url, port, threads):
-    log = open(tmp / "canopy.log", "wb")
+def start_canopy(canopy, tmp, url, port, threads, log_name="canopy.log"):
+    log = open(tmp / log_name, "wb")
     proc = subprocess.Popen([canopy, "--remote", url, "--listen", "127.0.0.1", "--port",
                              str(port), "--threads", str(threads)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -115,9 +115,13 @@ mimetype.assign = (".html" => "text/html; charset=utf-8", ".css" => "text/css",
     return proc
 
 
-def push_latency(work, canopy_port, pushes):
-    times = []
-    for k in range(pushes):
+def push_latency(work, canopy_port, pushes, reader=None, first=0):
+    """Push one new article at a time; the times (ms) from the push
+    returning to the article served, and those of `git fetch` of the
+    same commit into the clone reader (the git CLI's own fetch, for
+    comparison)."""
+    times, git_fetch = [], []
+    for k in range(first, first + pushes):
         name = f"posts/new-{k}.md"
         (work / name).write_text(article(f"New article {k}", tags="new"))
         run(["git", "-C", work, "add", name], env=git_env())
@@ -132,7 +136,26 @@ def push_latency(work, canopy_port, pushes):
             if time.perf_counter() > deadline:
                 raise RuntimeError("the new article was never served")
         times.append((time.perf_counter() - pushed) * 1000)
-    return times
+        if reader:
+            t0 = time.perf_counter()
+            run(["git", "-C", reader, "fetch", "-q", "origin"], env=git_env())
+            git_fetch.append((time.perf_counter() - t0) * 1000)
+    return times, git_fetch
+
+
+def report_pushes(what, log_path, times, git_fetch):
+    log = log_path.read_text()
+    builds = [float(x) for x in re.findall(r"built in ([0-9.]+) ms", log)]
+    fetches = [float(x) for x in re.findall(r"fetched in ([0-9.]+) ms", log)]
+    print(f"{what}: push returned -> new article served: median "
+          f"{statistics.median(times):.1f} ms (min {min(times):.1f}, max {max(times):.1f}, "
+          f"{len(times)} pushes)")
+    line = (f"  canopy's fetch {statistics.median(fetches[-len(times):]):.1f} ms and rebuild "
+            f"{statistics.median(builds[-len(times):]):.1f} ms (medians; {builds[0]:.0f} ms "
+            f"for the whole blog at start)")
+    if git_fetch:
+        line += f"; git fetch of the same commit: {statistics.median(git_fetch):.1f} ms"
+    print(line)
 
 
 def main():
@@ -172,15 +195,20 @@ def main():
             lt = wrk(f"http://127.0.0.1:{lport}{lpath}", a.duration, a.connections, a.threads)
             print(f"{name:10} {c:14.0f} {lt:16.0f} {c / lt:7.2f}")
 
+        stop(lighttpd)
+        lighttpd = None
         work = tmp / "work"
+        reader = tmp / "reader"
         run(["git", "clone", "-q", str(bare), work], env=git_env())
-        times = push_latency(work, cport, a.pushes)
-        builds = [float(x) for x in
-                  re.findall(r"built in ([0-9.]+) ms", (tmp / "canopy.log").read_text())]
-        print(f"push returned -> new article served: median {statistics.median(times):.1f} ms "
-              f"(min {min(times):.1f}, max {max(times):.1f}, {len(times)} pushes)")
-        print(f"canopy's build: {builds[0]:.0f} ms at start, "
-              f"{statistics.median(builds[1:]):.1f} ms median per push")
+        run(["git", "clone", "-q", daemon.git_url("blog.git"), reader], env=git_env())
+        report_pushes("git daemon (git://)", tmp / "canopy.log",
+                      *push_latency(work, cport, a.pushes, reader))
+        # The same through libgit2's local transport (file://): no server
+        # process to start per fetch, so what is left is canopy's own cost.
+        stop(canopy)
+        fport = free_port()
+        canopy = start_canopy(a.canopy, tmp, f"file://{bare}", fport, a.threads, "canopy-file.log")
+        report_pushes("file://", tmp / "canopy-file.log", *push_latency(work, fport, a.pushes, first=a.pushes))
     finally:
         stop(canopy)
         stop(lighttpd)

@@ -72,11 +72,22 @@ static int pull(blog *b, gkv_oid *head, char *err, size_t errlen)
 	return rc;
 }
 
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 int blog_fetch(blog *b, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&b->update_lock);
 	gkv_oid head;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = pull(b, &head, err, errlen);
+	if (rc == 0)
+		fprintf(stderr, "canopy: fetched in %.1f ms\n", ms_since(&t0));
 	if (rc == 0)
 		rc = rebuild(b, &head, err, errlen);
 	pthread_mutex_unlock(&b->update_lock);
