@@ -7,6 +7,7 @@
 #   store/     include/, util/ and store/
 #   sync/      include/, util/ and sync/
 #   cli/       include/ and cli/ (the public API only)
+#   examples/  include/ and the example's own folder (the public API only)
 #
 # The build gives each layer only its own include paths, so that
 # `#include "tree.h"` from a backend does not compile; this check catches
@@ -35,6 +36,7 @@ search_paths() {
 	store) echo "include util store" ;;
 	sync) echo "include util sync" ;;
 	cli) echo "include" ;;
+	examples) echo "include" ;;
 	esac
 }
 
@@ -48,6 +50,7 @@ allowed() { # LAYER DIR P
 	store) case $p in util/* | store/*) return 0 ;; esac ;;
 	sync) case $p in util/* | sync/*) return 0 ;; esac ;;
 	cli) case $p in cli/*) return 0 ;; esac ;;
+	examples) [[ $dir != examples && $p == "$dir"/* ]] && return 0 ;;
 	backends)
 		case $p in util/*) return 0 ;; esac
 		# backends/x.h (shared by the built-in backends), or the file's
@@ -59,7 +62,7 @@ allowed() { # LAYER DIR P
 	return 1
 }
 
-for layer in util backends store sync cli; do
+for layer in util backends store sync cli examples; do
 	[ -d "$layer" ] || continue
 	paths=$(search_paths "$layer")
 	while IFS= read -r -d '' f; do
