@@ -59,7 +59,8 @@ int args_parse(canopy_args *a, int argc, char **argv)
 			return 1;
 		}
 		if (i + 1 >= argc) {
-			fprintf(stderr, "canopy: unknown option or missing value: '%s'\n%s", opt, usage);
+			fprintf(stderr, "canopy: unknown option or missing value: '%s'\n%s", opt,
+				usage);
 			return -1;
 		}
 		const char *val = argv[++i];

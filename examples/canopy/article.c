@@ -78,8 +78,8 @@ static int header_line(article_header *h, const char *line, size_t n, char *err,
 {
 	const char *colon = memchr(line, ':', n);
 	if (!colon || colon == line) {
-		snprintf(err, errlen, "header line '%.*s' is not 'key: value'", (int)(n > 60 ? 60 : n),
-		    line);
+		snprintf(err, errlen, "header line '%.*s' is not 'key: value'",
+			 (int)(n > 60 ? 60 : n), line);
 		return 1;
 	}
 	char *key = trimdup(line, (size_t)(colon - line));
@@ -113,7 +113,7 @@ static int header_line(article_header *h, const char *line, size_t n, char *err,
 }
 
 static content_kind parse_redirect(char **redirect, char *err, size_t errlen, const char *v,
-    size_t len)
+				   size_t len)
 {
 	size_t n = len;
 	while (n && (v[n - 1] == '\n' || v[n - 1] == '\r' || v[n - 1] == ' '))
@@ -131,7 +131,7 @@ static content_kind parse_redirect(char **redirect, char *err, size_t errlen, co
 }
 
 content_kind article_parse(article_header *out, char **redirect, char *err, size_t errlen,
-    const char *value, size_t len)
+			   const char *value, size_t len)
 {
 	memset(out, 0, sizeof(*out));
 	*redirect = NULL;

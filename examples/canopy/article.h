@@ -26,19 +26,15 @@
 typedef struct {
 	char *title;
 	char *author;
-	char *author_url;     /* NULL if absent */
-	char *abstract_md;    /* NULL if absent */
-	char **tags;          /* trimmed, non-empty, without repeats */
+	char *author_url;  /* NULL if absent */
+	char *abstract_md; /* NULL if absent */
+	char **tags;	   /* trimmed, non-empty, without repeats */
 	size_t ntags;
-	const char *body;     /* the markdown after the header: points into the value */
+	const char *body; /* the markdown after the header: points into the value */
 	size_t body_len;
 } article_header;
 
-typedef enum {
-	CONTENT_ARTICLE = 1,
-	CONTENT_REDIRECT = 2,
-	CONTENT_INVALID = 3
-} content_kind;
+typedef enum { CONTENT_ARTICLE = 1, CONTENT_REDIRECT = 2, CONTENT_INVALID = 3 } content_kind;
 
 /*
  * Parse value (len bytes, not NUL-terminated). CONTENT_ARTICLE fills
@@ -48,7 +44,7 @@ typedef enum {
  * CONTENT_INVALID too, with that reason.
  */
 content_kind article_parse(article_header *out, char **redirect, char *err, size_t errlen,
-    const char *value, size_t len);
+			   const char *value, size_t len);
 void article_header_dispose(article_header *h);
 
 #endif

@@ -56,9 +56,10 @@ static int rebuild(blog *b, const gkv_oid *head, char *err, size_t errlen)
 		return rc;
 	char hex[41];
 	gkv_oid_fmt(hex, head);
-	fprintf(stderr, "canopy: serving %.12s: %zu articles, %zu skipped, %zu routes, built in %.1f ms\n",
-	    hex, next->narticles, next->nskipped, next->routes.count,
-	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	fprintf(stderr,
+		"canopy: serving %.12s: %zu articles, %zu skipped, %zu routes, built in %.1f ms\n",
+		hex, next->narticles, next->nskipped, next->routes.count,
+		(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	install(b, next);
 	return 0;
 }
@@ -66,7 +67,7 @@ static int rebuild(blog *b, const gkv_oid *head, char *err, size_t errlen)
 static int pull(blog *b, gkv_oid *head, char *err, size_t errlen)
 {
 	int rc = gkv_pull(head, NULL, b->repo, b->args->remote, b->remote_branch, b->branch,
-	    GKV_PULL_RESET, NULL, NULL);
+			  GKV_PULL_RESET, NULL, NULL);
 	if (rc < 0)
 		snprintf(err, errlen, "fetching %s: %s", b->args->remote, gkv_error_last());
 	return rc;
@@ -170,7 +171,7 @@ int blog_open(blog *b, const canopy_args *args)
 		}
 	} else if (gkv_branch_head(&head, b->repo, b->branch) < 0) {
 		fprintf(stderr, "canopy: the remote has no branch '%s': %s\n", b->branch,
-		    gkv_error_last());
+			gkv_error_last());
 		return -1;
 	}
 	pthread_mutex_lock(&b->update_lock);

@@ -20,12 +20,12 @@
 typedef struct {
 	const canopy_args *args;
 	gkv_repo *repo;
-	char *branch;            /* the local branch served */
-	char *remote_branch;     /* the remote's branch it follows */
-	dates dates;             /* under update_lock */
+	char *branch;	     /* the local branch served */
+	char *remote_branch; /* the remote's branch it follows */
+	dates dates;	     /* under update_lock */
 	pthread_mutex_t update_lock;
 	pthread_mutex_t snap_lock;
-	snapshot *current;       /* under snap_lock */
+	snapshot *current; /* under snap_lock */
 } blog;
 
 /*

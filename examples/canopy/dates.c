@@ -39,7 +39,7 @@ static int oidvec_push(oidvec *v, const gkv_oid *id)
 /* Put the chain from head back to stop (excluded) or the root into v,
  * newest first; *met says whether stop was met. */
 static int collect_chain(oidvec *v, int *met, gkv_repo *repo, const gkv_oid *head,
-    const gkv_oid *stop)
+			 const gkv_oid *stop)
 {
 	gkv_oid id = *head;
 	*met = 0;

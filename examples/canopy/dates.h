@@ -22,8 +22,8 @@ typedef struct {
 } dates_entry;
 
 typedef struct {
-	map paths;        /* every path seen in history -> dates_entry */
-	gkv_oid head;     /* the head the map was computed for */
+	map paths;    /* every path seen in history -> dates_entry */
+	gkv_oid head; /* the head the map was computed for */
 	int has_head;
 } dates;
 

@@ -43,8 +43,8 @@ static int matches(const unsigned char *mac, unsigned maclen, const char *hex)
 	return CRYPTO_memcmp(given, mac, maclen) == 0;
 }
 
-int hook_signature_ok(const char *secret, const char *github, const char *gitea,
-    const void *body, size_t len)
+int hook_signature_ok(const char *secret, const char *github, const char *gitea, const void *body,
+		      size_t len)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned maclen = 0;
@@ -55,8 +55,7 @@ int hook_signature_ok(const char *secret, const char *github, const char *gitea,
 	return matches(mac, maclen, gitea);
 }
 
-static void on_move(const char *branch, const gkv_oid *old, const gkv_oid *new_head,
-    void *payload)
+static void on_move(const char *branch, const gkv_oid *old, const gkv_oid *new_head, void *payload)
 {
 	ticker *t = payload;
 	__atomic_store_n(&t->moved, 1, __ATOMIC_RELEASE);
@@ -92,7 +91,8 @@ static void *run(void *arg)
 		if (t->watch) {
 			size_t changed = 0;
 			if (gkv_repo_watch_poll(&changed, t->blog->repo) < 0)
-				fprintf(stderr, "canopy: watching the store: %s\n", gkv_error_last());
+				fprintf(stderr, "canopy: watching the store: %s\n",
+					gkv_error_last());
 			if (__atomic_exchange_n(&t->moved, 0, __ATOMIC_ACQ_REL) &&
 			    blog_refresh(t->blog, err, sizeof(err)) < 0)
 				fprintf(stderr, "canopy: keeping the old content: %s\n", err);
@@ -120,7 +120,8 @@ int ticker_start(ticker *t, blog *b)
 	if (!watch && !a->poll)
 		return 0;
 	if (watch && gkv_watch_branch(&t->watch, b->repo, b->branch, on_move, t) < 0) {
-		fprintf(stderr, "canopy: cannot watch branch '%s': %s\n", b->branch, gkv_error_last());
+		fprintf(stderr, "canopy: cannot watch branch '%s': %s\n", b->branch,
+			gkv_error_last());
 		return -1;
 	}
 	pthread_mutex_init(&t->lock, NULL);

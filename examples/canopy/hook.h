@@ -17,18 +17,18 @@
  * HMAC-SHA256 of the body (either header may be NULL). Compared in
  * constant time. Returns 1 if one of them matches, else 0.
  */
-int hook_signature_ok(const char *secret, const char *github, const char *gitea,
-    const void *body, size_t len);
+int hook_signature_ok(const char *secret, const char *github, const char *gitea, const void *body,
+		      size_t len);
 
 typedef struct {
 	blog *blog;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int stop;                 /* under lock */
+	int stop; /* under lock */
 	int running;
-	int moved;                /* set by the watch callback (atomic) */
-	struct gkv_watch *watch;  /* NULL when no store is watched */
+	int moved;		 /* set by the watch callback (atomic) */
+	struct gkv_watch *watch; /* NULL when no store is watched */
 } ticker;
 
 /* Start the thread if --poll or a watch is wanted (a store other than

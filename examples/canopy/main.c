@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 	rc = 1;
 	if (server_start(&srv, &port, &b) == 0 && ticker_start(&t, &b) == 0) {
 		fprintf(stderr, "canopy: listening on %s port %u (hook /%s%s)\n", args.listen, port,
-		    args.hook, args.hook_secret ? ", signed" : "");
+			args.hook, args.hook_secret ? ", signed" : "");
 		int sig;
 		sigwait(&stop, &sig);
 		fprintf(stderr, "canopy: stopping (signal %d)\n", sig);

@@ -17,8 +17,8 @@ typedef struct {
 } map_slot;
 
 typedef struct {
-	map_slot *slots;  /* open addressing, linear probing; NULL key: empty */
-	size_t cap;       /* a power of two, or 0 */
+	map_slot *slots; /* open addressing, linear probing; NULL key: empty */
+	size_t cap;	 /* a power of two, or 0 */
 	size_t count;
 } map;
 

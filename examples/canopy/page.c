@@ -45,7 +45,7 @@ static int add_headers(page *p, const char *location)
 }
 
 page *page_new(int status, const char *ctype, char *body, size_t len, int64_t updated,
-    const char *location)
+	       const char *location)
 {
 	if (!body)
 		return NULL;
@@ -62,7 +62,7 @@ page *page_new(int status, const char *ctype, char *body, size_t len, int64_t up
 	p->updated = updated;
 	if (updated > 0)
 		snprintf(p->etag, sizeof(p->etag), "\"%llx-%08x\"", (unsigned long long)updated,
-		    fnv1a(body, len));
+			 fnv1a(body, len));
 	p->resp = MHD_create_response_from_buffer_with_free_callback(len, body, free);
 	if (!p->resp) {
 		free(body);

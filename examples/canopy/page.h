@@ -17,21 +17,21 @@
 struct MHD_Response;
 
 typedef struct page {
-	int refs;                   /* atomic */
-	int status;                 /* 200 or 301 */
-	const char *ctype;          /* a static string */
-	const char *body;           /* owned by resp */
+	int refs;	   /* atomic */
+	int status;	   /* 200 or 301 */
+	const char *ctype; /* a static string */
+	const char *body;  /* owned by resp */
 	size_t len;
-	int64_t updated;            /* seconds since 1970; 0: no date (no ETag) */
-	char etag[48];              /* "" when no date */
-	struct MHD_Response *resp;  /* headers included */
+	int64_t updated;	   /* seconds since 1970; 0: no date (no ETag) */
+	char etag[48];		   /* "" when no date */
+	struct MHD_Response *resp; /* headers included */
 } page;
 
 /* A page of body (malloc'd; taken over, also on failure) served with
  * status and ctype; location (copied) for a 301. NULL when out of memory
  * or when the response cannot be made. */
 page *page_new(int status, const char *ctype, char *body, size_t len, int64_t updated,
-    const char *location);
+	       const char *location);
 page *page_ref(page *p);
 void page_unref(page *p);
 /* map_clear's value freer for maps of pages. */

@@ -99,7 +99,8 @@ chrome render_chrome(const site_conf *conf, char **names, size_t n)
 		sb_html(&sb, names[i]);
 		sb_puts(&sb, "</a>");
 	}
-	sb_puts(&sb, "<a href=\"/tags\">tags</a><a href=\"/atom\">feed</a></nav></header>\n<main>\n");
+	sb_puts(&sb,
+		"<a href=\"/tags\">tags</a><a href=\"/atom\">feed</a></nav></header>\n<main>\n");
 	c.mid = sb_detach(&sb, NULL);
 	sb_puts(&sb, "</main>\n<footer>");
 	sb_html(&sb, conf->blog_name);
@@ -123,9 +124,10 @@ int chrome_equal(const chrome *a, const chrome *b)
 }
 
 void render_page(strbuf *out, const chrome *c, const char *title, const char *content,
-    size_t content_len)
+		 size_t content_len)
 {
-	sb_puts(out, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
+	sb_puts(out,
+		"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
 	sb_html(out, title);
 	sb_puts(out, c->mid);
 	sb_add(out, content, content_len);
@@ -155,9 +157,10 @@ void render_article(strbuf *out, const post *p)
 	sb_puts(out, "</h1>\n<p class=\"meta\">by ");
 	render_author(out, p->b);
 	sb_printf(out, " &middot; published <time class=\"created\" datetime=\"%s\">%s</time>",
-	    created, created);
-	sb_printf(out, " &middot; last updated <time class=\"updated\" datetime=\"%s\">%s</time></p>\n",
-	    updated, updated);
+		  created, created);
+	sb_printf(out,
+		  " &middot; last updated <time class=\"updated\" datetime=\"%s\">%s</time></p>\n",
+		  updated, updated);
 	if (p->b->ntags) {
 		sb_puts(out, "<p class=\"tags\">");
 		for (size_t i = 0; i < p->b->ntags; i++) {
@@ -184,8 +187,8 @@ void render_list_item(strbuf *out, const post *p)
 	sb_html(out, p->b->title);
 	sb_puts(out, "</a>\n<div class=\"meta\">by ");
 	render_author(out, p->b);
-	sb_printf(out, " &middot; <time class=\"created\" datetime=\"%s\">%s</time></div>\n", created,
-	    created);
+	sb_printf(out, " &middot; <time class=\"created\" datetime=\"%s\">%s</time></div>\n",
+		  created, created);
 	if (p->b->abstract_html) {
 		sb_puts(out, "<div class=\"abstract\">");
 		sb_puts(out, p->b->abstract_html);
@@ -218,8 +221,7 @@ static void entry_id(strbuf *out, const char *uuid, const post *p)
 	}
 }
 
-void render_atom(strbuf *out, const site_conf *conf, post *const *posts, size_t n,
-    int64_t updated)
+void render_atom(strbuf *out, const site_conf *conf, post *const *posts, size_t n, int64_t updated)
 {
 	char date[32];
 	render_rfc3339(date, updated);

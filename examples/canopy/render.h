@@ -21,7 +21,7 @@ typedef struct {
 	char *uuid;
 	char *blog_name;
 	char *index_page;
-	char *root;        /* without a trailing '/' */
+	char *root; /* without a trailing '/' */
 } site_conf;
 
 /* An article's parsed and rendered contents, shared by every build in
@@ -31,17 +31,17 @@ typedef struct {
 	gkv_oid blob;
 	char *title;
 	char *author;
-	char *author_url;      /* NULL, or an http(s) or site-relative URL */
+	char *author_url; /* NULL, or an http(s) or site-relative URL */
 	char **tags;
 	size_t ntags;
-	char *abstract_html;   /* NULL if none */
+	char *abstract_html; /* NULL if none */
 	char *body_html;
 } post_body;
 
 /* An article in one build: where it is and its dates. */
 typedef struct {
-	char *key;             /* the path in the tree */
-	char *url;             /* the path served: key without a final ".md" */
+	char *key; /* the path in the tree */
+	char *url; /* the path served: key without a final ".md" */
 	post_body *b;
 	int64_t created;
 	int64_t updated;
@@ -49,8 +49,8 @@ typedef struct {
 
 /* The parts of the page shell that do not depend on the page. */
 typedef struct {
-	char *mid;    /* from after the <title> text to the opening of <main> */
-	char *tail;   /* from the end of <main> to the end */
+	char *mid;  /* from after the <title> text to the opening of <main> */
+	char *tail; /* from the end of <main> to the end */
 } chrome;
 
 /* Markdown (CommonMark with GitHub's tables, strikethrough, task lists
@@ -71,14 +71,13 @@ int chrome_equal(const chrome *a, const chrome *b);
 
 /* A whole HTML page: title (text) and content (HTML) in the shell. */
 void render_page(strbuf *out, const chrome *c, const char *title, const char *content,
-    size_t content_len);
+		 size_t content_len);
 /* An article's content. */
 void render_article(strbuf *out, const post *p);
 /* One entry of a listing (title link, author, created date, abstract). */
 void render_list_item(strbuf *out, const post *p);
 /* The Atom feed of posts[0..n) (newest first; at most the first 10 are
  * used); updated is the feed's date. */
-void render_atom(strbuf *out, const site_conf *conf, post *const *posts, size_t n,
-    int64_t updated);
+void render_atom(strbuf *out, const site_conf *conf, post *const *posts, size_t n, int64_t updated);
 
 #endif

@@ -29,7 +29,7 @@ struct server {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
-	unsigned updates;         /* hook threads running (under lock) */
+	unsigned updates; /* hook threads running (under lock) */
 };
 
 /* At most this many hook calls wait for an update at once (more: 503). */
@@ -43,15 +43,14 @@ typedef struct {
 	int is_hook;
 	int too_large;
 	strbuf body;
-	int done;                 /* the update finished: answer status/text */
+	int done; /* the update finished: answer status/text */
 	unsigned status;
 	char text[600];
 	server *srv;
 	struct MHD_Connection *conn;
 } request;
 
-static enum MHD_Result answer_text(struct MHD_Connection *conn, unsigned status,
-    const char *text)
+static enum MHD_Result answer_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
@@ -74,8 +73,8 @@ static int etag_matches(const char *header, const char *etag)
 			p++;
 		if (strncmp(p, "W/", 2) == 0)
 			p += 2;
-		if (*p == '*' || (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
-							      p[n] == ' ')))
+		if (*p == '*' ||
+		    (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' ')))
 			return 1;
 		while (*p && *p != ',')
 			p++;
@@ -150,7 +149,8 @@ static void *update_thread(void *arg)
 	if (blog_fetch(b, err, sizeof(err)) < 0) {
 		fprintf(stderr, "canopy: hook: keeping the old content: %s\n", err);
 		req->status = MHD_HTTP_BAD_GATEWAY;
-		snprintf(req->text, sizeof(req->text), "update failed, old content kept: %s\n", err);
+		snprintf(req->text, sizeof(req->text), "update failed, old content kept: %s\n",
+			 err);
 	} else {
 		snapshot *s = blog_current(b);
 		char hex[41];
@@ -180,9 +180,10 @@ static enum MHD_Result run_hook(struct MHD_Connection *conn, blog *b, request *r
 	if (a->hook_secret) {
 		const char *gh =
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature-256");
-		const char *gt = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Gitea-Signature");
+		const char *gt =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Gitea-Signature");
 		if (!hook_signature_ok(a->hook_secret, gh, gt, req->body.ptr ? req->body.ptr : "",
-			req->body.len)) {
+				       req->body.len)) {
 			fprintf(stderr, "canopy: hook refused: missing or bad signature\n");
 			return answer_text(conn, MHD_HTTP_FORBIDDEN, "bad or missing signature\n");
 		}
@@ -194,7 +195,8 @@ static enum MHD_Result run_hook(struct MHD_Connection *conn, blog *b, request *r
 		srv->updates++;
 	pthread_mutex_unlock(&srv->lock);
 	if (busy)
-		return answer_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "too many updates waiting\n");
+		return answer_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				   "too many updates waiting\n");
 	req->conn = conn;
 	pthread_attr_t attr;
 	pthread_t t;
@@ -222,8 +224,8 @@ static enum MHD_Result run_hook(struct MHD_Connection *conn, blog *b, request *r
 static char page_request;
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
-    const char *method, const char *version, const char *upload_data, size_t *upload_size,
-    void **con_cls)
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_size, void **con_cls)
 {
 	server *srv = cls;
 	blog *b = srv->blog;
@@ -242,16 +244,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			req->is_hook = 1;
 			req->srv = srv;
 			*con_cls = req;
-			return MHD_YES;  /* the body comes in the next calls */
+			return MHD_YES; /* the body comes in the next calls */
 		}
-		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-			return answer_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+		    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+			return answer_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+					   "method not allowed\n");
 		*con_cls = &page_request;
 		return MHD_YES;
 	}
 	if (*con_cls == &page_request) {
 		if (*upload_size) {
-			*upload_size = 0;  /* a GET with a body: ignored */
+			*upload_size = 0; /* a GET with a body: ignored */
 			return MHD_YES;
 		}
 		return serve_page(conn, b, clean_path(buf, sizeof(buf), url));
@@ -269,7 +273,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-    enum MHD_RequestTerminationCode code)
+		      enum MHD_RequestTerminationCode code)
 {
 	request *req = *con_cls;
 	if (req && *con_cls != &page_request) {
@@ -291,8 +295,8 @@ int server_start(server **out, unsigned *port, blog *b)
 	*out = NULL;
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
-	    MHD_USE_TURBO;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
 	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, a->listen, &in4->sin_addr) == 1) {
@@ -303,7 +307,8 @@ int server_start(server **out, unsigned *port, blog *b)
 		in6->sin6_port = htons((uint16_t)a->port);
 		flags |= MHD_USE_IPv6;
 	} else {
-		fprintf(stderr, "canopy: --listen wants an IPv4 or IPv6 address, not '%s'\n", a->listen);
+		fprintf(stderr, "canopy: --listen wants an IPv4 or IPv6 address, not '%s'\n",
+			a->listen);
 		return -1;
 	}
 	server *s = calloc(1, sizeof(*s));
@@ -312,14 +317,12 @@ int server_start(server **out, unsigned *port, blog *b)
 	s->blog = b;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
-	s->daemon = MHD_start_daemon(flags, (uint16_t)a->port, NULL, NULL, handle, s,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)a->threads,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	    MHD_OPTION_END);
+	s->daemon = MHD_start_daemon(
+	    flags, (uint16_t)a->port, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned int)a->threads, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_NOTIFY_COMPLETED, completed,
+	    NULL, MHD_OPTION_END);
 	if (!s->daemon) {
 		fprintf(stderr, "canopy: cannot listen on %s port %u\n", a->listen, a->port);
 		pthread_cond_destroy(&s->idle);
@@ -327,7 +330,8 @@ int server_start(server **out, unsigned *port, blog *b)
 		free(s);
 		return -1;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	*port = info ? info->port : a->port;
 	*out = s;
 	return 0;

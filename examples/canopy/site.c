@@ -80,15 +80,29 @@ const char *site_content_type(const char *path)
 	static const struct {
 		const char *ext, *type;
 	} types[] = {
-	    {"html", "text/html; charset=utf-8"}, {"htm", "text/html; charset=utf-8"},
-	    {"css", "text/css; charset=utf-8"}, {"js", "text/javascript; charset=utf-8"},
-	    {"json", "application/json"}, {"xml", "application/xml"},
-	    {"txt", "text/plain; charset=utf-8"}, {"md", "text/plain; charset=utf-8"},
-	    {"png", "image/png"}, {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"},
-	    {"gif", "image/gif"}, {"svg", "image/svg+xml"}, {"webp", "image/webp"},
-	    {"ico", "image/x-icon"}, {"pdf", "application/pdf"}, {"woff", "font/woff"},
-	    {"woff2", "font/woff2"}, {"ttf", "font/ttf"}, {"wasm", "application/wasm"},
-	    {"mp4", "video/mp4"}, {"webm", "video/webm"}, {"mp3", "audio/mpeg"},
+	    {"html", "text/html; charset=utf-8"},
+	    {"htm", "text/html; charset=utf-8"},
+	    {"css", "text/css; charset=utf-8"},
+	    {"js", "text/javascript; charset=utf-8"},
+	    {"json", "application/json"},
+	    {"xml", "application/xml"},
+	    {"txt", "text/plain; charset=utf-8"},
+	    {"md", "text/plain; charset=utf-8"},
+	    {"png", "image/png"},
+	    {"jpg", "image/jpeg"},
+	    {"jpeg", "image/jpeg"},
+	    {"gif", "image/gif"},
+	    {"svg", "image/svg+xml"},
+	    {"webp", "image/webp"},
+	    {"ico", "image/x-icon"},
+	    {"pdf", "application/pdf"},
+	    {"woff", "font/woff"},
+	    {"woff2", "font/woff2"},
+	    {"ttf", "font/ttf"},
+	    {"wasm", "application/wasm"},
+	    {"mp4", "video/mp4"},
+	    {"webm", "video/webm"},
+	    {"mp3", "audio/mpeg"},
 	};
 	const char *slash = strrchr(path, '/');
 	const char *dot = strrchr(slash ? slash : path, '.');
@@ -212,7 +226,7 @@ static int route_put_if_absent(snapshot *s, const char *path, page *p)
 }
 
 static int add_static(snapshot *s, gkv_repo *repo, const value_ref *v, const snapshot *prev,
-    const dates *d)
+		      const dates *d)
 {
 	static_file *old = prev ? map_get(&prev->statics, v->key) : NULL;
 	static_file *f = calloc(1, sizeof(*f));
@@ -234,8 +248,8 @@ static int add_static(snapshot *s, gkv_repo *repo, const value_ref *v, const sna
 			memcpy(body, b.ptr, len);
 		gkv_buf_dispose(&b);
 		const dates_entry *de = dates_get(d, v->key);
-		f->page = page_new(200, site_content_type(v->key), body, len,
-		    de ? de->updated : 0, NULL);
+		f->page =
+		    page_new(200, site_content_type(v->key), body, len, de ? de->updated : 0, NULL);
 	}
 	if (!f->page || map_put(&s->statics, v->key, f, NULL) < 0) {
 		static_file_free(f);
@@ -271,7 +285,7 @@ static int safe_url(const char *u)
 /* Parse and render value into a new post_body (NULL with err set for a
  * value that does not parse, or with *redirect set for a redirect). */
 static post_body *parse_post(char **redirect, char *err, size_t errlen, const gkv_buf *v,
-    const gkv_oid *blob)
+			     const gkv_oid *blob)
 {
 	article_header h;
 	content_kind k = article_parse(&h, redirect, err, errlen, (const char *)v->ptr, v->size);
@@ -334,7 +348,7 @@ static page *redirect_page(const char *target)
 /* One value that is not under static/: an article (into s->posts), a
  * redirect (routed at once) or a value skipped with a warning. */
 static int add_content(snapshot *s, gkv_repo *repo, const value_ref *v, const snapshot *prev,
-    const dates *d)
+		       const dates *d)
 {
 	post *old = prev ? map_get(&prev->posts, v->key) : NULL;
 	post_body *b = NULL;
@@ -465,8 +479,7 @@ static int listing_add(map *m, const char *name, const post *p)
 	return l->items.failed ? GKV_E_NOMEM : 0;
 }
 
-static page *listing_page(const snapshot *s, const char *title, const char *heading,
-    listing *l)
+static page *listing_page(const snapshot *s, const char *title, const char *heading, listing *l)
 {
 	strbuf content = STRBUF_INIT;
 	sb_puts(&content, "<h1>");
@@ -614,7 +627,8 @@ static int build_pages(snapshot *s, const snapshot *prev)
 		size_t len;
 		char *body = sb_detach(&feed, &len);
 		rc = route_put(s, "atom",
-		    page_new(200, "application/atom+xml; charset=utf-8", body, len, all.updated, NULL));
+			       page_new(200, "application/atom+xml; charset=utf-8", body, len,
+					all.updated, NULL));
 	}
 	if (rc == 0) {
 		/* "/": the index_page key's page, else its directory's listing,
@@ -623,7 +637,8 @@ static int build_pages(snapshot *s, const snapshot *prev)
 		if (index)
 			rc = route_put(s, "", page_ref(index));
 		else
-			rc = route_put(s, "", listing_page(s, s->conf.blog_name, s->conf.blog_name, &all));
+			rc = route_put(s, "",
+				       listing_page(s, s->conf.blog_name, s->conf.blog_name, &all));
 	}
 	if (rc == 0) {
 		strbuf content = STRBUF_INIT;
@@ -643,7 +658,7 @@ static int build_pages(snapshot *s, const snapshot *prev)
 /* ---------------------------------------------------------------- build */
 
 int site_build(snapshot **out, gkv_repo *repo, const gkv_oid *commit, dates *d,
-    const snapshot *prev, char *err, size_t errlen)
+	       const snapshot *prev, char *err, size_t errlen)
 {
 	*out = NULL;
 	gkv_commit *c = NULL;
@@ -680,7 +695,7 @@ int site_build(snapshot **out, gkv_repo *repo, const gkv_oid *commit, dates *d,
 		rc = build_pages(s, prev);
 	if (rc < 0)
 		snprintf(err, errlen, "building pages: %s",
-		    rc == GKV_E_NOMEM ? "out of memory" : gkv_error_last());
+			 rc == GKV_E_NOMEM ? "out of memory" : gkv_error_last());
 done:
 	for (size_t i = 0; i < values.n; i++)
 		free(values.v[i].key);

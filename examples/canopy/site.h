@@ -20,16 +20,16 @@
 #include "render.h"
 
 typedef struct snapshot {
-	int refs;              /* atomic */
+	int refs; /* atomic */
 	gkv_oid commit;
-	map routes;            /* URL path without the leading '/' -> page */
-	map posts;             /* key -> post (owned): what the next build reuses */
-	map statics;           /* key -> static_file (owned) */
-	page *notfound;        /* the 404 page, in the blog's shell */
+	map routes;	/* URL path without the leading '/' -> page */
+	map posts;	/* key -> post (owned): what the next build reuses */
+	map statics;	/* key -> static_file (owned) */
+	page *notfound; /* the 404 page, in the blog's shell */
 	chrome chrome;
 	site_conf conf;
 	size_t narticles;
-	size_t nskipped;       /* values that did not parse */
+	size_t nskipped; /* values that did not parse */
 } snapshot;
 
 /*
@@ -41,7 +41,7 @@ typedef struct snapshot {
  * which stays valid.
  */
 int site_build(snapshot **out, gkv_repo *repo, const gkv_oid *commit, dates *d,
-    const snapshot *prev, char *err, size_t errlen);
+	       const snapshot *prev, char *err, size_t errlen);
 /* The page for path (without the leading '/', no trailing '/'), or NULL. */
 page *snapshot_lookup(const snapshot *s, const char *path);
 snapshot *snapshot_ref(snapshot *s);

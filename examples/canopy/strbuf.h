@@ -11,13 +11,16 @@
 #include <stddef.h>
 
 typedef struct {
-	char *ptr;    /* NUL-terminated while not failed */
+	char *ptr; /* NUL-terminated while not failed */
 	size_t len;
 	size_t cap;
-	int failed;   /* an allocation failed: the contents are incomplete */
+	int failed; /* an allocation failed: the contents are incomplete */
 } strbuf;
 
-#define STRBUF_INIT {NULL, 0, 0, 0}
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0, 0                                                                      \
+	}
 
 void sb_add(strbuf *sb, const void *data, size_t len);
 void sb_puts(strbuf *sb, const char *s);

@@ -229,3 +229,17 @@ def test_unreachable_remote_at_start(tmp_path, canopy):
     with pytest.raises(RuntimeError) as e:
         c.start()
     assert "exited 1" in str(e.value) and "cannot clone" in str(e.value)
+
+
+def test_names_that_need_escaping(content, canopy):
+    site = base_site()
+    site["posts/odd name.md"] = article('Quotes " & <tags>', tags="two words, c++, é")
+    content.commit(site, "2020-01-01T10:00:00Z")
+    c = canopy("--remote", content.url)
+    body = c.get("/posts/odd%20name")[2]
+    assert b"<h1>Quotes &quot; &amp; &lt;tags&gt;</h1>" in body
+    for href in (b"/tags/two%20words", b"/tags/c%2B%2B", b"/tags/%C3%A9"):
+        assert href in links(body)
+        assert c.get(href.decode())[0] == 200, href
+    assert b'href="/posts/odd%20name"' in c.get("/posts")[2]
+    ET.fromstring(c.get("/atom")[2])  # still well-formed
