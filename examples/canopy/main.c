@@ -22,15 +22,7 @@ int main(int argc, char **argv)
 	int rc = args_parse(&args, argc, argv);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
-	/* Every thread started from here on inherits the blocked signals;
-	 * the main thread takes them with sigwait. */
-	sigset_t stop;
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
-
 	blog b;
 	if (blog_open(&b, &args) < 0) {
 		blog_close(&b);
@@ -45,6 +37,14 @@ int main(int argc, char **argv)
 		args_dispose(&args);
 		return rc;
 	}
+	/* Every thread started from here on inherits the blocked signals;
+	 * the main thread takes them with sigwait. (Until now they stop the
+	 * process as usual, a clone included.) */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	server *srv = NULL;
 	unsigned port = 0;
 	ticker t;

@@ -7,7 +7,10 @@ import hmac
 import subprocess
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from conftest import KVCTL, article, base_site
+from servers import fsck_strict
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -127,8 +130,9 @@ def test_poll_follows_without_a_hook(content, canopy):
     c.wait_for("/posts/polled", timeout=15)
 
 
-def test_lmdb_store_kept_across_restarts(content, tmp_path, canopy):
-    store = f"lmdb:{tmp_path / 'store'}"
+@pytest.mark.parametrize("kind", ["lmdb", "git"])
+def test_store_kept_across_restarts(kind, content, tmp_path, canopy):
+    store = f"{kind}:{tmp_path / 'store'}"
     content.commit(base_site(), "2020-01-01T10:00:00Z")
     c = canopy("--remote", content.url, "--store", store)
     assert c.get("/posts/first")[0] == 200
@@ -138,6 +142,11 @@ def test_lmdb_store_kept_across_restarts(content, tmp_path, canopy):
     assert "cloning" not in c.log()
     assert c.get("/posts/later")[0] == 200
     assert c.stop() == 0
+    if kind == "git":  # a real git repository, as git sees it
+        fsck_strict(tmp_path / "store")
+        log = subprocess.run(["git", "--git-dir", str(tmp_path / "store"), "log", "--format=%s",
+                              "main"], capture_output=True, check=True, timeout=60)
+        assert log.stdout == content.git("log", "--format=%s", "main").encode()
     # the remote gone: the store is served as it is
     content.daemon.stop()
     c = canopy("--remote", content.url, "--store", store)
