@@ -57,8 +57,9 @@ static int rebuild(blog *b, const gkv_oid *head, char *err, size_t errlen)
 	char hex[41];
 	gkv_oid_fmt(hex, head);
 	fprintf(stderr,
-		"canopy: serving %.12s: %zu articles, %zu skipped, %zu routes, built in %.1f ms\n",
-		hex, next->narticles, next->nskipped, next->routes.count,
+		"canopy: serving %.12s: %zu articles, %zu skipped, %zu routes, %zu commits read, "
+		"built in %.1f ms\n",
+		hex, next->narticles, next->nskipped, next->routes.count, b->dates.last_walk,
 		(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	install(b, next);
 	return 0;

@@ -138,6 +138,7 @@ static int map_copy(map *dst, const map *src)
 
 int dates_update(dates *d, gkv_repo *repo, const gkv_oid *head, char *err, size_t errlen)
 {
+	d->last_walk = 0;
 	if (d->has_head && gkv_oid_equal(&d->head, head))
 		return 0;
 	oidvec chain = {0};
@@ -148,6 +149,7 @@ int dates_update(dates *d, gkv_repo *repo, const gkv_oid *head, char *err, size_
 		rc = map_copy(&next, &d->paths);
 	for (size_t i = chain.n; i > 0 && rc == 0; i--)
 		rc = replay(&next, repo, &chain.ids[i - 1]);
+	size_t walked = chain.n;
 	free(chain.ids);
 	if (rc < 0) {
 		snprintf(err, errlen, "reading history: %s", gkv_error_last());
@@ -158,6 +160,7 @@ int dates_update(dates *d, gkv_repo *repo, const gkv_oid *head, char *err, size_
 	d->paths = next;
 	d->head = *head;
 	d->has_head = 1;
+	d->last_walk = walked;
 	return 0;
 }
 

@@ -25,6 +25,7 @@ typedef struct {
 	map paths;    /* every path seen in history -> dates_entry */
 	gkv_oid head; /* the head the map was computed for */
 	int has_head;
+	size_t last_walk; /* commits read by the last dates_update */
 } dates;
 
 /*

@@ -58,7 +58,10 @@ def test_force_push_replaces_the_branch(content, canopy):
     assert c.get("/push")[0] == 404  # the hook is /update here
     assert c.get("/update")[0] == 200
     assert c.get("/posts/gone")[0] == 404
-    assert c.get("/posts/other")[0] == 200
+    status, _, body = c.get("/posts/other")
+    assert status == 200 and b'class="created" datetime="2020-03-01"' in body
+    # the new head does not descend from the old one: history read again
+    assert c.log().count("2 commits read") == 2
 
 
 def test_failed_fetch_keeps_the_old_content(content, daemon, canopy):
