@@ -245,3 +245,28 @@ def test_names_that_need_escaping(content, canopy):
         assert c.get(href.decode())[0] == 200, href
     assert b'href="/posts/odd%20name"' in c.get("/posts")[2]
     ET.fromstring(c.get("/atom")[2])  # still well-formed
+
+
+def test_unparsable_values_are_skipped_with_a_reason(content, canopy):
+    site = base_site()
+    bad = {
+        "posts/no-title.md": ("---\nauthor: A\n---\nbody\n", "header has no 'title'"),
+        "posts/no-author.md": ("---\ntitle: T\n---\nbody\n", "header has no 'author'"),
+        "posts/open.md": ("---\ntitle: T\nauthor: A\n", "no closing '---'"),
+        "posts/html.md": ("---\ntitle: T\nauthor: A\ncontent: html\n---\n<p>x</p>\n",
+                          "content 'html' is not 'markdown'"),
+        "posts/line.md": ("---\ntitle: T\nauthor: A\njust words\n---\nx\n", "is not 'key: value'"),
+        "posts/nul.md": ("---\ntitle: T\x00\nauthor: A\n---\nx\n", "NUL"),
+        "posts/empty-redirect": ("redirect:\n", "not 'redirect: PATH'"),
+    }
+    for name, (text, _) in bad.items():
+        site[name] = text
+    content.commit(site, "2020-01-01T10:00:00Z")
+    c = canopy("--remote", content.url)
+    log = c.log()
+    for name, (_, why) in bad.items():
+        assert f"skipping '{name}': " in log and why in log, (name, log)
+        url = "/" + name.removesuffix(".md")
+        assert c.get(url)[0] == 404, url
+    assert f"{len(bad)} skipped" in log
+    assert c.get("/posts/first")[0] == 200  # the rest is served
