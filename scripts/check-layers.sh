@@ -7,7 +7,8 @@
 #   store/     include/, util/ and store/
 #   sync/      include/, util/ and sync/
 #   cli/       include/ and cli/ (the public API only)
-#   examples/  include/ and the example's own folder (the public API only)
+#   examples/  include/ and the example's own folder (the public API only;
+#              an example's tests/ folder is a test, not a layer)
 #
 # The build gives each layer only its own include paths, so that
 # `#include "tree.h"` from a backend does not compile; this check catches
@@ -89,7 +90,7 @@ for layer in util backends store sync cli examples; do
 				complain "$f" "$line" "the $layer layer may not include $resolved"
 			fi
 		done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$f")
-	done < <(find "$layer" -name '*.[ch]' -print0 | sort -z)
+	done < <(find "$layer" -name '*.[ch]' -not -path 'examples/*/tests/*' -print0 | sort -z)
 done
 
 if [ "$bad" -ne 0 ]; then
