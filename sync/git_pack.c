@@ -11,6 +11,12 @@
  * packs (a git repository) gets the pack itself once every object in it
  * passed, deltas and all, instead of each object again.
  *
+ * A backend may store part of a large batch before it commits (lmdb does,
+ * to bound its memory): such objects are referenced by nothing, but they
+ * are there. So when the pack is large and goes object by object, every
+ * object is checked in a first pass and written in a second: a bad object
+ * at the end of a large pack still leaves the store as it was.
+ *
  * The pack must also be complete: every id a commit, tree or tag of the
  * pack names is in the pack or already in the store (which holds
  * everything its own objects name), and so is every head the fetch
@@ -23,6 +29,11 @@
 
 #include "git_int.h"
 #include "util.h"
+
+/* Above this many bytes of pack, objects written one by one are all
+ * checked before the first is written (lmdb stores a batch in parts past
+ * 16 MiB of objects; a pack holds several times its size inflated). */
+#define CHECK_FIRST_BYTES ((uint64_t)4 << 20)
 
 typedef struct {
 	unsigned char *data; /* the whole .idx */
@@ -294,19 +305,23 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 			err = gkv__error(GKV_E_ERROR, "libgit2 refused the pack's backend");
 			goto out;
 		}
-		op->progress.stage = GKV_SYNC_STORING;
-		op->progress.total_objects = x.n;
-		op->progress.stored_objects = 0;
-		if ((err = gkv__progress(op->opts, &op->progress)) < 0)
-			goto out;
-		for (size_t p = 0; p < x.n; p++) {
-			if ((err = store_one(op, &x, pb, whole ? NULL : batch,
-			         x.order[p].index)) < 0)
+		for (int pass = !whole && op->pack_bytes > CHECK_FIRST_BYTES; pass >= 0; pass--) {
+			/* pass 1 checks only, pass 0 checks and writes */
+			gkv_batch *to = pass || whole ? NULL : batch;
+
+			op->progress.stage = GKV_SYNC_STORING;
+			op->progress.total_objects = x.n;
+			op->progress.stored_objects = 0;
+			if ((err = gkv__progress(op->opts, &op->progress)) < 0)
 				goto out;
-			op->progress.stored_objects = p + 1;
-			if (((p + 1) % 512 == 0 || p + 1 == x.n) &&
-			    (err = gkv__progress(op->opts, &op->progress)) < 0)
-				goto out;
+			for (size_t p = 0; p < x.n; p++) {
+				if ((err = store_one(op, &x, pb, to, x.order[p].index)) < 0)
+					goto out;
+				op->progress.stored_objects = p + 1;
+				if (((p + 1) % 512 == 0 || p + 1 == x.n) &&
+				    (err = gkv__progress(op->opts, &op->progress)) < 0)
+					goto out;
+			}
 		}
 		if (whole && x.n) {
 			size_t l = strlen(op->idx_path);

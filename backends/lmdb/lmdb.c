@@ -90,6 +90,13 @@
 #define REF_V3_SIZE (GKV_OID_RAWSZ + CRC_SIZE)
 #define LOG_SEQ_SIZE 9		/* the NUL and the sequence number after a ref's name */
 #define LOG_FIXED (2 * GKV_OID_RAWSZ + 8 + 4)
+/* A batch whose encoded objects pass this many bytes stores them in a
+ * transaction of their own (a spill) before it commits: memory stays
+ * bounded however large the batch (a clone), and so do LMDB's dirty
+ * pages, which a single transaction would hold for all of it. (Cloning
+ * libgit2's repository: 1.9 GB peak RSS in one transaction; spills of
+ * 64 MiB: 1.1 GB; of 16 MiB: 140 MB of heap, the rest the map's pages.) */
+#define SPILL_BYTES ((size_t)16 << 20)
 
 typedef struct {
 	gkv_backend parent;
@@ -129,6 +136,8 @@ typedef struct {
 	size_t ndels, capdels;
 	char **logdels; /* refs whose logs to delete */
 	size_t nlogdels, caplogdels;
+	gkv_oid *spilled; /* ids stored by spills, to check at commit */
+	size_t nspilled, capspilled;
 } lbatch;
 
 /* ---- errors ---- */
@@ -1083,6 +1092,8 @@ static int lmdb_batch_begin(gkv_batch **out, gkv_backend *b)
 	return 0;
 }
 
+static int spill(lbatch *lb);
+
 /* Encoding (and compressing) happens here, outside any transaction, so
  * that the write transaction at commit only copies bytes. */
 static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
@@ -1102,6 +1113,9 @@ static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
 	o->commit = type == GKV_OBJ_COMMIT;
 	lb->bytes += o->len;
 	lb->nobjs++;
+	/* a batch that deletes never spills: its deletes come first */
+	if (lb->bytes >= SPILL_BYTES && lb->ndels == 0 && lb->nlogdels == 0)
+		return spill(lb);
 	return 0;
 }
 
@@ -1172,6 +1186,7 @@ static void lmdb_batch_abort(gkv_batch *batch)
 	free(lb->logdels);
 	gkv__backend_cas_free(lb->cas, lb->ncas);
 	free(lb->objs);
+	free(lb->spilled);
 	gkv__arena_free(&lb->arena);
 	free(lb);
 }
@@ -1265,13 +1280,24 @@ static int log_delete(MDB_txn *txn, lenv *e, const char *name)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+static int oid_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, GKV_OID_RAWSZ);
+}
+
 /* Delete objects from whichever database holds them; an absent id is no
- * error. */
+ * error, and an object the batch stored in a spill stays (spilled is
+ * sorted at commit). */
 static int delete_objects(MDB_txn *txn, lenv *e, const lbatch *lb)
 {
 	for (size_t i = 0; i < lb->ndels; i++) {
 		MDB_val k = {GKV_OID_RAWSZ, (void *)lb->dels[i].id};
-		int rc = mdb_del(txn, e->objects, &k, NULL);
+		int rc;
+
+		if (lb->nspilled &&
+		    bsearch(&lb->dels[i], lb->spilled, lb->nspilled, sizeof(*lb->spilled), oid_cmp))
+			continue;
+		rc = mdb_del(txn, e->objects, &k, NULL);
 
 		if (rc == MDB_NOTFOUND && e->split_commits)
 			rc = mdb_del(txn, e->commits, &k, NULL);
@@ -1281,11 +1307,75 @@ static int delete_objects(MDB_txn *txn, lenv *e, const lbatch *lb)
 	return 0;
 }
 
+/* Every object a spill stored is still there: a gc between the spill and
+ * the commit, which saw it unreferenced, may have removed it. */
+static int spilled_present(MDB_txn *txn, lenv *e, const lbatch *lb)
+{
+	MDB_cursor *objects = NULL, *commits = NULL;
+	char hex[GKV_OID_HEXSZ + 1];
+	size_t i = 0;
+	int rc = mdb_cursor_open(txn, e->objects, &objects);
+
+	if (rc == 0 && e->split_commits)
+		rc = mdb_cursor_open(txn, e->commits, &commits);
+	for (; rc == 0 && i < lb->nspilled; i++) {
+		MDB_val k = {GKV_OID_RAWSZ, (void *)lb->spilled[i].id}, v;
+
+		rc = mdb_cursor_get(objects, &k, &v, MDB_SET);
+		if (rc == MDB_NOTFOUND && commits)
+			rc = mdb_cursor_get(commits, &k, &v, MDB_SET);
+	}
+	if (commits)
+		mdb_cursor_close(commits);
+	if (objects)
+		mdb_cursor_close(objects);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	gkv_oid_fmt(hex, &lb->spilled[i - 1]);
+	hex[GKV_OID_HEXSZ] = '\0';
+	return gkv_error_set(GKV_E_CONFLICT,
+			     "lmdb '%s': object %s of this batch was removed before it committed "
+			     "(a gc meanwhile?); nothing of the batch moved a ref", e->path, hex);
+}
+
+static int spill_body(MDB_txn *txn, lenv *e, void *ctx)
+{
+	return put_objects(txn, e, ctx);
+}
+
+/* Store the batch's objects now, in their own transaction, and keep only
+ * their ids. They are visible by id from here on, referenced by nothing
+ * until the commit moves the refs; an abort leaves them to gc. */
+static int spill(lbatch *lb)
+{
+	lenv *e = ((lmdb_backend *)lb->parent.backend)->e;
+	size_t estimate = 2 * (lb->bytes + 64 * lb->nobjs) + (64 << 10);
+	int rc;
+
+	qsort(lb->objs, lb->nobjs, sizeof(*lb->objs), lobj_cmp);
+	if ((rc = gkv__lmdb_reserve_map(e, estimate)) < 0 ||
+	    (rc = gkv__lmdb_with_wtxn(e, spill_body, lb, "cannot store a batch's objects")) < 0)
+		return rc;
+	for (size_t i = 0; i < lb->nobjs; i++) {
+		if ((rc = gkv__backend_grow((void **)&lb->spilled, &lb->capspilled, lb->nspilled,
+					    sizeof(*lb->spilled))) < 0)
+			return rc;
+		lb->spilled[lb->nspilled++] = lb->objs[i].id;
+	}
+	lb->nobjs = 0;
+	lb->bytes = 0;
+	gkv__arena_free(&lb->arena);
+	return gkv__arena_init(&lb->arena);
+}
+
 static int batch_body(MDB_txn *txn, lenv *e, void *ctx)
 {
 	batch_args *a = ctx;
 	lbatch *lb = a->lb;
 	int rc;
+
+	if (lb->nspilled && (rc = spilled_present(txn, e, lb)) != 0)
+		return rc;
 
 	for (size_t i = 0; i < lb->nlogdels; i++)
 		if ((rc = log_delete(txn, e, lb->logdels[i])) != 0)
@@ -1317,8 +1407,11 @@ static int lmdb_batch_commit(gkv_batch *batch)
 	batch_args args = {lb, &dflt};
 	int rc = 0;
 
-	if (lb->nobjs == 0 && lb->ncas == 0 && lb->ndels == 0 && lb->nlogdels == 0)
+	if (lb->nobjs == 0 && lb->ncas == 0 && lb->ndels == 0 && lb->nlogdels == 0 &&
+	    lb->nspilled == 0)
 		goto out;
+	if (lb->nspilled)
+		qsort(lb->spilled, lb->nspilled, sizeof(*lb->spilled), oid_cmp);
 	/* In key order LMDB fills pages one after the other. (A branch
 	 * move is a batch of no objects, and then objs is NULL.) */
 	if (lb->nobjs)

@@ -64,7 +64,9 @@ typedef struct {
 	uint64_t total_objects;    /**< objects the pack holds (0: not known yet) */
 	uint64_t received_objects; /**< objects received so far */
 	uint64_t indexed_objects;  /**< objects resolved (deltas applied) */
-	uint64_t stored_objects;   /**< objects checked and written to the store */
+	uint64_t stored_objects;   /**< objects checked and written to the store (for
+	                                a large pack written object by object, the
+	                                count runs twice: checking all, then writing) */
 	uint64_t received_bytes;   /**< bytes received (push: sent) */
 	uint64_t total_deltas;
 	uint64_t indexed_deltas;

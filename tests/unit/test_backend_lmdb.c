@@ -1020,6 +1020,103 @@ static void *reader(void *p)
 	return NULL;
 }
 
+/* Blob i of the large batches below: 1 MiB that does not compress. */
+#define BIG_BLOB ((size_t)1 << 20)
+static gkv_oid big_blob(unsigned char *buf, int i)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+	gkv_oid id;
+
+	for (size_t k = 0; k < BIG_BLOB; k += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf + k, &x, 8);
+	}
+	assert_int_equal(gkv_hash(&id, GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
+	return id;
+}
+
+/* A batch past 16 MiB of objects stores them before it commits (its
+ * memory stays bounded), checks at commit that none was removed
+ * meanwhile, and moves its refs only then. */
+static void test_large_batch_spills(void **state)
+{
+	gkv_backend *b;
+	gkv_batch *batch, *gc;
+	unsigned char *buf = malloc(BIG_BLOB);
+	gkv_oid ids[24], got, head;
+	void *data;
+	size_t len;
+	gkv_otype t;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(suite_open(&b), 0);
+	/* committed: every object, and the ref */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	for (int i = 0; i < 24; i++) {
+		ids[i] = big_blob(buf, i);
+		assert_int_equal(b->batch_write(batch, &ids[i], GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
+	}
+	assert_int_equal(b->exists(b, &ids[0]), 1); /* stored before the commit */
+	assert_int_equal(b->ref_read(&got, b, "refs/heads/big"), GKV_E_NOTFOUND);
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/big", NULL, &ids[23]), 0);
+	assert_int_equal(b->batch_commit(batch), 0);
+	assert_int_equal(b->ref_read(&got, b, "refs/heads/big"), 0);
+	assert_memory_equal(got.id, ids[23].id, GKV_OID_RAWSZ);
+	head = ids[23];
+	for (int i = 0; i < 24; i += 5) {
+		assert_int_equal(b->read(&data, &len, &t, b, &ids[i]), 0);
+		assert_int_equal(len, BIG_BLOB);
+		(void)big_blob(buf, i);
+		assert_memory_equal(data, buf, BIG_BLOB);
+		gkv_backend_data_free(data);
+	}
+
+	/* an object of the batch removed before it commits (as a gc that
+	 * saw it unreferenced would): the commit is refused, no ref moves */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	for (int i = 0; i < 20; i++) {
+		ids[i] = big_blob(buf, 100 + i);
+		assert_int_equal(b->batch_write(batch, &ids[i], GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
+	}
+	assert_int_equal(b->exists(b, &ids[3]), 1);
+	assert_int_equal(b->batch_begin(&gc, b), 0);
+	assert_int_equal(b->batch_delete(gc, &ids[3]), 0);
+	assert_int_equal(b->batch_commit(gc), 0);
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/big", &head, &ids[19]), 0);
+	assert_int_equal(b->batch_commit(batch), GKV_E_CONFLICT);
+	assert_non_null(strstr(gkv_error_last(), "removed before it committed"));
+	assert_int_equal(b->ref_read(&got, b, "refs/heads/big"), 0);
+	assert_memory_equal(got.id, head.id, GKV_OID_RAWSZ);
+	assert_int_equal(b->exists(b, &ids[3]), 0);
+
+	/* a batch that deletes never stores early; one that deletes an
+	 * object it stored early keeps it */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	assert_int_equal(b->batch_delete(batch, &ids[3]), 0);
+	ids[20] = big_blob(buf, 200);
+	for (int i = 0; i < 20; i++) {
+		gkv_oid id = big_blob(buf, 200 + i);
+		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
+	}
+	assert_int_equal(b->exists(b, &ids[20]), 0);
+	b->batch_abort(batch);
+	assert_int_equal(b->exists(b, &ids[20]), 0);
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	for (int i = 0; i < 20; i++) {
+		gkv_oid id = big_blob(buf, 200 + i);
+		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
+	}
+	assert_int_equal(b->exists(b, &ids[20]), 1);
+	assert_int_equal(b->batch_delete(batch, &ids[20]), 0);
+	assert_int_equal(b->batch_commit(batch), 0);
+	assert_int_equal(b->exists(b, &ids[20]), 1);
+	b->free(b);
+	free(buf);
+}
+
 static void test_throughput(void **state)
 {
 	gkv_backend *b;
@@ -1094,6 +1191,7 @@ int main(void)
 	    cmocka_unit_test(test_writemap_other_processes),
 	    cmocka_unit_test(test_processes_cas),
 	    cmocka_unit_test(test_durable_commits),
+	    cmocka_unit_test(test_large_batch_spills),
 	    cmocka_unit_test(test_throughput),
 	};
 

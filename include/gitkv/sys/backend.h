@@ -27,9 +27,15 @@
  *    passes these on to its callers.
  *  - Pointers passed in (ids, names, data) are the caller's and valid
  *    only during the call: a backend copies what it keeps.
- *  - A batch is atomic: its objects and its ref updates become visible
- *    together, or (on abort or failure) not at all. Ref CASes in a batch
- *    are checked at commit time, under the same lock as the writes.
+ *  - A batch is atomic: its ref updates land together, or (on abort or
+ *    failure) not at all, and never before every object of the batch is
+ *    stored. Its objects are visible with them, except that a backend
+ *    may store the objects of a large batch before it commits, to bound
+ *    its memory (lmdb past 16 MiB of objects; git, objects written
+ *    before a ref CAS is lost): those are then readable by id,
+ *    referenced by nothing, and stay after an abort until a gc. Ref
+ *    CASes in a batch are checked at commit time, under the same lock as
+ *    the writes.
  *  - Ref names are full ("refs/heads/main"); ids are raw.
  */
 #ifndef GITKV_SYS_BACKEND_H
