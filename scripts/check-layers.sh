@@ -7,6 +7,8 @@
 #   store/     include/, util/ and store/
 #   sync/      include/, util/ and sync/
 #   cli/       include/ and cli/ (the public API only)
+#   examples/  include/ and the example's own folder (the public API only;
+#              an example's tests/ folder is a test, not a layer)
 #
 # The build gives each layer only its own include paths, so that
 # `#include "tree.h"` from a backend does not compile; this check catches
@@ -35,6 +37,7 @@ search_paths() {
 	store) echo "include util store" ;;
 	sync) echo "include util sync" ;;
 	cli) echo "include" ;;
+	examples) echo "include" ;;
 	esac
 }
 
@@ -48,6 +51,7 @@ allowed() { # LAYER DIR P
 	store) case $p in util/* | store/*) return 0 ;; esac ;;
 	sync) case $p in util/* | sync/*) return 0 ;; esac ;;
 	cli) case $p in cli/*) return 0 ;; esac ;;
+	examples) [[ $dir != examples && $p == "$dir"/* ]] && return 0 ;;
 	backends)
 		case $p in util/*) return 0 ;; esac
 		# backends/x.h (shared by the built-in backends), or the file's
@@ -59,7 +63,7 @@ allowed() { # LAYER DIR P
 	return 1
 }
 
-for layer in util backends store sync cli; do
+for layer in util backends store sync cli examples; do
 	[ -d "$layer" ] || continue
 	paths=$(search_paths "$layer")
 	while IFS= read -r -d '' f; do
@@ -86,7 +90,7 @@ for layer in util backends store sync cli; do
 				complain "$f" "$line" "the $layer layer may not include $resolved"
 			fi
 		done < <(grep -n '^[[:space:]]*#[[:space:]]*include' "$f")
-	done < <(find "$layer" -name '*.[ch]' -print0 | sort -z)
+	done < <(find "$layer" -name '*.[ch]' -not -path 'examples/*/tests/*' -print0 | sort -z)
 done
 
 if [ "$bad" -ne 0 ]; then

@@ -221,7 +221,8 @@ static int rdb_iterator(git_reference_iterator **out, git_refdb_backend *gb,
 	}
 	for (size_t i = 0; i < it->count; i++)
 		ref_time(&it->refs[i], op->kb);
-	qsort(it->refs, it->count, sizeof(*it->refs), newest_first);
+	if (it->count > 1)
+		qsort(it->refs, it->count, sizeof(*it->refs), newest_first);
 	it->parent.next = iter_next;
 	it->parent.next_name = iter_next_name;
 	it->parent.free = iter_free;

@@ -58,7 +58,12 @@ int main(void)
 C
 cc -Wall -Werror -o "$dest/wrap" "$dest/wrap.c" $flags
 [ "$(LD_LIBRARY_PATH="$libdir" "$dest/wrap")" = trunk ] || { echo "wrap did not open its backend"; exit 1; }
-test -x "$(find "$dest" -name kvctl -type f | head -n 1)"
+kvctl_bin=$(find "$dest" -name kvctl -type f | head -n 1)
+test -x "$kvctl_bin"
+# canopy (examples/canopy), when built, is installed beside kvctl.
+if [ -x "$build/examples/canopy/canopy" ]; then
+	"$(dirname "$kvctl_bin")/canopy" --help | grep -q -- --hook-secret
+fi
 man_page=$(find "$dest" -name kvctl.1 | head -n 1)
 groff -man -Tutf8 -ww "$man_page" >/dev/null
 echo "install check: ok"
