@@ -136,9 +136,9 @@ class Store(Handle):
     def __getitem__(self, path: Path) -> bytes:
         p = self._enter()
         try:
-            if type(path) is str:
-                path = path.encode()  # type: ignore[assignment]
-            elif type(path) is not bytes:
+            if type(path) is str and "\0" not in path:
+                path = path.encode("utf-8", "surrogateescape")  # type: ignore[assignment]
+            else:
                 path = enc(path)  # type: ignore[assignment]
             buf = self._buf
             rc = _get(self._bufref, p, path)
@@ -266,10 +266,7 @@ class Store(Handle):
 
     def __setitem__(self, path: Path, value: Any) -> None:
         v = value_bytes(value)
-        if type(path) is str:
-            path = path.encode()  # type: ignore[assignment]
-        else:
-            path = enc(path)  # type: ignore[assignment]
+        path = enc(path)  # type: ignore[assignment]
         p = self._enter()
         try:
             rc = _set(None, p, path, v, len(v), None)
