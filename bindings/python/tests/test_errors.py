@@ -121,8 +121,8 @@ def test_bad_ids_and_specs(repo):
         repo.commit("a..b")  # neither a branch name nor hex
     with pytest.raises(gitkv.NotFound):
         repo.commit("0" * 40)
-    with pytest.raises(gitkv.NotFound):
-        repo.commit("abc")  # no such branch, and too short for an id
+    with pytest.raises(gitkv.InvalidArgument):
+        repo.commit("abc")  # fewer than 4 hex digits
     with pytest.raises(gitkv.InvalidArgument):  # a tree is not a commit
         repo.commit(main.tree().id)
     with pytest.raises(TypeError):
