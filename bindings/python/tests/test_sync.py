@@ -46,7 +46,9 @@ def test_fetch_pull_push_with_git_daemon(tmp_path):
             progress = []
             a.push(url, "main", progress=progress.append)
             assert git(bare, "rev-parse", "main").strip() == main.head
-            assert progress and progress[-1].stage == gitkv.Stage.DONE
+            stages = [p.stage for p in progress]
+            assert stages[0] == gitkv.Stage.CONNECTING and gitkv.Stage.SENDING in stages
+            assert progress[-1].received_objects == progress[-1].total_objects == 3
             fsck(bare)
             with gitkv.Repo.clone(url, f"git:{tmp_path / 'b'}", author=("B", "b@x")) as b:
                 bm = b.branch()
