@@ -28,7 +28,7 @@ from .errors import (Ambiguous, AuthError, Conflict, Corrupt, Error, Exists, Ful
                      StorageIOError, TooLarge, Unsupported, UserAbort)
 from .merge import CONFLICT, PASS, MergeFn, MergeOptions
 from .repo import Branches, Config, Durability, Remotes, Repo
-from .store import Store, Strategy, Transaction
+from .store import Info as CommitInfo, Store, Strategy, Transaction
 from .sync import FetchResult, Progress, PullStrategy, Stage
 from .tree import Entry, Kind, Tree, check_object
 from .watch import Watch
@@ -93,7 +93,7 @@ def validate_branch_name(name: str) -> None:
 __version__ = "0.1.0"
 
 __all__ = [
-    "Repo", "Store", "Transaction", "Tree", "Watch", "Branches", "Config", "Remotes",
+    "Repo", "Store", "Transaction", "CommitInfo", "Tree", "Watch", "Branches", "Config", "Remotes",
     "Strategy", "Durability", "Kind", "Entry", "Op", "Change", "Commit", "Signature", "ReflogEntry",
     "MergeFn", "MergeOptions", "PASS", "CONFLICT", "PullStrategy", "Stage", "Progress",
     "FetchResult", "Oid", "ClosedError",

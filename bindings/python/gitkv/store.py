@@ -36,13 +36,15 @@ class Strategy(enum.IntEnum):
 
 
 class Info(Handle):
-    """A gkv_info: commit message, author, committer."""
+    """Commit information, made once and given to many writes (``info=``):
+    message, and author and committer as Signature or (name, email[,
+    time[, offset]]) (unset: the repo's author, dated now)."""
 
     _free_fn = lib.gkv_info_free
     _what = "commit info"
 
-    def __init__(self, message: Optional[str], author: Optional[SignatureLike],
-                 committer: Optional[SignatureLike]) -> None:
+    def __init__(self, message: Optional[str], author: Optional[SignatureLike] = None,
+                 committer: Optional[SignatureLike] = None) -> None:
         out = c_void_p()
         rc = lib.gkv_info_new(out, enc(message if message is not None else "", "message"))
         if rc:
@@ -248,16 +250,19 @@ class Store(Handle):
 
     # -- writes: one commit each
     def _write(self, fn: Callable[..., int], *args: Any, message: Optional[str],
-               author: Optional[SignatureLike], committer: Optional[SignatureLike]) -> Oid:
-        info = make_info(message, author, committer)
+               author: Optional[SignatureLike], committer: Optional[SignatureLike],
+               info: Optional[Info] = None) -> Oid:
+        own = None
+        if info is None:
+            info = own = make_info(message, author, committer)
         o = _COid()
         p = self._enter()
         try:
             rc = fn(byref(o), p, *args, info._p() if info is not None else None)
         finally:
             self._lock.release()
-            if info is not None:
-                info.close()
+            if own is not None:
+                own.close()
         if rc:
             fail(rc)
         if has_pending():
@@ -279,34 +284,37 @@ class Store(Handle):
 
     def set(self, path: Path, value: Any, *, message: Optional[str] = None,
             author: Optional[SignatureLike] = None,
-            committer: Optional[SignatureLike] = None) -> Oid:
+            committer: Optional[SignatureLike] = None, info: Optional[Info] = None) -> Oid:
         """Store value (bytes, or str as UTF-8) at path: one commit. Returns
-        the new head (unchanged if the value was already there)."""
+        the new head (unchanged if the value was already there). message,
+        author, committer describe the commit; or info, a CommitInfo made
+        once for many writes."""
         v = value_bytes(value)
         return self._write(_set, enc(path), v, len(v), message=message, author=author,
-                           committer=committer)
+                           committer=committer, info=info)
 
     def __delitem__(self, path: Path) -> None:
         self.remove(path)
 
     def remove(self, path: Path, *, message: Optional[str] = None,
                author: Optional[SignatureLike] = None,
-               committer: Optional[SignatureLike] = None) -> Oid:
+               committer: Optional[SignatureLike] = None, info: Optional[Info] = None) -> Oid:
         """Remove path (a value or a whole directory): one commit. NotFound
         (a KeyError) when nothing is there."""
         return self._write(lib.gkv_store_remove, enc(path), message=message, author=author,
-                           committer=committer)
+                           committer=committer, info=info)
 
     def set_tree(self, path: Path, tree: Tree, *, message: Optional[str] = None,
                  author: Optional[SignatureLike] = None,
-                 committer: Optional[SignatureLike] = None) -> Oid:
+                 committer: Optional[SignatureLike] = None, info: Optional[Info] = None) -> Oid:
         """Put tree at path ("" replaces the whole tree): one commit."""
         return self._write(lib.gkv_store_set_tree, enc(path), tree._p(), message=message,
-                           author=author, committer=committer)
+                           author=author, committer=committer, info=info)
 
     def test_and_set(self, path: Path, expected: Optional[bytes], new: Optional[bytes], *,
                      message: Optional[str] = None, author: Optional[SignatureLike] = None,
-                     committer: Optional[SignatureLike] = None) -> Oid:
+                     committer: Optional[SignatureLike] = None,
+                     info: Optional[Info] = None) -> Oid:
         """Set path to new (None: remove it) only if it holds expected (None:
         nothing there). Conflict when it does not; nothing is written then."""
         bufs = []
@@ -320,7 +328,7 @@ class Store(Handle):
         e = byref(bufs[0][1]) if bufs[0] else None
         n = byref(bufs[1][1]) if bufs[1] else None
         return self._write(lib.gkv_store_test_and_set, enc(path), e, n, message=message,
-                           author=author, committer=committer)
+                           author=author, committer=committer, info=info)
 
     # -- transactions
     def transaction(self, *, message: Optional[str] = None,

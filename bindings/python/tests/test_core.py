@@ -273,3 +273,17 @@ def test_create_commit_and_trees(repo):
     repo.branches.create("made", c2)
     assert repo.branch("made")["a"] == b"3"
     assert [c.id for c in repo.log("made")] == [c2, c1]
+
+
+def test_commit_info_made_once(repo):
+    main = repo.branch()
+    sig = gitkv.Signature("bench", "bench@example.com", 1700000000, 0)
+    with gitkv.CommitInfo("shared\n", sig, sig) as info:
+        h1 = main.set("a", b"1", info=info)
+        h2 = main.set("b", b"2", info=info)
+        h3 = main.remove("a", info=info)
+    for h in (h1, h2, h3):
+        c = repo.lookup(h)
+        assert c.message == "shared\n" and c.author == sig and c.committer == sig
+    with pytest.raises(gitkv.InvalidArgument):
+        gitkv.CommitInfo("x", ("bad<name", "e@x"))
