@@ -6,7 +6,7 @@ set -euo pipefail
 # lighttpd (+ its TLS module), openssl and openssh-server: the git servers
 # kvctl's sync tests start on 127.0.0.1 (tests/cli/servers.py).
 pkgs=(build-essential meson ninja-build pkg-config libgit2-dev liblmdb-dev zlib1g-dev libssl-dev
-      libcmocka-dev git python3-pytest python3-pygit2 lmdb-utils groff-base
+      libcmocka-dev git python3-pytest python3-pygit2 python3-setuptools python3-pip lmdb-utils groff-base
       lighttpd lighttpd-mod-openssl openssl openssh-server openssh-client)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from .repo import Repo
 
 
+_tree_get = lib.gkv_tree_get
+_dispose = lib.gkv_buf_dispose
+
+
 class Kind(enum.IntEnum):
     """What a path names (gkv_kind)."""
 
@@ -75,11 +79,25 @@ class Tree(Handle):
 
     # -- reads
     def __getitem__(self, path: Path) -> bytes:
+        p = self._ptr
+        if not p:
+            self._p()  # raises ClosedError
+        if type(path) is str and "\0" not in path:
+            b = path.encode("utf-8", "surrogateescape")
+        else:
+            b = enc(path)
         buf = Buf()
-        rc = lib.gkv_tree_get(byref(buf), self._p(), enc(path))
+        ref = byref(buf)
+        rc = _tree_get(ref, p, b)
         if rc:
             raise make(rc)
-        return take_buf(buf)
+        if not buf.size:
+            _dispose(ref)
+            return b""
+        try:
+            return string_at(buf.ptr, buf.size)
+        finally:
+            _dispose(ref)
 
     def get(self, path: Path, default: Optional[bytes] = None) -> Optional[bytes]:
         """The value at path, or default when there is none."""
