@@ -168,9 +168,11 @@ def _load() -> ctypes.CDLL:
 
 lib = _load()
 
-# libc's malloc: a merge callback hands gitkv a result it frees with free().
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-malloc = _libc.malloc
+# The process's malloc (looked up in the global namespace, so that it is the
+# one gitkv's free() matches, an ASan runtime's when one is preloaded): a
+# merge callback hands gitkv a result that gitkv frees.
+_process = ctypes.CDLL(None)
+malloc = _process.malloc
 malloc.argtypes = [c_size_t]
 malloc.restype = c_void_p
 

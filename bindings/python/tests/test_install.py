@@ -32,10 +32,10 @@ def test_pip_install_offline(tmp_path):
     assert p.returncode == 0, p.stderr
     out = p.stdout.split()
     assert out[0].startswith(str(target)) and out[1] == "b'1'" and out[2] == "0.1.0"
-    # without GITKV_LIBRARY it looks for the installed library, and says
-    # what it tried when there is none
+    # without GITKV_LIBRARY it looks for the installed library (the
+    # dynamic linker's paths), and says what it tried when there is none
     env.pop("GITKV_LIBRARY", None)
-    env.pop("LD_PRELOAD", None)
+    env.pop("LD_LIBRARY_PATH", None)
     p = subprocess.run([sys.executable, "-c", "import gitkv"], capture_output=True, text=True,
                        env=env, cwd=tmp_path, timeout=60)
     if p.returncode != 0:
