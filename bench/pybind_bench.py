@@ -188,7 +188,10 @@ def main():
                     add(("W3", b, "tree"), w3_binding(repo, w3_work, "tree"))
                 add(("W3", b, "c"), c_time(a.build, ["w3", w3_uris[b], str(a.n), str(a.gets)]))
             print(f"round {r + 1}/{a.rounds} done", file=sys.stderr, flush=True)
+        report(a, backends, res)  # before the stores are removed, which takes a while
 
+
+def report(a, backends, res):
     med = {k: statistics.median(v) for k, v in res.items() if not isinstance(v[0], str)}
     pg_head = res[("W2", "pygit2", "head")][0]
     for b in backends:
@@ -213,6 +216,7 @@ def main():
             t = med[("W3", b, how)]
             print(f"| W3 {how}[path] | {b} | {t:.3f} | {c:.3f} | {pw3:.3f} | {pw3 / t:.1f}x | "
                   f"{(t - c) / a.gets * 1e6:.2f} µs |")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

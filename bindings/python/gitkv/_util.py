@@ -3,6 +3,7 @@ callbacks raise while C is calling them."""
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from ctypes import byref, c_void_p, string_at
@@ -63,6 +64,8 @@ def enc(s: Path, what: str = "path") -> bytes:
         b = s.encode("utf-8", "surrogateescape")
     elif isinstance(s, (bytes, bytearray)):
         b = bytes(s)
+    elif isinstance(s, os.PathLike):
+        b = os.fsencode(s)
     else:
         raise TypeError(f"a {what} is str or bytes, not {type(s).__name__}")
     if b"\0" in b:

@@ -287,3 +287,36 @@ def test_commit_info_made_once(repo):
         assert c.message == "shared\n" and c.author == sig and c.committer == sig
     with pytest.raises(gitkv.InvalidArgument):
         gitkv.CommitInfo("x", ("bad<name", "e@x"))
+
+
+def test_read_sink_that_raises(repo):
+    main = repo.branch()
+    main["big"] = b"z" * 300_000  # several pieces
+    got = []
+
+    def sink(piece):
+        got.append(piece)
+        if len(got) == 2:
+            raise BufferError("disk full, say")
+
+    with pytest.raises(BufferError, match="disk full"):
+        main.read("big", sink)
+    assert len(got) == 2
+    with main.tree() as t:
+        with pytest.raises(BufferError):
+            t.read("big", sink)
+    assert main["big"] == b"z" * 300_000
+    with pytest.raises(KeyError):
+        main.read("absent", sink)
+
+
+def test_walk_and_fold_callbacks_stop_cleanly(repo):
+    main = repo.branch()
+    with main.transaction() as tx:
+        for i in range(10):
+            tx[f"d/k{i}"] = b"v"
+    with main.tree() as t:
+        assert [p for p, _k, _i in t.walk("d", dirs=True)] == [f"d/k{i}" for i in range(10)]
+        assert [p for p, k, _i in t.walk("", dirs=True)][0] == "d"
+        assert len(t.items()) == 10
+        assert len(t) == 10
