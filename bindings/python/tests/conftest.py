@@ -13,6 +13,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 TOP = HERE.parents[2]
 sys.path.insert(0, str(HERE.parent))  # the package, before any installed one
+if os.environ.get("GITKV_LIBRARY"):  # subprocesses run elsewhere
+    os.environ["GITKV_LIBRARY"] = os.path.abspath(os.environ["GITKV_LIBRARY"])
 sys.path.insert(0, str(TOP / "tests" / "cli"))  # servers.py: the project's git servers
 
 import gitkv  # noqa: E402
