@@ -7,7 +7,9 @@
  * libgit2's delta-base cache. Each object is inflated on its own, re-hashed,
  * checked as git's transfer.fsckObjects checks it (gkv_object_check),
  * written to the batch and freed: memory holds one object at a time and
- * the index, never the whole pack inflated.
+ * the index, never the whole pack inflated. A backend that takes whole
+ * packs (a git repository) gets the pack itself once every object in it
+ * passed, deltas and all, instead of each object again.
  *
  * The pack must also be complete: every id a commit, tree or tag of the
  * pack names is in the pack or already in the store (which holds
@@ -219,7 +221,7 @@ static gkv_otype from_git_type(git_object_t t)
 	}
 }
 
-/* Check object i of the pack and add it to batch. */
+/* Check object i of the pack and add it to batch (NULL: check only). */
 static int store_one(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
     gkv_batch *batch, size_t i)
 {
@@ -260,7 +262,8 @@ static int store_one(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
 	}
 	if ((err = links_present(op, x, want, t, data, len)) < 0)
 		goto done;
-	err = batch->backend->batch_write(batch, &id, t, data, len);
+	if (batch)
+		err = batch->backend->batch_write(batch, &id, t, data, len);
 done:
 	git_odb_backend_data_free(pb, data);
 	return err;
@@ -271,6 +274,8 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 {
 	git_odb *podb = NULL;
 	git_odb_backend *pb = NULL;
+	int whole = batch->backend->batch_write_pack != NULL;
+	char *pack_path = NULL;
 	pack_index x;
 	int err;
 
@@ -295,11 +300,24 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 		if ((err = gkv__progress(op->opts, &op->progress)) < 0)
 			goto out;
 		for (size_t p = 0; p < x.n; p++) {
-			if ((err = store_one(op, &x, pb, batch, x.order[p].index)) < 0)
+			if ((err = store_one(op, &x, pb, whole ? NULL : batch,
+			         x.order[p].index)) < 0)
 				goto out;
 			op->progress.stored_objects = p + 1;
 			if (((p + 1) % 512 == 0 || p + 1 == x.n) &&
 			    (err = gkv__progress(op->opts, &op->progress)) < 0)
+				goto out;
+		}
+		if (whole && x.n) {
+			size_t l = strlen(op->idx_path);
+			if (!(pack_path = malloc(l + 2))) {
+				err = gkv__oom();
+				goto out;
+			}
+			memcpy(pack_path, op->idx_path, l - 4); /* ".idx" */
+			memcpy(pack_path + l - 4, ".pack", 6);
+			if ((err = batch->backend->batch_write_pack(batch, pack_path,
+			         op->idx_path)) < 0)
 				goto out;
 		}
 		*stored = x.n;
@@ -312,6 +330,7 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 	}
 	err = 0;
 out:
+	free(pack_path);
 	git_odb_free(podb); /* frees pb with it */
 	if (op->idx_path)
 		idx_free(&x);

@@ -9,6 +9,12 @@
  * refs, not ids. libgit2 never moves a ref here: writes, renames,
  * deletes and reflogs are refused, and the store's refs move only in
  * the batch of the fetch.
+ *
+ * The iterator lists refs newest commit first. libgit2 sends "have"
+ * lines in the order the refs come and stops at the first batch of 20
+ * the server acknowledges; in name order, 20 old branches are often
+ * enough for the server to call it ready, and a fetch of one new commit
+ * of main would then receive most of the repository.
  */
 #define _GNU_SOURCE
 #include <fnmatch.h>
@@ -17,6 +23,7 @@
 #include <git2/sys/refs.h>
 
 #include "git_int.h"
+#include "objparse.h"
 #include "util.h"
 
 typedef struct {
@@ -27,6 +34,7 @@ typedef struct {
 typedef struct {
 	char *name;
 	gkv_oid id;
+	long long time; /* the target's commit or tag time, 0 if none */
 } ref_entry;
 
 typedef struct {
@@ -155,7 +163,34 @@ static void iter_free(git_reference_iterator *gi)
 	free(it);
 }
 
-/* Every ref matching glob (NULL: all), read at once: a snapshot. */
+/* The time of e's target, if it is a commit or a tag the store can read. */
+static void ref_time(ref_entry *e, gkv_backend *kb)
+{
+	size_t n;
+	gkv_otype t;
+	void *data;
+
+	e->time = 0;
+	if (kb->read_header(&n, &t, kb, &e->id) < 0 || (t != GKV_OBJ_COMMIT && t != GKV_OBJ_TAG) ||
+	    kb->read(&data, &n, &t, kb, &e->id) < 0) {
+		gkv_error_clear(); /* an unreadable target is fsck's business, not ours */
+		return;
+	}
+	e->time = gkv__object_time(data, n);
+	gkv_backend_data_free(data);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	const ref_entry *x = a, *y = b;
+
+	if (x->time != y->time)
+		return x->time > y->time ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Every ref matching glob (NULL: all), read at once: a snapshot, newest
+ * target first. */
 static int rdb_iterator(git_reference_iterator **out, git_refdb_backend *gb,
     const char *glob)
 {
@@ -184,6 +219,9 @@ static int rdb_iterator(git_reference_iterator **out, git_refdb_backend *gb,
 		iter_free(&it->parent);
 		return -1;
 	}
+	for (size_t i = 0; i < it->count; i++)
+		ref_time(&it->refs[i], op->kb);
+	qsort(it->refs, it->count, sizeof(*it->refs), newest_first);
 	it->parent.next = iter_next;
 	it->parent.next_name = iter_next_name;
 	it->parent.free = iter_free;

@@ -70,3 +70,29 @@ int gkv__tree_next(gkv__tree_entry *e, const void *data, size_t len, size_t *pos
 	*pos = (size_t)(nul + 1 + GKV_OID_RAWSZ - (const unsigned char *)data);
 	return 1;
 }
+
+long long gkv__object_time(const void *data, size_t len)
+{
+	const char *p = data, *end = p + len, *line, *nl, *gt;
+	long long t;
+
+	for (line = p; line && line < end; line = nl ? nl + 1 : NULL) {
+		nl = memchr(line, '\n', (size_t)(end - line));
+		if (!nl || nl == line)
+			return 0; /* the header ends before a committer or tagger */
+		if ((size_t)(nl - line) > 10 && (!memcmp(line, "committer ", 10) ||
+		        !memcmp(line, "tagger ", 7))) {
+			for (gt = nl; gt > line && gt[-1] != '>'; gt--)
+				;
+			if (gt == line)
+				return 0;
+			t = 0;
+			for (p = gt; p < nl && *p == ' '; p++)
+				;
+			for (; p < nl && *p >= '0' && *p <= '9' && t < 100000000000LL; p++)
+				t = t * 10 + (*p - '0');
+			return t;
+		}
+	}
+	return 0;
+}

@@ -33,6 +33,11 @@ typedef struct {
  * The entry of a tree's payload at *pos, into *e; *pos moves past it.
  * 1 for an entry, 0 at the end, GKV_E_CORRUPT for a malformed entry.
  */
+/* The committer time of a commit, the tagger time of a tag (seconds since
+ * the epoch, as written); 0 when the object has neither or it does not
+ * parse. Used to order refs, never to decide anything. */
+long long gkv__object_time(const void *data, size_t len);
+
 int gkv__tree_next(gkv__tree_entry *e, const void *data, size_t len, size_t *pos);
 
 #endif

@@ -192,6 +192,7 @@ static void git_fill_vtable(gkv_backend *b)
 	b->batch_begin = gkv__git_batch_begin;
 	b->batch_write = gkv__git_batch_write;
 	b->batch_ref_cas = gkv__git_batch_ref_cas;
+	b->batch_write_pack = gkv__git_batch_write_pack;
 	b->batch_commit = gkv__git_batch_commit;
 	b->batch_abort = gkv__git_batch_abort;
 	b->free = git_backend_free;

@@ -6,7 +6,8 @@
  *   1. the ref CASes are folded to one per ref and checked against the
  *      refs as they are, without locks -- a CAS already lost fails here,
  *      before anything is written;
- *   2. the objects are written (loose, or one pack for a large batch);
+ *   2. the objects are written (loose, or one pack for a large batch),
+ *      and the packs given whole (a fetch's) are copied into objects/pack;
  *   3. the refs are locked, checked again under their locks and moved
  *      (git_refs.c).
  * Objects land before the refs, as with git itself: if step 3 loses a
@@ -25,6 +26,8 @@ typedef struct {
 	size_t ncas, capcas;
 	gkv__git_who *who; /* per ref, who moves it and why (the last given) */
 	size_t nwho, capwho;
+	char **packs; /* pack path, index path, pack path, ... */
+	size_t npacks, cappacks;
 } git_batch;
 
 int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b)
@@ -62,6 +65,26 @@ int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, co
 	if (len)
 		memcpy(o->data, data, len);
 	gb->objs[gb->nobjs++] = o;
+	return 0;
+}
+
+int gkv__git_batch_write_pack(gkv_batch *batch, const char *pack_path, const char *idx_path)
+{
+	git_batch *gb = (git_batch *)batch;
+	char *p, *x;
+	int rc;
+
+	if (!pack_path || !*pack_path || !idx_path || !*idx_path)
+		return gkv_error_set(GKV_E_INVALID, "a pack needs its file and its index");
+	if ((rc = gkv__backend_grow((void **)&gb->packs, &gb->cappacks, gb->npacks + 1,
+				    sizeof(*gb->packs))) < 0)
+		return rc;
+	if (!(p = gkv__strdup(pack_path)) || !(x = gkv__strdup(idx_path))) {
+		free(p);
+		return gkv__oom();
+	}
+	gb->packs[gb->npacks++] = p;
+	gb->packs[gb->npacks++] = x;
 	return 0;
 }
 
@@ -111,6 +134,9 @@ void gkv__git_batch_abort(gkv_batch *batch)
 	for (size_t i = 0; i < gb->nobjs; i++)
 		free(gb->objs[i]);
 	free(gb->objs);
+	for (size_t i = 0; i < gb->npacks; i++)
+		free(gb->packs[i]);
+	free(gb->packs);
 	gkv__backend_cas_free(gb->cas, gb->ncas);
 	for (size_t i = 0; i < gb->nwho; i++)
 		gkv__git_who_free(&gb->who[i]);
@@ -134,7 +160,11 @@ int gkv__git_batch_commit(gkv_batch *batch)
 	pthread_mutex_lock(&g->write_lock);
 	if ((rc = gkv__git_writer_ready(g)) == 0 &&
 	    (rc = gkv__git_cas_precheck(g, folded, nfolded)) == 0 &&
-	    (rc = gkv__git_write_objects(g, gb->objs, gb->nobjs)) == 0)
+	    (rc = gkv__git_write_objects(g, gb->objs, gb->nobjs)) == 0) {
+		for (size_t i = 0; rc == 0 && i < gb->npacks; i += 2)
+			rc = gkv__git_adopt_pack(g, gb->packs[i], gb->packs[i + 1]);
+	}
+	if (rc == 0)
 		rc = gkv__git_cas_apply(g, folded, nfolded, gb->who, gb->nwho);
 	pthread_mutex_unlock(&g->write_lock);
 	free(folded);

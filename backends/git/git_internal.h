@@ -216,6 +216,10 @@ int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n);
 /* Write objs (n of them, sorted by id, none in the repository yet) as
  * one new pack and its index. */
 int gkv__git_write_pack(gkv__git *g, gkv__git_obj **objs, size_t n);
+/* Copy a complete pack and its index (checked by the caller) into
+ * objects/pack under the pack's own name, pack before index as git
+ * does; already there: nothing to do. Storage errors. */
+int gkv__git_adopt_pack(gkv__git *g, const char *pack_path, const char *idx_path);
 
 int gkv__git_packs_init(gkv__git *g);
 void gkv__git_packs_free(gkv__git *g);
@@ -325,6 +329,7 @@ int gkv__git_stats(gkv_backend *b, gkv_backend_stat_cb cb, void *payload);
 int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b);
 int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
 			 size_t len);
+int gkv__git_batch_write_pack(gkv_batch *batch, const char *pack_path, const char *idx_path);
 int gkv__git_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *expected,
 			   const gkv_oid *new_target);
 int gkv__git_batch_ref_log(gkv_batch *batch, const char *name,

@@ -1138,3 +1138,88 @@ int gkv__git_write_pack(gkv__git *g, gkv__git_obj **objs, size_t n)
 	free(po.crcs);
 	return rc;
 }
+
+/* Copy the file at src into a new temporary file of objects/pack, made
+ * read-only and synced as a pack of our own: its path into tmp. */
+static int copy_in(const gkv__git *g, const char *src, char *tmp, size_t cap, const char *stem)
+{
+	unsigned char buf[1 << 16];
+	int in, out, rc = 0;
+	ssize_t n;
+
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return gkv_error_set(GKV_E_IO, "git '%s': cannot open %s: %s", g->path, src,
+				     strerror(errno));
+	if ((out = tmp_file(tmp, cap, g, stem)) < 0) {
+		close(in);
+		tmp[0] = '\0';
+		return io_error(g, "create a file in", g->packs.dirpath);
+	}
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = gkv_error_set(GKV_E_IO, "git '%s': cannot read %s: %s", g->path, src,
+					   strerror(errno));
+			break;
+		}
+		if (gkv__git_write_all(out, buf, (size_t)n) < 0) {
+			rc = io_error(g, "write", tmp);
+			break;
+		}
+	}
+	close(in);
+	if (rc < 0) {
+		close(out);
+		return rc;
+	}
+	return finish_file(g, out, tmp);
+}
+
+int gkv__git_adopt_pack(gkv__git *g, const char *pack_path, const char *idx_path)
+{
+	char pack_tmp[PATH_MAX] = "", idx_tmp[PATH_MAX] = "", final[PATH_MAX], hex[41];
+	unsigned char sum[20];
+	struct stat st;
+	int fd, rc;
+
+	/* the pack's checksum (its last 20 bytes) names it, as git names packs */
+	if ((fd = open(pack_path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 ||
+	    st.st_size < 12 + 20 || pread(fd, sum, 20, st.st_size - 20) != 20) {
+		if (fd >= 0)
+			close(fd);
+		return gkv_error_set(GKV_E_IO, "git '%s': cannot read the pack %s", g->path,
+				     pack_path);
+	}
+	close(fd);
+	for (int i = 0; i < 20; i++)
+		sprintf(hex + 2 * i, "%02x", sum[i]);
+	snprintf(final, sizeof(final), "%s/pack-%s.idx", g->packs.dirpath, hex);
+	if (access(final, F_OK) == 0)
+		return 0; /* the same pack is in place already */
+	rc = copy_in(g, pack_path, pack_tmp, sizeof(pack_tmp), "pack");
+	if (rc == 0)
+		rc = copy_in(g, idx_path, idx_tmp, sizeof(idx_tmp), "idx");
+	if (rc == 0) {
+		snprintf(final, sizeof(final), "%s/pack-%s.pack", g->packs.dirpath, hex);
+		if (rename(pack_tmp, final) < 0)
+			rc = io_error(g, "move a pack to", final);
+		else
+			pack_tmp[0] = '\0';
+	}
+	if (rc == 0) {
+		snprintf(final, sizeof(final), "%s/pack-%s.idx", g->packs.dirpath, hex);
+		if (rename(idx_tmp, final) < 0)
+			rc = io_error(g, "move a pack index to", final);
+		else
+			idx_tmp[0] = '\0';
+	}
+	if (rc == 0)
+		rc = sync_dir(g);
+	if (pack_tmp[0])
+		unlink(pack_tmp);
+	if (idx_tmp[0])
+		unlink(idx_tmp);
+	gkv__git_packs_changed(g);
+	return rc;
+}

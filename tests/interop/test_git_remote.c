@@ -513,6 +513,42 @@ static void test_fetch_only_what_is_new(void **state)
 	}
 }
 
+/* Many old branches whose names sort before main: the "have" lines still
+ * start with the newest heads, so the server sees main's old head as
+ * common and sends one commit's objects, not main's history. */
+static void test_fetch_many_old_branches(void **state)
+{
+	char url[600];
+
+	daemon_url(url, sizeof(url), "old.git");
+	assert_int_equal(sh("set -e; cd %s; git clone -q --bare src.git old.git;"
+	    "root=$(git -C old.git rev-list --max-parents=0 main);"
+	    "for i in $(seq 10 40); do"
+	    "  c=$(GIT_AUTHOR_DATE='1000000000 +0000' GIT_COMMITTER_DATE='1000000000 +0000'"
+	    "    git -C old.git commit-tree -p $root -m old$i $root^{tree});"
+	    "  git -C old.git update-ref refs/heads/aa-old-$i $c;"
+	    "done", tmpdir), 0);
+	for (size_t k = 0; k < NKINDS; k++) {
+		gkv_repo *repo = open_store(kinds[k]);
+		gkv_fetch_result *r = NULL;
+		uint64_t before;
+
+		assert_rc(0, gkv__git_fetch(&r, repo, url, NULL, NULL, move_branches, NULL));
+		assert_int_equal(gkv_fetch_result_count(r), 33); /* main, dev, 31 old */
+		gkv_fetch_result_free(r);
+		before = object_count(repo);
+		assert_int_equal(sh("set -e; cd %s; rm -rf oldw; git clone -q old.git oldw;"
+		    "echo old-new-%zu > oldw/d1/f2; git -C oldw commit -q -am one;"
+		    "git -C oldw push -q origin main", tmpdir, k), 0);
+		assert_rc(0, gkv__git_fetch(&r, repo, url, NULL, NULL, move_branches, NULL));
+		/* a commit, the root tree, d1 and the blob */
+		assert_int_equal(gkv_fetch_result_objects(r), 4);
+		assert_int_equal(object_count(repo), before + 4);
+		gkv_fetch_result_free(r);
+		gkv_repo_free(repo);
+	}
+}
+
 /* Fetch a branch the remote lacks, from a repository that does not
  * exist, from a port nobody listens on. */
 static void test_fetch_missing(void **state)
@@ -833,6 +869,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fetch_every_way),
 		cmocka_unit_test(test_fetch_only_what_is_new),
+		cmocka_unit_test(test_fetch_many_old_branches),
 		cmocka_unit_test(test_fetch_missing),
 		cmocka_unit_test(test_fetch_hostile_trees),
 		cmocka_unit_test(test_fetch_stopped),

@@ -663,6 +663,74 @@ static void test_git_pack_for_large_batch(void **state)
 	b->free(b);
 }
 
+/* A pack made by git, with deltas, given whole: it lands with the batch's
+ * refs, as a pack of its own (not an object each), and git reads it. */
+static void test_git_batch_write_pack(void **state)
+{
+	gkv_backend *b;
+	gkv_batch *batch;
+	char path[128], src[256], pack[512], idx[512], hex[64];
+	size_t loose, packs, idxs, len;
+	gkv_oid head, got, other;
+	void *data;
+	gkv_otype t;
+
+	(void)state;
+	snprintf(src, sizeof(src), "%s/packsrc", root);
+	assert_int_equal(run("set -e; git init -q %s; cd %s; for i in $(seq 1 20); do"
+	    " seq 1 $((i * 50)) > f; git add f;"
+	    " git -c user.name=t -c user.email=t@t commit -q -m c$i; done;"
+	    " git repack -adq", src, src), 0);
+	capture(pack, sizeof(pack), "ls %s/.git/objects/pack/*.pack", src);
+	capture(idx, sizeof(idx), "ls %s/.git/objects/pack/*.idx", src);
+	capture(hex, sizeof(hex), "git -C %s rev-parse HEAD", src);
+	assert_int_equal(gkv_oid_fromstr(&head, hex), 0);
+	/* delta entries: the pack is kept as it came, not rewritten whole */
+	assert_int_equal(run("git verify-pack -v %s | grep -q ' [0-9]* [0-9]* [0-9]* 1 '", idx), 0);
+
+	/* refused: no path */
+	b = open_ok(new_path(path, sizeof(path)), GKV_GIT_CREATE);
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	assert_int_equal(b->batch_write_pack(batch, NULL, idx), GKV_E_INVALID);
+	assert_int_equal(b->batch_write_pack(batch, pack, ""), GKV_E_INVALID);
+	/* aborted: nothing lands */
+	assert_int_equal(b->batch_write_pack(batch, pack, idx), 0);
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/main", NULL, &head), 0);
+	b->batch_abort(batch);
+	count_objects(&loose, &packs, &idxs, path);
+	assert_int_equal(packs + idxs + loose, 0);
+	assert_int_equal(b->exists(b, &head), 0);
+	/* a CAS already lost: found before the pack is copied */
+	other = put_commit(b, "other", NULL);
+	assert_int_equal(b->ref_cas(b, "refs/heads/main", NULL, &other), 0);
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	assert_int_equal(b->batch_write_pack(batch, pack, idx), 0);
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/main", NULL, &head), 0);
+	assert_int_equal(b->batch_commit(batch), GKV_E_CONFLICT);
+	count_objects(&loose, &packs, &idxs, path);
+	assert_int_equal(packs + idxs, 0);
+	assert_int_equal(b->exists(b, &head), 0);
+	/* committed: one pack and its index, readable at once, the same
+	 * pack twice is one, and the caller's files are left to it */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	assert_int_equal(b->batch_write_pack(batch, pack, idx), 0);
+	assert_int_equal(b->batch_write_pack(batch, pack, idx), 0);
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/main", &other, &head), 0);
+	assert_int_equal(b->batch_commit(batch), 0);
+	count_objects(&loose, &packs, &idxs, path);
+	assert_int_equal(packs, 1);
+	assert_int_equal(idxs, 1);
+	assert_int_equal(b->ref_read(&got, b, "refs/heads/main"), 0);
+	assert_memory_equal(got.id, head.id, GKV_OID_RAWSZ);
+	assert_int_equal(b->read(&data, &len, &t, b, &head), 0);
+	assert_int_equal(t, GKV_OBJ_COMMIT);
+	gkv_backend_data_free(data);
+	assert_int_equal(run("test -f %s && test -f %s", pack, idx), 0);
+	assert_fsck_clean(path);
+	assert_int_equal(run("test \"$(git --git-dir=%s show main:f | wc -l)\" = 1000", path), 0);
+	b->free(b);
+}
+
 static void test_git_fsync_flag(void **state)
 {
 	gkv_backend *b, *b2;
@@ -968,6 +1036,7 @@ int main(void)
 	    cmocka_unit_test(test_git_batch_atomic),
 	    cmocka_unit_test(test_git_lock_file_conflict),
 	    cmocka_unit_test(test_git_pack_for_large_batch),
+	    cmocka_unit_test(test_git_batch_write_pack),
 	    cmocka_unit_test(test_git_fsync_flag),
 	    cmocka_unit_test(test_git_corrupt_objects),
 	    cmocka_unit_test(test_git_open_and_detect),

@@ -47,9 +47,9 @@ extern "C" {
  * gkv_repo_open_backend) instead of having its struct read past its end.
  * 2: read_typed. 3: read_header, read_stream, batch_ref_log, reflog_read.
  * 4: config_get/set/list, set_default_branch, batch_delete,
- * reflog_list, batch_reflog_delete, stats.
+ * reflog_list, batch_reflog_delete, stats. 5: batch_write_pack.
  */
-#define GKV_BACKEND_VERSION 4
+#define GKV_BACKEND_VERSION 5
 
 /** A backend's pending batch; backends embed it at the start of their own. */
 typedef struct gkv_batch {
@@ -360,6 +360,23 @@ struct gkv_backend {
 	 * errors. May be NULL (no figures).
 	 */
 	int (*stats)(gkv_backend *b, gkv_backend_stat_cb cb, void *payload);
+
+	/* ---- whole packs (version 5) ---- */
+
+	/**
+	 * Add the objects of a git pack file and its version-2 index to the
+	 * batch, as batch_write would add them one by one: they land with
+	 * the batch or not at all. The caller has checked the pack: complete
+	 * (no delta base outside it), every object re-hashed and checked.
+	 * The backend copies the files at commit; the caller removes them
+	 * after batch_commit or batch_abort. How a fetch into a git
+	 * repository keeps the pack it received (with its deltas) instead of
+	 * writing each object again. Errors: GKV_E_INVALID (NULL or empty
+	 * path), GKV_E_NOMEM; at commit, storage errors.
+	 *
+	 * May be NULL: the caller writes the pack's objects with batch_write.
+	 */
+	int (*batch_write_pack)(gkv_batch *batch, const char *pack_path, const char *idx_path);
 };
 
 /**
