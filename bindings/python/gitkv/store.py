@@ -104,8 +104,9 @@ class Store(Handle):
         if not p:
             raise ClosedError("store is closed")
         if not self._lock.acquire(False):
-            raise RuntimeError("this store is in use by another thread "
-                               "(a store belongs to one thread at a time: open one per thread)")
+            raise RuntimeError("this store is in use by another thread, or by the call a "
+                               "callback runs in (a store belongs to one thread at a time: "
+                               "open one per thread, or another for the callback)")
         return p
 
     # -- identity

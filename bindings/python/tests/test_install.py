@@ -9,6 +9,13 @@ import sys
 from conftest import HERE
 
 
+def test_library_soname():
+    lib = os.environ["GITKV_LIBRARY"]
+    p = subprocess.run(["objdump", "-p", lib], capture_output=True, text=True, check=True)
+    sonames = [line.split()[1] for line in p.stdout.splitlines() if line.split()[:1] == ["SONAME"]]
+    assert sonames == ["libgitkv.so.0"]
+
+
 def test_pip_install_offline(tmp_path):
     src = tmp_path / "src"
     # a copy, so that the build writes nothing into the checkout

@@ -84,3 +84,26 @@ def test_watches_closed_with_repo(backend):
     s = repo.branch()
     repo.close()
     assert w.closed and s.closed
+
+
+def test_a_callback_reading_through_another_store(repo):
+    main = repo.branch()
+    reader = repo.branch("main")  # the writer's store is busy during the call
+    seen = []
+    w = main.watch(lambda b, old, new: seen.append(reader["k"]))
+    main["k"] = b"v1"
+    main["k"] = b"v2"
+    assert seen == [b"v1", b"v2"]
+    busy = []
+
+    def same_store(b, old, new):
+        try:
+            main["k"]
+        except RuntimeError as e:
+            busy.append(str(e))
+
+    w2 = repo.watch(same_store)
+    main["k"] = b"v3"
+    assert busy and "callback" in busy[0]
+    w.close()
+    w2.close()
