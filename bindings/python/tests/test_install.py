@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from conftest import HERE
 
 
@@ -47,3 +49,25 @@ def test_pip_install_offline(tmp_path):
                        env=env, cwd=tmp_path, timeout=60)
     if p.returncode != 0:
         assert "libgitkv.so" in p.stderr and "GITKV_LIBRARY" in p.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("GKV_BUILD_DIR"), reason="needs the meson build (meson test sets it)")
+def test_the_installed_library_is_found(tmp_path):
+    dest = tmp_path / "dest"
+    p = subprocess.run(["meson", "install", "-C", os.environ["GKV_BUILD_DIR"], "--no-rebuild",
+                        "--destdir", str(dest), "--quiet"], capture_output=True, text=True,
+                       timeout=240)
+    assert p.returncode == 0, p.stdout + p.stderr
+    libs = list(dest.rglob("libgitkv.so.0"))
+    assert len(libs) == 1
+    env = dict(os.environ)
+    env.pop("GITKV_LIBRARY", None)
+    env["LD_LIBRARY_PATH"] = str(libs[0].parent)  # as ldconfig would find it
+    env["PYTHONPATH"] = str(HERE.parent)
+    code = ("import gitkv; r = gitkv.Repo.open('mem:'); s = r.branch(); s['a'] = b'1';"
+            "assert s['a'] == b'1';"
+            "print([l.split()[-1] for l in open('/proc/self/maps') if 'libgitkv' in l][0])")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip().startswith(str(dest))
