@@ -18,7 +18,6 @@ Only the core loop is timed, in every program.
 """
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -147,7 +146,6 @@ def main():
     ap.add_argument("--backends", default="mem,lmdb,git")
     a = ap.parse_args()
     backends = a.backends.split(",")
-    rows = []  # (workload, peer, binding_s, pygit2_s, c_s, ops)
     res = {}
 
     def add(key, v):

@@ -28,7 +28,7 @@ from .errors import (Ambiguous, AuthError, Conflict, Corrupt, Error, Exists, Ful
                      StorageIOError, TooLarge, Unsupported, UserAbort)
 from .merge import CONFLICT, PASS, MergeFn, MergeOptions
 from .repo import Branches, Config, Durability, Remotes, Repo
-from .store import Info as CommitInfo, Store, Strategy, Transaction
+from .store import CommitInfo, Store, Strategy, Transaction
 from .sync import FetchResult, Progress, PullStrategy, Stage
 from .tree import Entry, Kind, Tree, check_object
 from .watch import Watch

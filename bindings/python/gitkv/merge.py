@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from ctypes import c_void_p, memmove, string_at
-from typing import Callable, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Callable, List, Mapping, Optional, Tuple, Union
 
 from . import _lib
 from ._lib import lib
@@ -151,4 +151,4 @@ def conflict_error(rc: int, conflicts: Optional[int]) -> Exception:
         lib.gkv_conflicts_free(conflicts)
 
 
-__all__ = ["MergeFn", "MergeOptions", "PASS", "CONFLICT", "Dict"]
+__all__ = ["MergeFn", "MergeOptions", "PASS", "CONFLICT"]

@@ -10,14 +10,14 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from . import _lib
 from ._lib import Buf, GcResult, Oid as _COid, OidArray, RepoStats, StrArray, lib
-from ._util import (ClosedError, Handle, Oid, Path, c_oid, dec, enc, fail, has_pending, oid_of,
+from ._util import (Handle, Oid, Path, c_oid, dec, enc, fail, has_pending, oid_of,
                     oid_ptr, reraise, stash, take_buf, take_strarray)
 from .commit import Commit, CSignature, ReflogEntry, SignatureLike, read_commit, read_signature
 from .diff import Change, read_diff
 from .errors import NotFound, make
 from .merge import MergeCallback, MergeFn, MergeOptions, as_options, conflict_error
-from .store import Info, Store, make_info
-from .sync import FetchResult, ProgressCallback, PullStrategy, SyncOptions, read_fetch_result, sync_options
+from .store import Store, make_info
+from .sync import FetchResult, ProgressCallback, PullStrategy, read_fetch_result, sync_options
 from .tree import Tree
 from .watch import Watch, branch_trampoline, path_trampoline
 
@@ -867,4 +867,4 @@ def _log_iter(repo: Repo, walk: _Walk, path: Optional[bytes], limit: Optional[in
         walk.close()
 
 
-__all__ = ["Repo", "Branches", "Config", "Remotes", "Durability", "ClosedError", "Info"]
+__all__ = ["Repo", "Branches", "Config", "Remotes", "Durability"]

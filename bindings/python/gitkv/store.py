@@ -11,7 +11,6 @@ from . import _lib
 from ._lib import Buf, Oid as _COid, lib
 from ._util import ClosedError, Handle, Oid, Path, dec, enc, fail, has_pending, oid_of, reraise, take_buf, value_bytes
 from .commit import Commit, CSignature, SignatureLike
-from .diff import Change
 from .errors import Conflict, make
 from .merge import MergeCallback, MergeFn, MergeOptions, as_options, read_conflicts
 from .tree import Kind, Tree, read_list, reader
@@ -35,7 +34,7 @@ class Strategy(enum.IntEnum):
     MERGE = 2      #: three-way merge of the transaction's changes into the new head
 
 
-class Info(Handle):
+class CommitInfo(Handle):
     """Commit information, made once and given to many writes (``info=``):
     message, and author and committer as Signature or (name, email[,
     time[, offset]]) (unset: the repo's author, dated now)."""
@@ -62,12 +61,12 @@ class Info(Handle):
 
 
 def make_info(message: Optional[str], author: Optional[SignatureLike],
-              committer: Optional[SignatureLike]) -> Optional[Info]:
+              committer: Optional[SignatureLike]) -> Optional[CommitInfo]:
     if message is None and author is None and committer is None:
         return None
     if message is None:
         message = "update\n"
-    return Info(message, author, committer)
+    return CommitInfo(message, author, committer)
 
 
 class Store(Handle):
@@ -252,7 +251,7 @@ class Store(Handle):
     # -- writes: one commit each
     def _write(self, fn: Callable[..., int], *args: Any, message: Optional[str],
                author: Optional[SignatureLike], committer: Optional[SignatureLike],
-               info: Optional[Info] = None) -> Oid:
+               info: Optional[CommitInfo] = None) -> Oid:
         own = None
         if info is None:
             info = own = make_info(message, author, committer)
@@ -285,7 +284,7 @@ class Store(Handle):
 
     def set(self, path: Path, value: Any, *, message: Optional[str] = None,
             author: Optional[SignatureLike] = None,
-            committer: Optional[SignatureLike] = None, info: Optional[Info] = None) -> Oid:
+            committer: Optional[SignatureLike] = None, info: Optional[CommitInfo] = None) -> Oid:
         """Store value (bytes, or str as UTF-8) at path: one commit. Returns
         the new head (unchanged if the value was already there). message,
         author, committer describe the commit; or info, a CommitInfo made
@@ -299,7 +298,7 @@ class Store(Handle):
 
     def remove(self, path: Path, *, message: Optional[str] = None,
                author: Optional[SignatureLike] = None,
-               committer: Optional[SignatureLike] = None, info: Optional[Info] = None) -> Oid:
+               committer: Optional[SignatureLike] = None, info: Optional[CommitInfo] = None) -> Oid:
         """Remove path (a value or a whole directory): one commit. NotFound
         (a KeyError) when nothing is there."""
         return self._write(lib.gkv_store_remove, enc(path), message=message, author=author,
@@ -307,7 +306,7 @@ class Store(Handle):
 
     def set_tree(self, path: Path, tree: Tree, *, message: Optional[str] = None,
                  author: Optional[SignatureLike] = None,
-                 committer: Optional[SignatureLike] = None, info: Optional[Info] = None) -> Oid:
+                 committer: Optional[SignatureLike] = None, info: Optional[CommitInfo] = None) -> Oid:
         """Put tree at path ("" replaces the whole tree): one commit."""
         return self._write(lib.gkv_store_set_tree, enc(path), tree._p(), message=message,
                            author=author, committer=committer, info=info)
@@ -315,7 +314,7 @@ class Store(Handle):
     def test_and_set(self, path: Path, expected: Optional[bytes], new: Optional[bytes], *,
                      message: Optional[str] = None, author: Optional[SignatureLike] = None,
                      committer: Optional[SignatureLike] = None,
-                     info: Optional[Info] = None) -> Oid:
+                     info: Optional[CommitInfo] = None) -> Oid:
         """Set path to new (None: remove it) only if it holds expected (None:
         nothing there). Conflict when it does not; nothing is written then."""
         bufs = []
@@ -514,4 +513,4 @@ class Transaction(Handle):
         return f"<gitkv.Transaction strategy={self.strategy.name}{' done' if self._done else ''}>"
 
 
-__all__ = ["Store", "Transaction", "Strategy", "Change"]
+__all__ = ["Store", "Transaction", "Strategy", "CommitInfo"]

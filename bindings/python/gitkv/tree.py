@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import enum
-from ctypes import byref, c_int, c_size_t, c_uint64, c_void_p, string_at
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, List, NamedTuple, Optional, Tuple
+from ctypes import byref, c_int, c_uint64, c_void_p, string_at
+from typing import TYPE_CHECKING, Any, Callable, Iterator, List, NamedTuple, Optional, Tuple
 
 from . import _lib
 from ._lib import Buf, Oid as _COid, lib
-from ._util import Handle, Oid, Path, dec, enc, fail, oid_of, oid_ptr, reraise, stash, take_buf, value_bytes
+from ._util import Handle, Oid, Path, dec, enc, fail, oid_of, oid_ptr, stash, take_buf, value_bytes
 from .diff import Change, read_diff
-from .errors import InvalidArgument, make
+from .errors import make
 
 if TYPE_CHECKING:
     from .repo import Repo
@@ -286,4 +286,4 @@ def check_object(kind: int, data: bytes) -> None:
         raise make(rc)
 
 
-__all__ = ["Kind", "Entry", "Tree", "check_object", "InvalidArgument", "reraise"]
+__all__ = ["Kind", "Entry", "Tree", "check_object"]

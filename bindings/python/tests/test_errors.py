@@ -3,7 +3,6 @@ message; bad input is refused and changes nothing; the binding declares
 every function of the public headers."""
 
 import re
-from pathlib import Path
 
 import pytest
 

@@ -3,8 +3,6 @@ store belongs to one thread at a time, so each thread opens its own."""
 
 import threading
 
-import pytest
-
 import gitkv
 
 N_THREADS = 4
