@@ -551,6 +551,7 @@ class Repo(Handle):
         finally:
             if info is not None:
                 info.close()
+            _close_made(opts, merge)
         if rc:
             reraise()
             raise conflict_error(rc, conflicts.value)
@@ -574,6 +575,7 @@ class Repo(Handle):
         finally:
             if info is not None:
                 info.close()
+            _close_made(opts, merge)
         if rc:
             reraise()
             raise conflict_error(rc, conflicts.value)
@@ -585,8 +587,11 @@ class Repo(Handle):
         opts = as_options(merge)
         out = c_void_p()
         conflicts = c_void_p()
-        rc = lib.gkv_merge_trees(byref(out), byref(conflicts), base._p() if base else None,
-                                 ours._p(), theirs._p(), opts._p() if opts else None)
+        try:
+            rc = lib.gkv_merge_trees(byref(out), byref(conflicts), base._p() if base else None,
+                                     ours._p(), theirs._p(), opts._p() if opts else None)
+        finally:
+            _close_made(opts, merge)
         if rc:
             reraise()
             raise conflict_error(rc, conflicts.value)
@@ -721,6 +726,7 @@ class Repo(Handle):
         finally:
             if sopts is not None:
                 sopts.close()
+            _close_made(mopts, merge)
         if rc:
             reraise()
             raise conflict_error(rc, conflicts.value)
@@ -762,6 +768,12 @@ class Repo(Handle):
         if self.closed:
             return f"<gitkv.Repo {self.uri!r} closed>"
         return f"<gitkv.Repo {self.uri!r} backend={self.backend}>"
+
+
+def _close_made(opts: Optional[MergeOptions], given: object) -> None:
+    """Free merge options made here from a MergeFn or a callback."""
+    if opts is not None and opts is not given:
+        opts.close()
 
 
 def _work_cb(fn: Optional[Callable[[int, int], object]]):

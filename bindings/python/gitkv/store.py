@@ -398,6 +398,7 @@ class Transaction(Handle):
         self.committer = committer
         self.head: Optional[Oid] = None
         self._merge = as_options(merge)  # kept alive: the txn keeps its callback
+        self._made_merge = self._merge if self._merge is not merge else None
         if self._merge is not None:
             rc = lib.gkv_txn_set_merge_options(ptr, self._merge._p())
             if rc:
@@ -508,6 +509,13 @@ class Transaction(Handle):
             return
         if not self._done:
             self.commit()
+
+    def close(self) -> None:
+        """Free the transaction (rolled back if not committed)."""
+        super().close()
+        made = getattr(self, "_made_merge", None)
+        if made is not None:
+            made.close()
 
     def __repr__(self) -> str:
         return f"<gitkv.Transaction strategy={self.strategy.name}{' done' if self._done else ''}>"
