@@ -114,3 +114,23 @@ def test_closing_a_repo_frees_its_children_first():
         w = repo.watch(lambda *a: None)
         repo.close()  # transaction, trees, store, watch, then the repo
         assert tx.closed and t.closed and s.closed and w.closed
+
+
+def test_callbacks_do_not_leak():
+    with gitkv.Repo.open("mem:") as repo:
+        base = repo.empty_tree().set("v", b"base")
+        ours = base.set("v", b"ours" * 50)
+        theirs = base.set("v", b"theirs" * 50)
+        opts = gitkv.MergeOptions(callback=lambda p, b, o, t: o + t)  # result malloc'd here, freed by C
+
+        def merge():
+            with repo.merge_trees(base, ours, theirs, merge=opts) as t:
+                assert t["v"].startswith(b"ours")
+            with repo.branch() as s:
+                try:
+                    s.read("absent", lambda piece: None)
+                except KeyError:
+                    pass
+
+        bounded(merge, 2_000 if SANITIZED else 20_000, 4 * MIB)
+        opts.close()
