@@ -129,6 +129,15 @@ def test_sync_errors(tmp_path):
         assert list(repo.remotes) == []
 
 
+def test_known_hosts_option(tmp_path):
+    from gitkv.sync import SyncOptions
+    with pytest.raises(gitkv.NotFound):
+        SyncOptions(known_hosts=str(tmp_path / "none"))
+    kh = tmp_path / "known_hosts"
+    kh.write_text("")
+    SyncOptions(known_hosts=str(kh)).close()
+
+
 def test_copy_between_stores(tmp_path):
     head = seed(f"lmdb:{tmp_path / 'src'}")
     with gitkv.Repo.open(f"lmdb:{tmp_path / 'src'}") as src, gitkv.Repo.open("mem:") as dst:
