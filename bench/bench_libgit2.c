@@ -10,6 +10,14 @@
  *   bench-libgit2 w4 DIR         count the commits of main; merge base of a and b
  *   bench-libgit2 hashfloor DIR  hash, and nothing else, every object main's commits
  *                                made over their first parents (W2's floor)
+ *   bench-libgit2 init           git_libgit2_init and nothing else (LIST's floor of a
+ *                                process that uses libgit2)
+ *   bench-libgit2 lstree DIR TREEISH [-r]
+ *                                print the names under a tree, one level or (-r) every
+ *                                path that is not a directory (LIST's floor: libgit2's
+ *                                own tree read)
+ *   bench-libgit2 diff DIR A B   print "OP PATH" for each path that differs between the
+ *                                trees of commits A and B, no rename detection (LIST)
  *
  * Only the core loop is timed here (core_s); run.py times the whole process.
  */
@@ -396,11 +404,100 @@ static void cmd_hashfloor(const char *dir)
 	git_repository_free(repo);
 }
 
+/* ---- LIST: listings, as kvctl tree, list and diff print them ---- */
+
+static int print_entry(const char *root, const git_tree_entry *e, void *payload)
+{
+	(void)payload;
+	if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+		return 0;
+	fputs(root, stdout);
+	fputs(git_tree_entry_name(e), stdout);
+	putchar('\n');
+	return 0;
+}
+
+static git_tree *tree_of(git_repository *repo, const char *spec)
+{
+	git_object *obj;
+	git_tree *tree;
+
+	check(git_revparse_single(&obj, repo, spec), spec);
+	check(git_object_peel((git_object **)&tree, obj, GIT_OBJECT_TREE), "peel to a tree");
+	git_object_free(obj);
+	return tree;
+}
+
+static void cmd_lstree(const char *dir, const char *spec, int recursive)
+{
+	git_repository *repo;
+	git_tree *tree;
+
+	check(git_repository_open_bare(&repo, dir), "open");
+	tree = tree_of(repo, spec);
+	if (recursive) {
+		check(git_tree_walk(tree, GIT_TREEWALK_PRE, print_entry, NULL), "walk");
+	} else {
+		for (size_t i = 0; i < git_tree_entrycount(tree); i++)
+			puts(git_tree_entry_name(git_tree_entry_byindex(tree, i)));
+	}
+	git_tree_free(tree);
+	git_repository_free(repo);
+}
+
+static void cmd_diff(const char *dir, const char *a, const char *b)
+{
+	static const char ops[] = " ADM";
+	git_diff_options opts;
+	git_repository *repo;
+	git_tree *ta, *tb;
+	git_diff *diff;
+
+	check(git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION), "diff options");
+	check(git_repository_open_bare(&repo, dir), "open");
+	ta = tree_of(repo, a);
+	tb = tree_of(repo, b);
+	check(git_diff_tree_to_tree(&diff, repo, ta, tb, &opts), "diff");
+	for (size_t i = 0; i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		int op = d->status == GIT_DELTA_ADDED ? 1 : d->status == GIT_DELTA_DELETED ? 2 : 3;
+
+		printf("%c %s\n", ops[op], op == 2 ? d->old_file.path : d->new_file.path);
+	}
+	git_diff_free(diff);
+	git_tree_free(ta);
+	git_tree_free(tb);
+	git_repository_free(repo);
+}
+
+/* The LIST commands, which take names rather than numbers: 1 if argv was one. */
+static int list_cmd(int argc, char **argv)
+{
+	if (argc == 2 && !strcmp(argv[1], "init")) {
+		git_libgit2_init();
+		git_libgit2_shutdown();
+		return 1;
+	}
+	if (argc < 4 || (strcmp(argv[1], "lstree") && strcmp(argv[1], "diff")))
+		return 0;
+	git_libgit2_init();
+	if (!strcmp(argv[1], "lstree") && (argc == 4 || (argc == 5 && !strcmp(argv[4], "-r"))))
+		cmd_lstree(argv[2], argv[3], argc == 5);
+	else if (!strcmp(argv[1], "diff") && argc == 5)
+		cmd_diff(argv[2], argv[3], argv[4]);
+	else
+		bench_die("bad command or arguments: %s", argv[1]);
+	git_libgit2_shutdown();
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t num[2] = { 0, 0 };
 	int i, nnum = 0;
 
+	if (list_cmd(argc, argv))
+		return 0;
 	if (argc < 3)
 		bench_die("usage: bench-libgit2 w1|w2|w3|w4|hashfloor DIR [numbers]");
 	for (i = 3; i < argc; i++) {

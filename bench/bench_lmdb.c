@@ -7,6 +7,10 @@
  *   bench-lmdb w3 DIR N R        R gets of random keys (values checked)
  *   bench-lmdb w2obj DIR N0 U    W2's objects by id: the floor of a store
  *                                that keeps git objects in LMDB (below)
+ *   bench-lmdb objects DIR       read the objects whose ids (hex, one a line) come
+ *                                on stdin from gitkv's lmdb store DIR, in one read
+ *                                transaction, every byte touched (LIST's floor: what
+ *                                reading those records costs in that layout)
  * Options: --nosync (MDB_NOSYNC: no fsync at commit); --log (w2obj: the
  * objects of a commit in one appended record, found through an id index);
  * --writemap (w2obj: MDB_WRITEMAP, as gitkv's mapped level).
@@ -439,11 +443,56 @@ static void cmd_w2obj(const char *dir, uint64_t n0, uint64_t u, int nosync, int 
 	free(w);
 }
 
+/* LIST's floor: the records of a gitkv lmdb store (databases "objects",
+ * and "commits" where there is one), by id. */
+static void cmd_objects(const char *dir)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi objs, commits;
+	int have_commits;
+	char line[128];
+	uint64_t n = 0, bytes = 0, sum = 0;
+
+	check(mdb_env_create(&env), "mdb_env_create");
+	check(mdb_env_set_maxdbs(env, 8), "mdb_env_set_maxdbs");
+	check(mdb_env_open(env, dir, MDB_RDONLY, 0644), dir);
+	check(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), "mdb_txn_begin");
+	check(mdb_dbi_open(txn, "objects", 0, &objs), "objects");
+	have_commits = mdb_dbi_open(txn, "commits", 0, &commits) == 0;
+	while (fgets(line, sizeof(line), stdin)) {
+		unsigned char id[20];
+		MDB_val k = {20, id}, v;
+		int rc;
+
+		for (int i = 0; i < 20; i++)
+			if (sscanf(line + 2 * i, "%2hhx", &id[i]) != 1)
+				bench_die("not an id: %s", line);
+		rc = mdb_get(txn, objs, &k, &v);
+		if (rc == MDB_NOTFOUND && have_commits)
+			rc = mdb_get(txn, commits, &k, &v);
+		check(rc, "mdb_get");
+		for (size_t i = 0; i < v.mv_size; i++)
+			sum += ((const unsigned char *)v.mv_data)[i];
+		bytes += v.mv_size;
+		n++;
+	}
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	bench_report_num("objects", (double)n);
+	bench_report_num("bytes", (double)bytes);
+	bench_report_num("sum", (double)sum);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t num[2] = { 0, 0 };
 	int i, nnum = 0, nosync = 0, use_log = 0, writemap = 0;
 
+	if (argc == 3 && !strcmp(argv[1], "objects")) {
+		cmd_objects(argv[2]);
+		return 0;
+	}
 	if (argc < 3)
 		bench_die("usage: bench-lmdb w1|w2|w3|w2obj DIR numbers [--nosync] [--log] [--writemap]");
 	for (i = 3; i < argc; i++) {

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Run the workloads of bench/README.md (W1 bulk, W2 commit-per-write,
-W3 random reads, W4 history, W6 scale; W5 sync when asked for, in w5.py) on
+W3 random reads, W4 history, W6 scale; W5 sync and LIST listings when asked
+for, in w5.py and listing.py) on
 gitkv (mem, lmdb durable, lmdb no-sync, git) and on the peers, in one run,
 and print one table.
 
     bench/run.py --bindir BUILD/bench [--size small|full] [--out DIR] [--reps N]
     bench/run.py --bindir BUILD/bench --only W5 [--w5-repo BARE_REPO] [--kvctl PATH]
+    bench/run.py --bindir BUILD/bench --only LIST [--list-repo REPO] [--list-lmdb DIR]
 
 Every measured process is timed whole (spawn to exit, with its peak RSS from
 wait4) and reports the time of its core loop measured inside it. For the git
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 
+import listing
 import w5
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -144,6 +147,7 @@ class Bench:
             if stdin:
                 fi.close()
         maxrss = ru.ru_maxrss
+        self.last_cpu = ru.ru_utime + ru.ru_stime  # the command's CPU time (time waits for it)
         if TIME:
             with open(rssf) as f:
                 last = f.read().split()
@@ -767,7 +771,8 @@ class Bench:
 
     def main(self):
         steps = {"W1": self.w1, "W2": self.w2, "W3": self.w3, "W4": self.w4, "W6": self.w6,
-                 "W5": lambda: w5.run(self, Failure, Unavailable, PYTHON)}
+                 "W5": lambda: w5.run(self, Failure, Unavailable, PYTHON),
+                 "LIST": lambda: listing.run(self, Failure, Unavailable)}
         self.touch_probe("start")
         for name in self.args.only.split(","):
             try:
@@ -857,6 +862,8 @@ def ratios(bench, row):
     """gitkv / peer for a peer row: each backend's core ops/s over the peer's."""
     if row["workload"].startswith("W5"):  # time and RSS ratios, not speeds
         return w5.ratios(bench, row)
+    if row["workload"].startswith("LIST"):
+        return listing.ratios(bench, row)
     if row["system"].startswith("gitkv") or rate(row) is None:
         return ""
     parts = []
@@ -1028,6 +1035,7 @@ def main():
     ap.add_argument("--out", help="directory for results.json and results.md")
     ap.add_argument("--tmp", default=None, help="parent of the scratch directory")
     w5.add_args(ap)
+    listing.add_args(ap)
     args = ap.parse_args()
     bench = Bench(args)
     try:
@@ -1043,9 +1051,9 @@ def main():
     if res:
         print("Targets (core-loop speed of gitkv over the peer's):")
         print(render_targets(res))
-    res5 = w5.targets(bench)
+    res5 = w5.targets(bench) + listing.targets(bench)
     if res5:
-        print("W5 targets (gitkv's wall time and peak RSS over git's):")
+        print("W5 and LIST targets (kvctl's wall time and peak RSS over git's):")
         print(w5.render_targets(res5))
     print("\nsize %s, %.0f s in all; wall = whole process, core = loop timed inside it"
           % (args.size, bench.elapsed))
@@ -1059,7 +1067,8 @@ def main():
                                     for t, s, x, g, m, p in res]
                            + [dict(target=t, system=s, ratio=x, goal=g, met=m, peer=p,
                                    at_most=True) for t, s, x, g, m, p in res5],
-                           w5=getattr(bench, "w5_info", None)), f, indent=1)
+                           w5=getattr(bench, "w5_info", None),
+                           listing=getattr(bench, "list_info", None)), f, indent=1)
         with open(os.path.join(args.out, "results.md"), "w") as f:
             f.write(render_md(head, lines) + "\n\n" + probe_line(bench) + "\n\n"
                     + render_targets(res) + "\n" + (w5.render_targets(res5) + "\n" if res5 else ""))

@@ -3,8 +3,8 @@
  * on it: `diff FROM TO` and `revert COMMIT`. `watch` (cmd_watch.c) prints
  * the same lines for each new head.
  *
- * The comparison reads names, kinds and ids only (gkv_tree_walk and
- * gkv_tree_entry), never a value: two versions of a value are the same
+ * The comparison reads names, kinds and ids only (gkv_tree_walk, a
+ * directory at a time), never a value: two versions of a value are the same
  * when their blob ids and kinds are, whatever their size, and a
  * directory whose tree id did not change is skipped whole. A path that
  * is a value on one side and a directory on the other is a D of the
@@ -48,15 +48,154 @@ static int change_cmp(const void *a, const void *b)
 	return strcmp(((const struct kv_change *)a)->path, ((const struct kv_change *)b)->path);
 }
 
-/* One side of the comparison: walking `from`, looking each entry up in
- * `other`. */
-struct side {
-	gkv_tree *other;
-	int added; /* walking the new tree: entries missing from old are A */
-	struct kv_changes *out;
+/* One entry of a directory: its name, kind and id. */
+struct dent {
+	char *name;
+	gkv_kind kind;
+	gkv_oid id;
 };
 
-/* What path names in tree: its kind (NONE for nothing) and id. */
+/* One directory's entries (gkv_tree_walk, one level). */
+struct level {
+	struct dent *v;
+	size_t n, cap;
+	size_t skip; /* the length of the directory's path and its '/' */
+};
+
+static void level_free(struct level *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+}
+
+static int level_add(const char *path, gkv_kind kind, const gkv_oid *id, void *payload)
+{
+	struct level *l = payload;
+	struct dent *v;
+
+	if (strlen(path) <= l->skip) /* the directory itself */
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+
+		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
+			return GKV_E_NOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	if ((l->v[l->n].name = strdup(path + l->skip)) == NULL)
+		return GKV_E_NOMEM;
+	l->v[l->n].kind = kind;
+	l->v[l->n++].id = *id;
+	return kind == GKV_KIND_DIR ? GKV_WALK_SKIP : 0;
+}
+
+static int dent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
+}
+
+/* The entries of the directory at path in tree, sorted by name (bytes). */
+static int level_read(struct level *l, gkv_tree *tree, const char *path)
+{
+	int rc;
+
+	l->skip = *path ? strlen(path) + 1 : 0;
+	if ((rc = gkv_tree_walk(tree, path, 1, level_add, l)) < 0)
+		return rc;
+	if (l->n)
+		qsort(l->v, l->n, sizeof(l->v[0]), dent_cmp);
+	return 0;
+}
+
+/* Every value under path in tree (a directory) reported as op. */
+struct all_under {
+	struct kv_changes *out;
+	char op;
+};
+
+static int add_one(const char *path, gkv_kind kind, const gkv_oid *id, void *payload)
+{
+	struct all_under *a = payload;
+
+	(void)kind;
+	(void)id;
+	return changes_add(a->out, a->op, path);
+}
+
+static int diff_dir(struct kv_changes *out, gkv_tree *old, gkv_tree *new, const char *path);
+
+/*
+ * What is at path on each side (kind NONE: nothing), compared: the same
+ * directory (by id) is skipped whole; a changed directory is compared
+ * name by name; a value on one side and a directory on the other is a D
+ * of the value and an A of each value under the directory (or the
+ * reverse); a value is M when its kind or id changed.
+ */
+static int diff_entry(struct kv_changes *out, gkv_tree *old, gkv_tree *new, const char *path,
+		      gkv_kind ok, const gkv_oid *oid, gkv_kind nk, const gkv_oid *nid)
+{
+	struct all_under all = {out, 'D'};
+	int rc = 0;
+
+	if (ok == GKV_KIND_DIR && nk == GKV_KIND_DIR)
+		return gkv_oid_equal(oid, nid) ? 0 : diff_dir(out, old, new, path);
+	if (ok == GKV_KIND_DIR) {
+		rc = gkv_tree_walk(old, path, 0, add_one, &all);
+		return rc < 0 || nk == GKV_KIND_NONE ? rc : changes_add(out, 'A', path);
+	}
+	if (nk == GKV_KIND_DIR) {
+		if (ok != GKV_KIND_NONE && (rc = changes_add(out, 'D', path)) < 0)
+			return rc;
+		all.op = 'A';
+		return gkv_tree_walk(new, path, 0, add_one, &all);
+	}
+	if (ok == GKV_KIND_NONE)
+		return nk == GKV_KIND_NONE ? 0 : changes_add(out, 'A', path);
+	if (nk == GKV_KIND_NONE)
+		return changes_add(out, 'D', path);
+	return ok != nk || !gkv_oid_equal(oid, nid) ? changes_add(out, 'M', path) : 0;
+}
+
+/* Two versions of the directory at path, joined by name. */
+static int diff_dir(struct kv_changes *out, gkv_tree *old, gkv_tree *new, const char *path)
+{
+	struct level lo = {NULL, 0, 0, 0}, ln = {NULL, 0, 0, 0};
+	size_t i = 0, j = 0, plen = strlen(path);
+	char *child = NULL;
+	int rc;
+
+	if ((rc = level_read(&lo, old, path)) < 0 || (rc = level_read(&ln, new, path)) < 0)
+		goto done;
+	while (rc == 0 && (i < lo.n || j < ln.n)) {
+		int c = i == lo.n ? 1 : j == ln.n ? -1 : strcmp(lo.v[i].name, ln.v[j].name);
+		const struct dent *o = c <= 0 ? &lo.v[i++] : NULL, *n = c >= 0 ? &ln.v[j++] : NULL;
+		const char *name = o ? o->name : n->name;
+		size_t nlen = strlen(name);
+		char *p;
+
+		if ((p = realloc(child, plen + nlen + 2)) == NULL) {
+			rc = GKV_E_NOMEM;
+			break;
+		}
+		child = p;
+		if (plen) {
+			memcpy(p, path, plen);
+			p[plen] = '/';
+		}
+		memcpy(p + (plen ? plen + 1 : 0), name, nlen + 1);
+		rc = diff_entry(out, old, new, child, o ? o->kind : GKV_KIND_NONE, o ? &o->id : NULL,
+				n ? n->kind : GKV_KIND_NONE, n ? &n->id : NULL);
+	}
+done:
+	free(child);
+	level_free(&lo);
+	level_free(&ln);
+	return rc;
+}
+
+/* What path names in tree: its kind (NONE for nothing, or no tree) and id. */
 static int lookup(gkv_kind *kind, gkv_oid *id, gkv_tree *tree, const char *path)
 {
 	int rc;
@@ -72,37 +211,25 @@ static int lookup(gkv_kind *kind, gkv_oid *id, gkv_tree *tree, const char *path)
 	return rc;
 }
 
-static int visit(const char *path, gkv_kind kind, const gkv_oid *id, void *payload)
-{
-	struct side *s = payload;
-	gkv_kind okind;
-	gkv_oid oid;
-	int rc = lookup(&okind, &oid, s->other, path);
-
-	if (rc < 0)
-		return rc;
-	if (kind == GKV_KIND_DIR) /* the same subtree: nothing below changed */
-		return okind == GKV_KIND_DIR && gkv_oid_equal(id, &oid) ? GKV_WALK_SKIP : 0;
-	if (okind == GKV_KIND_NONE || okind == GKV_KIND_DIR)
-		return changes_add(s->out, s->added ? 'A' : 'D', path);
-	/* Present on both sides: reported once, from the new side. */
-	if (s->added && (okind != kind || !gkv_oid_equal(id, &oid)))
-		return changes_add(s->out, 'M', path);
-	return 0;
-}
-
+/*
+ * Both trees are read together, a directory at a time: a directory whose
+ * id is the same on both sides is not read at all, so a diff costs the
+ * directories that changed, and each entry is found by joining the two
+ * listings of its directory, not by a lookup from the root.
+ */
 int kv_diff_trees(struct kv_changes *out, gkv_tree *old, gkv_tree *new, const char *prefix)
 {
-	struct side s = {old, 1, out};
-	int rc = 0;
+	gkv_kind ok, nk;
+	gkv_oid oid, nid;
+	int rc;
 
-	if (new)
-		rc = gkv_tree_walk(new, prefix, 1, visit, &s);
-	if (rc == 0 && old) {
-		s.other = new;
-		s.added = 0;
-		rc = gkv_tree_walk(old, prefix, 1, visit, &s);
+	if ((rc = lookup(&ok, &oid, old, prefix)) < 0 || (rc = lookup(&nk, &nid, new, prefix)) < 0)
+		return rc;
+	if (!*prefix) { /* the roots: an empty tree is no directory */
+		ok = old && !gkv_tree_is_empty(old) ? GKV_KIND_DIR : GKV_KIND_NONE;
+		nk = new && !gkv_tree_is_empty(new) ? GKV_KIND_DIR : GKV_KIND_NONE;
 	}
+	rc = diff_entry(out, old, new, prefix, ok, &oid, nk, &nid);
 	if (rc == 0 && out->n)
 		qsort(out->v, out->n, sizeof(out->v[0]), change_cmp);
 	return rc;

@@ -7,7 +7,8 @@
  * prompt, so that scripts can use them (docs/cli.md, "Sync"):
  * GITKV_USERNAME with GITKV_PASSWORD or GITKV_TOKEN for http(s);
  * --ssh-key / GITKV_SSH_KEY (and GITKV_SSH_PASSPHRASE), else the
- * ssh-agent, for ssh; --ca-file / GITKV_CA_FILE to trust a CA for https.
+ * ssh-agent, for ssh; --ca-file / GITKV_CA_FILE to trust a CA for https;
+ * --known-hosts / GITKV_SSH_KNOWN_HOSTS for the ssh host keys to accept.
  * A password never reaches a message: the userinfo of a URL is masked,
  * and any text equal to a secret kvctl was given is too.
  *
@@ -211,6 +212,7 @@ static int sync_begin(struct sync *s, struct kv_ctx *ctx, const char *remote)
 	const char *user = env("GITKV_USERNAME"), *pw = env("GITKV_PASSWORD");
 	const char *token = env("GITKV_TOKEN");
 	const char *ca = ctx->o.ca_file ? ctx->o.ca_file : env("GITKV_CA_FILE");
+	const char *kh = ctx->o.known_hosts ? ctx->o.known_hosts : env("GITKV_SSH_KNOWN_HOSTS");
 	struct secrets none = {{NULL, NULL, NULL}};
 	int rc;
 
@@ -238,6 +240,11 @@ static int sync_begin(struct sync *s, struct kv_ctx *ctx, const char *remote)
 	if (ca && (rc = gkv_sync_options_set_ca_file(s->opts, ca)) < 0)
 		return kv_api_err(ctx, rc == GKV_E_NOTFOUND ? GKV_E_INVALID : rc, "CA file '%s'",
 				  ca);
+	if (kh && (rc = check_file(ctx, "known_hosts file", kh)) != KV_OK)
+		return rc;
+	if (kh && (rc = gkv_sync_options_set_known_hosts(s->opts, kh)) < 0)
+		return kv_api_err(ctx, rc == GKV_E_NOTFOUND ? GKV_E_INVALID : rc,
+				  "known_hosts file '%s'", kh);
 	if ((rc = gkv_sync_options_set_progress(s->opts, on_progress, s)) < 0)
 		return kv_api_err(ctx, rc, "progress");
 	return KV_OK;

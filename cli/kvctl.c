@@ -31,6 +31,9 @@ static int cmd_help(struct kv_ctx *ctx);
 	"                       of $SSH_AUTH_SOCK\n"                                       \
 	"  --ca-file FILE       https: trust the CA certificates in the PEM FILE\n"        \
 	"                       too (default $GITKV_CA_FILE)\n"                            \
+	"  --known-hosts FILE   ssh: the host's key must be the one FILE gives\n"         \
+	"                       (default $GITKV_SSH_KNOWN_HOSTS, else\n"                  \
+	"                       ~/.ssh/known_hosts, then /etc/ssh/ssh_known_hosts)\n"     \
 	"A transfer shows a progress bar on stderr when stdout is a terminal.\n"          \
 	"Exit 4 when REMOTE cannot be reached, refuses the credentials or sends\n"         \
 	"something bad; the error names REMOTE, never a password.\n"                       \
@@ -453,7 +456,8 @@ enum opt_id {
 	O_FORCE,
 	O_STRATEGY,
 	O_SSH_KEY,
-	O_CA_FILE
+	O_CA_FILE,
+	O_KNOWN_HOSTS
 };
 
 struct optdef {
@@ -480,6 +484,7 @@ static const struct optdef optdefs[] = {
     {0, "strategy", 1, KV_OPT_STRATEGY, O_STRATEGY},
     {0, "ssh-key", 1, KV_OPT_SYNC, O_SSH_KEY},
     {0, "ca-file", 1, KV_OPT_SYNC, O_CA_FILE},
+    {0, "known-hosts", 1, KV_OPT_SYNC, O_KNOWN_HOSTS},
 };
 
 static void apply(struct kv_opts *o, enum opt_id id, const char *val)
@@ -529,6 +534,9 @@ static void apply(struct kv_opts *o, enum opt_id id, const char *val)
 		break;
 	case O_CA_FILE:
 		o->ca_file = val;
+		break;
+	case O_KNOWN_HOSTS:
+		o->known_hosts = val;
 		break;
 	}
 }

@@ -33,6 +33,7 @@ struct kv_opts {
 	const char *strategy; /* pull --strategy */
 	const char *ssh_key;  /* --ssh-key FILE (sync commands) */
 	const char *ca_file;  /* --ca-file FILE (sync commands) */
+	const char *known_hosts; /* --known-hosts FILE (sync commands) */
 	int json;
 	int nul;   /* -z: names raw, each ended by a NUL */
 	int force; /* --force */

@@ -75,7 +75,9 @@ void kv_print_name(struct kv_ctx *ctx, const char *name, const char *suffix)
 		return;
 	}
 	if (!any_needs_quote(name) && !any_needs_quote(suffix)) {
-		fprintf(f, "%s%s\n", name, suffix);
+		fputs(name, f); /* not fprintf: a listing prints one per entry */
+		fputs(suffix, f);
+		putc('\n', f);
 		return;
 	}
 	putc('"', f);

@@ -8,8 +8,8 @@ set -euo pipefail
 # libmicrohttpd, md4c (+ its HTML renderer), chromium and wrk: examples/canopy,
 # its screenshot test and its benchmark.
 pkgs=(build-essential meson ninja-build pkg-config libgit2-dev liblmdb-dev zlib1g-dev libssl-dev
-      libcmocka-dev git python3-pytest python3-pygit2 lmdb-utils groff-base
-      lighttpd lighttpd-mod-openssl openssl openssh-server openssh-client
+      libcmocka-dev git python3-pytest python3-pygit2 python3-setuptools python3-pip lmdb-utils
+      groff-base lighttpd lighttpd-mod-openssl openssl openssh-server openssh-client
       libmicrohttpd-dev libmd4c-dev libmd4c-html0-dev chromium wrk)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -9,9 +9,12 @@
  */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "git_int.h"
+#include "known_hosts.h"
 #include "util.h"
 
 /* A credential callback asked more often than this has seen every
@@ -51,19 +54,68 @@ static int credentials(git_credential **out, const char *url, const char *user_f
 	return GIT_EAUTH;
 }
 
+/* The port of an ssh:// URL, 22 for any other form. */
+static int ssh_port(const char *url)
+{
+	const char *p = strstr(url, "://"), *end, *colon;
+
+	if (!p || strncasecmp(url, "ssh", 3) != 0)
+		return 22;
+	p += 3;
+	end = p + strcspn(p, "/");
+	for (const char *at = p; at < end; at++)
+		if (*at == '@')
+			p = at + 1;
+	if (*p == '[' && (colon = memchr(p, ']', (size_t)(end - p))) != NULL)
+		p = colon + 1;
+	colon = memchr(p, ':', (size_t)(end - p));
+	return colon && colon + 1 < end ? atoi(colon + 1) : 22;
+}
+
+/* The ssh host's key against the known_hosts files: GKV_KNOWN_HOST_*. */
+static int ssh_known(const gkv__wire_op *op, const git_cert_hostkey *k, const char *host,
+    int port, const char **file)
+{
+	static char user_file[4096];
+	const char *home = getenv("HOME");
+	int r;
+
+	if (!(k->type & GIT_CERT_SSH_RAW) || !k->hostkey || !host)
+		return GKV_KNOWN_HOST_UNKNOWN;
+	if (op->opts && op->opts->known_hosts) {
+		*file = op->opts->known_hosts;
+		return gkv__known_hosts_check(*file, host, port, (const unsigned char *)k->hostkey,
+		    k->hostkey_len);
+	}
+	snprintf(user_file, sizeof(user_file), "%s/.ssh/known_hosts", home ? home : "");
+	*file = user_file;
+	r = gkv__known_hosts_check(user_file, host, port, (const unsigned char *)k->hostkey,
+	    k->hostkey_len);
+	if (r == GKV_KNOWN_HOST_UNKNOWN)
+		r = gkv__known_hosts_check("/etc/ssh/ssh_known_hosts", host, port,
+		    (const unsigned char *)k->hostkey, k->hostkey_len);
+	return r;
+}
+
 static int certificate(git_cert *cert, int valid, const char *host, void *payload)
 {
 	gkv__wire_op *op = payload;
 	const gkv_sync_options *o = op->opts;
+	const char *file = NULL;
 	char fp[65] = "";
-	int ssh = cert->cert_type == GIT_CERT_HOSTKEY_LIBSSH2;
+	int ssh = cert->cert_type == GIT_CERT_HOSTKEY_LIBSSH2, known = GKV_KNOWN_HOST_OK;
+	int port = ssh_port(op->url_shown);
 
 	if (ssh) {
 		const git_cert_hostkey *k = (const git_cert_hostkey *)cert;
 		if (k->type & GIT_CERT_SSH_SHA256)
 			for (int i = 0; i < 32; i++)
 				snprintf(fp + 2 * i, 3, "%02x", k->hash_sha256[i]);
-		valid = 0; /* libgit2 does not check the key itself */
+		if ((known = ssh_known(op, k, host, port, &file)) < 0) {
+			gkv__wire_op_fail(op, known);
+			return GIT_ECERTIFICATE;
+		}
+		valid = known == GKV_KNOWN_HOST_OK; /* libgit2 does not check the key */
 	}
 	if (o && o->cert_check) {
 		if (o->cert_check(valid, host ? host : "", ssh ? fp : NULL, o->cert_payload) == 0)
@@ -73,10 +125,25 @@ static int certificate(git_cert *cert, int valid, const char *host, void *payloa
 		    host ? host : ""));
 		return GIT_ECERTIFICATE;
 	}
-	if (ssh || valid)
+	if (valid)
 		return 0;
-	gkv__wire_op_fail(op, gkv__error(GKV_E_AUTH,
-	    "%s: the certificate of %s is not trusted", op->url_shown, host ? host : ""));
+	if (!ssh)
+		gkv__wire_op_fail(op, gkv__error(GKV_E_AUTH,
+		    "%s: the certificate of %s is not trusted", op->url_shown, host ? host : ""));
+	else if (known == GKV_KNOWN_HOST_CHANGED)
+		gkv__wire_op_fail(op, gkv__error(GKV_E_AUTH,
+		    "%s: the host key of %s (SHA-256 %s) is not the one %s gives for it: "
+		    "someone may be in the middle, or the host changed its key", op->url_shown,
+		    host ? host : "", fp, file));
+	else if (known == GKV_KNOWN_HOST_REVOKED)
+		gkv__wire_op_fail(op, gkv__error(GKV_E_AUTH,
+		    "%s: the host key of %s (SHA-256 %s) is revoked in %s", op->url_shown,
+		    host ? host : "", fp, file));
+	else
+		gkv__wire_op_fail(op, gkv__error(GKV_E_AUTH,
+		    "%s: the host %s is not in %s; check its key (SHA-256 %s) and add it, "
+		    "e.g. with ssh-keyscan -p %d %s >> %s", op->url_shown, host ? host : "",
+		    file ? file : "known_hosts", fp, port, host ? host : "", file ? file : "known_hosts"));
 	return GIT_ECERTIFICATE;
 }
 

@@ -39,6 +39,7 @@ void gkv_sync_options_free(gkv_sync_options *opts)
 	free(opts->ssh_private);
 	clear_secret(&opts->ssh_passphrase);
 	free(opts->ca_file);
+	free(opts->known_hosts);
 	free(opts);
 }
 
@@ -127,6 +128,16 @@ int gkv_sync_options_set_ca_file(gkv_sync_options *opts, const char *ca_file)
 	if (stat(ca_file, &st) != 0 || !S_ISREG(st.st_mode))
 		return gkv__error(GKV_E_NOTFOUND, "CA file '%s' not found", ca_file);
 	return replace(&opts->ca_file, ca_file);
+}
+
+int gkv_sync_options_set_known_hosts(gkv_sync_options *opts, const char *file)
+{
+	struct stat st;
+	if (!opts || !file)
+		return gkv__error(GKV_E_INVALID, "gkv_sync_options_set_known_hosts: NULL argument");
+	if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+		return gkv__error(GKV_E_NOTFOUND, "known_hosts file '%s' not found", file);
+	return replace(&opts->known_hosts, file);
 }
 
 int gkv_sync_options_set_cert_check(gkv_sync_options *opts, gkv_sync_cert_cb cb,

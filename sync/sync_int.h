@@ -25,6 +25,7 @@ struct gkv_sync_options {
 	char *ssh_passphrase;
 	int ssh_agent;       /* 1: ask the ssh-agent */
 	char *ca_file;
+	char *known_hosts;   /* NULL: ~/.ssh/known_hosts, then /etc/ssh's */
 	gkv_sync_cert_cb cert_check;
 	void *cert_payload;
 	int force;

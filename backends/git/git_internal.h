@@ -191,8 +191,8 @@ int gkv__git_cache_new(gkv__git_cache **out);
 void gkv__git_cache_free(gkv__git_cache *c);
 
 int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id);
-/* read_stream and read_header: loose objects a buffer at a time, packed
- * ones read whole. */
+/* read_stream: loose objects a buffer at a time, packed ones read whole.
+ * read_header: headers only, packed or loose. */
 int gkv__git_read_stream(gkv_backend *b, const gkv_oid *id, gkv_backend_stream_cb cb,
     void *payload);
 int gkv__git_read_header(uint64_t *size, gkv_otype *type, gkv_backend *b, const gkv_oid *id);
@@ -250,6 +250,17 @@ int gkv__git_pack_foreach(gkv__git *g, int (*cb)(const gkv_oid *id, void *payloa
  */
 int gkv__git_loose_read(void **data, size_t *len, gkv_otype *type, gkv__git *g,
 			const gkv_oid *id);
+
+/*
+ * The type and size of id from a pack's headers alone (git_pack.c): 1 if
+ * a pack of this reader lists it (no rescan), 0 if none does, a negative
+ * code if the packs that list it cannot say (damage; GKV_E_NOMEM).
+ */
+int gkv__git_pack_header(uint64_t *size, gkv_otype *type, gkv__git *g, const gkv_oid *id);
+
+/* The type and size of the loose object id from its first bytes: 1, 0 if
+ * there is no such file, GKV_E_CORRUPT (a bad header) or GKV_E_IO. */
+int gkv__git_loose_header(uint64_t *size, gkv_otype *type, gkv__git *g, const gkv_oid *id);
 
 /* Scan objects/pack again if it changed since the last scan. */
 void gkv__git_packs_refresh(gkv__git *g);

@@ -629,39 +629,62 @@ int gkv__git_read_stream(gkv_backend *b, const gkv_oid *id, gkv_backend_stream_c
 	return rc;
 }
 
-/* The first bytes of a loose object say its type and size; a packed one
- * is read (its size is what the pack's checks allowed). */
-int gkv__git_read_header(uint64_t *size, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+int gkv__git_loose_header(uint64_t *size, gkv_otype *type, gkv__git *g, const gkv_oid *id)
 {
-	gkv__git *g = (gkv__git *)b;
 	unsigned char head[LOOSE_HEAD_MAX], z[512], *nul;
 	char path[PATH_MAX];
 	z_stream zs;
-	void *data;
 	size_t len;
 	ssize_t n;
-	int fd, rc, zrc;
+	int fd, zrc;
 
 	loose_path(path, sizeof(path), g, id);
-	if (gkv__git_pack_has(g, id) != 1 && (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) >= 0) {
-		n = pread(fd, z, sizeof(z), 0);
-		close(fd);
-		memset(&zs, 0, sizeof(zs));
-		if (n <= 0 || inflateInit(&zs) != Z_OK)
-			return loose_damaged(g, id, "unreadable");
-		zs.next_in = z;
-		zs.avail_in = (uInt)n;
-		zs.next_out = head;
-		zs.avail_out = sizeof(head);
-		zrc = inflate(&zs, Z_SYNC_FLUSH);
-		len = sizeof(head) - zs.avail_out;
-		inflateEnd(&zs);
-		if ((zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) ||
-		    !(nul = memchr(head, '\0', len)) ||
-		    !loose_header(type, size, head, (size_t)(nul - head) + 1))
-			return loose_damaged(g, id, "bad header");
-		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return gkv_error_set(GKV_E_IO, "git repository '%s': cannot open '%s': %s", g->path,
+				     path, strerror(errno));
 	}
+	n = pread(fd, z, sizeof(z), 0);
+	close(fd);
+	memset(&zs, 0, sizeof(zs));
+	if (n <= 0 || inflateInit(&zs) != Z_OK)
+		return loose_damaged(g, id, "unreadable");
+	zs.next_in = z;
+	zs.avail_in = (uInt)n;
+	zs.next_out = head;
+	zs.avail_out = sizeof(head);
+	zrc = inflate(&zs, Z_SYNC_FLUSH);
+	len = sizeof(head) - zs.avail_out;
+	inflateEnd(&zs);
+	if ((zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) ||
+	    !(nul = memchr(head, '\0', len)) ||
+	    !loose_header(type, size, head, (size_t)(nul - head) + 1))
+		return loose_damaged(g, id, "bad header");
+	return 1;
+}
+
+/*
+ * Headers only: a packed object's entry header (and, for a delta, the
+ * first bytes of the delta and its bases' headers), as git cat-file
+ * --batch-check reads them; a loose object's first bytes. When the packs
+ * that list the object cannot say (a damaged entry), or no copy is found,
+ * the object is read whole, which finds another copy or says what is
+ * wrong.
+ */
+int gkv__git_read_header(uint64_t *size, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
+{
+	gkv__git *g = (gkv__git *)b;
+	void *data;
+	size_t len;
+	int rc;
+
+	if ((rc = gkv__git_pack_header(size, type, g, id)) == 1)
+		return 0;
+	if (rc == GKV_E_NOMEM)
+		return rc;
+	if (rc == 0 && (rc = gkv__git_loose_header(size, type, g, id)) != 0)
+		return rc < 0 ? rc : 0;
 	if ((rc = gkv__git_read(&data, &len, type, b, id)) < 0)
 		return rc;
 	gkv_backend_data_free(data);

@@ -79,11 +79,14 @@ typedef int (*gkv_sync_progress_cb)(const gkv_sync_progress *p, void *payload);
 
 /**
  * Called when a TLS or SSH host is checked: valid is 1 when the chain was
- * verified against the trusted CAs (TLS) or 0 when it was not, or when the
- * host is an SSH host (whose key libgit2 does not check; fingerprint is
- * then its SHA-256 as 64 hex digits). Return 0 to go on, non-zero to
- * refuse (GKV_E_AUTH). Without a callback, a TLS certificate that is not
- * valid is refused and SSH host keys are accepted.
+ * verified against the trusted CAs (TLS), or when an SSH host's key is
+ * the one the known_hosts file gives for it (see
+ * gkv_sync_options_set_known_hosts), else 0; for an SSH host,
+ * fingerprint is the key's SHA-256 as 64 hex digits (else NULL). Return
+ * 0 to go on, non-zero to refuse (GKV_E_AUTH). Without a callback, a
+ * host that is not valid is refused: a TLS certificate no trusted CA
+ * signed, an SSH host known_hosts does not name, names with another key
+ * (it may be someone in the middle), or names with a key it revoked.
  */
 typedef int (*gkv_sync_cert_cb)(int valid, const char *host, const char *fingerprint,
     void *payload);
@@ -130,6 +133,15 @@ GKV_EXTERN int gkv_sync_options_set_ssh_agent(gkv_sync_options *opts, const char
  * (no such file), GKV_E_ERROR (the file was refused by the TLS library).
  */
 GKV_EXTERN int gkv_sync_options_set_ca_file(gkv_sync_options *opts, const char *ca_file);
+/**
+ * Check SSH hosts against the OpenSSH known_hosts file (plain, wildcard,
+ * negated and hashed host names, "[host]:port" for another port than 22,
+ * @revoked lines) instead of ~/.ssh/known_hosts and then
+ * /etc/ssh/ssh_known_hosts. Errors: GKV_E_INVALID (NULL argument),
+ * GKV_E_NOTFOUND (no such file), GKV_E_NOMEM.
+ */
+GKV_EXTERN int gkv_sync_options_set_known_hosts(gkv_sync_options *opts, const char *file);
+
 /** Check hosts with cb (see gkv_sync_cert_cb). Errors: GKV_E_INVALID (NULL opts). */
 GKV_EXTERN int gkv_sync_options_set_cert_check(gkv_sync_options *opts,
     gkv_sync_cert_cb cb, void *payload);

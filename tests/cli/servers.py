@@ -365,6 +365,13 @@ class SshServer(Server):
         self.host_key = self.root / "host_key"
         self.client_key = self.root / "client_key"
         self.authorized = self.root / "authorized_keys"
+        self.known_hosts = self.root / "known_hosts"
+
+    def known_line(self, key_file=None):
+        """The known_hosts line that names this server with the public key
+        of key_file (default: its own host key)."""
+        kind, blob = Path(f"{key_file or self.host_key}.pub").read_text().split()[:2]
+        return f"[{LOOPBACK}]:{self.port} {kind} {blob}\n"
 
     def prepare(self):
         self.root.mkdir(parents=True, exist_ok=True)
@@ -375,6 +382,7 @@ class SshServer(Server):
                 run(["ssh-keygen", "-q", "-t", "ecdsa", "-b", "256", "-m", "PEM", "-N", "",
                      "-C", "gitkv-test", "-f", key])
         shutil.copyfile(f"{self.client_key}.pub", self.authorized)
+        self.known_hosts.write_text(self.known_line())
         os.chmod(self.authorized, 0o600)
         if os.geteuid() == 0 and not os.path.isdir("/run/sshd"):
             # sshd running as root needs its privilege separation directory.
@@ -479,7 +487,8 @@ def credentials(kind, srv):
         env = {"GITKV_USERNAME": user, "GITKV_PASSWORD": pw}
         return (["--ca-file", str(srv.ca.ca_cert)] if kind == "https" else []), env
     if kind == "ssh":
-        return ["--ssh-key", str(srv.client_key)], dict(SSH_ENV)
+        return (["--ssh-key", str(srv.client_key), "--known-hosts", str(srv.known_hosts)],
+                dict(SSH_ENV))
     return [], {}
 
 

@@ -240,3 +240,60 @@ def test_watch_errors(kv, store):
     kv.fails(2, *store, "watch", "a//b")
     kv.fails(1, *store, "--branch", "nosuch", "watch")
     kv.fails(4, "--store", f"lmdb:{kv.cwd / 'none'}", "watch")
+
+
+def fast_import(gitdir, stream):
+    p = subprocess.run([GIT, "--git-dir", str(gitdir), "fast-import", "--quiet"],
+                       input=stream.encode(), capture_output=True,
+                       env={"PATH": "/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM": "1",
+                            "HOME": str(gitdir)})
+    assert p.returncode == 0, p.stderr.decode()
+
+
+def test_diff_as_git_on_kinds_and_directory_order(kv, tmp_path):
+    """Commits made by git with every kind of entry (values, executables,
+    links, a submodule), names around '/' in order ("a.b", "a", "a/x",
+    "a0"), directories that come, go, turn into values and back, and an
+    unchanged deep directory: kvctl diff between every pair prints what
+    git diff --no-renames --name-status prints, on the repository and on
+    an lmdb clone of it."""
+    repo = tmp_path / "repo.git"
+    assert subprocess.run([GIT, "init", "-q", "--bare", "-b", "main", str(repo)],
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}).returncode == 0
+    files = [
+        # (path, mode, contents) per commit; absent: not there
+        {"a.b": ("100644", "1"), "a/x": ("100644", "2"), "a0": ("100644", "3"),
+         "deep/1/2/3/v": ("100644", "same"), "run": ("100644", "sh"),
+         "ln": ("120000", "target"), "q/r": ("100644", "4")},
+        {"a.b": ("100644", "1"), "a": ("100644", "now a value"), "a0": ("100755", "3"),
+         "deep/1/2/3/v": ("100644", "same"), "run": ("100755", "sh"),
+         "ln": ("100644", "target"), "q/r/s": ("100644", "4"), "sub": ("160000", None)},
+        {"a/x": ("100644", "2"), "a/y/z": ("100644", "5"), "a0": ("100755", "3b"),
+         "deep/1/2/3/v": ("100644", "same"), "ln": ("120000", "elsewhere"),
+         "q": ("100644", "q is a value"), "sub": ("160000", None)},
+    ]
+    stream = []
+    for j, tree in enumerate(files):
+        stream.append("commit refs/heads/main\nmark :%d\n"
+                      "committer T <t@e> %d +0000\ndata 2\nc\n" % (j + 1, 1700000000 + j))
+        if j:
+            stream.append("from :%d\ndeleteall\n" % j)
+        for path, (mode, data) in sorted(tree.items()):
+            if mode == "160000":
+                stream.append("M 160000 %s %s\n" % ("ab" * 20, path))
+            else:
+                stream.append("M %s inline %s\ndata %d\n%s\n" % (mode, path, len(data), data))
+        stream.append("\n")
+    fast_import(repo, "".join(stream))
+    commits = git(repo, "rev-list", "--reverse", "main").decode().split()
+    assert len(commits) == 3
+    lmdb = "lmdb:%s" % (kv.cwd / "clone")
+    kv.ok("--store", lmdb, "clone", str(repo))
+    for a in commits:
+        for b in commits:
+            want = git(repo, "diff", "--no-renames", "--name-status", "-z", a, b).split(b"\0")
+            want = sorted(("M" if op == b"T" else op.decode()) + " " + p.decode()
+                          for op, p in zip(want[0::2], want[1::2]))
+            want = sorted(want, key=lambda l: l[2:].encode())
+            for st in ("git:%s" % repo, lmdb):
+                assert kv.ok("--store", st, "diff", a, b).lines == want, (st, a, b)

@@ -6,6 +6,7 @@ Each exits with its documented status, names the remote on one
 Also `remote add/list/remove`, and git's view of them on a git store.
 """
 
+import shutil
 import socket
 
 import pytest
@@ -119,13 +120,71 @@ def test_ssh_with_an_unknown_key_exits_4(kv, tmp_path, pool):
     GitSide(bare, tmp_path / "g").seed({"a": "1"})
     other = tmp_path / "other_key"
     run(["ssh-keygen", "-q", "-t", "ecdsa", "-m", "PEM", "-N", "", "-f", other])
+    known = {"GITKV_SSH_KNOWN_HOSTS": str(srv.known_hosts)}
     r = kv.fails(4, "--store", f"lmdb:{tmp_path / 's'}", "clone", url, "--ssh-key", str(other),
-                 env={**kv.env, **SSH_ENV})
+                 env={**kv.env, **SSH_ENV, **known})
     assert url in r.err
     assert not (tmp_path / "s").exists()
     # GITKV_SSH_KEY names the right key.
     kv.ok("--store", f"lmdb:{tmp_path / 's'}", "clone", url,
-          env={**kv.env, **SSH_ENV, "GITKV_SSH_KEY": str(srv.client_key)})
+          env={**kv.env, **SSH_ENV, **known, "GITKV_SSH_KEY": str(srv.client_key)})
+
+
+def test_ssh_host_key_must_be_known(kv, tmp_path, pool):
+    """The ssh server's key is checked against known_hosts, as ssh does:
+    a host it does not name, or names with another key, or whose key it
+    revokes, is refused (exit 4) before anything is fetched; hashed names,
+    wildcards, GITKV_SSH_KNOWN_HOSTS and ~/.ssh/known_hosts are honoured."""
+    bare, url, srv = pool.remote("ssh")
+    GitSide(bare, tmp_path / "g").seed({"a": "1"})
+    env = {**kv.env, **SSH_ENV}
+    key = ["--ssh-key", str(srv.client_key)]
+    kh = tmp_path / "known_hosts"
+    store = tmp_path / "s"
+
+    def clone_fails(*why, **extra):
+        r = kv.fails(4, "--store", f"lmdb:{store}", "clone", url, *key, "--known-hosts",
+                     str(kh), env={**env, **extra})
+        assert url in r.err
+        for w in why:
+            assert w in r.err, r.err
+        assert not store.exists()
+
+    # not named: unknown (the message says how to add it)
+    kh.write_text(f"otherhost {srv.known_line().split(' ', 1)[1]}")
+    clone_fails("is not in", "ssh-keyscan -p %d" % srv.port)
+    # named with another key: someone may be in the middle
+    kh.write_text(srv.known_line(srv.client_key))
+    clone_fails("someone may be in the middle")
+    # the right key, but revoked
+    kh.write_text(srv.known_line() + "@revoked * " + srv.known_line().split(" ", 1)[1])
+    clone_fails("revoked")
+    # the port matters: the same key for port 22 names another host
+    kh.write_text(f"{LOOPBACK} " + srv.known_line().split(" ", 1)[1])
+    clone_fails("is not in")
+    # a negated pattern wins
+    kh.write_text(f"*,!{'[' + LOOPBACK + ']'}:{srv.port} " + srv.known_line().split(" ", 1)[1])
+    clone_fails("is not in")
+    # hashed by ssh-keygen -H, behind a comment: accepted
+    kh.write_text("# test\n" + srv.known_line(srv.client_key).replace(f":{srv.port}", ":1")
+                  + srv.known_line())
+    run(["ssh-keygen", "-q", "-H", "-f", kh])
+    assert "|1|" in kh.read_text() and LOOPBACK not in kh.read_text()
+    kv.ok("--store", f"lmdb:{store}", "clone", url, *key, "--known-hosts", str(kh), env=env)
+    # GITKV_SSH_KNOWN_HOSTS, then ~/.ssh/known_hosts
+    shutil.rmtree(store)
+    kv.ok("--store", f"lmdb:{store}", "clone", url, *key,
+          env={**env, "GITKV_SSH_KNOWN_HOSTS": str(srv.known_hosts)})
+    shutil.rmtree(store)
+    home = tmp_path / "home2"
+    (home / ".ssh").mkdir(parents=True)
+    kv.fails(4, "--store", f"lmdb:{store}", "clone", url, *key, env={**env, "HOME": str(home)})
+    (home / ".ssh" / "known_hosts").write_text(f"[{LOOPBACK}]:* " +
+                                               srv.known_line().split(" ", 1)[1])
+    kv.ok("--store", f"lmdb:{store}", "clone", url, *key, env={**env, "HOME": str(home)})
+    # a known_hosts file that does not exist is bad usage
+    kv.fails(2, "--store", f"lmdb:{tmp_path / 's2'}", "clone", url, *key, "--known-hosts",
+             str(tmp_path / "nope"), env=env)
 
 
 @pytest.mark.parametrize("scheme", ["git", "http", "https", "ssh"])

@@ -297,6 +297,16 @@ static uint64_t file_size(const char *path)
 	return (uint64_t)st.st_size;
 }
 
+/* The pack's index among the damage targets (ls lists it before the pack). */
+static const char *idx_file(void)
+{
+	for (size_t i = nloose; i < nloose + npack_files; i++)
+		if (strlen(files[i]) > 4 && !strcmp(files[i] + strlen(files[i]) - 4, ".idx"))
+			return files[i];
+	fail_msg("no .idx among the damage targets");
+	return NULL;
+}
+
 /* Targeted damage to the .idx: a 64-bit offset flag, a fanout entry. */
 static void test_idx_targeted(void **state)
 {
@@ -312,7 +322,7 @@ static void test_idx_targeted(void **state)
 	snprintf(w, sizeof(w), "%s/idx", tmpdir);
 	build_repo(w);
 	load_known(w);
-	idx = files[nloose + 1];
+	idx = idx_file();
 	n = (file_size(idx) - 1072) / 28;
 	off32 = 1032 + n * 24;
 	where[0] = off32;			   /* an offset's 64-bit flag */
@@ -331,6 +341,73 @@ static void test_idx_targeted(void **state)
 	print_message("idx damage: %zu right, %zu corrupt, %zu not found\n", ok, corrupt,
 		      missing);
 	assert_true(corrupt > 0);
+	for (size_t i = 0; i < nknown; i++)
+		gkv_buf_dispose(&known[i].bytes);
+	alarm(0);
+}
+
+struct fsck_seen {
+	gkv_oid want;
+	size_t hits;
+};
+
+static int on_problem(const gkv_oid *id, const char *ref, const char *problem, void *payload)
+{
+	struct fsck_seen *f = payload;
+
+	(void)ref;
+	print_message("fsck: %s\n", problem);
+	if (id && gkv_oid_equal(id, &f->want))
+		f->hits++;
+	return 0;
+}
+
+/*
+ * An id changed in the .idx where the checks at open cannot see it (its
+ * last bit, so the ids stay in order): the object it named is hidden, no
+ * read gives wrong bytes for it, and fsck reports the changed id, whose
+ * contents do not hash to it.
+ */
+static void test_idx_id_changed(void **state)
+{
+	char w[256];
+	const char *idx;
+	size_t ok = 0, corrupt = 0, missing = 0, problems = 0;
+	struct fsck_seen seen;
+	unsigned char id[20];
+	uint64_t n, at;
+	gkv_repo *repo;
+	int fd;
+
+	(void)state;
+	alarm(120);
+	snprintf(w, sizeof(w), "%s/idxid", tmpdir);
+	build_repo(w);
+	load_known(w);
+	idx = idx_file();
+	n = (file_size(idx) - 1072) / 28;
+	at = 1032 + 20 * (n / 2);
+	assert_true((fd = open(idx, O_RDONLY)) >= 0);
+	assert_int_equal(pread(fd, id, 20, (off_t)at), 20);
+	close(fd);
+	id[19] ^= 1;
+	memcpy(seen.want.id, id, 20);
+	seen.hits = 0;
+	{
+		char hex[41];
+
+		gkv_oid_fmt(hex, &seen.want);
+		hex[40] = '\0';
+		print_message("changed id: %s\n", hex);
+	}
+	flip(idx, at + 19, 1, NULL);
+	repo = open_git(w);
+	check_reads(repo, &ok, &corrupt, &missing);
+	assert_true(corrupt + missing > 0);
+	assert_int_equal(gkv_repo_fsck(&problems, repo, on_problem, &seen, NULL, NULL), 0);
+	assert_true(problems > 0);
+	assert_true(seen.hits > 0);
+	gkv_repo_free(repo);
 	for (size_t i = 0; i < nknown; i++)
 		gkv_buf_dispose(&known[i].bytes);
 	alarm(0);
@@ -399,6 +476,7 @@ int main(void)
 	    cmocka_unit_test(test_loose_understated_size),
 	    cmocka_unit_test(test_loose_truncated),
 	    cmocka_unit_test(test_idx_targeted),
+	    cmocka_unit_test(test_idx_id_changed),
 	    cmocka_unit_test(test_flip_loop),
 	};
 

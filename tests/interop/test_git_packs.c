@@ -177,6 +177,72 @@ static void test_git_made_packs(void **state)
 	gkv_repo_free(repo);
 }
 
+/* The counts and sizes by type git's cat-file --batch-check gives for
+ * every object of the repository at path: 0 if gitkv's stats agree. */
+static void expect_stats_as_git(const char *path)
+{
+	static const char *const names[5] = {NULL, "commit", "tree", "blob", "tag"};
+	gkv_repo_stats st;
+	gkv_repo *repo = open_git(path);
+
+	assert_int_equal(gkv_repo_stats_read(&st, repo), 0);
+	for (int t = GKV_OBJ_COMMIT; t <= GKV_OBJ_TAG; t++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "%llu %llu", (unsigned long long)st.count[t],
+			 (unsigned long long)st.bytes[t]);
+		assert_string_equal(out("git --git-dir=%s cat-file --batch-all-objects "
+					"--batch-check='%%(objecttype) %%(objectsize)' | "
+					"awk '$1 == \"%s\" {n++; s += $2} END {printf \"%%d %%d\", n, s}'",
+					path, names[t]),
+				    want);
+	}
+	gkv_repo_free(repo);
+}
+
+/*
+ * Headers of packed objects, read without inflating them (a delta's size
+ * from its first bytes, its type from its base's header down the chain):
+ * the counts and sizes by type are git's, for deltas by offset (git gc),
+ * by id (repack.useDeltaBaseOffset=false) and objects both loose and
+ * packed.
+ */
+static void test_headers_as_git(void **state)
+{
+	char path[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/headers", tmpdir);
+	/* a file edited in 40 commits, a line at a time: chains of deltas;
+	 * an annotated tag (a tag object) */
+	assert_int_equal(sh("git init -q --bare -b main %s && git init -q -b main %s.w && cd %s.w && "
+			    "seq 1 400 > big && for i in $(seq 1 40); do "
+			    "sed -i \"s/^$((i * 7))\\$/x&/\" big; seq $i 400 > other; "
+			    "mkdir -p d$((i %% 4)); echo $i > d$((i %% 4))/f; "
+			    "git add -A; git -c user.name=T -c user.email=t@e commit -qm c$i; done && "
+			    "git -c user.name=T -c user.email=t@e tag -a -m tag v1 && "
+			    "git push -q %s main v1 && cd %s && git gc -q --aggressive",
+			    path, path, path, path, path),
+			 0);
+	assert_int_equal(sh("git verify-pack -v %s/objects/pack/*.idx | grep -q 'chain length = 1[0-9]'",
+			    path),
+			 0);
+	expect_stats_as_git(path);
+	/* deltas by id: no OFS_DELTA entry left */
+	assert_int_equal(sh("cd %s && git -c repack.useDeltaBaseOffset=false repack -qadf && "
+			    "git verify-pack -v objects/pack/*.idx | grep -q 'chain length'",
+			    path),
+			 0);
+	expect_stats_as_git(path);
+	/* a commit's objects both loose and packed */
+	assert_int_equal(sh("cd %s.w && echo late > late && git add late && "
+			    "git -c user.name=T -c user.email=t@e commit -qm late && git push -q %s main && "
+			    "git -C %s cat-file --batch-all-objects --batch-check | grep -q .",
+			    path, path, path),
+			 0);
+	expect_stats_as_git(path);
+}
+
 /* A bit flipped in a packed object's header: the right value or an error. */
 static void test_damaged_header(void **state)
 {
@@ -319,6 +385,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_written_pack_and_loose),
 	    cmocka_unit_test(test_git_made_packs),
+	    cmocka_unit_test(test_headers_as_git),
 	    cmocka_unit_test(test_damaged_header),
 	    cmocka_unit_test(test_shared_repository),
 	};
