@@ -7,27 +7,40 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import UUID, article, base_site
+from conftest import UUID, Canopy, Content, article, base_site
+from servers import GitDaemon
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 HTML = "text/html; charset=utf-8"
 
 
-@pytest.fixture
-def blog(content, canopy):
-    content.commit(base_site(), "2020-01-01T10:00:00Z", "first")
-    content.commit({
-        "posts/second.md": article("Second post", author="Grace", tags="c",
-                                   abstract="Number two."),
-        "about.md": article("About", body="About this blog.\n"),
-        "posts/broken.md": "this is not an article\n",
-    }, "2020-02-01T10:00:00Z", "second")
-    content.commit({
-        "posts/first.md": article(
-            "First post", tags="news, c", abstract="The *first* one.",
-            author_url="https://ada.example/", body="Edited body, **still** here.\n"),
-    }, "2020-03-01T10:00:00Z", "edit first")
-    return canopy("--remote", content.url)
+@pytest.fixture(scope="module")
+def blog(tmp_path_factory):
+    """One blog, served once for the tests that only read it."""
+    root = tmp_path_factory.mktemp("blog")
+    daemon = GitDaemon(root / "srv")
+    daemon.start()
+    c = None
+    try:
+        content = Content(root, daemon)
+        content.commit(base_site(), "2020-01-01T10:00:00Z", "first")
+        content.commit({
+            "posts/second.md": article("Second post", author="Grace", tags="c",
+                                       abstract="Number two."),
+            "about.md": article("About", body="About this blog.\n"),
+            "posts/broken.md": "this is not an article\n",
+        }, "2020-02-01T10:00:00Z", "second")
+        content.commit({
+            "posts/first.md": article(
+                "First post", tags="news, c", abstract="The *first* one.",
+                author_url="https://ada.example/", body="Edited body, **still** here.\n"),
+        }, "2020-03-01T10:00:00Z", "edit first")
+        c = Canopy(root, ["--remote", content.url]).start()
+        yield c
+    finally:
+        rc = c.stop() if c else None
+        daemon.stop()
+    assert rc == 0, c.log()
 
 
 def links(body):
