@@ -380,6 +380,7 @@ _PROTOS = [
     ("gkv_sync_options_set_ssh_key", _I, _P, _S, _S, _S, _S),
     ("gkv_sync_options_set_ssh_agent", _I, _P, _S),
     ("gkv_sync_options_set_ca_file", _I, _P, _S),
+    ("gkv_sync_options_set_known_hosts", _I, _P, _S),
     ("gkv_sync_options_set_cert_check", _I, _P, SYNC_CERT_CB, _P),
     ("gkv_sync_options_set_force", _I, _P, _I),
     ("gkv_remote_add", _I, _P, _S, _S),

@@ -79,6 +79,8 @@ class SyncOptions(Handle):
     - ``ssh_key=(user, public_key, private_key, passphrase)`` (user,
       public_key, passphrase may be None), ``ssh_agent=user`` (or True);
     - ``ca_file``: a PEM file of CAs to trust for https (process-wide);
+    - ``known_hosts``: the OpenSSH known_hosts file SSH hosts are checked
+      against (default: ~/.ssh/known_hosts, then /etc/ssh/ssh_known_hosts);
     - ``cert_check(valid, host, fingerprint) -> bool``: accept a host;
     - ``force``: let push replace a branch that is not an ancestor.
     """
@@ -90,6 +92,7 @@ class SyncOptions(Handle):
                  userpass: Optional[Tuple[str, str]] = None,
                  ssh_key: Optional[Tuple[Optional[str], Optional[str], str, Optional[str]]] = None,
                  ssh_agent: object = None, ca_file: Optional[str] = None,
+                 known_hosts: Optional[str] = None,
                  cert_check: Optional[CertCallback] = None, force: bool = False) -> None:
         out = c_void_p()
         rc = lib.gkv_sync_options_new(out)
@@ -114,6 +117,8 @@ class SyncOptions(Handle):
                 self._set(lib.gkv_sync_options_set_ssh_agent(p, enc(user, "user") if user else None))
             if ca_file is not None:
                 self._set(lib.gkv_sync_options_set_ca_file(p, enc(ca_file, "file name")))
+            if known_hosts is not None:
+                self._set(lib.gkv_sync_options_set_known_hosts(p, enc(known_hosts, "file name")))
             if cert_check is not None:
                 self._set(lib.gkv_sync_options_set_cert_check(p, self._cert(cert_check), None))
             if force:
