@@ -79,9 +79,8 @@ class SyncOptions(Handle):
     - ``ssh_key=(user, public_key, private_key, passphrase)`` (user,
       public_key, passphrase may be None), ``ssh_agent=user`` (or True);
     - ``ca_file``: a PEM file of CAs to trust for https (process-wide);
-    - ``known_hosts``: the OpenSSH known_hosts file ssh host keys are
-      checked against (default ``~/.ssh/known_hosts``, then
-      ``/etc/ssh/ssh_known_hosts``);
+    - ``known_hosts``: the OpenSSH known_hosts file SSH hosts are checked
+      against (default: ~/.ssh/known_hosts, then /etc/ssh/ssh_known_hosts);
     - ``cert_check(valid, host, fingerprint) -> bool``: accept a host;
     - ``force``: let push replace a branch that is not an ancestor.
     """
@@ -119,8 +118,7 @@ class SyncOptions(Handle):
             if ca_file is not None:
                 self._set(lib.gkv_sync_options_set_ca_file(p, enc(ca_file, "file name")))
             if known_hosts is not None:
-                self._set(lib.gkv_sync_options_set_known_hosts(p, enc(known_hosts,
-                                                                      "file name")))
+                self._set(lib.gkv_sync_options_set_known_hosts(p, enc(known_hosts, "file name")))
             if cert_check is not None:
                 self._set(lib.gkv_sync_options_set_cert_check(p, self._cert(cert_check), None))
             if force:

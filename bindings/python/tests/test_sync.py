@@ -127,6 +127,11 @@ def test_sync_errors(tmp_path):
             repo.remotes["dead"] = "git://127.0.0.1:1/other.git"
         del repo.remotes["dead"]
         assert list(repo.remotes) == []
+        with pytest.raises(gitkv.NotFound) as ei:
+            repo.fetch("ssh://git@127.0.0.1:1/x.git", known_hosts=str(tmp_path / "none"))
+        assert "none" in str(ei.value)
+        with pytest.raises(gitkv.NotFound):
+            repo.fetch("ssh://git@127.0.0.1:1/x.git", ca_file=str(tmp_path / "none.pem"))
 
 
 def test_known_hosts_option(tmp_path):
