@@ -823,6 +823,21 @@ static void log_uncopy(gkv_backend_reflog_entry *ent, const gkv__sbuf *in, size_
 	*at = (size_t)((const unsigned char *)ent->message + strlen(ent->message) + 1 - in->ptr);
 }
 
+/* The end of a scan with cursor c in read transaction txn: both closed,
+ * MDB_NOTFOUND (the end of the records) 0, an LMDB error told as what
+ * failed; GKV_ codes and a callback's stop pass through. */
+static int scan_done(lenv *e, MDB_txn *txn, MDB_cursor *c, int rc, const char *what)
+{
+	if (c)
+		mdb_cursor_close(c);
+	gkv__lmdb_rtxn_end(e, txn);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc > 0 || rc < GKV_ITEROVER)
+		return gkv__lmdb_error(e->path, rc, what);
+	return rc;
+}
+
 /* Records are checked and copied out of the read transaction before any
  * callback runs. */
 static int lmdb_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog_cb cb,
@@ -858,13 +873,7 @@ static int lmdb_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog
 		if (rc == 0 && !log_key_of(&k, name, nlen))
 			rc = MDB_NOTFOUND;
 	}
-	if (c)
-		mdb_cursor_close(c);
-	gkv__lmdb_rtxn_end(e, txn);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc > 0 || rc < GKV_ITEROVER)
-		rc = gkv__lmdb_error(e->path, rc, "cannot read a ref's log");
+	rc = scan_done(e, txn, c, rc, "cannot read a ref's log");
 	for (size_t i = 0, at = 0; rc == 0 && i < n; i++) {
 		gkv_backend_reflog_entry ent;
 
@@ -1494,13 +1503,7 @@ static int lmdb_reflog_list(gkv_backend *b, gkv_backend_ref_cb cb, void *payload
 		k.mv_data = kbuf;
 		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	}
-	if (c)
-		mdb_cursor_close(c);
-	gkv__lmdb_rtxn_end(e, txn);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc > 0 || rc < GKV_ITEROVER)
-		rc = gkv__lmdb_error(e->path, rc, "cannot list the logs");
+	rc = scan_done(e, txn, c, rc, "cannot list the logs");
 	for (size_t i = 0, at = 0; rc == 0 && i < n; i++) {
 		const char *name = (const char *)names.ptr + at;
 
@@ -1689,13 +1692,7 @@ static int lmdb_config_list(gkv_backend *b, const char *prefix, gkv_backend_conf
 		n++;
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	if (c)
-		mdb_cursor_close(c);
-	gkv__lmdb_rtxn_end(e, txn);
-	if (rc == MDB_NOTFOUND)
-		rc = 0;
-	else if (rc > 0 || rc < GKV_ITEROVER)
-		rc = gkv__lmdb_error(e->path, rc, "cannot list the settings");
+	rc = scan_done(e, txn, c, rc, "cannot list the settings");
 	for (size_t i = 0, at = 0; rc == 0 && i < n; i++) {
 		const char *key = (const char *)copy.ptr + at, *val = key + strlen(key) + 1;
 
