@@ -232,9 +232,33 @@ static gkv_otype from_git_type(git_object_t t)
 	}
 }
 
-/* Check object i of the pack and add it to batch (NULL: check only). */
+/* An object of the pack, as git's transfer.fsckObjects checks it: its
+ * bytes hash to its id, it passes gkv_object_check, and what it names is
+ * in the pack or the store. */
+static int check_one(gkv__wire_op *op, const pack_index *x, const unsigned char *want,
+    const char *hex, gkv_otype t, const void *data, size_t len)
+{
+	gkv_oid id;
+	int err;
+
+	if ((err = gkv_hash(&id, t, data, len)) < 0)
+		return err;
+	if (memcmp(id.id, want, 20) != 0)
+		return gkv__error(GKV_E_CORRUPT, "%s sent object %s whose bytes do not hash to it",
+		    op->url_shown, hex);
+	if ((err = gkv_object_check(t, data, len)) < 0) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s", gkv_error_last());
+		return gkv__error(GKV_E_CORRUPT, "%s sent a bad object %s: %s", op->url_shown,
+		    hex, msg);
+	}
+	return links_present(op, x, want, t, data, len);
+}
+
+/* Object i of the pack: checked, unless a first pass over this same
+ * private pack did (checked), and added to batch (NULL: check only). */
 static int store_one(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
-    gkv_batch *batch, size_t i)
+    gkv_batch *batch, size_t i, int checked)
 {
 	const unsigned char *want = x->ids + i * 20;
 	char hex[GKV_OID_HEXSZ + 1];
@@ -242,8 +266,7 @@ static int store_one(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
 	size_t len;
 	git_object_t gt;
 	gkv_otype t;
-	gkv_oid id;
-	int err;
+	int err = 0;
 
 	gkv_oid_fmt(hex, (const gkv_oid *)want);
 	hex[GKV_OID_HEXSZ] = '\0';
@@ -252,30 +275,13 @@ static int store_one(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
 		return gkv__error(GKV_E_CORRUPT, "%s sent a bad pack: object %s: %s",
 		    op->url_shown, hex, e ? e->message : "cannot be read");
 	}
-	if ((t = from_git_type(gt)) == GKV_OBJ_BAD) {
+	if ((t = from_git_type(gt)) == GKV_OBJ_BAD)
 		err = gkv__error(GKV_E_CORRUPT, "%s sent object %s of an unknown type",
 		    op->url_shown, hex);
-		goto done;
-	}
-	if ((err = gkv_hash(&id, t, data, len)) < 0)
-		goto done;
-	if (memcmp(id.id, want, 20) != 0) {
-		err = gkv__error(GKV_E_CORRUPT, "%s sent object %s whose bytes do not hash to it",
-		    op->url_shown, hex);
-		goto done;
-	}
-	if ((err = gkv_object_check(t, data, len)) < 0) {
-		char msg[600];
-		snprintf(msg, sizeof(msg), "%s", gkv_error_last());
-		err = gkv__error(GKV_E_CORRUPT, "%s sent a bad object %s: %s", op->url_shown,
-		    hex, msg);
-		goto done;
-	}
-	if ((err = links_present(op, x, want, t, data, len)) < 0)
-		goto done;
-	if (batch)
-		err = batch->backend->batch_write(batch, &id, t, data, len);
-done:
+	else if (!checked)
+		err = check_one(op, x, want, hex, t, data, len);
+	if (!err && batch)
+		err = batch->backend->batch_write(batch, (const gkv_oid *)want, t, data, len);
 	git_odb_backend_data_free(pb, data);
 	return err;
 }
@@ -305,9 +311,13 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 			err = gkv__error(GKV_E_ERROR, "libgit2 refused the pack's backend");
 			goto out;
 		}
-		for (int pass = !whole && op->pack_bytes > CHECK_FIRST_BYTES; pass >= 0; pass--) {
-			/* pass 1 checks only, pass 0 checks and writes */
+		int two_passes = !whole && op->pack_bytes > CHECK_FIRST_BYTES;
+
+		for (int pass = two_passes; pass >= 0; pass--) {
+			/* pass 1 checks only, pass 0 writes (and checks if
+			 * there was no pass 1) */
 			gkv_batch *to = pass || whole ? NULL : batch;
+			int checked = !pass && two_passes;
 
 			op->progress.stage = GKV_SYNC_STORING;
 			op->progress.total_objects = x.n;
@@ -315,7 +325,8 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 			if ((err = gkv__progress(op->opts, &op->progress)) < 0)
 				goto out;
 			for (size_t p = 0; p < x.n; p++) {
-				if ((err = store_one(op, &x, pb, to, x.order[p].index)) < 0)
+				if ((err = store_one(op, &x, pb, to, x.order[p].index,
+				         checked)) < 0)
 					goto out;
 				op->progress.stored_objects = p + 1;
 				if (((p + 1) % 512 == 0 || p + 1 == x.n) &&
