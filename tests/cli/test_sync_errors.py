@@ -171,6 +171,12 @@ def test_ssh_host_key_must_be_known(kv, tmp_path, pool):
     run(["ssh-keygen", "-q", "-H", "-f", kh])
     assert "|1|" in kh.read_text() and LOOPBACK not in kh.read_text()
     kv.ok("--store", f"lmdb:{store}", "clone", url, *key, "--known-hosts", str(kh), env=env)
+    # lines that do not parse are skipped, not fatal
+    shutil.rmtree(store)
+    kh.write_text("garbage\n@cert-authority * ssh-ed25519 AAAA\n"
+                  f"[{LOOPBACK}]:{srv.port} ecdsa-sha2-nistp256 !!not-base64!!\n"
+                  + srv.known_line())
+    kv.ok("--store", f"lmdb:{store}", "clone", url, *key, "--known-hosts", str(kh), env=env)
     # GITKV_SSH_KNOWN_HOSTS, then ~/.ssh/known_hosts
     shutil.rmtree(store)
     kv.ok("--store", f"lmdb:{store}", "clone", url, *key,
