@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kvctl.h"
+#include "gitkv/backends.h"
 #include "progress.h"
 
 /* The library's progress callback, drawing the bar it is given. */
@@ -306,4 +307,55 @@ done:
 	gkv_tree_free(t.tree);
 	gkv_store_free(store);
 	return rc;
+}
+
+/* ------------------------------------------------------------ upgrade */
+
+static int upgrade_done(struct kv_ctx *ctx, const char *backend, int from, int to)
+{
+	if (ctx->o.json) {
+		putc('{', ctx->out);
+		kv_json_key(ctx->out, "backend", 1);
+		kv_json_cstr(ctx->out, backend);
+		if (from) {
+			fprintf(ctx->out, ",\"from\":%d,\"to\":%d", from, to);
+		}
+		fprintf(ctx->out, ",\"upgraded\":%s}\n", from && from != to ? "true" : "false");
+	} else if (!from) {
+		fprintf(ctx->out, "nothing to upgrade: store '%s' is a %s store, which has no format "
+				  "of gitkv's\n",
+			kv_store_name(ctx), backend);
+	} else if (from == to) {
+		fprintf(ctx->out, "store '%s' is already format %d\n", kv_store_name(ctx), to);
+	} else {
+		fprintf(ctx->out, "upgraded store '%s' from format %d to format %d\n",
+			kv_store_name(ctx), from, to);
+	}
+	return KV_OK;
+}
+
+/*
+ * The library upgrades a closed store by its path: the store is not
+ * opened here. A git store's format is git's, and mem: holds nothing.
+ */
+int kv_cmd_upgrade(struct kv_ctx *ctx)
+{
+	const char *name = kv_store_name(ctx), *path = name;
+	int from = 0, rc;
+
+	if (strncmp(name, "mem:", 4) == 0)
+		return upgrade_done(ctx, "mem", 0, 0);
+	if (strncmp(name, "git:", 4) == 0)
+		return upgrade_done(ctx, "git", 0, 0);
+	if (strncmp(name, "lmdb:", 5) == 0)
+		path = name + 5;
+	else if (!gkv_backend_lmdb_detect(path) && gkv_backend_git_detect(path))
+		return upgrade_done(ctx, "git", 0, 0);
+	else if (!gkv_backend_lmdb_detect(path))
+		return kv_err(ctx, KV_FAIL, "store '%s' does not exist", name);
+	if ((rc = gkv_backend_lmdb_upgrade(&from, path)) == GKV_E_NOTFOUND)
+		return kv_api_err(ctx, GKV_E_IO, "store '%s'", name);
+	if (rc < 0)
+		return kv_api_err(ctx, rc, "upgrade of store '%s'", name);
+	return upgrade_done(ctx, "lmdb", from, 4);
 }

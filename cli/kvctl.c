@@ -334,6 +334,22 @@ static const struct kv_cmd commands[] = {
      "Examples:\n"
      "  kvctl stats\n"
      "  kvctl --json stats | jq .objects.blob\n"},
+    {"upgrade", kv_cmd_upgrade, 0, 0, 0, "upgrade", "rewrite an lmdb store in the newest format",
+     "Rewrite the lmdb store in the newest on-disk format (4: trees in a\n"
+     "database of their own, which makes tree and diff on a large store\n"
+     "faster, and every record checksummed). Objects, branches, reflogs and\n"
+     "settings stay exactly as they were. One transaction: if it fails or\n"
+     "is interrupted the store is as it was, and running it again starts\n"
+     "over. The store must not be open in any other process (else exit 3,\n"
+     "naming them). A store already in the newest format, a git store and\n"
+     "mem: are left as they are (exit 0). No store is ever upgraded without\n"
+     "this command; a kvctl older than format 4 cannot open an upgraded one.\n"
+     "\n"
+     "With --json: {\"backend\",\"from\",\"to\",\"upgraded\"} (from and to only\n"
+     "for lmdb).\n"
+     "\n"
+     "Examples:\n"
+     "  kvctl --store lmdb:/var/lib/kv upgrade\n"},
     {"clone", kv_cmd_clone, KV_OPT_SYNC, 1, 1, "clone REMOTE [--ssh-key FILE] [--ca-file FILE]",
      "fill a new store with every branch of REMOTE",
      "Copy every branch of REMOTE into the store (--store, $GITKV_STORE or\n"

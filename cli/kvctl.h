@@ -241,6 +241,7 @@ int kv_cmd_import(struct kv_ctx *ctx);
 int kv_cmd_gc(struct kv_ctx *ctx);
 int kv_cmd_fsck(struct kv_ctx *ctx);
 int kv_cmd_stats(struct kv_ctx *ctx);
+int kv_cmd_upgrade(struct kv_ctx *ctx);
 int kv_cmd_clone(struct kv_ctx *ctx);
 int kv_cmd_fetch(struct kv_ctx *ctx);
 int kv_cmd_pull(struct kv_ctx *ctx);

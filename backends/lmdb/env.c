@@ -47,8 +47,8 @@
  * (beginning a fresh one costs a reader-slot search).
  *
  * The "meta" database holds "magic" = "gitkv-lmdb" and "version", one
- * ASCII digit: detect() looks for the magic; open() reads versions 1, 2
- * and 3 and refuses any other. A new environment is made as version 3.
+ * ASCII digit: detect() looks for the magic; open() reads versions 1 to
+ * 4 and refuses any other. A new environment is made as version 4.
  *   1  databases meta, objects, refs: every object in "objects".
  *   2  the same plus "commits", made with the environment: commit objects
  *      go there, every other type stays in "objects" (lmdb.c). A walk
@@ -58,10 +58,17 @@
  *   3  the same databases; every record (object or ref) ends with a
  *      CRC-32C (lmdb.c), so that a damaged byte is GKV_E_CORRUPT rather
  *      than a wrong value.
+ *   4  the same plus "trees", made with the environment: tree objects go
+ *      there as commits go to "commits", so that the trees of a head lie
+ *      on pages of their own rather than one to a page among the blobs.
  * An environment stays the version it was made as -- version 1 with its
  * commits in "objects", versions 1 and 2 without checksums (their records
- * are read unchecked): no upgrade in place, which would lock out a gitkv
- * built before the newer version.
+ * are read unchecked) -- until gkv_backend_lmdb_upgrade (upgrade.c)
+ * rewrites it as version 4, which a build older than version 4 refuses.
+ * Never at open. A handle opened before an upgrade keeps the old layout
+ * in mind: check_view refuses its transactions from then on (a clear
+ * GKV_E_CONFLICT, never a read of the wrong database or a record read
+ * without its checksum).
  *
  * Truncation: a data.mdb cut below the last page LMDB uses would fault
  * (SIGBUS) at the first read of a missing page. So the file's size is
@@ -115,11 +122,12 @@
 #include "env.h"
 
 #define FORMAT_MAGIC "gitkv-lmdb"
-#define FORMAT_VERSION "3"   /* what a new environment is made as */
+#define FORMAT_VERSION "4"   /* what a new environment is made as */
+#define FORMAT_VERSION_3 "3" /* trees among the blobs: still read and written */
 #define FORMAT_VERSION_2 "2" /* no checksums: still read and written */
 #define FORMAT_VERSION_1 "1" /* no commits database: still read and written */
 /* Named databases a handle may open: meta, objects, refs, commits,
- * reflog, config, and room for a later format's (LMDB counts the
+ * trees, reflog, config, and room for a later format's (LMDB counts the
  * handles, not the file's). */
 #define MAX_DBS 8
 #define DEFAULT_MAPSIZE ((size_t)256 << 20)
@@ -429,6 +437,8 @@ int gkv__lmdb_reserve_map(lenv *e, size_t estimate)
 }
 /* ---- transactions ---- */
 
+static int check_view(lenv *e, MDB_txn *txn);
+
 /* A failed reopen (reopen_env) left the handle without an environment. */
 static int env_lost(const lenv *e)
 {
@@ -454,10 +464,12 @@ int gkv__lmdb_rtxn_begin(MDB_txn **out, lenv *e)
 			mdb_txn_abort(txn);
 		else if (!txn)
 			rc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
-		if (rc == 0 && (rc = check_extent(e)) < 0) {
+		if (rc == 0 && ((rc = check_extent(e)) < 0 || (rc = check_view(e, txn)) != 0)) {
 			mdb_txn_abort(txn);
 			pthread_rwlock_unlock(&e->map_lock);
-			return rc;
+			return gkv__lmdb_is_gkv_code(rc)
+				   ? rc
+				   : gkv__lmdb_error(e->path, rc, "cannot begin a read");
 		}
 		if (rc == 0) {
 			*out = txn; /* map_lock stays held until rtxn_end */
@@ -529,6 +541,8 @@ static int wtxn_attempt(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, size_t *seen)
 	if (rc == 0 && ((rc = check_extent(e)) < 0 || lock_is_stale(e, txn))) {
 		mdb_txn_abort(txn);
 		rc = rc < 0 ? rc : LOCK_STALE;
+	} else if (rc == 0 && (rc = check_view(e, txn)) != 0) {
+		mdb_txn_abort(txn);
 	} else if (rc == 0) {
 		rc = fn(txn, e, ctx);
 		if (rc == 0)
@@ -627,9 +641,59 @@ static bool meta_is(const MDB_val *v, const char *s)
 	return v->mv_size == strlen(s) && memcmp(v->mv_data, s, v->mv_size) == 0;
 }
 
+/* The format read from meta, 1-4, or 0 for any other value. */
+static int format_of(const MDB_val *v)
+{
+	if (meta_is(v, FORMAT_VERSION))
+		return 4;
+	if (meta_is(v, FORMAT_VERSION_3))
+		return 3;
+	if (meta_is(v, FORMAT_VERSION_2))
+		return 2;
+	if (meta_is(v, FORMAT_VERSION_1))
+		return 1;
+	return 0;
+}
+
+static int upgraded_under(const lenv *e)
+{
+	return gkv_error_set(GKV_E_CONFLICT,
+			     "lmdb '%s' was upgraded to another format since this process opened "
+			     "it (format %d): close the store and open it again",
+			     e->path, e->format);
+}
+
+/*
+ * Is the store still the format e opened? Formats before the latest may
+ * be upgraded by another process (gkv_backend_lmdb_upgrade refuses while
+ * others have the store open, but one that opens it meanwhile, or holds
+ * no slot in the reader table, is not seen). A handle of the old layout
+ * would then miss trees or read records without their checksums, so each
+ * of its transactions looks at the version first -- a read only when a
+ * write has committed since the last look. 0, GKV_E_CONFLICT, or an LMDB
+ * code.
+ */
+static int check_view(lenv *e, MDB_txn *txn)
+{
+	uint64_t id = mdb_txn_id(txn);
+	MDB_val v;
+	int rc;
+
+	if (e->format == 0 || e->format == GKV_LMDB_FORMAT_LATEST ||
+	    id == __atomic_load_n(&e->view_txnid, __ATOMIC_ACQUIRE))
+		return 0;
+	if ((rc = read_meta(txn, e->meta, "version", &v)) != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if (rc != 0 || format_of(&v) != e->format)
+		return upgraded_under(e);
+	__atomic_store_n(&e->view_txnid, id, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static int check_format(MDB_txn *txn, lenv *e)
 {
 	MDB_val v;
+	int format;
 	int rc = read_meta(txn, e->meta, "magic", &v);
 
 	if (rc == MDB_NOTFOUND || (rc == 0 && !meta_is(&v, FORMAT_MAGIC)))
@@ -641,19 +705,20 @@ static int check_format(MDB_txn *txn, lenv *e)
 		return gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': no format version", e->path);
 	if (rc != 0)
 		return rc;
-	if (meta_is(&v, FORMAT_VERSION))
-		e->split_commits = e->checksums = true;
-	else if (meta_is(&v, FORMAT_VERSION_2))
-		e->split_commits = true;
-	else if (meta_is(&v, FORMAT_VERSION_1))
-		e->split_commits = false;
-	else
+	if ((format = format_of(&v)) == 0)
 		return gkv_error_set(GKV_E_CORRUPT,
 				     "lmdb '%s': unknown format version '%.*s' (this build reads "
 				     "versions " FORMAT_VERSION_1 ", " FORMAT_VERSION_2
-				     " and " FORMAT_VERSION ")",
+				     ", " FORMAT_VERSION_3 " and " FORMAT_VERSION ")",
 				     e->path, (int)(v.mv_size > 16 ? 16 : v.mv_size),
 				     (const char *)v.mv_data);
+	/* A reopen (reopen_env) of a store upgraded meanwhile. */
+	if (e->format != 0 && format != e->format)
+		return upgraded_under(e);
+	e->format = format;
+	e->split_commits = format >= 2;
+	e->checksums = format >= 3;
+	e->split_trees = format >= 4;
 	return 0;
 }
 
@@ -692,7 +757,7 @@ typedef struct {
  * the default's, so files stay readable by any LMDB program (mdb_dump,
  * another process) that uses the default.
  */
-static int oid_key_cmp(const MDB_val *a, const MDB_val *b)
+int gkv__lmdb_oid_key_cmp(const MDB_val *a, const MDB_val *b)
 {
 	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
 	int r;
@@ -827,13 +892,17 @@ static int open_dbs(MDB_txn *txn, lenv *e, bool create, bool writing)
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "objects", f, &e->objects);
 	if (rc == 0)
-		rc = mdb_set_compare(txn, e->objects, oid_key_cmp);
+		rc = mdb_set_compare(txn, e->objects, gkv__lmdb_oid_key_cmp);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "refs", f, &e->refs);
 	if (rc == 0 && e->split_commits)
 		rc = mdb_dbi_open(txn, "commits", f, &e->commits);
 	if (rc == 0 && e->split_commits)
-		rc = mdb_set_compare(txn, e->commits, oid_key_cmp);
+		rc = mdb_set_compare(txn, e->commits, gkv__lmdb_oid_key_cmp);
+	if (rc == 0 && e->split_trees)
+		rc = mdb_dbi_open(txn, "trees", f, &e->trees);
+	if (rc == 0 && e->split_trees)
+		rc = mdb_set_compare(txn, e->trees, gkv__lmdb_oid_key_cmp);
 	if (rc == 0)
 		rc = open_reflog(txn, e, writing);
 	if (rc == 0)
@@ -1152,6 +1221,11 @@ static int lenv_open(lenv **out, const char *path, const struct stat *st, unsign
 /* A second handle on an env this process has open: reconcile the flags. */
 static int lenv_share(lenv *e, unsigned int flags)
 {
+	if (e->upgrading)
+		return gkv_error_set(GKV_E_CONFLICT,
+				     "lmdb '%s' is being upgraded in this process: open it when "
+				     "the upgrade is done",
+				     e->path);
 	if (e->rdonly && !(flags & GKV_LMDB_READONLY))
 		return gkv_error_set(
 		    GKV_E_READONLY, "lmdb '%s' is already open read-only in this process", e->path);
@@ -1243,6 +1317,22 @@ int gkv__lmdb_env_get(lenv **out, const char *path, unsigned int flags)
 
 	pthread_mutex_lock(&registry_lock);
 	rc = lenv_get(out, path, flags);
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+int gkv__lmdb_env_get_alone(lenv **out, const char *path)
+{
+	struct stat st;
+	int rc;
+
+	pthread_mutex_lock(&registry_lock);
+	if ((rc = check_dir(&st, path, 0)) == 0 && registry_find(&st))
+		rc = gkv_error_set(GKV_E_CONFLICT,
+				   "lmdb '%s' is open in this process: close every handle on it first",
+				   path);
+	if (rc == 0 && (rc = lenv_get(out, path, 0)) == 0)
+		(*out)->upgrading = true;
 	pthread_mutex_unlock(&registry_lock);
 	return rc;
 }

@@ -17,6 +17,8 @@
 #include "../backend_util.h"
 
 #define GKV_LMDB_POOL_MAX 16
+/* The format a new environment is made as, and what an upgrade reaches. */
+#define GKV_LMDB_FORMAT_LATEST 4
 
 /* One open environment, shared by every handle of this process on it. */
 typedef struct lenv {
@@ -33,6 +35,21 @@ typedef struct lenv {
 	 * (commits is then unused). Fixed at open. */
 	MDB_dbi commits;
 	bool split_commits;
+	/* Format 4 keeps trees in "trees" likewise, so that the trees of a
+	 * head share pages instead of lying one to a page among the blobs.
+	 * Fixed at open. */
+	MDB_dbi trees;
+	bool split_trees;
+	/* The version opened (1-4; 0 until the open has read it). A handle
+	 * keeps the layout it opened with; check_view (env.c) refuses a
+	 * transaction once the store has been upgraded under it.
+	 * view_txnid: the last read transaction that found the version
+	 * unchanged (atomic). */
+	int format;
+	uint64_t view_txnid;
+	/* Being upgraded (gkv_backend_lmdb_upgrade): no other handle of
+	 * this process may share it meanwhile. Guarded by registry_lock. */
+	bool upgrading;
 	/* Format 3 ends every record (objects, commits, refs) with a CRC-32
 	 * (lmdb.c); formats 1 and 2 have none. Fixed at open. */
 	bool checksums;
@@ -87,6 +104,16 @@ static inline bool gkv__lmdb_is_gkv_code(int rc)
 int gkv__lmdb_env_get(lenv **out, const char *path, unsigned int flags);
 /* One handle fewer; the last closes the environment. */
 void gkv__lmdb_env_put(lenv *e);
+/*
+ * The environment at path, writable, for this caller alone: GKV_E_CONFLICT
+ * if this process has it open already; until gkv__lmdb_env_put, no other
+ * handle of this process can open it (GKV_E_CONFLICT). Errors otherwise
+ * as gkv__lmdb_env_get's (the environment must exist).
+ */
+int gkv__lmdb_env_get_alone(lenv **out, const char *path);
+
+/* The order of the databases keyed by object id (LMDB's default order). */
+int gkv__lmdb_oid_key_cmp(const MDB_val *a, const MDB_val *b);
 
 /* A read transaction (map_lock held until gkv__lmdb_rtxn_end). */
 int gkv__lmdb_rtxn_begin(MDB_txn **out, lenv *e);

@@ -15,13 +15,18 @@
  *              stream. Payloads over COMPRESS_MIN (trees excepted) are
  *              compressed when that saves space; small ones are not worth
  *              the CPU.
- *   "commits"  format 2 only: the commit objects, keyed and encoded as in
- *              "objects" (which then holds trees, blobs and tags). Mixed
- *              in with ~50 trees and blobs each, a history's commits
- *              would sit one per page, and a walk would touch as many
- *              pages as commits; here they are dense. An id is in one of
- *              the two databases, never both (batch_body). Format 1 has
+ *   "commits"  formats 2 to 4: the commit objects, keyed and encoded as
+ *              in "objects" (which then holds trees, blobs and tags).
+ *              Mixed in with ~50 trees and blobs each, a history's
+ *              commits would sit one per page, and a walk would touch as
+ *              many pages as commits; here they are dense. Format 1 has
  *              no "commits": its commits are in "objects", and stay so.
+ *   "trees"    format 4: the tree objects, likewise ("objects" then holds
+ *              blobs and tags). Among the blobs, the 5,880 trees of a
+ *              head of libgit2's history lie one to a page across 690 MiB,
+ *              and a listing touches thousands of pages; here they share
+ *              a database a twentieth of that size.
+ *              An id is in one of the databases, never two (put_object).
  *   "refs"     key: the full ref name (no NUL); value: the 20-byte id.
  *   "meta"     format magic and version (env.c).
  *   "reflog"   the log of ref moves, in any format since it exists (env.c
@@ -30,7 +35,7 @@
  *              records are contiguous and in the order they landed; value:
  *              old id (20), new id (20), time (8, little-endian, seconds),
  *              zone offset (4, little-endian, minutes), then "name\0email\0"
- *              and the message (no NUL), and in format 3 the checksum. A
+ *              and the message (no NUL), and from format 3 on the checksum. A
  *              record is written by the write transaction that moves its
  *              ref, never by another, so the log holds every move that
  *              landed and no other.
@@ -38,11 +43,11 @@
  *              first write of one, in any format (env.c). key: the
  *              setting's key (as the library gives it: section and name
  *              lower-case; no NUL); value: the value's bytes (no NUL),
- *              then in format 3 the checksum. Each write of a setting is
+ *              then from format 3 on the checksum. Each write of a setting is
  *              a write transaction of its own, under the writer lock.
  *
- * Format 3 ends every value of "objects", "commits", "refs", "reflog"
- * and "config" with a CRC-32C (util/crc32c.c, 4 bytes little-endian) of
+ * Formats 3 and 4 end every value of "objects", "commits", "trees",
+ * "refs", "reflog" and "config" with a CRC-32C (util/crc32c.c, 4 bytes little-endian) of
  * the key followed by the rest of the value: an object's record is then header, payload, checksum; a
  * ref's value, the 20-byte id and the checksum. The key is covered so
  * that a value found under another key (a damaged branch page) fails
@@ -53,9 +58,11 @@
  * 8 bytes a step, a few dozen instructions for a small record; zlib's
  * CRC-32 cost ~600 there, and hashing would cost more than the lookup).
  *
- * Reads look in both databases where there are two: "objects" first,
- * unless the caller said it wants a commit (read_typed), so that a walk
- * finds each commit with one lookup and other reads with one as before.
+ * Reads look in every database there is: first where an object of the
+ * type the caller expects goes (read_typed: a commit in "commits", a
+ * tree in "trees"), "objects" first otherwise, so that a walk or a
+ * listing finds each object with one lookup. An upgraded store
+ * (upgrade.c) is read the same way.
  *
  * Writes: one write transaction per batch commit (or ref CAS), so a
  * commit's objects and its ref update land together; the CAS is checked
@@ -86,7 +93,7 @@
 #define HDR_ZLIB 0x80
 #define HDR_TYPE 0x07
 #define ZHDR_SIZE 9 /* header byte + 8-byte length */
-#define CRC_SIZE 4  /* format 3: the checksum at the end of a value */
+#define CRC_SIZE 4  /* formats 3 and 4: the checksum at the end of a value */
 #define REF_V3_SIZE (GKV_OID_RAWSZ + CRC_SIZE)
 #define LOG_SEQ_SIZE 9		/* the NUL and the sequence number after a ref's name */
 #define LOG_FIXED (2 * GKV_OID_RAWSZ + 8 + 4)
@@ -104,9 +111,12 @@ typedef struct {
 	bool readonly;
 } lmdb_backend;
 
+/* The databases an object may be in, in the order a batch fills them. */
+enum { DB_TREES, DB_COMMITS, DB_OBJECTS, NDBS };
+
 typedef struct {
 	gkv_oid id;
-	bool commit;	 /* goes to "commits" in a format-2 environment */
+	int db;		     /* DB_*: where its type goes in this environment */
 	unsigned char *data; /* the encoded value, in the batch's arena */
 	size_t len;
 } lobj;
@@ -180,7 +190,7 @@ static uint64_t get_le64(const unsigned char *p)
 	return v;
 }
 
-/* Format 3's checksum of a value: CRC-32C of its key, then of its bytes
+/* Formats 3 and 4: the checksum of a value: CRC-32C of its key, then of its bytes
  * before the checksum. */
 static uint32_t record_crc(const void *key, size_t klen, const void *val, size_t vlen)
 {
@@ -201,7 +211,7 @@ static bool crc_ok(const unsigned char *p, uint32_t c)
 /*
  * Encode an object into the arena: *out, *outlen. Blobs and commits are
  * compressed when that saves space; the block is taken for the worst case
- * and shrunk to what was written. crc (format 3): end it with the
+ * and shrunk to what was written. crc (formats 3 and 4): end it with the
  * checksum of id and the record.
  */
 static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype type,
@@ -329,25 +339,56 @@ static int decode(void **data, size_t *len, gkv_otype *type, const lenv *e, cons
 
 /* ---- objects ---- */
 
+/* Which database an object of type t goes to in e (DB_*). */
+static int home_db(const lenv *e, gkv_otype t)
+{
+	if (t == GKV_OBJ_COMMIT && e->split_commits)
+		return DB_COMMITS;
+	if (t == GKV_OBJ_TREE && e->split_trees)
+		return DB_TREES;
+	return DB_OBJECTS;
+}
+
+/* The handle of database db (DB_*) of e; 0 where e has no such database. */
+static MDB_dbi db_handle(const lenv *e, int db)
+{
+	if (db == DB_COMMITS)
+		return e->split_commits ? e->commits : 0;
+	if (db == DB_TREES)
+		return e->split_trees ? e->trees : 0;
+	return e->objects;
+}
+
 /*
- * Find id's record. With a commits database, look first where an object
- * of type want would be (GKV_OBJ_ANY: in "objects", home of all but
- * commits), then in the other: want is a hint, not a filter.
+ * The databases to look for an object of type want in, into dbs: where
+ * such an object goes first (GKV_OBJ_ANY: "objects", home of the blobs,
+ * the most numerous), then every other database e has -- want is a hint,
+ * not a filter. The count.
  */
+static size_t lookup_order(MDB_dbi *dbs, const lenv *e, gkv_otype want)
+{
+	static const int rest[] = {DB_OBJECTS, DB_TREES, DB_COMMITS};
+	int home = home_db(e, want);
+	size_t n = 0;
+
+	dbs[n++] = db_handle(e, home);
+	for (size_t i = 0; i < sizeof(rest) / sizeof(*rest); i++)
+		if (rest[i] != home && db_handle(e, rest[i]))
+			dbs[n++] = db_handle(e, rest[i]);
+	return n;
+}
+
+/* Find id's record, where an object of type want would be first. */
 static int get_object(MDB_val *v, const lenv *e, MDB_txn *txn, const gkv_oid *id, gkv_otype want)
 {
 	MDB_val k = {GKV_OID_RAWSZ, (void *)id->id};
-	MDB_dbi first = e->objects, second = e->commits;
-	int rc;
+	MDB_dbi dbs[NDBS];
+	size_t n = lookup_order(dbs, e, want);
+	int rc = MDB_NOTFOUND;
 
-	if (!e->split_commits)
-		return mdb_get(txn, e->objects, &k, v);
-	if (want == GKV_OBJ_COMMIT) {
-		first = e->commits;
-		second = e->objects;
-	}
-	rc = mdb_get(txn, first, &k, v);
-	return rc == MDB_NOTFOUND ? mdb_get(txn, second, &k, v) : rc;
+	for (size_t i = 0; i < n && rc == MDB_NOTFOUND; i++)
+		rc = mdb_get(txn, dbs[i], &k, v);
+	return rc;
 }
 
 static int lmdb_read_typed(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
@@ -627,9 +668,9 @@ static int lmdb_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hex
 	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
 		return rc;
 	/* An id is in one database only: each object is reported once. */
-	rc = scan_ids(&ids, e, txn, e->objects, prefix, prefix_hexlen);
-	if (rc == 0 && e->split_commits)
-		rc = scan_ids(&ids, e, txn, e->commits, prefix, prefix_hexlen);
+	for (int db = 0; rc == 0 && db < NDBS; db++)
+		if (db_handle(e, db))
+			rc = scan_ids(&ids, e, txn, db_handle(e, db), prefix, prefix_hexlen);
 	gkv__lmdb_rtxn_end(e, txn);
 	for (size_t i = 0; rc == 0 && i < ids.n; i++)
 		rc = cb(&ids.ids[i], payload);
@@ -1119,7 +1160,7 @@ static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
 			 ((lmdb_backend *)batch->backend)->e->checksums)) < 0)
 		return rc;
 	o->id = *id;
-	o->commit = type == GKV_OBJ_COMMIT;
+	o->db = home_db(((lmdb_backend *)batch->backend)->e, type);
 	lb->bytes += o->len;
 	lb->nobjs++;
 	/* a batch that deletes never spills: its deletes come first */
@@ -1200,58 +1241,72 @@ static void lmdb_batch_abort(gkv_batch *batch)
 	free(lb);
 }
 
+/* By database, then by id: LMDB then fills each database's new pages
+ * one after the other, so that a batch's trees share pages of their own. */
 static int lobj_cmp(const void *a, const void *b)
 {
-	return memcmp(((const lobj *)a)->id.id, ((const lobj *)b)->id.id, GKV_OID_RAWSZ);
+	const lobj *x = a, *y = b;
+
+	if (x->db != y->db)
+		return x->db < y->db ? -1 : 1;
+	return memcmp(x->id.id, y->id.id, GKV_OID_RAWSZ);
+}
+
+/* One cursor per database e has (NULL for the others), or an LMDB code. */
+static int open_cursors(MDB_cursor **curs, MDB_txn *txn, const lenv *e)
+{
+	int rc = 0;
+
+	for (int db = 0; db < NDBS; db++) {
+		curs[db] = NULL;
+		if (rc == 0 && db_handle(e, db))
+			rc = mdb_cursor_open(txn, db_handle(e, db), &curs[db]);
+	}
+	return rc;
+}
+
+static void close_cursors(MDB_cursor **curs)
+{
+	for (int db = 0; db < NDBS; db++)
+		if (curs[db])
+			mdb_cursor_close(curs[db]);
 }
 
 /*
  * Store one encoded object in its database unless its id is stored
- * already, in either: writing an existing object is a no-op whatever type
- * the second write claims, and an id is never in both databases (which
+ * already, in any: writing an existing object is a no-op whatever type
+ * the second write claims, and an id is never in two databases (which
  * foreach relies on). Real ids cannot collide across types, the type
  * being hashed in; made-up ones (a backend's caller computes them) can.
- * commits is NULL in a format-1 environment.
  */
-static int put_object(MDB_cursor *objects, MDB_cursor *commits, const lobj *o, MDB_val *k,
-		      MDB_val *v)
+static int put_object(MDB_cursor **curs, const lobj *o, MDB_val *k, MDB_val *v)
 {
-	MDB_cursor *home = objects, *other = commits;
 	MDB_val key = *k, old;
 	int rc;
 
-	if (commits) {
-		if (o->commit) {
-			home = commits;
-			other = objects;
-		}
-		if ((rc = mdb_cursor_get(other, &key, &old, MDB_SET)) != MDB_NOTFOUND)
+	for (int db = 0; db < NDBS; db++)
+		if (db != o->db && curs[db] &&
+		    (rc = mdb_cursor_get(curs[db], &key, &old, MDB_SET)) != MDB_NOTFOUND)
 			return rc;
-	}
-	rc = mdb_cursor_put(home, k, v, MDB_NOOVERWRITE);
+	rc = mdb_cursor_put(curs[o->db], k, v, MDB_NOOVERWRITE);
 	return rc == MDB_KEYEXIST ? 0 : rc;
 }
 
 /* The objects, through one cursor per database for the whole batch:
  * mdb_put and mdb_get would set a cursor up for every call, and the
- * check in the other database doubles the calls. */
+ * checks in the other databases multiply the calls. */
 static int put_objects(MDB_txn *txn, lenv *e, lbatch *lb)
 {
-	MDB_cursor *objects = NULL, *commits = NULL;
-	int rc = mdb_cursor_open(txn, e->objects, &objects);
+	MDB_cursor *curs[NDBS];
+	int rc = open_cursors(curs, txn, e);
 
-	if (rc == 0 && e->split_commits)
-		rc = mdb_cursor_open(txn, e->commits, &commits);
 	for (size_t i = 0; rc == 0 && i < lb->nobjs; i++) {
 		MDB_val k = {GKV_OID_RAWSZ, lb->objs[i].id.id};
 		MDB_val v = {lb->objs[i].len, lb->objs[i].data};
 
-		rc = put_object(objects, commits, &lb->objs[i], &k, &v);
+		rc = put_object(curs, &lb->objs[i], &k, &v);
 	}
-	if (commits)
-		mdb_cursor_close(commits);
-	if (objects)
-		mdb_cursor_close(objects);
+	close_cursors(curs);
 	return rc;
 }
 
@@ -1306,10 +1361,10 @@ static int delete_objects(MDB_txn *txn, lenv *e, const lbatch *lb)
 		if (lb->nspilled &&
 		    bsearch(&lb->dels[i], lb->spilled, lb->nspilled, sizeof(*lb->spilled), oid_cmp))
 			continue;
-		rc = mdb_del(txn, e->objects, &k, NULL);
-
-		if (rc == MDB_NOTFOUND && e->split_commits)
-			rc = mdb_del(txn, e->commits, &k, NULL);
+		rc = MDB_NOTFOUND;
+		for (int db = NDBS - 1; db >= 0 && rc == MDB_NOTFOUND; db--)
+			if (db_handle(e, db))
+				rc = mdb_del(txn, db_handle(e, db), &k, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
 	}
@@ -1320,24 +1375,20 @@ static int delete_objects(MDB_txn *txn, lenv *e, const lbatch *lb)
  * the commit, which saw it unreferenced, may have removed it. */
 static int spilled_present(MDB_txn *txn, lenv *e, const lbatch *lb)
 {
-	MDB_cursor *objects = NULL, *commits = NULL;
+	MDB_cursor *curs[NDBS];
 	char hex[GKV_OID_HEXSZ + 1];
 	size_t i = 0;
-	int rc = mdb_cursor_open(txn, e->objects, &objects);
+	int rc = open_cursors(curs, txn, e);
 
-	if (rc == 0 && e->split_commits)
-		rc = mdb_cursor_open(txn, e->commits, &commits);
 	for (; rc == 0 && i < lb->nspilled; i++) {
 		MDB_val k = {GKV_OID_RAWSZ, (void *)lb->spilled[i].id}, v;
 
-		rc = mdb_cursor_get(objects, &k, &v, MDB_SET);
-		if (rc == MDB_NOTFOUND && commits)
-			rc = mdb_cursor_get(commits, &k, &v, MDB_SET);
+		rc = MDB_NOTFOUND;
+		for (int db = NDBS - 1; db >= 0 && rc == MDB_NOTFOUND; db--)
+			if (curs[db])
+				rc = mdb_cursor_get(curs[db], &k, &v, MDB_SET);
 	}
-	if (commits)
-		mdb_cursor_close(commits);
-	if (objects)
-		mdb_cursor_close(objects);
+	close_cursors(curs);
 	if (rc != MDB_NOTFOUND)
 		return rc;
 	gkv_oid_fmt(hex, &lb->spilled[i - 1]);
@@ -1725,13 +1776,14 @@ static int db_entries(uint64_t *out, MDB_txn *txn, lenv *e, MDB_dbi dbi, bool ha
  * page_size, pages_used (the last page in use + 1: what data.mdb needs),
  * last_txn (the id of the last committed transaction), readers (slots
  * of the reader table in use), then the entries of each database:
- * objects, commits (0 in format 1, which keeps them in objects), refs,
- * reflog, config (0 where a database does not exist yet).
+ * objects, commits (0 in format 1, which keeps them in objects), trees
+ * (0 before format 4), refs, reflog, config (0 where a database does not
+ * exist yet).
  */
 static int lmdb_stats(gkv_backend *b, gkv_backend_stat_cb cb, void *payload)
 {
 	static const char *const names[] = {"map_size", "page_size", "pages_used", "last_txn",
-	    "readers", "objects", "commits", "refs", "reflog", "config"};
+	    "readers", "objects", "commits", "trees", "refs", "reflog", "config"};
 	lenv *e = ((lmdb_backend *)b)->e;
 	uint64_t v[sizeof(names) / sizeof(names[0])];
 	MDB_envinfo info;
@@ -1755,9 +1807,10 @@ static int lmdb_stats(gkv_backend *b, gkv_backend_stat_cb cb, void *payload)
 	v[4] = info.me_numreaders;
 	if ((rc = db_entries(&v[5], txn, e, e->objects, true)) == 0 &&
 	    (rc = db_entries(&v[6], txn, e, e->commits, e->split_commits)) == 0 &&
-	    (rc = db_entries(&v[7], txn, e, e->refs, true)) == 0 &&
-	    (rc = db_entries(&v[8], txn, e, e->reflog, e->has_reflog)) == 0)
-		rc = db_entries(&v[9], txn, e, cdbi, hascfg == 1);
+	    (rc = db_entries(&v[7], txn, e, e->trees, e->split_trees)) == 0 &&
+	    (rc = db_entries(&v[8], txn, e, e->refs, true)) == 0 &&
+	    (rc = db_entries(&v[9], txn, e, e->reflog, e->has_reflog)) == 0)
+		rc = db_entries(&v[10], txn, e, cdbi, hascfg == 1);
 	gkv__lmdb_rtxn_end(e, txn);
 	for (size_t i = 0; rc == 0 && i < sizeof(names) / sizeof(names[0]); i++)
 		rc = cb(names[i], v[i], payload);

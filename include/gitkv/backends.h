@@ -75,6 +75,33 @@ GKV_EXTERN int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsign
  */
 GKV_EXTERN int gkv_backend_lmdb_detect(const char *path);
 
+/**
+ * Rewrite the LMDB store in directory path in the newest on-disk format,
+ * 4 (trees in a database of their own, every record checksummed): what
+ * a store made by an older build needs to get the faster listings. The
+ * objects, refs, reflogs and settings stay exactly as they were; only
+ * where records lie (and, from formats 1 and 2, their checksums)
+ * changes. A store already at format 4 is left untouched. One LMDB write
+ * transaction: interrupted or failed at any point, the store is as it
+ * was, and running it again starts over. A store opened by the library
+ * is never upgraded by itself; once upgraded, a build older than format
+ * 4 refuses it. The format found goes to *from (may be NULL): 1-4.
+ * Needs the store closed everywhere: a handle open in this process, or
+ * another process that has the store open (seen through LMDB's reader
+ * table), makes it fail, and a handle another process opens on the old
+ * format meanwhile fails afterwards (GKV_E_CONFLICT) rather than read
+ * the new layout wrongly. Formats 1 and 2 have every record checked
+ * (an object must hash to its id) and rewritten, so the transaction is
+ * as large as the store; format 3 moves the trees only.
+ * Errors: GKV_E_INVALID (NULL or empty path, path not a directory),
+ * GKV_E_NOTFOUND (no environment there), GKV_E_CORRUPT (not a gitkv
+ * environment, an unknown format version, or a damaged record: nothing
+ * is changed), GKV_E_CONFLICT (the store is open in this process or
+ * another), GKV_E_FULL (no room for the rewritten records), GKV_E_IO
+ * (e.g. the files are not writable), GKV_E_NOMEM.
+ */
+GKV_EXTERN int gkv_backend_lmdb_upgrade(int *from, const char *path);
+
 enum {
 	GKV_GIT_CREATE = 1 << 0,   /**< make a bare repository (default branch main) if none */
 	GKV_GIT_READONLY = 1 << 1, /**< open read-only */

@@ -2,13 +2,18 @@
  * test_lmdb_format.c -- the lmdb backend's on-disk formats, checked on
  * real environments with the plain LMDB API beside gitkv:
  *
- *  - version 3 (what a new environment is made as) keeps commits in the
- *    "commits" database and every other type in "objects", an id in one
- *    of them only, and every read path (read, read_typed with any hint,
- *    exists, foreach with and without a prefix) finds each object once;
- *    its records end with a checksum (test_lmdb_damage.c checks it);
- *  - version 2 (commits apart, no checksums: written here byte by byte)
- *    is read and written by this build, and stays version 2, unchecked;
+ *  - version 4 (what a new environment is made as) keeps commits in the
+ *    "commits" database, trees in "trees" and blobs and tags in
+ *    "objects", an id in one of them only, and every read path (read,
+ *    read_typed with any hint, exists, foreach with and without a
+ *    prefix) finds each object once; its records end with a checksum
+ *    (test_lmdb_damage.c checks it); a batch large enough to be stored
+ *    in parts (spills) and a gc's deletes go to and from the right
+ *    database;
+ *  - version 3 (trees among the blobs, checksums: written here byte by
+ *    byte) is read and written by this build, and stays version 3;
+ *  - version 2 (commits apart, no checksums) is read and written by this
+ *    build, and stays version 2, unchecked;
  *  - version 1 (no "commits": written here byte by byte as the old format
  *    was) is read and written by this build through the public API, and
  *    stays version 1 with its new commits in "objects";
@@ -23,9 +28,8 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
-#include <lmdb.h>
 
-#include "unit_util.h"
+#include "lmdb_raw.h"
 
 static char *root;
 static int counter;
@@ -34,79 +38,6 @@ static const char *new_path(char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/env%d", root, counter++);
 	return buf;
-}
-
-/* ---- the environment through plain LMDB ---- */
-
-typedef struct {
-	MDB_env *env;
-	MDB_txn *txn;
-} raw_env;
-
-static void raw_open(raw_env *r, const char *path, unsigned int txn_flags)
-{
-	assert_int_equal(mdb_env_create(&r->env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(r->env, 8), 0);
-	assert_int_equal(mdb_env_open(r->env, path, 0, 0644), 0);
-	assert_int_equal(mdb_txn_begin(r->env, NULL, txn_flags, &r->txn), 0);
-}
-
-static void raw_close(raw_env *r, int commit)
-{
-	if (commit)
-		assert_int_equal(mdb_txn_commit(r->txn), 0);
-	else
-		mdb_txn_abort(r->txn);
-	mdb_env_close(r->env);
-}
-
-/* Entries of database name, -1 if there is no such database. */
-static long db_entries(raw_env *r, const char *name)
-{
-	MDB_dbi dbi;
-	MDB_stat st;
-	int rc = mdb_dbi_open(r->txn, name, 0, &dbi);
-
-	if (rc == MDB_NOTFOUND)
-		return -1;
-	assert_int_equal(rc, 0);
-	assert_int_equal(mdb_stat(r->txn, dbi, &st), 0);
-	return (long)st.ms_entries;
-}
-
-static bool db_has(raw_env *r, const char *name, const gkv_oid *id)
-{
-	MDB_val k = {GKV_OID_RAWSZ, (void *)id->id}, v;
-	MDB_dbi dbi;
-	int rc;
-
-	if (mdb_dbi_open(r->txn, name, 0, &dbi) != 0)
-		return false;
-	rc = mdb_get(r->txn, dbi, &k, &v);
-	assert_true(rc == 0 || rc == MDB_NOTFOUND);
-	return rc == 0;
-}
-
-static void raw_put(raw_env *r, MDB_dbi dbi, const void *key, size_t klen, const void *val,
-    size_t vlen)
-{
-	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
-
-	assert_int_equal(mdb_put(r->txn, dbi, &k, &v, 0), 0);
-}
-
-static void assert_version(const char *path, const char *want)
-{
-	MDB_val k = {7, "version"}, v;
-	MDB_dbi meta;
-	raw_env r;
-
-	raw_open(&r, path, MDB_RDONLY);
-	assert_int_equal(mdb_dbi_open(r.txn, "meta", 0, &meta), 0);
-	assert_int_equal(mdb_get(r.txn, meta, &k, &v), 0);
-	assert_int_equal(v.mv_size, strlen(want));
-	assert_memory_equal(v.mv_data, want, v.mv_size);
-	raw_close(&r, 0);
 }
 
 /* ---- version 2 ---- */
@@ -208,7 +139,7 @@ static void expect_foreach(gkv_backend *b, const obj *objs, const gkv_oid *prefi
 	free(l.ids);
 }
 
-static void test_v3_keeps_commits_apart(void **state)
+static void test_v4_keeps_types_apart(void **state)
 {
 	obj *objs = calloc(NOBJS, sizeof(obj));
 	char path[128];
@@ -240,15 +171,17 @@ static void test_v3_keeps_commits_apart(void **state)
 
 	raw_open(&r, path, MDB_RDONLY);
 	assert_int_equal(db_entries(&r, "commits"), PER_TYPE);
-	assert_int_equal(db_entries(&r, "objects"), NOBJS - PER_TYPE);
+	assert_int_equal(db_entries(&r, "trees"), PER_TYPE);
+	assert_int_equal(db_entries(&r, "objects"), NOBJS - 2 * PER_TYPE);
 	for (int i = 0; i < NOBJS; i++) {
-		bool commit = objs[i].type == GKV_OBJ_COMMIT;
+		bool commit = objs[i].type == GKV_OBJ_COMMIT, tree = objs[i].type == GKV_OBJ_TREE;
 
 		assert_int_equal(db_has(&r, "commits", &objs[i].id), commit);
-		assert_int_equal(db_has(&r, "objects", &objs[i].id), !commit);
+		assert_int_equal(db_has(&r, "trees", &objs[i].id), tree);
+		assert_int_equal(db_has(&r, "objects", &objs[i].id), !commit && !tree);
 	}
 	raw_close(&r, 0);
-	assert_version(path, "3");
+	assert_version(path, "4");
 
 	/* Every read path, on a fresh open and on a read-only one. */
 	for (int pass = 0; pass < 2; pass++) {
@@ -268,6 +201,8 @@ static void test_v3_keeps_commits_apart(void **state)
 		assert_rc(GKV_E_NOTFOUND, b->read(&data, &len, &type, b, &missing));
 		assert_rc(GKV_E_NOTFOUND,
 		    b->read_typed(&data, &len, &type, b, &missing, GKV_OBJ_COMMIT));
+		assert_rc(GKV_E_NOTFOUND,
+		    b->read_typed(&data, &len, &type, b, &missing, GKV_OBJ_TREE));
 		assert_non_null(strstr(gkv_error_last(), uu_hex(&missing)));
 		assert_null(data);
 		expect_foreach(b, objs, NULL, 0);
@@ -282,9 +217,9 @@ static void test_v3_keeps_commits_apart(void **state)
 	free(objs);
 }
 
-/* One id twice in a batch, as a tree and a commit: one of them lands,
- * in one database, and foreach reports it once. */
-static void test_v3_one_id_twice_in_a_batch(void **state)
+/* One id three times in a batch, as a tree, a commit and a blob: one of
+ * them lands, in one database, and foreach reports it once. */
+static void test_v4_one_id_thrice_in_a_batch(void **state)
 {
 	gkv_oid odd = uu_oid("0dd0000000000000000000000000000000000000");
 	char path[128];
@@ -299,70 +234,19 @@ static void test_v3_one_id_twice_in_a_batch(void **state)
 	assert_ok(b->batch_begin(&batch, b));
 	assert_ok(b->batch_write(batch, &odd, GKV_OBJ_TREE, "t", 1));
 	assert_ok(b->batch_write(batch, &odd, GKV_OBJ_COMMIT, "c", 1));
+	assert_ok(b->batch_write(batch, &odd, GKV_OBJ_BLOB, "b", 1));
 	assert_ok(b->batch_commit(batch));
 	assert_ok(b->foreach(b, NULL, 0, count_cb, &n));
 	assert_int_equal(n, 1);
 	b->free(b);
 	raw_open(&r, path, MDB_RDONLY);
-	assert_int_equal(db_has(&r, "commits", &odd) + db_has(&r, "objects", &odd), 1);
+	assert_int_equal(db_has(&r, "commits", &odd) + db_has(&r, "objects", &odd) +
+			     db_has(&r, "trees", &odd),
+			 1);
 	raw_close(&r, 0);
 }
 
 /* ---- version 1 ---- */
-
-/* An object record of the old format, uncompressed: type byte, payload. */
-static void v1_put_object(raw_env *r, MDB_dbi objects, gkv_oid *id, gkv_otype type,
-    const void *data, size_t len)
-{
-	unsigned char rec[512];
-
-	assert_true(len < sizeof(rec));
-	assert_ok(gkv_hash(id, type, data, len));
-	rec[0] = (unsigned char)type;
-	memcpy(rec + 1, data, len);
-	raw_put(r, objects, id->id, GKV_OID_RAWSZ, rec, len + 1);
-}
-
-/*
- * A version-1 environment as gitkv made it before version 2: databases
- * meta, objects and refs (at most 4 named databases), one commit whose
- * tree maps "k" to "hello", and main on it. The commit's id in *head.
- * version "2": the same plus "commits", holding the commit, as gitkv made
- * it before version 3 (no checksums).
- */
-static void make_old(const char *path, gkv_oid *head, const char *version)
-{
-	MDB_dbi meta, objects, refs, commits;
-	gkv_oid blob, tree;
-	uu_treebuf t = {.len = 0};
-	char commit[256];
-	int n;
-	raw_env r;
-
-	assert_int_equal(mkdir(path, 0777), 0);
-	assert_int_equal(mdb_env_create(&r.env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(r.env, 4), 0);
-	assert_int_equal(mdb_env_open(r.env, path, 0, 0644), 0);
-	assert_int_equal(mdb_txn_begin(r.env, NULL, 0, &r.txn), 0);
-	assert_int_equal(mdb_dbi_open(r.txn, "meta", MDB_CREATE, &meta), 0);
-	raw_put(&r, meta, "magic", 5, "gitkv-lmdb", 10);
-	raw_put(&r, meta, "version", 7, version, 1);
-	assert_int_equal(mdb_dbi_open(r.txn, "objects", MDB_CREATE, &objects), 0);
-	assert_int_equal(mdb_dbi_open(r.txn, "refs", MDB_CREATE, &refs), 0);
-	commits = objects;
-	if (strcmp(version, "2") == 0)
-		assert_int_equal(mdb_dbi_open(r.txn, "commits", MDB_CREATE, &commits), 0);
-	v1_put_object(&r, objects, &blob, GKV_OBJ_BLOB, "hello", 5);
-	uu_tree_entry(&t, "100644", "k", &blob);
-	v1_put_object(&r, objects, &tree, GKV_OBJ_TREE, t.data, t.len);
-	n = snprintf(commit, sizeof(commit),
-	    "tree %s\nauthor old <old@example.org> 1000000000 +0000\n"
-	    "committer old <old@example.org> 1000000000 +0000\n\nmade by format 1\n",
-	    uu_hex(&tree));
-	v1_put_object(&r, commits, head, GKV_OBJ_COMMIT, commit, (size_t)n);
-	raw_put(&r, refs, "refs/heads/main", 15, head->id, GKV_OID_RAWSZ);
-	raw_close(&r, 1);
-}
 
 /* Walk main's history: the number of commits; their ids in ids[] (up to max). */
 static size_t walk_main(gkv_repo *repo, gkv_oid *ids, size_t max)
@@ -489,6 +373,179 @@ static void test_v2_read_and_written_unchecked(void **state)
 	raw_close(&r, 0);
 }
 
+/* ---- version 4: spills and deletes ---- */
+
+typedef struct {
+	uint64_t last_txn;
+} figures;
+
+static int figure_cb(const char *name, uint64_t value, void *payload)
+{
+	if (strcmp(name, "last_txn") == 0)
+		((figures *)payload)->last_txn = value;
+	return 0;
+}
+
+static uint64_t last_txn(gkv_backend *b)
+{
+	figures f = {0};
+
+	assert_ok(b->stats(b, figure_cb, &f));
+	return f.last_txn;
+}
+
+#define BIG_TREES 1000
+#define BIG_SIZE (20 << 10) /* 1000 of them: past the 16 MiB a spill takes */
+#define SMALL 60
+
+/* Object i of the big batch: trees first, then commits, then blobs. */
+static gkv_otype big_type(int i)
+{
+	return i < BIG_TREES ? GKV_OBJ_TREE : i < BIG_TREES + SMALL ? GKV_OBJ_COMMIT : GKV_OBJ_BLOB;
+}
+
+static size_t big_len(int i)
+{
+	return i < BIG_TREES ? BIG_SIZE : 100 + (size_t)i;
+}
+
+/* Object i's bytes: a pattern, and i in the first 4 (every id differs). */
+static void big_fill(unsigned char *p, int i)
+{
+	uu_fill(p, big_len(i), (unsigned)i);
+	memcpy(p, &i, sizeof(i));
+}
+
+static void test_v4_spill_and_gc(void **state)
+{
+	const int n = BIG_TREES + 2 * SMALL;
+	gkv_oid *ids = calloc((size_t)n, sizeof(gkv_oid));
+	unsigned char *buf = malloc(BIG_SIZE + 4096);
+	char path[128];
+	gkv_backend *b;
+	gkv_batch *batch;
+	uint64_t before;
+	int count = 0;
+	raw_env r;
+
+	(void)state;
+	assert_non_null(ids);
+	assert_non_null(buf);
+	new_path(path, sizeof(path));
+	assert_ok(gkv_backend_lmdb_open(&b, path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC));
+	before = last_txn(b);
+	assert_ok(b->batch_begin(&batch, b));
+	for (int i = 0; i < n; i++) {
+		big_fill(buf, i);
+		assert_ok(gkv_hash(&ids[i], big_type(i), buf, big_len(i)));
+		assert_ok(b->batch_write(batch, &ids[i], big_type(i), buf, big_len(i)));
+	}
+	assert_ok(b->batch_commit(batch));
+	/* stored in parts: a transaction for the spill, one for the commit */
+	assert_true(last_txn(b) >= before + 2);
+	b->free(b); /* no second environment on the files in one process */
+	raw_open(&r, path, MDB_RDONLY);
+	assert_int_equal(db_entries(&r, "trees"), BIG_TREES);
+	assert_int_equal(db_entries(&r, "commits"), SMALL);
+	assert_int_equal(db_entries(&r, "objects"), SMALL);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(db_has(&r, "trees", &ids[i]), big_type(i) == GKV_OBJ_TREE);
+		assert_int_equal(db_has(&r, "commits", &ids[i]), big_type(i) == GKV_OBJ_COMMIT);
+		assert_int_equal(db_has(&r, "objects", &ids[i]), big_type(i) == GKV_OBJ_BLOB);
+	}
+	raw_close(&r, 0);
+	assert_ok(gkv_backend_lmdb_open(&b, path, GKV_LMDB_NOSYNC));
+	for (int i = 0; i < n; i += 7) {
+		void *data = NULL;
+		size_t len = 0;
+		gkv_otype type;
+
+		assert_ok(b->read_typed(&data, &len, &type, b, &ids[i], GKV_OBJ_TREE));
+		assert_int_equal(type, big_type(i));
+		assert_int_equal(len, big_len(i));
+		big_fill(buf, i);
+		assert_memory_equal(data, buf, len);
+		gkv_backend_data_free(data);
+	}
+
+	/* A gc's batch: every other object of each kind goes, from its database. */
+	assert_ok(b->batch_begin(&batch, b));
+	for (int i = 0; i < n; i += 2)
+		assert_ok(b->batch_delete(batch, &ids[i]));
+	assert_ok(b->batch_commit(batch));
+	for (int i = 0; i < n; i++)
+		assert_int_equal(b->exists(b, &ids[i]), i % 2);
+	assert_ok(b->foreach(b, NULL, 0, count_cb, &count));
+	assert_int_equal(count, n / 2);
+	b->free(b);
+	raw_open(&r, path, MDB_RDONLY);
+	assert_int_equal(db_entries(&r, "trees"), BIG_TREES / 2);
+	assert_int_equal(db_entries(&r, "commits"), SMALL / 2);
+	assert_int_equal(db_entries(&r, "objects"), SMALL / 2);
+	raw_close(&r, 0);
+	free(buf);
+	free(ids);
+}
+
+/* ---- version 3 ---- */
+
+static void test_v3_read_and_written_as_v3(void **state)
+{
+	char path[128];
+	gkv_oid first, ids[8], blob;
+	gkv_repo *repo;
+	gkv_store *s;
+	gkv_commit *c;
+	gkv_buf v;
+	raw_env r;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	make_old(path, &first, "3");
+	repo = uu_open_lmdb(path, 0);
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_get(&v, s, "k"));
+	assert_buf_str(v, "hello");
+	gkv_buf_dispose(&v);
+	for (int i = 0; i < 5; i++) {
+		char val[8];
+
+		snprintf(val, sizeof(val), "v3v%d", i);
+		assert_ok(gkv_store_set(NULL, s, i % 2 ? "k" : "d/k2", val, 4, NULL));
+	}
+	gkv_store_free(s);
+	assert_int_equal(walk_main(repo, ids, 8), 6);
+	assert_ok(gkv_commit_lookup(&c, repo, &ids[0]));
+
+	/* Still version 3, no "trees": the new trees among the blobs, the
+	 * commits apart, every record with its checksum ("v3v4": its type
+	 * byte, its 4 bytes and 4 of checksum). */
+	assert_version(path, "3");
+	assert_ok(gkv_hash(&blob, GKV_OBJ_BLOB, "v3v4", 4));
+	raw_open(&r, path, MDB_RDONLY);
+	assert_int_equal(db_entries(&r, "trees"), -1);
+	assert_true(db_has(&r, "objects", gkv_commit_tree_id(c)));
+	for (int i = 0; i < 6; i++)
+		assert_true(db_has(&r, "commits", &ids[i]));
+	{
+		MDB_val bk = {GKV_OID_RAWSZ, blob.id}, bv;
+		MDB_dbi objects;
+
+		assert_int_equal(mdb_dbi_open(r.txn, "objects", 0, &objects), 0);
+		assert_int_equal(mdb_get(r.txn, objects, &bk, &bv), 0);
+		assert_int_equal(bv.mv_size, 9);
+	}
+	raw_close(&r, 0);
+	gkv_commit_free(c);
+	gkv_repo_free(repo);
+
+	/* And read-only: the same history. */
+	repo = uu_open_lmdb(path, 1);
+	assert_int_equal(walk_main(repo, ids, 8), 6);
+	assert_oid_equal(&ids[5], &first);
+	gkv_repo_free(repo);
+}
+
 /* ---- an unknown version ---- */
 
 static void *slurp(const char *path, size_t *len)
@@ -529,7 +586,7 @@ static void test_unknown_version_refused(void **state)
 	b->free(b);
 	raw_open(&r, path, 0);
 	assert_int_equal(mdb_dbi_open(r.txn, "meta", 0, &meta), 0);
-	raw_put(&r, meta, "version", 7, "4", 1);
+	raw_put(&r, meta, "version", 7, "5", 1);
 	raw_close(&r, 1);
 
 	snprintf(data, sizeof(data), "%s/data.mdb", path);
@@ -539,8 +596,8 @@ static void test_unknown_version_refused(void **state)
 		assert_rc(GKV_E_CORRUPT, gkv_backend_lmdb_open(&b, path, flags[i]));
 		assert_null(b);
 		assert_non_null(strstr(gkv_error_last(), path));
-		assert_non_null(strstr(gkv_error_last(), "unknown format version '4'"));
-		assert_non_null(strstr(gkv_error_last(), "reads versions 1, 2 and 3"));
+		assert_non_null(strstr(gkv_error_last(), "unknown format version '5'"));
+		assert_non_null(strstr(gkv_error_last(), "reads versions 1, 2, 3 and 4"));
 	}
 	snprintf(uri, sizeof(uri), "lmdb:%s", path);
 	assert_rc(GKV_E_CORRUPT, gkv_repo_open(&repo, uri, NULL));
@@ -548,9 +605,16 @@ static void test_unknown_version_refused(void **state)
 	after = slurp(data, &nafter);
 	assert_int_equal(nafter, nbefore);
 	assert_memory_equal(after, before, nbefore);
+	free(after);
+	assert_version(path, "5");
+	/* and the upgrade refuses it too, leaving it alone */
+	assert_rc(GKV_E_CORRUPT, gkv_backend_lmdb_upgrade(NULL, path));
+	assert_non_null(strstr(gkv_error_last(), "unknown format version '5'"));
+	after = slurp(data, &nafter);
+	assert_int_equal(nafter, nbefore);
+	assert_memory_equal(after, before, nbefore);
 	free(before);
 	free(after);
-	assert_version(path, "4");
 }
 
 static int setup(void **state)
@@ -570,8 +634,10 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_v3_keeps_commits_apart),
-	    cmocka_unit_test(test_v3_one_id_twice_in_a_batch),
+	    cmocka_unit_test(test_v4_keeps_types_apart),
+	    cmocka_unit_test(test_v4_one_id_thrice_in_a_batch),
+	    cmocka_unit_test(test_v4_spill_and_gc),
+	    cmocka_unit_test(test_v3_read_and_written_as_v3),
 	    cmocka_unit_test(test_v1_read_and_written_as_v1),
 	    cmocka_unit_test(test_v2_read_and_written_unchecked),
 	    cmocka_unit_test(test_unknown_version_refused),
