@@ -161,6 +161,22 @@ static int check_setting(const lenv *e, const MDB_val *k, const MDB_val *v)
 
 typedef int (*check_fn)(const lenv *e, const MDB_val *k, const MDB_val *v);
 
+/*
+ * Replace the record under the cursor by v. The key is copied first: it
+ * points into the page, which LMDB rearranges when the value's size
+ * changes before it writes the key again.
+ */
+static int put_current(MDB_cursor *c, const MDB_val *k, MDB_val *v)
+{
+	unsigned char key[512];
+	MDB_val kk = {k->mv_size, key};
+
+	if (k->mv_size > sizeof(key))
+		return MDB_BAD_VALSIZE;
+	memcpy(key, k->mv_data, k->mv_size);
+	return mdb_cursor_put(c, &kk, v, MDB_CURRENT);
+}
+
 /* ---- the rewrite ---- */
 
 /* v with its checksum appended, in a->buf: *out. */
@@ -197,7 +213,7 @@ static int checksum_all(MDB_txn *txn, lenv *e, up_args *a, MDB_dbi dbi, check_fn
 	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		if ((rc = check(e, &k, &v)) < 0 || (rc = with_crc(&nv, a, &k, &v)) < 0 ||
-		    (rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT)) != 0)
+		    (rc = put_current(c, &k, &nv)) != 0)
 			break;
 	}
 	mdb_cursor_close(c);
@@ -263,7 +279,7 @@ static int move_objects(MDB_txn *txn, lenv *e, up_args *a)
 			 * which MDB_NEXT then gives (LMDB's C_DEL). */
 			if ((rc = append(dest, e, &k, &nv)) != 0 || (rc = mdb_cursor_del(c, 0)) != 0)
 				break;
-		} else if (!crc && (rc = mdb_cursor_put(c, &k, &nv, MDB_CURRENT)) != 0) {
+		} else if (!crc && (rc = put_current(c, &k, &nv)) != 0) {
 			break;
 		}
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
