@@ -443,14 +443,14 @@ static void cmd_w2obj(const char *dir, uint64_t n0, uint64_t u, int nosync, int 
 	free(w);
 }
 
-/* LIST's floor: the records of a gitkv lmdb store (databases "objects",
- * and "commits" where there is one), by id. */
+/* LIST's floor: the records of a gitkv lmdb store (databases "trees"
+ * where there is one, "objects", and "commits" where there is one), by id. */
 static void cmd_objects(const char *dir)
 {
 	MDB_env *env;
 	MDB_txn *txn;
-	MDB_dbi objs, commits;
-	int have_commits;
+	MDB_dbi objs, commits, trees;
+	int have_commits, have_trees;
 	char line[128];
 	uint64_t n = 0, bytes = 0, sum = 0;
 
@@ -460,6 +460,7 @@ static void cmd_objects(const char *dir)
 	check(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), "mdb_txn_begin");
 	check(mdb_dbi_open(txn, "objects", 0, &objs), "objects");
 	have_commits = mdb_dbi_open(txn, "commits", 0, &commits) == 0;
+	have_trees = mdb_dbi_open(txn, "trees", 0, &trees) == 0;
 	while (fgets(line, sizeof(line), stdin)) {
 		unsigned char id[20];
 		MDB_val k = {20, id}, v;
@@ -468,7 +469,9 @@ static void cmd_objects(const char *dir)
 		for (int i = 0; i < 20; i++)
 			if (sscanf(line + 2 * i, "%2hhx", &id[i]) != 1)
 				bench_die("not an id: %s", line);
-		rc = mdb_get(txn, objs, &k, &v);
+		rc = have_trees ? mdb_get(txn, trees, &k, &v) : MDB_NOTFOUND;
+		if (rc == MDB_NOTFOUND)
+			rc = mdb_get(txn, objs, &k, &v);
 		if (rc == MDB_NOTFOUND && have_commits)
 			rc = mdb_get(txn, commits, &k, &v);
 		check(rc, "mdb_get");

@@ -14,7 +14,7 @@ from conftest import HEX40
 GIT = shutil.which("git")
 COMMANDS = ["init", "get", "set", "remove", "list", "tree", "log", "branch", "reflog",
             "snapshot", "merge", "diff", "revert", "watch", "dot", "export", "import", "gc",
-            "fsck", "stats", "help"]
+            "fsck", "stats", "upgrade", "help"]
 
 
 @pytest.fixture(params=["lmdb", "git"])
@@ -86,6 +86,8 @@ def test_every_command_speaks_json(kv, store, tmp_path):
     st = doc(kv, *s, "stats")
     assert set(st) == {"backend", "objects", "refs", "branches", "branch", "backend_stats"}
     assert set(st["objects"]) == {"commit", "tree", "blob", "tag"}
+    up = doc(kv, *s, "upgrade")
+    assert set(up) in ({"backend", "from", "to", "upgraded"}, {"backend", "upgraded"})
     r = kv.run(*s, "--json", "gc")
     g = json.loads(r.out)
     if r.rc == 0:

@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from conftest import gitdir, is_git
+from conftest import KVCTL, gitdir, is_git
 
 GIT = shutil.which("git")
 
@@ -135,3 +135,96 @@ def test_maint_errors(kv, tmp_path):
         assert "does not exist" in r.err
         kv.fails(2, "--store", "lmdb:x", cmd, "extra")
     assert not (tmp_path / "none").exists()
+
+
+def test_upgrade(kv, store):
+    """A store made now is format 4 already; a git store has no gitkv
+    format: both are left as they are, exit 0, saying so."""
+    fill(kv, store)
+    before = kv.ok(*store, "tree").out
+    doc = kv.ok(*store, "--json", "upgrade").json()
+    if is_git(store):
+        assert doc == {"backend": "git", "upgraded": False}
+        assert "nothing to upgrade" in kv.ok(*store, "upgrade").text
+    else:
+        assert doc == {"backend": "lmdb", "from": 4, "to": 4, "upgraded": False}
+        assert kv.ok(*store, "upgrade").text == f"store '{store[1]}' is already format 4\n"
+    assert kv.ok(*store, "tree").out == before
+    assert kv.ok(*store, "fsck").out == b""
+
+
+def as_format_3(src, dst):
+    """A format-3 copy of the format-4 lmdb store src, made with LMDB's
+    own tools: every database copied, the trees loaded into "objects"
+    with the blobs (where format 3 keeps them), the version set to 3."""
+    mdb_dump, mdb_load = shutil.which("mdb_dump"), shutil.which("mdb_load")
+    if not mdb_dump or not mdb_load:
+        pytest.skip("lmdb-utils not installed")
+    dst.mkdir()
+    dbs = {"objects": ["objects", "trees"], "commits": ["commits"], "refs": ["refs"],
+           "reflog": ["reflog"], "config": ["config"]}
+    for db, sources in dbs.items():
+        for source in sources:
+            dump = subprocess.run([mdb_dump, "-s", source, str(src)], capture_output=True)
+            if dump.returncode != 0 and source == "config":
+                continue  # made by the first setting only
+            assert dump.returncode == 0, dump.stderr
+            # the dump's header names its database, which mdb_load would take over -s
+            data = b"".join(line for line in dump.stdout.splitlines(keepends=True)
+                            if not line.startswith(b"database="))
+            subprocess.run([mdb_load, "-s", db, str(dst)], input=data, check=True,
+                           capture_output=True)
+    subprocess.run([mdb_load, "-T", "-s", "meta", str(dst)],
+                   input=b"magic\ngitkv-lmdb\nversion\n3\n", check=True, capture_output=True)
+    out = subprocess.run([shutil.which("mdb_stat"), "-s", "trees", str(dst)], capture_output=True)
+    assert out.returncode != 0  # no "trees" database
+
+
+def test_upgrade_of_a_format_3_store(kv, tmp_path):
+    """A format-3 store becomes format 4, holding the same branches,
+    values, history and logs, fsck clean; refused (exit 3, naming the
+    process, nothing changed) while another process has it open."""
+    src = tmp_path / "st4"
+    kv.ok("--store", f"lmdb:{src}", "init")
+    fill(kv, ["--store", f"lmdb:{src}"])
+    kv.ok("--store", f"lmdb:{src}", "branch", "create", "side")
+    kv.ok("--store", f"lmdb:{src}", "--branch", "side", "set", "x/y", "side value")
+    st = tmp_path / "st3"
+    as_format_3(src, st)
+    s = ["--store", f"lmdb:{st}"]
+    seen = {args: kv.ok(*s, *args).out for args in
+            [("tree",), ("--branch", "side", "tree"), ("log",), ("reflog",), ("branch",)]}
+    assert kv.ok(*s, "fsck").out == b""
+
+    watch = subprocess.Popen([KVCTL, *s, "watch"], cwd=kv.cwd,
+                             env=kv.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):  # until it has read the store: a slot in LMDB's reader table
+            readers = subprocess.run([shutil.which("mdb_stat"), "-r", str(st)],
+                                     capture_output=True).stdout.decode()
+            if str(watch.pid) in readers.split():
+                break
+            subprocess.run(["sleep", "0.05"])
+        assert str(watch.pid) in readers.split(), readers
+        r = kv.fails(3, *s, "upgrade")
+        assert f"pid {watch.pid}" in r.err and "nothing was upgraded" in r.err
+    finally:
+        watch.terminate()
+        watch.wait(timeout=10)
+
+    assert kv.ok(*s, "upgrade").text == f"upgraded store 'lmdb:{st}' from format 3 to format 4\n"
+    for args, out in seen.items():
+        assert kv.ok(*s, *args).out == out, args
+    assert kv.ok(*s, "fsck").out == b""
+    assert kv.ok(*s, "--json", "upgrade").json() == {
+        "backend": "lmdb", "from": 4, "to": 4, "upgraded": False}
+
+
+def test_upgrade_errors(kv, tmp_path):
+    r = kv.fails(4, "--store", f"lmdb:{tmp_path / 'none'}", "upgrade")
+    assert str(tmp_path / "none") in r.err
+    r = kv.fails(4, "--store", str(tmp_path / "none"), "upgrade")
+    assert "does not exist" in r.err
+    assert not (tmp_path / "none").exists()
+    doc = kv.ok("--store", "mem:", "--json", "upgrade").json()
+    assert doc == {"backend": "mem", "upgraded": False}
