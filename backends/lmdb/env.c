@@ -96,7 +96,7 @@
  * is out of date too, reopened on a fresh lock.mdb, which LMDB fills in
  * from the meta pages. What a vanished lock.mdb still costs: readers
  * registered in the old file are invisible to writers using the new one,
- * which may then reuse pages such a reader is on; with format 3 a record
+ * which may then reuse pages such a reader is on; with formats 3 and 4 a record
  * read from a reused page fails its checksum (GKV_E_CORRUPT) instead of
  * being returned. Read transactions of a process that never writes keep
  * their lock file and its view until the process reopens the store.
