@@ -58,6 +58,8 @@ typedef struct {
 	MDB_dbi commits;
 	unsigned char *buf; /* a record with its checksum, being built */
 	size_t cap;
+	gkv_oid *large; /* trees left for the second step (move_large) */
+	size_t nlarge, caplarge;
 } up_args;
 
 static uint32_t record_crc(const MDB_val *k, const void *val, size_t vlen)
@@ -234,9 +236,32 @@ static int append(MDB_cursor *dest, const lenv *e, MDB_val *k, MDB_val *v)
 }
 
 /*
- * Walk "objects": each tree (each commit too, from format 1) moves to its
- * own database; from formats 1 and 2 each record is checked and gets its
- * checksum, from format 3 its checksum is checked.
+ * Does a record of vlen bytes leave its leaf page for pages of its own
+ * (LMDB's overflow pages)? LMDB keeps a node in its leaf while header (8
+ * bytes), key and value come to less than about half a page (its
+ * me_nodemax); an id is 20 bytes.
+ */
+static bool overflows(const lenv *e, size_t vlen)
+{
+	size_t nodemax = (((e->psize - 16) / 2) & ~(size_t)1) - 2;
+
+	return 8 + GKV_OID_RAWSZ + vlen >= nodemax;
+}
+
+/* What a large tree's node holds until its record is written: 8 bytes,
+ * the size of the page number LMDB puts there for an overflowed record,
+ * so that replacing one by the other never splits the leaf. */
+static const unsigned char placeholder[8];
+
+/*
+ * Walk "objects" in id order. Each tree (from format 1, each commit too)
+ * goes to its own database, appended in id order: its leaf pages are
+ * full and follow one another. A large tree's record would put its
+ * overflow pages between those leaves, spreading the small trees (most
+ * of a head's) over many more pages; so here it leaves a placeholder in
+ * the leaf and stays in "objects", its id noted for move_large, which
+ * writes its pages after every leaf. From formats 1 and 2 each record is
+ * checked and gets its checksum; from format 3 its checksum is checked.
  */
 static int move_objects(MDB_txn *txn, lenv *e, up_args *a)
 {
@@ -274,7 +299,18 @@ static int move_objects(MDB_txn *txn, lenv *e, up_args *a)
 		nv = v;
 		if (!crc && (rc = with_crc(&nv, a, &k, &v)) < 0)
 			break;
-		if (dest) {
+		if (dest == trees && overflows(e, nv.mv_size)) {
+			MDB_val ph = {sizeof(placeholder), (void *)placeholder};
+
+			if ((rc = gkv__backend_grow((void **)&a->large, &a->caplarge, a->nlarge,
+						    sizeof(*a->large))) < 0)
+				break;
+			/* the key first: put_current may move it in its page */
+			memcpy(a->large[a->nlarge++].id, k.mv_data, GKV_OID_RAWSZ);
+			if ((rc = append(dest, e, &k, &ph)) != 0 ||
+			    (!crc && (rc = put_current(c, &k, &nv)) != 0))
+				break;
+		} else if (dest) {
 			/* After a delete the cursor is on the next record,
 			 * which MDB_NEXT then gives (LMDB's C_DEL). */
 			if ((rc = append(dest, e, &k, &nv)) != 0 || (rc = mdb_cursor_del(c, 0)) != 0)
@@ -290,6 +326,22 @@ static int move_objects(MDB_txn *txn, lenv *e, up_args *a)
 		mdb_cursor_close(trees);
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The large trees move_objects left: each record over its placeholder
+ * (a node of the same size: no leaf splits), then out of "objects". */
+static int move_large(MDB_txn *txn, lenv *e, up_args *a)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < a->nlarge; i++) {
+		MDB_val k = {GKV_OID_RAWSZ, a->large[i].id}, v;
+
+		if ((rc = mdb_get(txn, e->objects, &k, &v)) == 0 &&
+		    (rc = mdb_put(txn, a->trees, &k, &v, 0)) == 0)
+			rc = mdb_del(txn, e->objects, &k, NULL);
+	}
+	return rc;
 }
 
 /* The pids of the other processes in LMDB's reader table, as text. */
@@ -358,14 +410,15 @@ static int upgrade_body(MDB_txn *txn, lenv *e, void *ctx)
 		if (rc != 0 && rc != MDB_NOTFOUND)
 			return rc;
 	}
-	if ((rc = move_objects(txn, e, a)) != 0)
+	a->nlarge = 0; /* a retried transaction starts over */
+	if ((rc = move_objects(txn, e, a)) != 0 || (rc = move_large(txn, e, a)) != 0)
 		return rc;
 	return mdb_put(txn, e->meta, &k, &v, 0);
 }
 
 int gkv_backend_lmdb_upgrade(int *from, const char *path)
 {
-	up_args a = {0, 0, 0, NULL, 0};
+	up_args a = {0, 0, 0, NULL, 0, NULL, 0, 0};
 	MDB_envinfo info;
 	lenv *e;
 	int rc;
@@ -386,6 +439,7 @@ int gkv_backend_lmdb_upgrade(int *from, const char *path)
 			rc = gkv__lmdb_with_wtxn(e, upgrade_body, &a, "cannot upgrade");
 	}
 	free(a.buf);
+	free(a.large);
 	gkv__lmdb_env_put(e);
 	if (rc == 0 && from)
 		*from = a.from;

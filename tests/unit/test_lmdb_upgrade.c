@@ -167,8 +167,9 @@ static void set(gkv_store *s, const char *path, const char *value)
 	assert_ok(gkv_store_set(NULL, s, path, value, strlen(value), NULL));
 }
 
-/* A store of version: make_old's, then nvals commits through the public
- * API on main (nested directories: trees of several levels), a branch
+/* A store of version: make_old's, then 2 * nvals commits through the
+ * public API on main (nested directories: trees of several levels; one
+ * directory of nvals entries, whose trees pass half a page), a branch
  * "side" with commits of its own, and a setting. */
 static void make_store(const char *path, const char *version, int nvals)
 {
@@ -183,6 +184,9 @@ static void make_store(const char *path, const char *version, int nvals)
 	for (int i = 0; i < nvals; i++) {
 		snprintf(key, sizeof(key), "d%d/e%d/k%d", i % 5, i % 3, i);
 		snprintf(val, sizeof(val), "value %d", i);
+		set(s, key, val);
+		/* a directory that grows past half a page: large trees */
+		snprintf(key, sizeof(key), "wide/entry-with-a-long-name-%04d", i);
 		set(s, key, val);
 	}
 	gkv_store_free(s);
@@ -297,7 +301,7 @@ static void upgrade_from(const char *version)
 	int from = 0;
 
 	new_path(path, sizeof(path));
-	make_store(path, version, 40);
+	make_store(path, version, 60);
 	take_snap(&before, path);
 	assert_true(before.types[GKV_OBJ_TREE] > 40);
 	assert_ok(gkv_backend_lmdb_upgrade(&from, path));
