@@ -112,6 +112,18 @@ void gkv__lmdb_env_put(lenv *e);
  */
 int gkv__lmdb_env_get_alone(lenv **out, const char *path);
 
+/*
+ * Does a record of vlen bytes under an id leave its leaf page for pages of
+ * its own (LMDB's overflow pages)? LMDB keeps a node in its leaf while
+ * header (8 bytes), key and value come to less than about half a page.
+ */
+static inline bool gkv__lmdb_overflows(const lenv *e, size_t vlen)
+{
+	size_t nodemax = (((e->psize - 16) / 2) & ~(size_t)1) - 2;
+
+	return 8 + GKV_OID_RAWSZ + vlen >= nodemax;
+}
+
 /* The order of the databases keyed by object id (LMDB's default order). */
 int gkv__lmdb_oid_key_cmp(const MDB_val *a, const MDB_val *b);
 

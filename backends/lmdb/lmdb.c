@@ -117,6 +117,7 @@ enum { DB_TREES, DB_COMMITS, DB_OBJECTS, NDBS };
 typedef struct {
 	gkv_oid id;
 	int db;		     /* DB_*: where its type goes in this environment */
+	bool big;	     /* its record leaves the leaf for pages of its own */
 	unsigned char *data; /* the encoded value, in the batch's arena */
 	size_t len;
 } lobj;
@@ -1161,6 +1162,7 @@ static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
 		return rc;
 	o->id = *id;
 	o->db = home_db(((lmdb_backend *)batch->backend)->e, type);
+	o->big = gkv__lmdb_overflows(((lmdb_backend *)batch->backend)->e, o->len);
 	lb->bytes += o->len;
 	lb->nobjs++;
 	/* a batch that deletes never spills: its deletes come first */
@@ -1241,14 +1243,18 @@ static void lmdb_batch_abort(gkv_batch *batch)
 	free(lb);
 }
 
-/* By database, then by id: LMDB then fills each database's new pages
- * one after the other, so that a batch's trees share pages of their own. */
+/* By database, then the records that fit in a leaf before those that
+ * take pages of their own, then by id: LMDB then fills each database's
+ * new leaf pages one after the other, so that a batch's trees share
+ * pages of their own, not interleaved with large records' pages. */
 static int lobj_cmp(const void *a, const void *b)
 {
 	const lobj *x = a, *y = b;
 
 	if (x->db != y->db)
 		return x->db < y->db ? -1 : 1;
+	if (x->big != y->big)
+		return x->big ? 1 : -1;
 	return memcmp(x->id.id, y->id.id, GKV_OID_RAWSZ);
 }
 

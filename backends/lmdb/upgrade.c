@@ -235,19 +235,6 @@ static int append(MDB_cursor *dest, const lenv *e, MDB_val *k, MDB_val *v)
 	return rc;
 }
 
-/*
- * Does a record of vlen bytes leave its leaf page for pages of its own
- * (LMDB's overflow pages)? LMDB keeps a node in its leaf while header (8
- * bytes), key and value come to less than about half a page (its
- * me_nodemax); an id is 20 bytes.
- */
-static bool overflows(const lenv *e, size_t vlen)
-{
-	size_t nodemax = (((e->psize - 16) / 2) & ~(size_t)1) - 2;
-
-	return 8 + GKV_OID_RAWSZ + vlen >= nodemax;
-}
-
 /* What a large tree's node holds until its record is written: 8 bytes,
  * the size of the page number LMDB puts there for an overflowed record,
  * so that replacing one by the other never splits the leaf. */
@@ -299,7 +286,7 @@ static int move_objects(MDB_txn *txn, lenv *e, up_args *a)
 		nv = v;
 		if (!crc && (rc = with_crc(&nv, a, &k, &v)) < 0)
 			break;
-		if (dest == trees && overflows(e, nv.mv_size)) {
+		if (dest == trees && gkv__lmdb_overflows(e, nv.mv_size)) {
 			MDB_val ph = {sizeof(placeholder), (void *)placeholder};
 
 			if ((rc = gkv__backend_grow((void **)&a->large, &a->caplarge, a->nlarge,
