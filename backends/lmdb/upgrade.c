@@ -11,7 +11,10 @@
  *   - makes "trees" (and, for format 1, "commits");
  *   - walks "objects" in key order and moves each tree to "trees" (and,
  *     for format 1, each commit to "commits"), appended in key order, so
- *     the new database's pages are full and follow each other;
+ *     the new database's leaf pages are full and follow each other; a
+ *     tree too large for a leaf is written after the walk (move_large),
+ *     so that its pages do not come between the leaves, where the small
+ *     trees -- nearly all of a head's -- lie;
  *   - for formats 1 and 2, which have no checksums, appends to every
  *     record of every database (objects, commits, trees, refs, reflog,
  *     config) the CRC-32C of its key and value, as format 3 and 4
