@@ -184,20 +184,28 @@ static int put_current(MDB_cursor *c, const MDB_val *k, MDB_val *v)
 
 /* ---- the rewrite ---- */
 
+/* Room for len bytes in a->buf. */
+static int buf_room(up_args *a, size_t len)
+{
+	unsigned char *p;
+
+	if (len > a->cap) {
+		if (!(p = realloc(a->buf, len + 4096)))
+			return gkv__oom();
+		a->buf = p;
+		a->cap = len + 4096;
+	}
+	return 0;
+}
+
 /* v with its checksum appended, in a->buf: *out. */
 static int with_crc(MDB_val *out, up_args *a, const MDB_val *k, const MDB_val *v)
 {
 	uint32_t c = record_crc(k, v->mv_data, v->mv_size);
-	unsigned char *p;
+	int rc;
 
-	if (v->mv_size + CRC_SIZE > a->cap) {
-		size_t cap = v->mv_size + CRC_SIZE + 4096;
-
-		if (!(p = realloc(a->buf, cap)))
-			return gkv__oom();
-		a->buf = p;
-		a->cap = cap;
-	}
+	if ((rc = buf_room(a, v->mv_size + CRC_SIZE)) < 0)
+		return rc;
 	memcpy(a->buf, v->mv_data, v->mv_size);
 	for (int i = 0; i < 4; i++)
 		a->buf[v->mv_size + (size_t)i] = (unsigned char)(c >> (8 * i));
@@ -319,7 +327,9 @@ static int move_objects(MDB_txn *txn, lenv *e, up_args *a)
 }
 
 /* The large trees move_objects left: each record over its placeholder
- * (a node of the same size: no leaf splits), then out of "objects". */
+ * (a node of the same size: no leaf splits), then out of "objects". The
+ * record is copied first: a put may write a dirty page out of memory
+ * (LMDB's spill), which the pointer mdb_get gave could be on. */
 static int move_large(MDB_txn *txn, lenv *e, up_args *a)
 {
 	int rc = 0;
@@ -327,8 +337,12 @@ static int move_large(MDB_txn *txn, lenv *e, up_args *a)
 	for (size_t i = 0; rc == 0 && i < a->nlarge; i++) {
 		MDB_val k = {GKV_OID_RAWSZ, a->large[i].id}, v;
 
-		if ((rc = mdb_get(txn, e->objects, &k, &v)) == 0 &&
-		    (rc = mdb_put(txn, a->trees, &k, &v, 0)) == 0)
+		if ((rc = mdb_get(txn, e->objects, &k, &v)) != 0 ||
+		    (rc = buf_room(a, v.mv_size)) < 0)
+			break;
+		memcpy(a->buf, v.mv_data, v.mv_size);
+		v.mv_data = a->buf;
+		if ((rc = mdb_put(txn, a->trees, &k, &v, 0)) == 0)
 			rc = mdb_del(txn, e->objects, &k, NULL);
 	}
 	return rc;
