@@ -1,6 +1,8 @@
 /*
  * git_batch.c -- batches of the git backend: one commit's objects and its
- * ref updates, buffered in memory until commit.
+ * ref updates, buffered in memory until commit -- or, past
+ * GKV__GIT_STREAM_AT bytes of objects, written into a temporary pack as
+ * they come, which the commit puts in place (git_pack.c).
  *
  * At commit, under the handle's write lock:
  *   1. the ref CASes are folded to one per ref and checked against the
@@ -28,6 +30,8 @@ typedef struct {
 	size_t nwho, capwho;
 	char **packs; /* pack path, index path, pack path, ... */
 	size_t npacks, cappacks;
+	size_t bytes;		 /* of objs */
+	gkv__git_stream *stream; /* past GKV__GIT_STREAM_AT: the objects go here */
 } git_batch;
 
 int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b)
@@ -44,6 +48,24 @@ int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b)
 	return 0;
 }
 
+/* Move the objects held so far into a pack of their own, where the
+ * next ones will go too (git_pack.c: a pack written as a batch goes). */
+static int start_stream(git_batch *gb)
+{
+	int rc = gkv__git_stream_open(&gb->stream, (gkv__git *)gb->parent.backend);
+
+	for (size_t i = 0; rc == 0 && i < gb->nobjs; i++) {
+		gkv__git_obj *o = gb->objs[i];
+
+		rc = gkv__git_stream_put(gb->stream, &o->id, o->type, o->data, o->len);
+	}
+	for (size_t i = 0; i < gb->nobjs; i++)
+		free(gb->objs[i]);
+	gb->nobjs = 0;
+	gb->bytes = 0;
+	return rc;
+}
+
 int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
 			 size_t len)
 {
@@ -53,6 +75,8 @@ int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, co
 
 	if ((rc = gkv__git_check_id(id, type, data, len)) < 0)
 		return rc;
+	if (gb->stream)
+		return gkv__git_stream_put(gb->stream, id, type, data, len);
 	if (len > SIZE_MAX - sizeof(*o))
 		return gkv__oom();
 	if ((rc = gkv__backend_grow((void **)&gb->objs, &gb->capobjs, gb->nobjs, sizeof(*gb->objs))) < 0)
@@ -65,6 +89,9 @@ int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, co
 	if (len)
 		memcpy(o->data, data, len);
 	gb->objs[gb->nobjs++] = o;
+	gb->bytes += len;
+	if (gb->bytes >= GKV__GIT_STREAM_AT && gb->nobjs >= GKV__GIT_PACK_MIN)
+		return start_stream(gb);
 	return 0;
 }
 
@@ -141,6 +168,7 @@ void gkv__git_batch_abort(gkv_batch *batch)
 	for (size_t i = 0; i < gb->nwho; i++)
 		gkv__git_who_free(&gb->who[i]);
 	free(gb->who);
+	gkv__git_stream_abort(gb->stream);
 	free(gb);
 }
 
@@ -161,6 +189,10 @@ int gkv__git_batch_commit(gkv_batch *batch)
 	if ((rc = gkv__git_writer_ready(g)) == 0 &&
 	    (rc = gkv__git_cas_precheck(g, folded, nfolded)) == 0 &&
 	    (rc = gkv__git_write_objects(g, gb->objs, gb->nobjs)) == 0) {
+		if (gb->stream) {
+			rc = gkv__git_stream_finish(gb->stream);
+			gb->stream = NULL; /* finished or removed */
+		}
 		for (size_t i = 0; rc == 0 && i < gb->npacks; i += 2)
 			rc = gkv__git_adopt_pack(g, gb->packs[i], gb->packs[i + 1]);
 	}

@@ -221,6 +221,17 @@ int gkv__git_write_objects(gkv__git *g, gkv__git_obj **objs, size_t n);
 /* Write objs (n of them, sorted by id, none in the repository yet) as
  * one new pack and its index. */
 int gkv__git_write_pack(gkv__git *g, gkv__git_obj **objs, size_t n);
+/* A pack written as a large batch goes (git_pack.c): objects are added
+ * as they come (those the pack or the repository has are skipped), and
+ * at finish it is sealed, indexed and put in place; abort removes it.
+ * GKV__GIT_STREAM_AT: the bytes a batch holds before it streams. */
+#define GKV__GIT_STREAM_AT ((size_t)32 << 20)
+typedef struct gkv__git_stream gkv__git_stream;
+int gkv__git_stream_open(gkv__git_stream **out, gkv__git *g);
+int gkv__git_stream_put(gkv__git_stream *st, const gkv_oid *id, gkv_otype type, const void *data,
+			size_t len);
+int gkv__git_stream_finish(gkv__git_stream *st);
+void gkv__git_stream_abort(gkv__git_stream *st);
 /* Copy a complete pack and its index (checked by the caller) into
  * objects/pack under the pack's own name, pack before index as git
  * does; already there: nothing to do. Storage errors. */

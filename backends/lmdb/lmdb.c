@@ -225,53 +225,37 @@ static bool crc_ok(const unsigned char *p, uint32_t c)
  */
 #define ZPOOL 8
 
+typedef struct {
+	void *item[ZPOOL];
+	size_t n;
+} zpool;
+
 static pthread_mutex_t zpool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct libdeflate_compressor *cpool[ZPOOL];
-static struct libdeflate_decompressor *dpool[ZPOOL];
-static size_t ncpool, ndpool;
+static zpool cpool, dpool; /* compressors, decompressors */
 
-static struct libdeflate_compressor *comp_get(void)
+/* One kept (de)compressor, or NULL: the caller makes one. */
+static void *pool_get(zpool *p)
 {
-	struct libdeflate_compressor *c = NULL;
+	void *v = NULL;
 
 	pthread_mutex_lock(&zpool_lock);
-	if (ncpool)
-		c = cpool[--ncpool];
+	if (p->n)
+		v = p->item[--p->n];
 	pthread_mutex_unlock(&zpool_lock);
-	return c ? c : libdeflate_alloc_compressor(1);
+	return v;
 }
 
-static void comp_put(struct libdeflate_compressor *c)
+/* Keep v (not NULL) for the next caller: false if the pool is full, and
+ * the caller frees it. */
+static bool pool_put(zpool *p, void *v)
 {
-	pthread_mutex_lock(&zpool_lock);
-	if (c && ncpool < ZPOOL) {
-		cpool[ncpool++] = c;
-		c = NULL;
-	}
-	pthread_mutex_unlock(&zpool_lock);
-	libdeflate_free_compressor(c);
-}
-
-static struct libdeflate_decompressor *decomp_get(void)
-{
-	struct libdeflate_decompressor *d = NULL;
+	bool kept;
 
 	pthread_mutex_lock(&zpool_lock);
-	if (ndpool)
-		d = dpool[--ndpool];
+	if ((kept = p->n < ZPOOL))
+		p->item[p->n++] = v;
 	pthread_mutex_unlock(&zpool_lock);
-	return d ? d : libdeflate_alloc_decompressor();
-}
-
-static void decomp_put(struct libdeflate_decompressor *d)
-{
-	pthread_mutex_lock(&zpool_lock);
-	if (d && ndpool < ZPOOL) {
-		dpool[ndpool++] = d;
-		d = NULL;
-	}
-	pthread_mutex_unlock(&zpool_lock);
-	libdeflate_free_decompressor(d);
+	return kept;
 }
 
 /*
@@ -304,12 +288,15 @@ static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype 
 	if (!p)
 		return GKV_E_NOMEM;
 	if (zip) {
-		struct libdeflate_compressor *c = comp_get();
-		size_t clen = c ? libdeflate_zlib_compress(c, data, len, p + ZHDR_SIZE,
-							   cap - ZHDR_SIZE - tail)
-				: 0; /* no memory for one: stored as it is */
+		struct libdeflate_compressor *c = pool_get(&cpool);
+		size_t clen = 0; /* no memory for a compressor: stored as it is */
 
-		comp_put(c);
+		if (c || (c = libdeflate_alloc_compressor(1)) != NULL) {
+			clen = libdeflate_zlib_compress(c, data, len, p + ZHDR_SIZE,
+							cap - ZHDR_SIZE - tail);
+			if (!pool_put(&cpool, c))
+				libdeflate_free_compressor(c);
+		}
 		if (clen && clen + ZHDR_SIZE < len + 1) {
 			p[0] = hdr | HDR_ZLIB;
 			put_le64(p + 1, len);
@@ -388,17 +375,18 @@ static int decode(void **data, size_t *len, gkv_otype *type, const lenv *e, cons
 	if (!r.zip) {
 		memcpy(out, p + 1, (size_t)r.raw);
 	} else {
-		struct libdeflate_decompressor *d = decomp_get();
+		struct libdeflate_decompressor *d = pool_get(&dpool);
 		size_t used = 0, got = 0;
 		enum libdeflate_result lr;
 
-		if (!d) {
+		if (!d && !(d = libdeflate_alloc_decompressor())) {
 			gkv_backend_data_free(out);
 			return gkv__oom();
 		}
 		lr = libdeflate_zlib_decompress_ex(d, p + ZHDR_SIZE, r.size - ZHDR_SIZE, out,
 						   (size_t)r.raw, &used, &got);
-		decomp_put(d);
+		if (!pool_put(&dpool, d))
+			libdeflate_free_decompressor(d);
 		if (lr != LIBDEFLATE_SUCCESS || got != r.raw || used != r.size - ZHDR_SIZE) {
 			gkv_backend_data_free(out);
 			return corrupt_object(e, id, "does not inflate to its recorded length");
@@ -464,24 +452,42 @@ static int get_object(MDB_val *v, const lenv *e, MDB_txn *txn, const gkv_oid *id
 	return rc;
 }
 
-static int lmdb_read_typed(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
-			   const gkv_oid *id, gkv_otype want)
+/* What a read takes out of a record: the object (raw: the record as it
+ * is), its size and type. */
+typedef struct {
+	void **data;
+	size_t *len;
+	gkv_otype *type;
+	bool raw;
+} rec_out;
+
+/* Find id's record (want: get_object's hint) in a read transaction of
+ * its own and copy out what o asks for; GKV_E_NOTFOUND names the id. */
+static int read_record(lenv *e, const gkv_oid *id, gkv_otype want, const rec_out *o)
 {
-	lenv *e = ((lmdb_backend *)b)->e;
 	MDB_val v;
 	char hex[GKV_OID_HEXSZ + 1];
 	MDB_txn *txn;
+	lrec r;
 	int rc;
 
 	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
 		return rc;
 	rc = get_object(&v, e, txn, id, want);
-	if (rc == 0)
-		rc = decode(data, len, type, e, id, &v);
-	else if (rc == MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND)
 		rc = GKV_E_NOTFOUND;
-	else
+	else if (rc != 0)
 		rc = gkv__lmdb_error(e->path, rc, "cannot read an object");
+	else if (!o->raw)
+		rc = decode(o->data, o->len, o->type, e, id, &v);
+	else if ((rc = rec_parse(&r, e, id, &v, true)) == 0 &&
+		 (*o->data = gkv_backend_data_alloc(v.mv_size)) == NULL)
+		rc = GKV_E_NOMEM;
+	else if (rc == 0) {
+		memcpy(*o->data, v.mv_data, v.mv_size);
+		*o->len = v.mv_size;
+		*o->type = r.type;
+	}
 	gkv__lmdb_rtxn_end(e, txn);
 	if (rc == GKV_E_NOTFOUND) {
 		gkv__backend_hex(hex, id);
@@ -489,6 +495,14 @@ static int lmdb_read_typed(void **data, size_t *len, gkv_otype *type, gkv_backen
 				     hex);
 	}
 	return rc;
+}
+
+static int lmdb_read_typed(void **data, size_t *len, gkv_otype *type, gkv_backend *b,
+			   const gkv_oid *id, gkv_otype want)
+{
+	rec_out o = {data, len, type, false};
+
+	return read_record(((lmdb_backend *)b)->e, id, want, &o);
 }
 
 static int lmdb_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id)
@@ -507,35 +521,9 @@ static int lmdb_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, 
 static int lmdb_read_raw(void **rec, size_t *len, gkv_otype *type, gkv_backend *b,
 			 const gkv_oid *id)
 {
-	lenv *e = ((lmdb_backend *)b)->e;
-	MDB_val v;
-	char hex[GKV_OID_HEXSZ + 1];
-	MDB_txn *txn;
-	lrec r;
-	int rc;
+	rec_out o = {rec, len, type, true};
 
-	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
-		return rc;
-	rc = get_object(&v, e, txn, id, GKV_OBJ_ANY);
-	if (rc == MDB_NOTFOUND)
-		rc = GKV_E_NOTFOUND;
-	else if (rc != 0)
-		rc = gkv__lmdb_error(e->path, rc, "cannot read an object");
-	else if ((rc = rec_parse(&r, e, id, &v, true)) == 0 &&
-		 (*rec = gkv_backend_data_alloc(v.mv_size)) == NULL)
-		rc = GKV_E_NOMEM;
-	if (rc == 0) {
-		memcpy(*rec, v.mv_data, v.mv_size);
-		*len = v.mv_size;
-		*type = r.type;
-	}
-	gkv__lmdb_rtxn_end(e, txn);
-	if (rc == GKV_E_NOTFOUND) {
-		gkv__backend_hex(hex, id);
-		return gkv_error_set(GKV_E_NOTFOUND, "lmdb '%s': object %s not found", e->path,
-				     hex);
-	}
-	return rc;
+	return read_record(((lmdb_backend *)b)->e, id, GKV_OBJ_ANY, &o);
 }
 
 /* ---- headers and streams ---- */

@@ -362,40 +362,51 @@ static void raw_write(gkv_repo *repo, const gkv_oid *id, gkv_otype type, const v
 	assert_ok(be->batch_commit(b));
 }
 
+/*
+ * Plant on the remote's main, behind the library, a commit (message msg)
+ * whose tree holds "v": the blob whose id is that of "honest" but whose
+ * bytes are blob_bytes (6 of them); with forge_tree, the tree's bytes
+ * name "w" instead of "v" under the id of the tree naming "v". Ids out.
+ */
+static void plant_commit(gkv_oid *blob, gkv_oid *tree, gkv_oid *commit, pair *p,
+    const char *blob_bytes, bool forge_tree, const char *msg)
+{
+	gkv_backend *be = gkv_repo_backend(p->remote);
+	gkv_oid parent = head(p->remote, "main");
+	unsigned char tbuf[29];
+	char cbuf[512], hex[41], phex[41];
+	int n;
+
+	assert_ok(gkv_hash(blob, GKV_OBJ_BLOB, "honest", 6));
+	raw_write(p->remote, blob, GKV_OBJ_BLOB, blob_bytes, 6);
+	memcpy(tbuf, "100644 v", 9); /* with its NUL */
+	memcpy(tbuf + 9, blob->id, 20);
+	assert_ok(gkv_hash(tree, GKV_OBJ_TREE, tbuf, sizeof(tbuf)));
+	if (forge_tree)
+		tbuf[7] = 'w'; /* "100644 w": not what the id hashes */
+	raw_write(p->remote, tree, GKV_OBJ_TREE, tbuf, sizeof(tbuf));
+	gkv_oid_fmt(hex, tree);
+	gkv_oid_fmt(phex, &parent);
+	n = snprintf(cbuf, sizeof(cbuf),
+	    "tree %s\nparent %s\nauthor A <a@b.c> 1 +0000\ncommitter A <a@b.c> 1 +0000\n\n%s\n",
+	    hex, phex, msg);
+	assert_ok(gkv_hash(commit, GKV_OBJ_COMMIT, cbuf, (size_t)n));
+	raw_write(p->remote, commit, GKV_OBJ_COMMIT, cbuf, (size_t)n);
+	assert_ok(be->ref_cas(be, "refs/heads/main", &parent, commit));
+}
+
 static void test_corrupt_source(void **state)
 {
 	pair *p = *state;
-	gkv_backend *be = gkv_repo_backend(p->remote);
-	gkv_oid blob, tree, commit, parent = head(p->remote, "main");
-	unsigned char tbuf[64];
-	char cbuf[512], hex[41], phex[41];
-	size_t tlen;
+	gkv_oid blob, tree, commit;
 	char *before;
-	int n;
 
 	/* a blob stored under an id that is not its hash; between two lmdb
 	 * stores blobs go as checksummed records, not re-hashed (see
 	 * test_raw_blob_as_stored), so there the tree is the forged one */
 	bool raw = strcmp(local_kind, "lmdb") == 0 && strcmp(remote_kind, "lmdb") == 0;
 
-	assert_ok(gkv_hash(&blob, GKV_OBJ_BLOB, "honest", 6));
-	raw_write(p->remote, &blob, GKV_OBJ_BLOB, raw ? "honest" : "forged", 6);
-	memcpy(tbuf, "100644 v", 9); /* with its NUL */
-	memcpy(tbuf + 9, blob.id, 20);
-	tlen = 29;
-	assert_ok(gkv_hash(&tree, GKV_OBJ_TREE, tbuf, tlen));
-	if (raw)
-		tbuf[7] = 'w'; /* "100644 w": not what the id hashes */
-	raw_write(p->remote, &tree, GKV_OBJ_TREE, tbuf, tlen);
-	gkv_oid_fmt(hex, &tree);
-	gkv_oid_fmt(phex, &parent);
-	n = snprintf(cbuf, sizeof(cbuf),
-	    "tree %s\nparent %s\nauthor A <a@b.c> 1 +0000\ncommitter A <a@b.c> 1 +0000\n\nbad\n",
-	    hex, phex);
-	assert_ok(gkv_hash(&commit, GKV_OBJ_COMMIT, cbuf, (size_t)n));
-	raw_write(p->remote, &commit, GKV_OBJ_COMMIT, cbuf, (size_t)n);
-	assert_ok(be->ref_cas(be, "refs/heads/main", &parent, &commit));
-
+	plant_commit(&blob, &tree, &commit, p, raw ? "honest" : "forged", raw, "bad");
 	before = su_state(p->local);
 	assert_rc(GKV_E_CORRUPT, gkv__fetch_ep(NULL, p->local, &p->ep, NULL, NULL));
 	assert_rc(GKV_E_CORRUPT, gkv__pull_ep(NULL, NULL, p->local, &p->ep, "main", "main",
@@ -457,29 +468,12 @@ static int count_problem(const gkv_oid *id, const char *path, const char *what, 
 static void test_raw_blob_as_stored(void **state)
 {
 	pair *p = *state;
-	gkv_backend *be = gkv_repo_backend(p->remote);
-	gkv_oid blob, tree, commit, parent = head(p->remote, "main"), named;
+	gkv_oid blob, tree, commit, named;
 	bool raw = strcmp(local_kind, "lmdb") == 0 && strcmp(remote_kind, "lmdb") == 0;
-	unsigned char tbuf[64];
-	char cbuf[512], hex[41], phex[41];
 	size_t problems = 0;
-	int n, rc;
+	int rc;
 
-	assert_ok(gkv_hash(&blob, GKV_OBJ_BLOB, "honest", 6));
-	raw_write(p->remote, &blob, GKV_OBJ_BLOB, "forged", 6);
-	memcpy(tbuf, "100644 v", 9);
-	memcpy(tbuf + 9, blob.id, 20);
-	assert_ok(gkv_hash(&tree, GKV_OBJ_TREE, tbuf, 29));
-	raw_write(p->remote, &tree, GKV_OBJ_TREE, tbuf, 29);
-	gkv_oid_fmt(hex, &tree);
-	gkv_oid_fmt(phex, &parent);
-	n = snprintf(cbuf, sizeof(cbuf),
-	    "tree %s\nparent %s\nauthor A <a@b.c> 1 +0000\ncommitter A <a@b.c> 1 +0000\n\nraw\n",
-	    hex, phex);
-	assert_ok(gkv_hash(&commit, GKV_OBJ_COMMIT, cbuf, (size_t)n));
-	raw_write(p->remote, &commit, GKV_OBJ_COMMIT, cbuf, (size_t)n);
-	assert_ok(be->ref_cas(be, "refs/heads/main", &parent, &commit));
-
+	plant_commit(&blob, &tree, &commit, p, "forged", false, "raw");
 	rc = gkv_sync_copy(NULL, p->local, p->remote, &commit, 1, NULL);
 	if (!raw) {
 		assert_rc(GKV_E_CORRUPT, rc);

@@ -663,6 +663,120 @@ static void test_git_pack_for_large_batch(void **state)
 	b->free(b);
 }
 
+/* Count objects/pack/tmp_pack_* files (a pack being written). */
+static size_t tmp_packs(const char *gitdir)
+{
+	char out[64];
+
+	capture(out, sizeof(out), "ls %s/objects/pack 2>/dev/null | grep -c '^tmp_pack_'", gitdir);
+	return (size_t)atoi(out);
+}
+
+#define BIG_LEN (128u << 10)
+#define BIG_N 300 /* 37.5 MiB: past GKV__GIT_STREAM_AT */
+
+/* The BIG_LEN bytes of big blob i (compressible, so the test is quick)
+ * and their id. */
+static gkv_oid big_blob(unsigned char *buf, int i)
+{
+	gkv_oid id;
+
+	memset(buf, 'a' + i % 26, BIG_LEN);
+	snprintf((char *)buf, 32, "big blob %d", i);
+	assert_int_equal(gkv_hash(&id, GKV_OBJ_BLOB, buf, BIG_LEN), 0);
+	return id;
+}
+
+static void write_bigs(gkv_batch *batch, gkv_backend *b, unsigned char *buf, int first, int n)
+{
+	for (int i = first; i < first + n; i++) {
+		gkv_oid id = big_blob(buf, i);
+
+		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, buf, BIG_LEN), 0);
+	}
+}
+
+/*
+ * A batch past 32 MiB of objects writes them into a pack as they come
+ * instead of holding them: nothing is visible before the commit; an
+ * abort or a lost CAS leaves no file; an object written twice, or one
+ * the repository has, goes in once or not at all; git reads the pack.
+ */
+static void test_git_large_batch_streams(void **state)
+{
+	unsigned char *buf = malloc(BIG_LEN);
+	char path[128], want[64], got[64];
+	size_t loose, packs, idxs;
+	gkv_backend *b;
+	gkv_batch *batch;
+	gkv_oid first, last, other, tip;
+	void *data;
+	size_t len;
+	gkv_otype t;
+
+	(void)state;
+	assert_non_null(buf);
+	b = open_ok(new_path(path, sizeof(path)), GKV_GIT_CREATE);
+	first = big_blob(buf, 0);
+	last = big_blob(buf, BIG_N - 1);
+	/* one of them is in the repository already, loose */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	write_bigs(batch, b, buf, 5, 1);
+	assert_int_equal(b->batch_commit(batch), 0);
+
+	/* aborted after streaming: no file left, nothing readable */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	write_bigs(batch, b, buf, 0, BIG_N);
+	assert_int_equal(tmp_packs(path), 1);
+	count_objects(&loose, &packs, &idxs, path);
+	assert_int_equal(packs + idxs, 0);
+	assert_int_equal(b->exists(b, &first), 0);
+	b->batch_abort(batch);
+	assert_int_equal(tmp_packs(path), 0);
+	assert_int_equal(b->exists(b, &last), 0);
+
+	/* a CAS already lost: found before the pack is put in place */
+	other = put_commit(b, "other", NULL);
+	assert_int_equal(b->ref_cas(b, "refs/heads/main", NULL, &other), 0);
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	write_bigs(batch, b, buf, 0, BIG_N);
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/main", NULL, &other), 0);
+	assert_int_equal(b->batch_commit(batch), GKV_E_CONFLICT);
+	assert_int_equal(tmp_packs(path), 0);
+	count_objects(&loose, &packs, &idxs, path);
+	assert_int_equal(packs + idxs, 0);
+
+	/* committed, with every object twice: one pack of BIG_N - 1 objects
+	 * (the one the repository has is not in it) and a commit, loose,
+	 * written after the stream began */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	write_bigs(batch, b, buf, 0, BIG_N);
+	write_bigs(batch, b, buf, 0, BIG_N);
+	tip = put_commit(b, "tip", &other); /* its own batch: loose */
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/main", &other, &tip), 0);
+	assert_int_equal(b->batch_commit(batch), 0);
+	assert_int_equal(tmp_packs(path), 0);
+	count_objects(&loose, &packs, &idxs, path);
+	assert_int_equal(packs, 1);
+	assert_int_equal(idxs, 1);
+	capture(got, sizeof(got), "git --git-dir=%s count-objects -v | sed -n 's/^in-pack: //p'",
+		path);
+	snprintf(want, sizeof(want), "%d", BIG_N - 1);
+	assert_string_equal(got, want);
+	assert_int_equal(run("git verify-pack %s/objects/pack/*.idx", path), 0);
+	assert_int_equal(b->read(&data, &len, &t, b, &last), 0);
+	assert_int_equal(len, BIG_LEN);
+	big_blob(buf, BIG_N - 1);
+	assert_memory_equal(data, buf, BIG_LEN);
+	gkv_backend_data_free(data);
+	gkv_oid_fmt(want, &first);
+	want[GKV_OID_HEXSZ] = '\0';
+	assert_int_equal(run("git --git-dir=%s cat-file -e %s", path, want), 0);
+	assert_fsck_clean(path);
+	b->free(b);
+	free(buf);
+}
+
 /* A pack made by git, with deltas, given whole: it lands with the batch's
  * refs, as a pack of its own (not an object each), and git reads it. */
 static void test_git_batch_write_pack(void **state)
@@ -1037,6 +1151,7 @@ int main(void)
 	    cmocka_unit_test(test_git_lock_file_conflict),
 	    cmocka_unit_test(test_git_pack_for_large_batch),
 	    cmocka_unit_test(test_git_batch_write_pack),
+	    cmocka_unit_test(test_git_large_batch_streams),
 	    cmocka_unit_test(test_git_fsync_flag),
 	    cmocka_unit_test(test_git_corrupt_objects),
 	    cmocka_unit_test(test_git_open_and_detect),
