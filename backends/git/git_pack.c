@@ -718,7 +718,7 @@ static int read_entry(void **data, size_t *len, gkv_otype *type, gkv__git *g,
 		return 1;
 	/* a delta's base had no CRC of its own to check: the result must be
 	 * the object asked for */
-	if (gkv__git_check_id(id, *type, *data, *len) == 0)
+	if (gkv__git_verify_id(id, *type, *data, *len) == 0)
 		return 1;
 	gkv_backend_data_free(*data);
 	*data = NULL;
