@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -634,6 +635,160 @@ static int find_cb(const char *name, const gkv_oid *id, void *payload)
 	return 0;
 }
 
+/*
+ * A packed-refs whose header says "sorted" is searched as libgit2's
+ * packed_lookup searches it: by bisection over its records (a record is
+ * a line and the "^" line after it), in a map of the file, so that a
+ * lookup touches a few pages of a file of thousands of refs. Only the
+ * record found is parsed, as libgit2 parses it: a damaged one is
+ * unsure (libgit2's error), damage elsewhere is not looked at (libgit2
+ * does not look either).
+ */
+static const char *record_start(const char *buf, const char *p)
+{
+	const char *nl = p;
+
+	for (;;) {
+		nl = nl > buf ? memrchr(buf, '\n', (size_t)(nl - buf)) : NULL;
+		if (!nl)
+			return buf;
+		if (nl[1] == '^' && nl > buf)
+			--nl;
+		else
+			break;
+	}
+	return nl + 1;
+}
+
+static const char *record_end(const char *p, const char *end)
+{
+	for (;;) {
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (!p)
+			return end;
+		++p;
+		if (p < end && p[0] == '^')
+			++p;
+		else
+			break;
+	}
+	return p;
+}
+
+static int record_cmp(const char *rec, size_t left, const char *name, size_t nlen)
+{
+	const char *end;
+	int c;
+
+	if (left < GKV_OID_HEXSZ + 3)
+		return -1; /* a record too short to hold a name sorts first */
+	rec += GKV_OID_HEXSZ + 1;
+	left -= GKV_OID_HEXSZ + 1;
+	if ((end = memchr(rec, '\n', left)))
+		left = (size_t)(end - rec);
+	c = memcmp(rec, name, left < nlen ? left : nlen);
+	if (c == 0 && left != nlen)
+		return left > nlen ? 1 : -1;
+	return c;
+}
+
+/* 1 and *out, 0 (absent), GKV__GIT_UNSURE; data/len the whole file,
+ * after its header line. */
+static int packed_bisect(gkv_oid *out, const char *data, size_t len, const char *name)
+{
+	const char *left = data, *right = data + len, *end = data + len;
+	size_t nlen = strlen(name);
+
+	while (left < right && *left == '#') {
+		if (!(left = memchr(left, '\n', (size_t)(end - left))))
+			return GKV__GIT_UNSURE;
+		left++;
+	}
+	while (left < right) {
+		const char *mid = left + (right - left) / 2, *rec = record_start(left, mid);
+		int c = record_cmp(rec, (size_t)(end - rec), name, nlen);
+
+		if (c < 0) {
+			left = record_end(mid, right);
+		} else if (c > 0) {
+			right = rec;
+		} else {
+			const char *eol;
+			gkv_oid peel;
+
+			if (end - rec < GKV_OID_HEXSZ || !parse_hex(out, rec))
+				return GKV__GIT_UNSURE;
+			rec += GKV_OID_HEXSZ + 1;
+			if (!(eol = memchr(rec, '\n', (size_t)(end - rec))))
+				return GKV__GIT_UNSURE;
+			/* a "^<id>" line after it must be one */
+			if (eol + 1 < end && eol[1] == '^' &&
+			    (end - (eol + 2) < GKV_OID_HEXSZ || !parse_hex(&peel, eol + 2)))
+				return GKV__GIT_UNSURE;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Look name up in packed-refs: bisection if the file says it is sorted,
+ * else the whole file parsed. 1 and *out, 0, GKV__GIT_UNSURE, or
+ * GKV_E_NOMEM.
+ */
+static int packed_lookup(gkv_oid *out, gkv__git *g, const char *name)
+{
+	static const char traits[] = "# pack-refs with:";
+	char *path = join_dir(g->commondir, "packed-refs");
+	packed_find f = {name, {{0}}, false};
+	packed_file p;
+	struct stat st;
+	const char *data, *eol;
+	void *map;
+	int fd, rc;
+
+	if (!path)
+		return gkv__oom();
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	free(path);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : GKV__GIT_UNSURE;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return GKV__GIT_UNSURE;
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return 0;
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return GKV__GIT_UNSURE;
+	data = map;
+	rc = -1;
+	if ((size_t)st.st_size > sizeof(traits) - 1 &&
+	    memcmp(data, traits, sizeof(traits) - 1) == 0 &&
+	    (eol = memchr(data, '\n', (size_t)st.st_size)) != NULL &&
+	    memmem(data + sizeof(traits) - 1, (size_t)(eol - data) - (sizeof(traits) - 1),
+		   " sorted ", 8) != NULL)
+		rc = packed_bisect(out, eol + 1, (size_t)st.st_size - (size_t)(eol + 1 - data),
+				   name);
+	munmap(map, (size_t)st.st_size);
+	if (rc != -1)
+		return rc;
+	/* not sorted: every line, as libgit2 reads such a file */
+	if ((rc = packed_read(&p, g)) != 1)
+		return rc;
+	rc = packed_each(&p, find_cb, &f);
+	free(p.text);
+	if (rc == 0 && f.found) {
+		*out = f.id;
+		rc = 1;
+	}
+	return rc;
+}
+
 /* libgit2 follows at most 5 symbolic refs (DEFAULT_NESTING_LEVEL) */
 #define MAX_SYMBOLIC 5
 
@@ -644,8 +799,6 @@ int gkv__git_files_resolve(gkv_oid *out, gkv__git *g, const char *name)
 
 	for (int hop = 0; hop <= MAX_SYMBOLIC; hop++) {
 		char *target = NULL;
-		packed_file p;
-		packed_find f = {name, {{0}}, false};
 
 		if (!gkv__git_plain_ref_name(name)) {
 			rc = GKV__GIT_UNSURE;
@@ -658,16 +811,8 @@ int gkv__git_files_resolve(gkv_oid *out, gkv__git *g, const char *name)
 			rc = GKV__GIT_UNSURE; /* if this was the last hop */
 			continue;
 		}
-		if (rc != 0)
-			break;
-		if ((rc = packed_read(&p, g)) == 1) {
-			rc = packed_each(&p, find_cb, &f);
-			free(p.text);
-			if (rc == 0 && f.found) {
-				*out = f.id;
-				rc = 1;
-			}
-		}
+		if (rc == 0)
+			rc = packed_lookup(out, g, name);
 		break;
 	}
 	free(owned_name);
