@@ -407,6 +407,101 @@ static void test_malformed_refs(void **state)
 	assert_string_equal(before, after); /* nothing was rewritten */
 }
 
+/*
+ * A pack index whose ids do not increase is refused: two equal ids (the
+ * same first 8 bytes and the rest), then two swapped that differ in
+ * their first 8 bytes. A read of an object it held is GKV_E_CORRUPT
+ * naming the index and why.
+ */
+static void idx_damaged_refused(const char *dir, const char *idx, size_t at, bool swap,
+				const gkv_oid *want)
+{
+	unsigned char a[20], b[20];
+	gkv_backend *bk = NULL;
+	void *data = NULL;
+	size_t len;
+	gkv_otype type;
+	size_t from = at + 1;
+	FILE *f = fopen(idx, "r+b");
+
+	/* entry at becomes entry at + 1 (a duplicate), or the two swap */
+	assert_non_null(f);
+	assert_int_equal(0, fseek(f, (long)(1032 + 20 * from), SEEK_SET));
+	assert_int_equal(20, fread(a, 1, 20, f));
+	assert_int_equal(0, fseek(f, (long)(1032 + 20 * at), SEEK_SET));
+	assert_int_equal(20, fread(b, 1, 20, f));
+	assert_int_equal(0, fseek(f, (long)(1032 + 20 * at), SEEK_SET));
+	assert_int_equal(20, fwrite(a, 1, 20, f));
+	if (swap) {
+		assert_int_equal(0, fseek(f, (long)(1032 + 20 * from), SEEK_SET));
+		assert_int_equal(20, fwrite(b, 1, 20, f));
+	}
+	fclose(f);
+	assert_int_equal(0, gkv_backend_git_open(&bk, dir, GKV_GIT_READONLY));
+	assert_int_equal(GKV_E_CORRUPT, bk->read(&data, &len, &type, bk, want));
+	assert_non_null(strstr(gkv_error_last(), "ids out of order"));
+	bk->free(bk);
+	/* put it back: the pack reads again */
+	f = fopen(idx, "r+b");
+	assert_non_null(f);
+	assert_int_equal(0, fseek(f, (long)(1032 + 20 * at), SEEK_SET));
+	assert_int_equal(20, fwrite(b, 1, 20, f));
+	if (swap) {
+		assert_int_equal(0, fseek(f, (long)(1032 + 20 * from), SEEK_SET));
+		assert_int_equal(20, fwrite(a, 1, 20, f));
+	}
+	fclose(f);
+	assert_int_equal(0, gkv_backend_git_open(&bk, dir, GKV_GIT_READONLY));
+	assert_int_equal(0, bk->read(&data, &len, &type, bk, want));
+	gkv_backend_data_free(data);
+	bk->free(bk);
+}
+
+static void test_idx_order_checked(void **state)
+{
+	char out[512], dir[512], idx[600];
+	unsigned char ids[2048][20];
+	size_t n, same = SIZE_MAX, apart = SIZE_MAX;
+	gkv_oid want;
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/many.git", root);
+	/* 1200 blobs in one pack: some ids share their first byte */
+	assert_int_equal(0, uu_sh(out, sizeof(out),
+				  "set -e; git init -q --bare '%s'; for i in $(seq 1200); do "
+				  "printf 'blob\nmark :%%d\ndata %%d\n%%d\n' $i $((${#i}+1)) $i; "
+				  "done | git --git-dir='%s' fast-import --quiet; "
+				  "ls '%s'/objects/pack/*.idx",
+				  dir, dir, dir));
+	snprintf(idx, sizeof(idx), "%s", out);
+	assert_int_equal(0, uu_sh(out, sizeof(out), "chmod u+w '%s'", idx));
+	assert_non_null(f = fopen(idx, "rb"));
+	assert_int_equal(0, fseek(f, 1028, SEEK_SET));
+	{
+		unsigned char c[4];
+
+		assert_int_equal(4, fread(c, 1, 4, f));
+		n = (size_t)c[0] << 24 | (size_t)c[1] << 16 | (size_t)c[2] << 8 | c[3];
+	}
+	assert_true(n >= 1200 && n <= 2048);
+	assert_int_equal(n, fread(ids, 20, n, f));
+	fclose(f);
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (same == SIZE_MAX && ids[i][0] == ids[i + 1][0])
+			same = i;
+		if (apart == SIZE_MAX && ids[i][0] == ids[i + 1][0] && memcmp(ids[i], ids[i + 1], 8))
+			apart = i;
+	}
+	assert_true(same != SIZE_MAX && apart != SIZE_MAX);
+	/* the first 8 bytes equal, and the rest: the tie is looked at */
+	memcpy(want.id, ids[same], 20);
+	idx_damaged_refused(dir, idx, same, false, &want);
+	/* two in one bucket swapped: the first 8 bytes decide */
+	memcpy(want.id, ids[apart], 20);
+	idx_damaged_refused(dir, idx, apart, true, &want);
+}
+
 /* Threads that all need libgit2 at once on a fresh handle: one starts it,
  * every one gets its answer. */
 static gkv_backend *shared_b;
@@ -464,6 +559,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_unplain_repository_goes_to_libgit2),
 	    cmocka_unit_test(test_malformed_refs),
 	    cmocka_unit_test(test_threads_start_libgit2_once),
+	    cmocka_unit_test(test_idx_order_checked),
 	};
 	ssize_t n;
 
