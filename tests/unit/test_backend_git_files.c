@@ -298,30 +298,33 @@ static void test_reads_leave_libgit2_alone(void **state)
 	assert_string_equal("2 1", out); /* a and d/b folded; libgit2 never started */
 }
 
-/* A repository gitkv does not read alone (a config that asks for an
- * extension) is opened by libgit2 at once, and judged by it. */
+/* A repository gitkv does not read alone (a config that includes
+ * another file; a format version above 1) is opened by libgit2 at once,
+ * and judged by it. */
 static void test_unplain_repository_goes_to_libgit2(void **state)
 {
 	char out[256], dir[512];
 	gkv_backend *b = NULL;
+	char *branch = NULL;
 	gkv_oid id;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/ext.git", root);
+	snprintf(dir, sizeof(dir), "%s/incl.git", root);
 	assert_int_equal(0, uu_sh(out, sizeof(out),
-				  "cp -a '%s/b.git' '%s' && git --git-dir='%s' config "
-				  "core.repositoryformatversion 1 && git --git-dir='%s' config "
-				  "extensions.noop true",
+				  "cp -a '%s/b.git' '%s' && printf '[gitkv]\\n\\tdefaultbranch = x\\n' "
+				  "> '%s/extra' && git --git-dir='%s' config include.path extra",
 				  root, dir, dir, dir));
-	/* libgit2 1.5 knows extensions.noop: it opens, and reads the refs */
 	assert_int_equal(0, gkv_backend_git_open(&b, dir, GKV_GIT_READONLY));
 	assert_int_equal(0, b->ref_read(&id, b, "refs/heads/main"));
+	assert_int_equal(0, b->default_branch(&branch, b));
+	assert_string_equal("main", branch);
+	gkv_backend_data_free(branch);
 	b->free(b);
 	assert_int_equal(0, uu_sh(out, sizeof(out),
-				  "git --git-dir='%s' config extensions.madeup true", dir));
+				  "git --git-dir='%s' config core.repositoryformatversion 2", dir));
 	assert_int_equal(GKV_E_IO, gkv_backend_git_open(&b, dir, GKV_GIT_READONLY));
 	assert_null(b);
-	assert_non_null(strstr(gkv_error_last(), "madeup"));
+	assert_non_null(strstr(gkv_error_last(), "version"));
 }
 
 /* Bytes of a file, for "changes nothing". */
