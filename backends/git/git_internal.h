@@ -56,6 +56,11 @@ typedef struct {
 	pthread_mutex_t zlock;
 	z_stream **zpool;
 	size_t nz, capz;
+	/* delta bases as resolved, by pack and offset (git_pack.c) */
+	pthread_mutex_t block;
+	struct gkv__git_base *bases; /* NULL until the first delta */
+	size_t base_bytes, base_hand;
+	uint64_t serials; /* the last pack's serial */
 } gkv__git_packs;
 
 /* A directory watched for ref changes (git_refs.c). */

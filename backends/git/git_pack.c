@@ -93,6 +93,17 @@ static void sha1_final(unsigned char out[20], sha1_ctx *c)
  * an index into a table of 64-bit offsets that follows), the pack's
  * checksum and the .idx's own.
  *
+ * Delta bases are cached as they are resolved (git and libgit2 do the
+ * same): git gc chains each version of a tree or a file to the next, up
+ * to 50 deep, so reading the trees of a history one by one would
+ * otherwise inflate each chain again from its end; a push through
+ * libgit2, which reads the trees of every branch the remote has, read
+ * 27,000 objects for 8,000 asked for. BASE_SLOTS slots, keyed by the
+ * pack's serial number (never reused within a handle, so a key cannot
+ * outlive its pack, whatever address a later pack is mapped at) and
+ * the offset, hold copies of at most BASE_BYTES in all; a full cache
+ * drops entries in turn. A scan that unmaps a pack empties it.
+ *
  * Packs are mapped whole and stay mapped while listed. A pack that git
  * gc deletes stays readable through its map (it is unlinked, not
  * changed: packs are never rewritten in place) until the next scan
@@ -111,6 +122,7 @@ struct gkv__git_packfile {
 	uint32_t n;
 	const unsigned char *ids, *crcs, *off32, *off64;
 	size_t n64;
+	uint64_t serial; /* never the same for two packs of a handle: keys the base cache */
 	bool seen;
 	char name[]; /* "pack-<hex>.idx" */
 };
@@ -538,6 +550,102 @@ static int parse_head(entry_head *h, const pack_reader *r, const gkv__git_packfi
 	return 0;
 }
 
+/* ---- the delta base cache ---- */
+
+#define BASE_SLOTS 4096
+#define BASE_BYTES ((size_t)32 << 20)
+
+struct gkv__git_base {
+	uint64_t pack; /* the pack's serial; 0: empty */
+	uint64_t off;
+	unsigned char *data;
+	size_t len;
+	gkv_otype type;
+};
+
+static struct gkv__git_base *base_slot(gkv__git_packs *ps, const gkv__git_packfile *p,
+				       uint64_t off)
+{
+	uint64_t h = (off ^ p->serial << 40) * 0x9e3779b97f4a7c15ull;
+
+	return &ps->bases[h >> 52]; /* the top 12 bits: BASE_SLOTS */
+}
+
+static void base_drop(gkv__git_packs *ps, struct gkv__git_base *b)
+{
+	if (!b->pack)
+		return;
+	ps->base_bytes -= b->len;
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Empty the cache: under the write side of the lock, or at free. */
+static void bases_clear(gkv__git_packs *ps)
+{
+	if (!ps->bases)
+		return;
+	for (size_t i = 0; i < BASE_SLOTS; i++)
+		base_drop(ps, &ps->bases[i]);
+	free(ps->bases);
+	ps->bases = NULL;
+	ps->base_hand = 0;
+}
+
+/* A copy of the object at off in p if cached: 1, else 0 (or GKV_E_NOMEM). */
+static int base_get(void **data, size_t *len, gkv_otype *type, gkv__git_packs *ps,
+		    const gkv__git_packfile *p, uint64_t off)
+{
+	struct gkv__git_base *b;
+	int found = 0;
+
+	pthread_mutex_lock(&ps->block);
+	if (ps->bases && (b = base_slot(ps, p, off))->pack == p->serial && b->off == off) {
+		if ((*data = gkv_backend_data_alloc(b->len)) != NULL) {
+			memcpy(*data, b->data, b->len);
+			*len = b->len;
+			*type = b->type;
+			found = 1;
+		} else {
+			found = GKV_E_NOMEM;
+		}
+	}
+	pthread_mutex_unlock(&ps->block);
+	return found;
+}
+
+/* Keep a copy of the object at off in p, a delta's base; nothing if
+ * memory is short or it is larger than a quarter of the cache. */
+static void base_put(gkv__git_packs *ps, const gkv__git_packfile *p, uint64_t off,
+		     const void *data, size_t len, gkv_otype type)
+{
+	struct gkv__git_base *b;
+	unsigned char *copy;
+
+	if (len > BASE_BYTES / 4 || !(copy = malloc(len ? len : 1)))
+		return;
+	memcpy(copy, data, len);
+	pthread_mutex_lock(&ps->block);
+	if (!ps->bases && !(ps->bases = calloc(BASE_SLOTS, sizeof(*ps->bases)))) {
+		pthread_mutex_unlock(&ps->block);
+		free(copy);
+		return;
+	}
+	b = base_slot(ps, p, off);
+	base_drop(ps, b);
+	while (ps->base_bytes + len > BASE_BYTES) {
+		base_drop(ps, &ps->bases[ps->base_hand]);
+		ps->base_hand = (ps->base_hand + 1) % BASE_SLOTS;
+	}
+	b->pack = p->serial;
+	b->off = off;
+	b->data = copy;
+	b->len = len;
+	b->type = type;
+	ps->base_bytes += len;
+	pthread_mutex_unlock(&ps->block);
+}
+
 /*
  * The object at off in p, deltas resolved: 0 and *data
  * (gkv_backend_data_alloc), or GKV_E_CORRUPT / GKV_E_NOMEM. crc, if not
@@ -572,7 +680,15 @@ static int unpack_at(void **data, size_t *len, gkv_otype *type, const pack_reade
 		return 0;
 	}
 	if (h.t == OBJ_OFS_DELTA) {
-		rc = unpack_at(&base, &blen, &btype, r, p, h.base_off, NULL, depth + 1);
+		gkv__git_packs *ps = &r->g->packs;
+
+		if ((rc = base_get(&base, &blen, &btype, ps, p, h.base_off)) == 1) {
+			rc = 0;
+		} else if (rc == 0 &&
+			   (rc = unpack_at(&base, &blen, &btype, r, p, h.base_off, NULL,
+					   depth + 1)) == 0) {
+			base_put(ps, p, h.base_off, base, blen, btype);
+		}
 	} else {
 		gkv_oid bid;
 
@@ -827,8 +943,10 @@ static void scan(gkv__git_packs *ps, const struct stat *st)
 			ps->racy = true;
 			break;
 		}
-		if ((p = open_pack(&why, dirfd(d), e->d_name)) != NULL)
+		if ((p = open_pack(&why, dirfd(d), e->d_name)) != NULL) {
+			p->serial = ++ps->serials;
 			ps->list[ps->n++] = p;
+		}
 		else if (why && !ps->bad[0])
 			snprintf(ps->bad, sizeof(ps->bad), "pack index objects/pack/%.100s: %s",
 				 e->d_name, why);
@@ -840,6 +958,8 @@ static void scan(gkv__git_packs *ps, const struct stat *st)
 		else
 			unmap_pack(ps->list[i]);
 	}
+	if (k < ps->n) /* memory for packs no longer read */
+		bases_clear(ps);
 	ps->n = k;
 }
 
@@ -945,6 +1065,7 @@ int gkv__git_packs_init(gkv__git *g)
 	memcpy(ps->dirpath + dlen, "objects/pack", sizeof("objects/pack"));
 	pthread_rwlock_init(&ps->lock, NULL);
 	pthread_mutex_init(&ps->zlock, NULL);
+	pthread_mutex_init(&ps->block, NULL);
 	return 0;
 }
 
@@ -963,8 +1084,10 @@ void gkv__git_packs_free(gkv__git *g)
 	}
 	free(ps->zpool);
 	free(ps->dirpath);
+	bases_clear(ps);
 	pthread_rwlock_destroy(&ps->lock);
 	pthread_mutex_destroy(&ps->zlock);
+	pthread_mutex_destroy(&ps->block);
 }
 
 /* ---- writing: the pack stream and its index ---- */

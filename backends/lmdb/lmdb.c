@@ -382,6 +382,47 @@ static int lmdb_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, 
 	return lmdb_read_typed(data, len, type, b, id, GKV_OBJ_ANY);
 }
 
+/* ---- raw records ---- */
+
+/* What raw_format names: a record as "objects" holds it in format 3 and
+ * later (header, payload, CRC-32C of the id and the record). */
+#define RAW_FORMAT "gitkv-lmdb-record-crc32c"
+
+/* Id's record, checked, copied out as it is stored (backend.h: read_raw). */
+static int lmdb_read_raw(void **rec, size_t *len, gkv_otype *type, gkv_backend *b,
+			 const gkv_oid *id)
+{
+	lenv *e = ((lmdb_backend *)b)->e;
+	MDB_val v;
+	char hex[GKV_OID_HEXSZ + 1];
+	MDB_txn *txn;
+	lrec r;
+	int rc;
+
+	if ((rc = gkv__lmdb_rtxn_begin(&txn, e)) < 0)
+		return rc;
+	rc = get_object(&v, e, txn, id, GKV_OBJ_ANY);
+	if (rc == MDB_NOTFOUND)
+		rc = GKV_E_NOTFOUND;
+	else if (rc != 0)
+		rc = gkv__lmdb_error(e->path, rc, "cannot read an object");
+	else if ((rc = rec_parse(&r, e, id, &v, true)) == 0 &&
+		 (*rec = gkv_backend_data_alloc(v.mv_size)) == NULL)
+		rc = GKV_E_NOMEM;
+	if (rc == 0) {
+		memcpy(*rec, v.mv_data, v.mv_size);
+		*len = v.mv_size;
+		*type = r.type;
+	}
+	gkv__lmdb_rtxn_end(e, txn);
+	if (rc == GKV_E_NOTFOUND) {
+		gkv__backend_hex(hex, id);
+		return gkv_error_set(GKV_E_NOTFOUND, "lmdb '%s': object %s not found", e->path,
+				     hex);
+	}
+	return rc;
+}
+
 /* ---- headers and streams ---- */
 
 /*
@@ -1103,6 +1144,20 @@ static int lmdb_batch_begin(gkv_batch **out, gkv_backend *b)
 
 static int spill(lbatch *lb);
 
+/* Count o, the batch's next object (its record made), in; spill past
+ * SPILL_BYTES. */
+static int batch_add(lbatch *lb, lobj *o, const gkv_oid *id, gkv_otype type)
+{
+	o->id = *id;
+	o->commit = type == GKV_OBJ_COMMIT;
+	lb->bytes += o->len;
+	lb->nobjs++;
+	/* a batch that deletes never spills: its deletes come first */
+	if (lb->bytes >= SPILL_BYTES && lb->ndels == 0 && lb->nlogdels == 0)
+		return spill(lb);
+	return 0;
+}
+
 /* Encoding (and compressing) happens here, outside any transaction, so
  * that the write transaction at commit only copies bytes. */
 static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
@@ -1118,14 +1173,38 @@ static int lmdb_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
 	if ((rc = encode(&o->data, &o->len, &lb->arena, type, data, len, id,
 			 ((lmdb_backend *)batch->backend)->e->checksums)) < 0)
 		return rc;
-	o->id = *id;
-	o->commit = type == GKV_OBJ_COMMIT;
-	lb->bytes += o->len;
-	lb->nobjs++;
-	/* a batch that deletes never spills: its deletes come first */
-	if (lb->bytes >= SPILL_BYTES && lb->ndels == 0 && lb->nlogdels == 0)
-		return spill(lb);
-	return 0;
+	return batch_add(lb, o, id, type);
+}
+
+/* A record of another environment with checksums (backend.h:
+ * batch_write_raw): checked against id and type, then copied as it is. */
+static int lmdb_batch_write_raw(gkv_batch *batch, const gkv_oid *id, gkv_otype type,
+				const void *rec, size_t len)
+{
+	lbatch *lb = (lbatch *)batch;
+	lenv *e = ((lmdb_backend *)batch->backend)->e;
+	MDB_val v = {len, (void *)rec};
+	lobj *o;
+	lrec r;
+	int rc;
+
+	if (!rec || !e->checksums)
+		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': %s", e->path,
+				     rec ? "this format stores no raw records" : "no record given");
+	if (type < GKV_OBJ_COMMIT || type > GKV_OBJ_TAG)
+		return gkv_error_set(GKV_E_INVALID, "lmdb: object type %d cannot be stored", type);
+	if ((rc = rec_parse(&r, e, id, &v, true)) < 0)
+		return rc;
+	if (r.type != type)
+		return corrupt_object(e, id, "the record is of another type");
+	if ((rc = gkv__backend_grow((void **)&lb->objs, &lb->capobjs, lb->nobjs, sizeof(*lb->objs))) < 0)
+		return rc;
+	o = &lb->objs[lb->nobjs];
+	if (!(o->data = gkv__arena_alloc(&lb->arena, len)))
+		return GKV_E_NOMEM;
+	memcpy(o->data, rec, len);
+	o->len = len;
+	return batch_add(lb, o, id, type);
 }
 
 static int lmdb_batch_ref_cas(gkv_batch *batch, const char *name, const gkv_oid *expected,
@@ -1807,6 +1886,16 @@ static void lmdb_fill_vtable(gkv_backend *b)
 	b->stats = lmdb_stats;
 }
 
+/* Raw records need the checksums of format 3 and later. */
+static void lmdb_fill_raw(gkv_backend *b, const lenv *e)
+{
+	if (!e->checksums)
+		return;
+	b->raw_format = RAW_FORMAT;
+	b->read_raw = lmdb_read_raw;
+	b->batch_write_raw = lmdb_batch_write_raw;
+}
+
 int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags)
 {
 	lmdb_backend *h;
@@ -1827,6 +1916,7 @@ int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flag
 		free(h);
 		return rc;
 	}
+	lmdb_fill_raw(&h->parent, h->e);
 	*out = &h->parent;
 	return 0;
 }

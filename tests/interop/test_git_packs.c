@@ -177,6 +177,60 @@ static void test_git_made_packs(void **state)
 	gkv_repo_free(repo);
 }
 
+/* Every version of a file git chained into deltas (a dozen deep), read
+ * newest first, twice: the second pass finds the bases cached. Then git
+ * repacks with other chains while the store is open, and the old pack is
+ * gone: the bases cached from it must not serve the new one. Every read
+ * is re-hashed against the id asked for, so a wrong base fails it. */
+static void test_delta_chains(void **state)
+{
+	char path[256], hex[GKV_OID_HEXSZ + 1], line[512];
+	size_t sizes[60];
+	gkv_oid ids[60];
+	gkv_repo *repo;
+	int n = 0;
+	FILE *p;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/chains", tmpdir);
+	assert_int_equal(sh("git init -q -b main %s && cd %s && seq 1 2000 > big && "
+			    "for i in $(seq 1 60); do sed -i \"s/^$((i * 13))\\$/x&/\" big; "
+			    "git add big; git -c user.name=T -c user.email=t@e commit -qm c$i; done && "
+			    "git gc -q --aggressive",
+			    path, path),
+			 0);
+	assert_int_equal(sh("git verify-pack -v %s/.git/objects/pack/*.idx | "
+			    "grep -q 'chain length = 1[0-9]'", path), 0);
+	snprintf(line, sizeof(line), "git -C %s rev-list main", path);
+	assert_non_null(p = popen(line, "r"));
+	while (n < 60 && fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		assert_int_equal(gkv_oid_fromstr(&ids[n++], line), 0);
+	}
+	pclose(p);
+	assert_int_equal(n, 60);
+	repo = open_git(path);
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 2) /* other chains, the old pack deleted */
+			assert_int_equal(sh("cd %s && git repack -qadf --depth=7 --window=3", path),
+					 0);
+		for (int i = 0; i < n; i++) {
+			gkv_store *s;
+			gkv_buf v;
+
+			gkv_oid_fmt(hex, &ids[i]);
+			assert_int_equal(gkv_store_open_commit(&s, repo, &ids[i]), 0);
+			assert_int_equal(gkv_store_get(&v, s, "big"), 0);
+			if (pass == 0)
+				sizes[i] = (size_t)atoi(out("git -C %s cat-file -s %s:big", path, hex));
+			assert_int_equal(v.size, sizes[i]);
+			gkv_buf_dispose(&v);
+			gkv_store_free(s);
+		}
+	}
+	gkv_repo_free(repo);
+}
+
 /* The counts and sizes by type git's cat-file --batch-check gives for
  * every object of the repository at path: 0 if gitkv's stats agree. */
 static void expect_stats_as_git(const char *path)
@@ -385,6 +439,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_written_pack_and_loose),
 	    cmocka_unit_test(test_git_made_packs),
+	    cmocka_unit_test(test_delta_chains),
 	    cmocka_unit_test(test_headers_as_git),
 	    cmocka_unit_test(test_damaged_header),
 	    cmocka_unit_test(test_shared_repository),

@@ -1171,6 +1171,114 @@ static void test_durable_commits(void **state)
 	b->free(b);
 }
 
+/* ---- raw records ---- */
+
+/* A record read from one store is written into another as it is, and
+ * lands there as the object it encodes; a record that does not check
+ * (damaged, under another id, of another type) is refused. */
+static void test_raw_records(void **state)
+{
+	char pa[128], pb[128];
+	unsigned char big[6000], *bad;
+	gkv_backend *a, *b;
+	gkv_batch *batch;
+	gkv_oid ids[4], other;
+	void *rec = NULL, *rec2 = NULL;
+	size_t len = 0, len2 = 0;
+	gkv_otype type = GKV_OBJ_ANY;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)("abcab"[i % 5] + (i / 500)); /* compresses */
+	for (int i = 0; i < 4; i++)
+		make_id(&ids[i], 900 + i);
+	make_id(&other, 999);
+	a = open_ok(new_path(pa, sizeof(pa)), GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	b = open_ok(new_path(pb, sizeof(pb)), GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	assert_non_null(a->raw_format);
+	assert_string_equal(a->raw_format, b->raw_format);
+	assert_int_equal(put_obj(a, &ids[0], GKV_OBJ_BLOB, big, sizeof(big)), 0);
+	assert_int_equal(put_obj(a, &ids[1], GKV_OBJ_BLOB, "tiny", 4), 0);
+	assert_int_equal(put_obj(a, &ids[2], GKV_OBJ_COMMIT, big, sizeof(big)), 0);
+
+	/* the record, smaller than the blob: it is stored compressed */
+	assert_int_equal(a->read_raw(&rec, &len, &type, a, &ids[0]), 0);
+	assert_int_equal(type, GKV_OBJ_BLOB);
+	assert_true(len < sizeof(big));
+	assert_int_equal(a->read_raw(&rec2, &len2, &type, a, &ids[3]), GKV_E_NOTFOUND);
+	assert_null(rec2);
+
+	/* refused: no record, a bad type, another id, another type, a
+	 * flipped byte, a cut record */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	assert_int_equal(b->batch_write_raw(batch, &ids[0], GKV_OBJ_BLOB, NULL, 0), GKV_E_INVALID);
+	assert_int_equal(b->batch_write_raw(batch, &ids[0], (gkv_otype)9, rec, len), GKV_E_INVALID);
+	assert_int_equal(b->batch_write_raw(batch, &other, GKV_OBJ_BLOB, rec, len), GKV_E_CORRUPT);
+	assert_int_equal(b->batch_write_raw(batch, &ids[0], GKV_OBJ_TREE, rec, len), GKV_E_CORRUPT);
+	bad = malloc(len);
+	assert_non_null(bad);
+	memcpy(bad, rec, len);
+	bad[len / 2] ^= 0x10;
+	assert_int_equal(b->batch_write_raw(batch, &ids[0], GKV_OBJ_BLOB, bad, len), GKV_E_CORRUPT);
+	assert_non_null(strstr(gkv_error_last(), "checksum"));
+	assert_int_equal(b->batch_write_raw(batch, &ids[0], GKV_OBJ_BLOB, rec, len - 1),
+			 GKV_E_CORRUPT);
+	free(bad);
+	b->batch_abort(batch);
+	assert_int_equal(b->exists(b, &ids[0]), 0);
+
+	/* landed: each reads back as the object it encodes, the commit too */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	assert_int_equal(b->batch_write_raw(batch, &ids[0], GKV_OBJ_BLOB, rec, len), 0);
+	gkv_backend_data_free(rec);
+	rec = NULL;
+	for (int i = 1; i < 3; i++) {
+		assert_int_equal(a->read_raw(&rec, &len, &type, a, &ids[i]), 0);
+		assert_int_equal(b->batch_write_raw(batch, &ids[i], type, rec, len), 0);
+		gkv_backend_data_free(rec);
+		rec = NULL;
+	}
+	assert_int_equal(b->batch_commit(batch), 0);
+	assert_obj(b, &ids[0], GKV_OBJ_BLOB, big, sizeof(big));
+	assert_obj(b, &ids[1], GKV_OBJ_BLOB, "tiny", 4);
+	assert_obj(b, &ids[2], GKV_OBJ_COMMIT, big, sizeof(big));
+	a->free(a);
+	b->free(b);
+
+	/* a damaged record in the source is refused at the read */
+	plant(pa, "objects", ids[3].id, 20, "\x03tiny", 5);
+	a = open_ok(pa, 0);
+	assert_int_equal(a->read_raw(&rec, &len, &type, a, &ids[3]), 0);
+	gkv_backend_data_free(rec);
+	rec = NULL;
+	a->free(a);
+	{
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi dbi;
+		MDB_val k = {20, ids[3].id}, v;
+		unsigned char copy[16];
+
+		assert_int_equal(mdb_env_create(&env), 0);
+		assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+		assert_int_equal(mdb_env_open(env, pa, 0, 0644), 0);
+		assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+		assert_int_equal(mdb_dbi_open(txn, "objects", 0, &dbi), 0);
+		assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+		assert_int_equal(v.mv_size, 9);
+		memcpy(copy, v.mv_data, v.mv_size);
+		copy[2] ^= 1; /* "tiny" becomes "toy"-like: the checksum no longer holds */
+		v.mv_data = copy;
+		assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+		assert_int_equal(mdb_txn_commit(txn), 0);
+		mdb_env_close(env);
+	}
+	a = open_ok(pa, 0);
+	assert_int_equal(a->read_raw(&rec, &len, &type, a, &ids[3]), GKV_E_CORRUPT);
+	assert_null(rec);
+	a->free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1192,6 +1300,7 @@ int main(void)
 	    cmocka_unit_test(test_processes_cas),
 	    cmocka_unit_test(test_durable_commits),
 	    cmocka_unit_test(test_large_batch_spills),
+	    cmocka_unit_test(test_raw_records),
 	    cmocka_unit_test(test_throughput),
 	};
 

@@ -54,8 +54,9 @@ extern "C" {
  * 2: read_typed. 3: read_header, read_stream, batch_ref_log, reflog_read.
  * 4: config_get/set/list, set_default_branch, batch_delete,
  * reflog_list, batch_reflog_delete, stats. 5: batch_write_pack.
+ * 6: raw_format, read_raw, batch_write_raw.
  */
-#define GKV_BACKEND_VERSION 5
+#define GKV_BACKEND_VERSION 6
 
 /** A backend's pending batch; backends embed it at the start of their own. */
 typedef struct gkv_batch {
@@ -383,6 +384,42 @@ struct gkv_backend {
 	 * May be NULL: the caller writes the pack's objects with batch_write.
 	 */
 	int (*batch_write_pack)(gkv_batch *batch, const char *pack_path, const char *idx_path);
+
+	/* ---- raw records (version 6) ---- */
+
+	/**
+	 * The name of the encoding in which read_raw gives an object and
+	 * batch_write_raw takes it (lmdb, format 3 or later:
+	 * "gitkv-lmdb-record-crc32c"), or NULL when the backend has none. A
+	 * record read from one backend may be written into another only when
+	 * both name the same encoding. How a copy between two stores of the
+	 * same kind moves an object without decoding, re-encoding and
+	 * re-hashing it. A backend offers raw records only if each one checks
+	 * itself: a checksum over the object's id and the record's bytes, so
+	 * that a record damaged, cut, or given under another id fails.
+	 */
+	const char *raw_format;
+
+	/**
+	 * Object id as the backend stores it: *rec (gkv_backend_data_alloc,
+	 * the caller frees it), *len, and the object's type. The record's
+	 * checksum is verified first. Errors: GKV_E_NOTFOUND, GKV_E_CORRUPT
+	 * (the checksum or the header is wrong), GKV_E_NOMEM, storage errors.
+	 * NULL when raw_format is.
+	 */
+	int (*read_raw)(void **rec, size_t *len, gkv_otype *type, gkv_backend *b, const gkv_oid *id);
+
+	/**
+	 * Add object id, of type type, to the batch from rec, a record that
+	 * read_raw of a backend with the same raw_format gave: as if
+	 * batch_write had been given the object it encodes. The record's
+	 * checksum is verified against id, and its header against type.
+	 * Errors: GKV_E_INVALID (NULL rec, or a type that cannot be stored),
+	 * GKV_E_CORRUPT (the record does not check), GKV_E_NOMEM; at commit,
+	 * storage errors. NULL when raw_format is.
+	 */
+	int (*batch_write_raw)(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *rec,
+			       size_t len);
 };
 
 /**
