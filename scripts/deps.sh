@@ -7,7 +7,7 @@ set -euo pipefail
 # kvctl's sync tests start on 127.0.0.1 (tests/cli/servers.py).
 # libmicrohttpd, md4c (+ its HTML renderer), chromium and wrk: examples/canopy,
 # its screenshot test and its benchmark.
-pkgs=(build-essential meson ninja-build pkg-config libgit2-dev liblmdb-dev zlib1g-dev libssl-dev
+pkgs=(build-essential meson ninja-build pkg-config libgit2-dev liblmdb-dev zlib1g-dev libdeflate-dev libssl-dev
       libcmocka-dev git python3-pytest python3-pygit2 python3-setuptools python3-pip lmdb-utils
       groff-base lighttpd lighttpd-mod-openssl openssl openssh-server openssh-client
       libmicrohttpd-dev libmd4c-dev libmd4c-html0-dev chromium wrk)
