@@ -1,12 +1,15 @@
 /*
  * git.c -- the git backend: a store that is a real git repository, bare
- * or not, read and written through libgit2, so that git log, git fsck,
- * git clone and ordinary git commits work on it alongside gitkv.
+ * or not, read by gitkv's own code and written through libgit2, so that
+ * git log, git fsck, git clone and ordinary git commits work on it
+ * alongside gitkv.
  *
  * This file opens (and, with GKV_GIT_CREATE, makes) the repository,
- * detects one at a plain path, names the default branch and closes. The
- * other files: git_odb.c (objects), git_refs.c (refs), git_batch.c
- * (batches), git_error.c (errors); git_internal.h says how they fit.
+ * detects one at a plain path, names the default branch, starts libgit2
+ * when something needs it, and closes. The other files: git_files.c (the
+ * repository and its refs as files), git_odb.c (objects), git_refs.c
+ * (refs), git_batch.c (batches), git_error.c (errors); git_internal.h
+ * says how they fit.
  *
  * What gitkv touches in a repository: objects (objects/, loose or packed)
  * and refs (refs/, packed-refs, with their reflogs when git keeps them);
