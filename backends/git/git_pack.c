@@ -233,29 +233,41 @@ static const char *idx_sound(gkv__git_packfile *p)
 		return "its pack's header does not match";
 	if (memcmp(p->pack + p->pack_len - 20, p->idx + p->idx_len - 40, 20) != 0)
 		return "its pack's checksum does not match";
-	for (uint32_t i = 0, b = 0; i < p->n; i++) {
+	/* Three passes, each a tight loop over one table (the .idx of a
+	 * large repository holds hundreds of thousands of entries). Ids
+	 * strictly increasing: the first 8 bytes decide but for ids that
+	 * share them. */
+	for (uint32_t i = 1; i < p->n; i++) {
 		const unsigned char *id = p->ids + (size_t)i * 20;
-		uint32_t o = be32(p->off32 + (size_t)i * 4);
-		uint64_t off;
+		uint64_t a = be64(id - 20), c = be64(id);
 
-		/* strictly increasing: the first 8 bytes decide but for
-		 * ids that share them */
-		if (i) {
-			uint64_t a = be64(id - 20), c = be64(id);
+		if (a > c || (a == c && memcmp(id - 12, id + 8, 12) >= 0))
+			return "ids out of order";
+	}
+	/* Each in its fanout bucket: the ids increase, so their first bytes
+	 * do not decrease, and a bucket's first and last id decide for
+	 * every id between them. */
+	for (uint32_t b = 0, start = 0; b < 256; b++) {
+		uint32_t end = be32(fan + 4 * b);
 
-			if (a > c || (a == c && memcmp(id - 12, id + 8, 12) >= 0))
-				return "ids out of order";
-		}
-		while (be32(fan + 4 * b) <= i)
-			b++; /* ends: fanout[255] == n > i */
-		if (id[0] != b)
+		if (end > start && (p->ids[(size_t)start * 20] != b ||
+				    p->ids[(size_t)(end - 1) * 20] != b))
 			return "an id is outside its fanout bucket";
+		start = end;
+	}
+	for (uint32_t i = 0; i < p->n; i++) {
+		uint32_t o = be32(p->off32 + (size_t)i * 4);
+		uint64_t off = o;
+
 		if (o & 0x80000000u) {
+			const unsigned char *q;
+
 			if ((o & 0x7fffffffu) >= p->n64)
 				return "a 64-bit offset is outside its table";
 			n64++;
+			q = p->off64 + (size_t)(o & 0x7fffffffu) * 8;
+			off = (uint64_t)be32(q) << 32 | be32(q + 4);
 		}
-		off = entry_offset(p, i);
 		if (off < 12 || off >= p->pack_len - 20)
 			return "an offset is outside the pack";
 	}
