@@ -935,7 +935,7 @@ static int walk(lister *l, char *rel, size_t rlen, size_t cap)
 
 			if (ends_with_lock(rel, rlen + n) || strncmp(rel, l->prefix, l->plen) != 0)
 				continue;
-			if (ref_base(l->g, rel) != l->g->commondir) {
+			if (strcmp(ref_base(l->g, rel), l->g->commondir) != 0) {
 				rc = GKV__GIT_UNSURE; /* a work tree's own ref */
 				break;
 			}
