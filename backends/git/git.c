@@ -1,12 +1,15 @@
 /*
  * git.c -- the git backend: a store that is a real git repository, bare
- * or not, read and written through libgit2, so that git log, git fsck,
- * git clone and ordinary git commits work on it alongside gitkv.
+ * or not, read by gitkv's own code and written through libgit2, so that
+ * git log, git fsck, git clone and ordinary git commits work on it
+ * alongside gitkv.
  *
  * This file opens (and, with GKV_GIT_CREATE, makes) the repository,
- * detects one at a plain path, names the default branch and closes. The
- * other files: git_odb.c (objects), git_refs.c (refs), git_batch.c
- * (batches), git_error.c (errors); git_internal.h says how they fit.
+ * detects one at a plain path, names the default branch, starts libgit2
+ * when something needs it, and closes. The other files: git_files.c (the
+ * repository and its refs as files), git_odb.c (objects), git_refs.c
+ * (refs), git_batch.c (batches), git_error.c (errors); git_internal.h
+ * says how they fit.
  *
  * What gitkv touches in a repository: objects (objects/, loose or packed)
  * and refs (refs/, packed-refs, with their reflogs when git keeps them);
@@ -28,7 +31,11 @@
  * itself before is not restored.)
  *
  * libgit2 keeps global state between git_libgit2_init and the matching
- * shutdown; each handle holds one init reference from open to free.
+ * shutdown. A handle on a repository recognised as plain files
+ * (git_files.c) starts it only when something needs it (gkv__git_start:
+ * a write, config, reflogs, a ref the files leave unsure), so a process
+ * that opens a store and reads it never does; the handle then holds one
+ * init reference until it is freed.
  */
 #define _GNU_SOURCE /* nftw */
 #include <dirent.h>
@@ -85,36 +92,71 @@ static int dup_branch(char **out, const char *name)
 static int ref_exists(gkv__git *g, const char *name)
 {
 	git_oid id;
+	gkv_oid gid;
 
+	if (g->native) {
+		int rc = gkv__git_files_resolve(&gid, g, name);
+
+		if (rc != GKV__GIT_UNSURE)
+			return rc; /* 1, 0, or an error */
+		if ((rc = gkv__git_start(g)) < 0)
+			return rc;
+	}
 	return git_reference_name_to_id(&id, g->repo, name) == 0;
+}
+
+/* HEAD's target read through libgit2: 1 and *out, 0 if it names none. */
+static int head_by_libgit2(char **out, gkv__git *g)
+{
+	git_reference *head = NULL;
+	const char *target;
+	int rc;
+
+	if ((rc = gkv__git_start(g)) < 0)
+		return rc;
+	rc = git_reference_lookup(&head, g->repo, "HEAD");
+	if (rc == 0 && git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
+	    (target = git_reference_symbolic_target(head)) != NULL) {
+		rc = (*out = gkv__strdup(target)) ? 1 : GKV_E_NOMEM;
+	} else {
+		rc = 0;
+		git_error_clear();
+	}
+	git_reference_free(head);
+	return rc;
 }
 
 /*
  * The branch HEAD names, born or not ("master" in most repositories git
  * made, "main" in the ones gitkv makes). A detached HEAD names no branch:
- * then main if it exists, else master if it exists, else main.
+ * then main if it exists, else master if it exists, else main. HEAD and
+ * the branches are read from the files when they are plain (git_files.c).
  */
 static int git_default_branch(char **out, gkv_backend *b)
 {
 	gkv__git *g = (gkv__git *)b;
-	git_reference *head = NULL;
-	const char *target;
-	int rc = git_reference_lookup(&head, g->repo, "HEAD");
+	char *target = NULL;
+	int rc = g->native ? gkv__git_files_head(&target, g) : GKV__GIT_UNSURE;
 
-	if (rc == 0 && git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
-	    (target = git_reference_symbolic_target(head)) != NULL &&
-	    strncmp(target, "refs/heads/", 11) == 0 && gkv_branch_name_validate(target + 11) == 0) {
+	if (rc == GKV__GIT_UNSURE)
+		rc = head_by_libgit2(&target, g);
+	if (rc < 0)
+		return rc;
+	if (rc == 1 && strncmp(target, "refs/heads/", 11) == 0 &&
+	    gkv_branch_name_validate(target + 11) == 0) {
 		rc = dup_branch(out, target + 11);
-		git_reference_free(head);
+		free(target);
 		return rc;
 	}
-	git_reference_free(head);
-	git_error_clear();
+	free(target);
 	gkv_error_clear();
-	if (!ref_exists(g, "refs/heads/main") && ref_exists(g, "refs/heads/master"))
-		return dup_branch(out, "master");
-	git_error_clear();
-	return dup_branch(out, "main");
+	if ((rc = ref_exists(g, "refs/heads/main")) == 0)
+		rc = ref_exists(g, "refs/heads/master") == 1 ? 2 : 0;
+	if (rc < 0)
+		return rc;
+	if (g->libgit2)
+		git_error_clear();
+	return dup_branch(out, rc == 2 ? "master" : "main");
 }
 
 /*
@@ -168,11 +210,15 @@ static void git_backend_free(gkv_backend *b)
 	if (g->fsync)
 		fsync_release();
 	pthread_mutex_destroy(&g->write_lock);
+	pthread_mutex_destroy(&g->start_lock);
 	free(g->path);
+	free(g->own_gitdir);
+	free(g->own_commondir);
 	free(g->ident_name);
 	free(g->ident_email);
+	if (g->libgit2)
+		git_libgit2_shutdown();
 	free(g);
-	git_libgit2_shutdown();
 }
 
 static void git_fill_vtable(gkv_backend *b)
@@ -501,8 +547,75 @@ int gkv__git_make_dir(const gkv__git *g, const char *dir)
 	return errno == EEXIST ? 0 : -1;
 }
 
+/* Start libgit2 for this handle (one init reference, dropped at free). */
+static int libgit2_up(gkv__git *g)
+{
+	if (g->libgit2)
+		return 0;
+	if (git_libgit2_init() < 0)
+		return gkv_error_set(GKV_E_ERROR, "git:%s: libgit2 did not start", g->path);
+	g->libgit2 = true;
+	return 0;
+}
+
+/* The handles, the identity and core.sharedRepository; start_lock held
+ * (or the handle not yet shared). On failure nothing is kept but the
+ * init reference. */
+static int open_handles(gkv__git *g, unsigned int flags)
+{
+	int rc;
+
+	if ((rc = libgit2_up(g)) < 0)
+		return rc;
+	if ((!g->repo && (rc = open_repo(&g->repo, g->gitdir ? g->gitdir : g->path, flags)) < 0) ||
+	    (rc = load_databases(&g->odb, g, g->repo)) < 0 || (rc = read_identity(g)) < 0)
+		goto fail;
+	if (!g->gitdir) { /* not recognised as files: as libgit2 found it */
+		if (!(g->own_gitdir = gkv__strdup(git_repository_path(g->repo))) ||
+		    !(g->own_commondir = gkv__strdup(git_repository_commondir(g->repo)))) {
+			rc = GKV_E_NOMEM;
+			goto fail;
+		}
+		g->gitdir = g->own_gitdir;
+		g->commondir = g->own_commondir;
+	}
+	if ((rc = gkv__git_read_shared(g)) < 0)
+		goto fail;
+	if (!g->readonly && (rc = open_writer(g)) < 0)
+		goto fail;
+	return 0;
+fail:
+	git_odb_free(g->wodb);
+	git_repository_free(g->wrepo);
+	git_odb_free(g->odb);
+	git_repository_free(g->repo);
+	g->wodb = NULL;
+	g->wrepo = NULL;
+	g->odb = NULL;
+	g->repo = NULL;
+	free(g->ident_name);
+	free(g->ident_email);
+	g->ident_name = g->ident_email = NULL;
+	return rc;
+}
+
+int gkv__git_start(gkv__git *g)
+{
+	int rc = 0;
+
+	if (atomic_load_explicit(&g->started, memory_order_acquire))
+		return 0;
+	pthread_mutex_lock(&g->start_lock);
+	if (!atomic_load_explicit(&g->started, memory_order_relaxed) &&
+	    (rc = open_handles(g, 0)) == 0)
+		atomic_store_explicit(&g->started, true, memory_order_release);
+	pthread_mutex_unlock(&g->start_lock);
+	return rc;
+}
+
 int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags)
 {
+	char *shared = NULL;
 	gkv__git *g;
 	int rc;
 
@@ -513,13 +626,11 @@ int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags
 		return gkv_error_set(GKV_E_INVALID, "git:%s: unknown flags 0x%x", path, flags);
 	if (!(g = calloc(1, sizeof(*g))))
 		return gkv__oom();
-	if (git_libgit2_init() < 0) {
-		free(g);
-		return gkv__git_error(-1, GKV_E_ERROR, "git:%s: libgit2 did not start", path);
-	}
 	gkv_backend_init(&g->parent, GKV_BACKEND_VERSION);
 	git_fill_vtable(&g->parent);
 	pthread_mutex_init(&g->write_lock, NULL);
+	pthread_mutex_init(&g->start_lock, NULL);
+	atomic_init(&g->started, false);
 	gkv__git_watch_init(g);
 	g->readonly = (flags & GKV_GIT_READONLY) != 0;
 	/* Before anything is opened: libgit2 reads the option when it makes
@@ -532,17 +643,30 @@ int gkv_backend_git_open(gkv_backend **out, const char *path, unsigned int flags
 		rc = GKV_E_NOMEM;
 		goto fail;
 	}
-	if ((rc = open_repo(&g->repo, path, flags)) < 0 ||
-	    (rc = load_databases(&g->odb, g, g->repo)) < 0 || (rc = read_identity(g)) < 0)
+	if ((rc = gkv__git_find(&g->own_gitdir, &g->own_commondir, &shared, path)) < 0)
 		goto fail;
-	g->gitdir = git_repository_path(g->repo);
-	g->commondir = git_repository_commondir(g->repo);
-	if ((rc = gkv__git_read_shared(g)) < 0 || (rc = gkv__git_packs_init(g)) < 0 ||
-	    (rc = gkv__git_cache_new(&g->cache)) < 0)
+	if (rc == 1) {
+		/* plain files: libgit2 waits for the first thing that needs it.
+		 * A bad core.sharedRepository refuses the repository now, as
+		 * git does (libgit2 reads it again when it starts, with the
+		 * user's and the system's config, for the writes). */
+		g->native = true;
+		g->gitdir = g->own_gitdir;
+		g->commondir = g->own_commondir;
+		rc = shared ? parse_shared(&g->shared_perm, g, shared) : 0;
+		free(shared);
+		if (rc < 0)
+			goto fail;
+	} else {
+		/* anything else, or nothing there: libgit2 judges (and makes
+		 * the repository, with GKV_GIT_CREATE) at once */
+		if ((rc = open_handles(g, flags)) < 0)
+			goto fail;
+		atomic_store(&g->started, true);
+	}
+	if ((rc = gkv__git_packs_init(g)) < 0 || (rc = gkv__git_cache_new(&g->cache)) < 0)
 		goto fail;
 	gkv__git_watch_start(g);
-	if (!g->readonly && (rc = open_writer(g)) < 0)
-		goto fail;
 	*out = &g->parent;
 	return 0;
 fail:
@@ -552,9 +676,19 @@ fail:
 
 int gkv_backend_git_detect(const char *path)
 {
+	char *gitdir = NULL, *commondir = NULL, *shared = NULL;
 	int rc;
 
-	if (!path || !*path || git_libgit2_init() < 0)
+	if (!path || !*path)
+		return 0;
+	rc = gkv__git_find(&gitdir, &commondir, &shared, path);
+	free(gitdir);
+	free(commondir);
+	free(shared);
+	if (rc == 1)
+		return 1;
+	gkv_error_clear();
+	if (git_libgit2_init() < 0)
 		return 0;
 	rc = git_repository_open_ext(NULL, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	git_error_clear();

@@ -39,7 +39,10 @@ int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b)
 	git_batch *batch;
 	int rc;
 
-	if ((rc = gkv__git_check_writable((gkv__git *)b)) < 0)
+	/* libgit2 hashes what is written (with collision detection) and
+	 * lands it: started here, before the first object */
+	if ((rc = gkv__git_check_writable((gkv__git *)b)) < 0 ||
+	    (rc = gkv__git_start((gkv__git *)b)) < 0)
 		return rc;
 	if (!(batch = calloc(1, sizeof(*batch))))
 		return gkv__oom();

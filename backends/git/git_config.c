@@ -5,7 +5,8 @@
  * reads, and the reverse. Only that file: not ~/.gitconfig or the
  * system's, which are the user's and not the store's.
  *
- * Each call opens the file afresh (git_config_open_ondisk), so that a
+ * libgit2 is started by the first call (gkv__git_start). Each call opens
+ * the file afresh (git_config_open_ondisk), so that a
  * change git made a moment ago is seen, and no libgit2 config object is
  * shared between threads. A write goes through libgit2, which takes
  * config.lock, re-reads the file under it and renames the new one into
@@ -28,6 +29,8 @@ static int config_open(git_config **out, gkv__git *g)
 	char path[4096];
 	int rc;
 
+	if ((rc = gkv__git_start(g)) < 0)
+		return rc;
 	if ((size_t)snprintf(path, sizeof(path), "%sconfig", g->commondir) >= sizeof(path))
 		return gkv_error_set(GKV_E_INVALID, "git:%s: the path of its config is too long",
 				     g->path);

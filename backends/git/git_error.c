@@ -74,6 +74,10 @@ int gkv__git_check_writable(const gkv__git *g)
 
 int gkv__git_writer_ready(gkv__git *g)
 {
+	int rc = gkv__git_start(g);
+
+	if (rc < 0)
+		return rc;
 	if (g->wrepo)
 		return 0;
 	return gkv__git_reopen_writer(g);

@@ -6,7 +6,9 @@
  *
  * The backend is split by concept, as libgit2 splits its own:
  *   git.c        open, create, detect, close, the default branch (HEAD),
- *                fsync
+ *                fsync; libgit2 started on first need (gkv__git_start)
+ *   git_files.c  the repository and its refs read as files, without
+ *                libgit2 (what a handle that only reads needs)
  *   git_odb.c    objects: read (through a cache of small objects),
  *                exists, iterate, write loose or as a pack
  *   git_pack.c   packs: a large batch written as one pack with its .idx,
@@ -94,7 +96,20 @@ typedef struct {
 typedef struct gkv__git_cache gkv__git_cache;
 
 /*
- * One open repository, as two libgit2 handles on it.
+ * One open repository: its folders, found by gitkv itself, and two
+ * libgit2 handles on it, opened when first needed.
+ *
+ * Reads -- objects (git_odb.c, git_pack.c), refs, HEAD and the versions
+ * of the refs (git_files.c, git_refs.c) -- need no libgit2 when the
+ * repository was recognised as plain files (native): opening a store
+ * and reading it never starts libgit2. Anything else (a write, a ref
+ * CAS, config, reflogs, a ref file git_files.c is unsure of) calls
+ * gkv__git_start, which starts libgit2 and opens the handles, once, for
+ * every thread (start_lock; started is set, with release, after the
+ * handles and what is read with them -- identity, shared_perm -- are
+ * in place, and read with acquire). A repository not recognised at open
+ * is opened by libgit2 at once, as it judges it, and its refs are read
+ * through libgit2 (native false).
  *
  * repo and odb serve reads and are shared by every thread: libgit2's
  * object database and its ref database lock internally for reads, so
@@ -120,11 +135,16 @@ typedef struct gkv__git {
 	git_repository *wrepo;
 	git_odb *wodb;
 	char *path;	    /* as the caller named it, for messages */
-	const char *gitdir; /* git_repository_path(repo): the .git directory */
+	const char *gitdir; /* the .git directory, with a trailing '/' (own_gitdir) */
 	bool readonly;
 	bool fsync;			/* this handle holds one reference on the fsync option */
-	char *ident_name, *ident_email; /* reflog identity, read once at open */
-	const char *commondir;		/* git_repository_commondir(repo): refs/, objects/ */
+	char *ident_name, *ident_email; /* reflog identity, read when libgit2 starts */
+	const char *commondir;		/* refs/, objects/, with a trailing '/' */
+	char *own_gitdir, *own_commondir;
+	bool native;		  /* recognised as files: refs read by git_files.c */
+	bool libgit2;		  /* this handle holds a git_libgit2_init reference */
+	atomic_bool started;	  /* repo, odb, identity, shared_perm (and wrepo) ready */
+	pthread_mutex_t start_lock;
 	gkv__git_packs packs;
 	gkv__git_cache *cache;
 	z_stream loose_zs; /* deflates loose objects, under write_lock */
@@ -132,10 +152,49 @@ typedef struct gkv__git {
 	pthread_mutex_t write_lock;
 	/* core.sharedRepository, as git reads it: 0 (umask), > 0 permission
 	 * bits added for the group or everybody (0660, 0664), < 0 minus an
-	 * exact file mode. */
+	 * exact file mode. Read when libgit2 starts: only writes use it. */
 	int shared_perm;
 	gkv__git_watch watch;
 } gkv__git;
+
+/*
+ * Start libgit2 and open the handles (with the identity and
+ * core.sharedRepository), once per handle, safe from any thread: 0, or
+ * the error of the first attempt that failed (a later call tries
+ * again).
+ */
+int gkv__git_start(gkv__git *g);
+
+/* ---- the repository as files (git_files.c) ---- */
+
+/* The answer of a git_files.c reader that leaves the case to libgit2. */
+#define GKV__GIT_UNSURE 3
+
+/*
+ * Recognise the repository at path as libgit2 would (GIT_REPOSITORY_
+ * OPEN_NO_SEARCH), without it: 1 and *gitdir, *commondir (malloc()ed,
+ * real paths ending in '/', and *shared, the value of
+ * core.sharedRepository in its config or NULL); 0 if path is not plainly a repository
+ * gitkv may read alone (libgit2 then judges it); GKV_E_NOMEM.
+ */
+int gkv__git_find(char **gitdir, char **commondir, char **shared, const char *path);
+
+/* "HEAD" or a plain "refs/..." name: one git_files.c reads itself. */
+bool gkv__git_plain_ref_name(const char *name);
+
+/* Resolve ref name (symbolic refs followed) from the files: 1 and *out;
+ * 0 if there is no such ref; GKV__GIT_UNSURE; GKV_E_NOMEM. */
+int gkv__git_files_resolve(gkv_oid *out, gkv__git *g, const char *name);
+
+/* HEAD: 1 and *target (malloc()ed) if it is symbolic, 0 if it holds an
+ * id; GKV__GIT_UNSURE; GKV_E_NOMEM. */
+int gkv__git_files_head(char **target, gkv__git *g);
+
+/* Every ref whose name starts with prefix and that holds an id (loose
+ * ones first, in no order; packed ones a loose file does not hide):
+ * cb's first non-zero value, 0, GKV__GIT_UNSURE or GKV_E_NOMEM. */
+typedef int (*gkv__git_files_ref_cb)(const char *name, const gkv_oid *id, void *payload);
+int gkv__git_files_list(gkv__git *g, const char *prefix, gkv__git_files_ref_cb cb, void *payload);
 
 /* Read core.sharedRepository into g->shared_perm; 0 or an error code. */
 int gkv__git_read_shared(gkv__git *g);
@@ -187,7 +246,8 @@ int gkv__git_reopen_writer(gkv__git *g);
  * synced while libgit2's are, i.e. while it is not 0. */
 size_t gkv__git_fsync_users(void);
 
-/* Make sure the writer handle is open (write_lock held). */
+/* Make sure libgit2 is started and the writer handle open (write_lock
+ * held). */
 int gkv__git_writer_ready(gkv__git *g);
 
 /* ---- objects (git_odb.c) ---- */
@@ -205,8 +265,13 @@ int gkv__git_exists(gkv_backend *b, const gkv_oid *id);
 int gkv__git_foreach(gkv_backend *b, const gkv_oid *prefix, size_t prefix_hexlen,
 		     gkv_backend_oid_cb cb, void *payload);
 
-/* 0 if data hashes to id as a git object of that type, else GKV_E_INVALID. */
+/* 0 if data hashes to id as a git object of that type, else GKV_E_INVALID:
+ * what is written, with collision detection (libgit2's sha1dc, so
+ * libgit2 must be started: gkv__git_start). */
 int gkv__git_check_id(const gkv_oid *id, gkv_otype type, const void *data, size_t len);
+/* The same check for what is read, a check against damage: plain SHA-1
+ * (libcrypto), with no need of libgit2. */
+int gkv__git_verify_id(const gkv_oid *id, gkv_otype type, const void *data, size_t len);
 
 /*
  * Store objs (n of them, ids checked; duplicates and objects the

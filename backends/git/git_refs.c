@@ -1,7 +1,8 @@
 /*
- * git_refs.c -- refs of the git backend, through libgit2's ref database:
- * loose refs (refs/heads/main, a file holding an id) and packed-refs, as
- * git keeps them, with git's lock files for every update.
+ * git_refs.c -- refs of the git backend: loose refs (refs/heads/main, a
+ * file holding an id) and packed-refs, as git keeps them, read from the
+ * files themselves where they are plain (git_files.c) and otherwise, and
+ * for every update, through libgit2's ref database, with git's lock files.
  *
  * Compare-and-swap. git updates a ref by creating "<ref>.lock" with
  * O_CREAT|O_EXCL, writing the new id into it and renaming it over the ref;
@@ -71,35 +72,6 @@ static void to_git(git_oid *out, const gkv_oid *id)
 }
 
 /*
- * A name this file may read as refs/... itself: "refs/" then components
- * of [A-Za-z0-9_.-] that do not start with '.' or end with ".lock",
- * separated by single slashes. Every such name is valid for git; any
- * other (HEAD, odd characters, names git would refuse) goes to libgit2.
- */
-static bool plain_ref_name(const char *name)
-{
-	const char *c = name + 5;
-
-	if (strncmp(name, "refs/", 5) != 0)
-		return false;
-	for (;;) {
-		const char *start = c;
-
-		if (*c == '.')
-			return false;
-		while ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		       (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.')
-			c++;
-		if (c == start || (c - start >= 5 && memcmp(c - 5, ".lock", 5) == 0))
-			return false;
-		if (*c == '\0')
-			return true;
-		if (*c++ != '/')
-			return false;
-	}
-}
-
-/*
  * The loose ref file of name, read as libgit2 would read it first: 1 and
  * *out if it holds an id; 0 for everything else (no such file: the ref
  * may be packed; a symbolic ref; a linked work tree; an odd name), which
@@ -118,7 +90,7 @@ static int loose_read(gkv_oid *out, const gkv__git *g, const char *name)
 	int fd;
 
 	if (strcmp(g->commondir, g->gitdir) != 0 || dlen + nlen + 1 > sizeof(path) ||
-	    !plain_ref_name(name))
+	    !gkv__git_plain_ref_name(name))
 		return 0;
 	memcpy(path, g->commondir, dlen);
 	memcpy(path + dlen, name, nlen + 1);
@@ -174,7 +146,17 @@ int gkv__git_ref_read(gkv_oid *out, gkv_backend *b, const char *name)
 
 	if (!name || !*name)
 		return gkv_error_set(GKV_E_INVALID, "empty ref name");
-	if ((rc = current(&id, &found, g, g->repo, name)) < 0)
+	/* from the files (git_files.c), else through libgit2 */
+	rc = g->native ? gkv__git_files_resolve(&id, g, name) : GKV__GIT_UNSURE;
+	if (rc == 1) {
+		*out = id;
+		return 0;
+	}
+	if (rc == 0)
+		return gkv_error_set(GKV_E_NOTFOUND, "ref '%s' not found", name);
+	if (rc < 0)
+		return rc;
+	if ((rc = gkv__git_start(g)) < 0 || (rc = current(&id, &found, g, g->repo, name)) < 0)
 		return rc;
 	if (!found)
 		return gkv_error_set(GKV_E_NOTFOUND, "ref '%s' not found", name);
@@ -201,7 +183,7 @@ static void ref_vec_free(ref_vec *v)
 	free(v->items);
 }
 
-static int ref_vec_push(ref_vec *v, const char *name, const git_oid *target)
+static int ref_vec_push(ref_vec *v, const char *name, const gkv_oid *target)
 {
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 32;
@@ -214,8 +196,13 @@ static int ref_vec_push(ref_vec *v, const char *name, const git_oid *target)
 	}
 	if (!(v->items[v->n].name = gkv__strdup(name)))
 		return GKV_E_NOMEM;
-	to_gkv(&v->items[v->n++].target, target);
+	v->items[v->n++].target = *target;
 	return 0;
+}
+
+static int push_cb(const char *name, const gkv_oid *target, void *payload)
+{
+	return ref_vec_push(payload, name, target);
 }
 
 static int item_cmp(const void *a, const void *b)
@@ -258,8 +245,12 @@ static int collect_refs(ref_vec *v, gkv__git *g, const char *prefix)
 		const char *name = git_reference_name(ref);
 
 		if (git_reference_type(ref) == GIT_REFERENCE_DIRECT &&
-		    strncmp(name, prefix, plen) == 0)
-			rc = ref_vec_push(v, name, git_reference_target(ref));
+		    strncmp(name, prefix, plen) == 0) {
+			gkv_oid id;
+
+			to_gkv(&id, git_reference_target(ref));
+			rc = ref_vec_push(v, name, &id);
+		}
 		git_reference_free(ref);
 		if (rc < 0)
 			break;
@@ -276,8 +267,19 @@ static int collect_refs(ref_vec *v, gkv__git *g, const char *prefix)
 
 int gkv__git_ref_list(gkv_backend *b, const char *prefix, gkv_backend_ref_cb cb, void *payload)
 {
+	gkv__git *g = (gkv__git *)b;
 	ref_vec v = {NULL, 0, 0};
-	int rc = collect_refs(&v, (gkv__git *)b, prefix ? prefix : "");
+	int rc = GKV__GIT_UNSURE;
+
+	if (!prefix)
+		prefix = "";
+	/* from the files (git_files.c), else through libgit2 */
+	if (g->native && (rc = gkv__git_files_list(g, prefix, push_cb, &v)) == GKV__GIT_UNSURE) {
+		ref_vec_free(&v);
+		v = (ref_vec){NULL, 0, 0};
+	}
+	if (rc == GKV__GIT_UNSURE && (rc = gkv__git_start(g)) == 0)
+		rc = collect_refs(&v, g, prefix);
 
 	if (rc == 0 && v.n)
 		qsort(v.items, v.n, sizeof(*v.items), item_cmp);
@@ -564,7 +566,7 @@ static int lock_error(gkv__git *g, int rc, const char *name)
 		return gkv_error_set(
 		    GKV_E_CONFLICT,
 		    "branch ref '%s' is locked by another writer ('%s%s.lock' exists)", name,
-		    git_repository_commondir(g->repo), name);
+		    g->commondir, name);
 	}
 	return gkv__git_error(rc, GKV_E_IO, "git repository '%s': cannot lock ref '%s'", g->path,
 			      name);
@@ -1019,6 +1021,8 @@ int gkv__git_reflog_read(gkv_backend *b, const char *name, gkv_backend_reflog_cb
 
 	if (!name || !*name)
 		return gkv_error_set(GKV_E_INVALID, "empty ref name");
+	if ((rc = gkv__git_start(g)) < 0)
+		return rc;
 	if ((rc = git_reflog_read(&log, g->repo, name)) < 0)
 		return gkv__git_error(rc, GKV_E_CORRUPT,
 				      "git repository '%s': cannot read the reflog of '%s'", g->path,
