@@ -481,28 +481,17 @@ static const char *ref_base(const gkv__git *g, const char *name)
 	return g->commondir;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 40 hex digits at s (either case, as libgit2 takes them): true and *out. */
 static bool parse_hex(gkv_oid *out, const char *s)
 {
-	for (size_t i = 0; i < GKV_OID_RAWSZ; i++) {
-		int hi = hexval(s[2 * i]), lo;
+	char hex[GKV_OID_HEXSZ + 1];
 
-		if (hi < 0 || (lo = hexval(s[2 * i + 1])) < 0)
-			return false;
-		out->id[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return true;
+	memcpy(hex, s, GKV_OID_HEXSZ);
+	hex[GKV_OID_HEXSZ] = '\0';
+	if (gkv_oid_fromstr(out, hex) == 0)
+		return true;
+	gkv_error_clear(); /* not an error: the caller asks libgit2 */
+	return false;
 }
 
 /*
