@@ -66,6 +66,17 @@ static inline bool db_has(raw_env *r, const char *name, const gkv_oid *id)
 	return rc == 0;
 }
 
+/* The size of id's record in database name, which must hold it. */
+static inline size_t record_size(raw_env *r, const char *name, const gkv_oid *id)
+{
+	MDB_val k = {GKV_OID_RAWSZ, (void *)id->id}, v;
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_dbi_open(r->txn, name, 0, &dbi), 0);
+	assert_int_equal(mdb_get(r->txn, dbi, &k, &v), 0);
+	return v.mv_size;
+}
+
 static inline void raw_put(raw_env *r, MDB_dbi dbi, const void *key, size_t klen, const void *val,
     size_t vlen)
 {

@@ -267,12 +267,33 @@ static size_t walk_main(gkv_repo *repo, gkv_oid *ids, size_t max)
 	return n;
 }
 
+/* Use an old store through gitkv: "k" reads "hello", then five commits
+ * set "k" and "d/k2" in turn to PREFIX0 .. PREFIX4 (4 bytes each with a
+ * two-letter prefix); ids gets main's commits, newest first (6). */
+static void write_five(gkv_repo *repo, const char *prefix, gkv_oid ids[8])
+{
+	gkv_store *s;
+	gkv_buf v;
+
+	assert_ok(gkv_store_open_branch(&s, repo, "main"));
+	assert_ok(gkv_store_get(&v, s, "k"));
+	assert_buf_str(v, "hello");
+	gkv_buf_dispose(&v);
+	for (int i = 0; i < 5; i++) {
+		char val[16];
+
+		snprintf(val, sizeof(val), "%s%d", prefix, i);
+		assert_ok(gkv_store_set(NULL, s, i % 2 ? "k" : "d/k2", val, strlen(val), NULL));
+	}
+	gkv_store_free(s);
+	assert_int_equal(walk_main(repo, ids, 8), 6);
+}
+
 static void test_v1_read_and_written_as_v1(void **state)
 {
 	char path[128];
 	gkv_oid first, ids[8];
 	gkv_repo *repo;
-	gkv_store *s;
 	gkv_commit *c;
 	gkv_buf v;
 	raw_env r;
@@ -285,18 +306,7 @@ static void test_v1_read_and_written_as_v1(void **state)
 	repo = uu_open_lmdb(path, 0); /* CREATE set: an existing env opens as it is */
 	assert_ok(gkv_commit_lookup(&c, repo, &first));
 	gkv_commit_free(c);
-	assert_ok(gkv_store_open_branch(&s, repo, "main"));
-	assert_ok(gkv_store_get(&v, s, "k"));
-	assert_buf_str(v, "hello");
-	gkv_buf_dispose(&v);
-	for (int i = 0; i < 5; i++) {
-		char val[16];
-
-		snprintf(val, sizeof(val), "v%d", i);
-		assert_ok(gkv_store_set(NULL, s, i % 2 ? "k" : "d/k2", val, strlen(val), NULL));
-	}
-	gkv_store_free(s);
-	assert_int_equal(walk_main(repo, ids, 8), 6);
+	write_five(repo, "v", ids);
 	assert_oid_equal(&ids[5], &first);
 	gkv_repo_free(repo);
 
@@ -328,8 +338,6 @@ static void test_v2_read_and_written_unchecked(void **state)
 	char path[128];
 	gkv_oid first, ids[8], blob;
 	gkv_repo *repo;
-	gkv_store *s;
-	gkv_buf v;
 	MDB_val k = {15, "refs/heads/main"}, rv;
 	MDB_dbi refs;
 	raw_env r;
@@ -341,18 +349,7 @@ static void test_v2_read_and_written_unchecked(void **state)
 	/* no checksums, so no raw records: a copy decodes and re-hashes */
 	assert_null(gkv_repo_backend(repo)->raw_format);
 	assert_null(gkv_repo_backend(repo)->read_raw);
-	assert_ok(gkv_store_open_branch(&s, repo, "main"));
-	assert_ok(gkv_store_get(&v, s, "k"));
-	assert_buf_str(v, "hello");
-	gkv_buf_dispose(&v);
-	for (int i = 0; i < 5; i++) {
-		char val[8];
-
-		snprintf(val, sizeof(val), "v2v%d", i);
-		assert_ok(gkv_store_set(NULL, s, i % 2 ? "k" : "d/k2", val, 4, NULL));
-	}
-	gkv_store_free(s);
-	assert_int_equal(walk_main(repo, ids, 8), 6);
+	write_five(repo, "v2v", ids);
 	gkv_repo_free(repo);
 
 	/* Still version 2: new records as version 2 wrote them, no checksum:
@@ -362,14 +359,7 @@ static void test_v2_read_and_written_unchecked(void **state)
 	raw_open(&r, path, MDB_RDONLY);
 	for (int i = 0; i < 6; i++)
 		assert_true(db_has(&r, "commits", &ids[i]));
-	{
-		MDB_val bk = {GKV_OID_RAWSZ, blob.id}, bv;
-		MDB_dbi objects;
-
-		assert_int_equal(mdb_dbi_open(r.txn, "objects", 0, &objects), 0);
-		assert_int_equal(mdb_get(r.txn, objects, &bk, &bv), 0);
-		assert_int_equal(bv.mv_size, 5);
-	}
+	assert_int_equal(record_size(&r, "objects", &blob), 5);
 	assert_int_equal(mdb_dbi_open(r.txn, "refs", 0, &refs), 0);
 	assert_int_equal(mdb_get(r.txn, refs, &k, &rv), 0);
 	assert_int_equal(rv.mv_size, GKV_OID_RAWSZ);
@@ -497,27 +487,14 @@ static void test_v3_read_and_written_as_v3(void **state)
 	char path[128];
 	gkv_oid first, ids[8], blob;
 	gkv_repo *repo;
-	gkv_store *s;
 	gkv_commit *c;
-	gkv_buf v;
 	raw_env r;
 
 	(void)state;
 	new_path(path, sizeof(path));
 	make_old(path, &first, "3");
 	repo = uu_open_lmdb(path, 0);
-	assert_ok(gkv_store_open_branch(&s, repo, "main"));
-	assert_ok(gkv_store_get(&v, s, "k"));
-	assert_buf_str(v, "hello");
-	gkv_buf_dispose(&v);
-	for (int i = 0; i < 5; i++) {
-		char val[8];
-
-		snprintf(val, sizeof(val), "v3v%d", i);
-		assert_ok(gkv_store_set(NULL, s, i % 2 ? "k" : "d/k2", val, 4, NULL));
-	}
-	gkv_store_free(s);
-	assert_int_equal(walk_main(repo, ids, 8), 6);
+	write_five(repo, "v3v", ids);
 	assert_ok(gkv_commit_lookup(&c, repo, &ids[0]));
 
 	/* Still version 3, no "trees": the new trees among the blobs, the
@@ -530,14 +507,7 @@ static void test_v3_read_and_written_as_v3(void **state)
 	assert_true(db_has(&r, "objects", gkv_commit_tree_id(c)));
 	for (int i = 0; i < 6; i++)
 		assert_true(db_has(&r, "commits", &ids[i]));
-	{
-		MDB_val bk = {GKV_OID_RAWSZ, blob.id}, bv;
-		MDB_dbi objects;
-
-		assert_int_equal(mdb_dbi_open(r.txn, "objects", 0, &objects), 0);
-		assert_int_equal(mdb_get(r.txn, objects, &bk, &bv), 0);
-		assert_int_equal(bv.mv_size, 9);
-	}
+	assert_int_equal(record_size(&r, "objects", &blob), 9);
 	raw_close(&r, 0);
 	gkv_commit_free(c);
 	gkv_repo_free(repo);
