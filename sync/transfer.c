@@ -63,29 +63,36 @@ static const char *type_name(gkv_otype t)
 	}
 }
 
-/* Read object id of the source, which must be of type want. A missing
- * object that another one names is damage in the source. */
-static int read_src(void **data, size_t *len, copier *c, const gkv_oid *id, gkv_otype want)
+/* What a read of id from the source gave (rc; got, the type, when rc is
+ * 0), as the walk takes it: a missing object, or one of another type
+ * than want, which another object names, is damage in the source. On
+ * such an error *data is freed. The id is formatted only for a message. */
+static int src_checked(const gkv_oid *id, int rc, gkv_otype got, gkv_otype want, void **data)
 {
-	gkv_otype type;
 	char hex[GKV_OID_HEXSZ + 1];
-	int rc;
 
-	rc = c->src->read_typed ? c->src->read_typed(data, len, &type, c->src, id, want)
-				: c->src->read(data, len, &type, c->src, id);
+	if (rc == 0 && got == want)
+		return 0;
 	gkv_oid_fmt(hex, id);
 	if (rc == GKV_E_NOTFOUND)
 		return gkv__error(GKV_E_CORRUPT, "%s %s is missing from the source store",
 		    type_name(want), hex);
 	if (rc < 0)
 		return rc;
-	if (type != want) {
-		gkv_backend_data_free(*data);
-		*data = NULL;
-		return gkv__error(GKV_E_CORRUPT, "object %s of the source store is a %s, not a %s",
-		    hex, type_name(type), type_name(want));
-	}
-	return 0;
+	gkv_backend_data_free(*data);
+	*data = NULL;
+	return gkv__error(GKV_E_CORRUPT, "object %s of the source store is a %s, not a %s",
+	    hex, type_name(got), type_name(want));
+}
+
+/* Read object id of the source, which must be of type want. */
+static int read_src(void **data, size_t *len, copier *c, const gkv_oid *id, gkv_otype want)
+{
+	gkv_otype type = GKV_OBJ_BAD;
+	int rc = c->src->read_typed ? c->src->read_typed(data, len, &type, c->src, id, want)
+				    : c->src->read(data, len, &type, c->src, id);
+
+	return src_checked(id, rc, type, want, data);
 }
 
 /* Check an object read from the source, as git's transfer.fsckObjects
@@ -153,22 +160,14 @@ static int want_tree(copier *c, const gkv_oid *id)
  * for the re-hash, and nothing is inflated or deflated. */
 static int copy_raw(copier *c, const gkv_oid *id)
 {
-	char hex[GKV_OID_HEXSZ + 1];
 	void *rec = NULL;
 	size_t len = 0;
-	gkv_otype type;
+	gkv_otype type = GKV_OBJ_BAD;
 	int rc = c->src->read_raw(&rec, &len, &type, c->src, id);
 
-	gkv_oid_fmt(hex, id);
-	if (rc == GKV_E_NOTFOUND)
-		return gkv__error(GKV_E_CORRUPT, "blob %s is missing from the source store", hex);
-	if (rc < 0)
+	if ((rc = src_checked(id, rc, type, GKV_OBJ_BLOB, &rec)) < 0)
 		return rc;
-	if (type != GKV_OBJ_BLOB)
-		rc = gkv__error(GKV_E_CORRUPT, "object %s of the source store is a %s, not a blob",
-		    hex, type_name(type));
-	else
-		rc = c->dst->batch_write_raw(c->batch, id, type, rec, len);
+	rc = c->dst->batch_write_raw(c->batch, id, type, rec, len);
 	gkv_backend_data_free(rec);
 	if (rc < 0)
 		return rc;
