@@ -22,6 +22,8 @@ import random
 import statistics
 import subprocess
 
+import fastimport
+
 ENV_REPO = "GITKV_BENCH_LIST_REPO"
 ENV_LMDB = "GITKV_BENCH_LIST_LMDB"
 GOAL = 1.5  # kvctl's wall time at most 1.5x git's
@@ -145,13 +147,7 @@ class Listing:
         with open(stream, "wb") as out:
             for j in range(commits):
                 files = range(nfiles) if j == 0 else rng.sample(range(nfiles), per)
-                msg = ("commit %d\n" % j).encode()
-                out.write(b"commit refs/heads/main\nmark :%d\n" % (j + 1))
-                for who in (b"author", b"committer"):
-                    out.write(b"%s bench <bench@example.com> %d +0000\n" % (who, 1600000000 + j))
-                out.write(b"data %d\n%s" % (len(msg), msg))
-                if j:
-                    out.write(b"from :%d\n" % j)
+                fastimport.commit_header(out, j)
                 if j == 0:
                     out.write(b"M 160000 %s vendor/sub\n" % (b"1" * 40))
                 for f in files:

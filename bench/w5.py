@@ -20,6 +20,8 @@ import socket
 import subprocess
 import time
 
+import fastimport
+
 IDENT = dict(GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@example.com",
              GIT_AUTHOR_DATE="1700000000 +0000", GIT_COMMITTER_NAME="bench",
              GIT_COMMITTER_EMAIL="bench@example.com", GIT_COMMITTER_DATE="1700000000 +0000")
@@ -160,13 +162,7 @@ class W5:
         with open(stream, "wb") as out:
             for j in range(commits):
                 files = range(nfiles) if j == 0 else rng.sample(range(nfiles), per)
-                msg = ("commit %d\n" % j).encode()
-                out.write(b"commit refs/heads/main\nmark :%d\n" % (j + 1))
-                for who in (b"author", b"committer"):
-                    out.write(b"%s bench <bench@example.com> %d +0000\n" % (who, 1600000000 + j))
-                out.write(b"data %d\n%s" % (len(msg), msg))
-                if j:
-                    out.write(b"from :%d\n" % j)
+                fastimport.commit_header(out, j)
                 for f in files:
                     if j:
                         lines[f][rng.randrange(40)] = rng.getrandbits(64)
