@@ -52,7 +52,8 @@ int gkv__git_batch_begin(gkv_batch **out, gkv_backend *b)
 }
 
 /* Move the objects held so far into a pack of their own, where the
- * next ones will go too (git_pack.c: a pack written as a batch goes). */
+ * next ones will go too (git_pack.c: a pack written as a batch goes).
+ * If that fails the batch stays as it was, every object still held. */
 static int start_stream(git_batch *gb)
 {
 	int rc = gkv__git_stream_open(&gb->stream, (gkv__git *)gb->parent.backend);
@@ -62,11 +63,16 @@ static int start_stream(git_batch *gb)
 
 		rc = gkv__git_stream_put(gb->stream, &o->id, o->type, o->data, o->len);
 	}
+	if (rc < 0) {
+		gkv__git_stream_abort(gb->stream);
+		gb->stream = NULL;
+		return rc;
+	}
 	for (size_t i = 0; i < gb->nobjs; i++)
 		free(gb->objs[i]);
 	gb->nobjs = 0;
 	gb->bytes = 0;
-	return rc;
+	return 0;
 }
 
 int gkv__git_batch_write(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *data,
