@@ -98,7 +98,8 @@
  * registered in the old file are invisible to writers using the new one,
  * which may then reuse pages such a reader is on; with formats 3 and 4 a record
  * read from a reused page fails its checksum (GKV_E_CORRUPT) instead of
- * being returned. Read transactions of a process that never writes keep
+ * being returned, and a reused B-tree page may trip one of LMDB's
+ * assertions, which abort the process (nothing committed is lost). Read transactions of a process that never writes keep
  * their lock file and its view until the process reopens the store.
  *
  * Read-only without lock.mdb: a read-only open that cannot open lock.mdb
