@@ -258,35 +258,38 @@ static bool pool_put(zpool *p, void *v)
 	return kept;
 }
 
-/*
- * Encode an object into the arena: *out, *outlen. Blobs and commits are
- * compressed when that saves space; the block is taken for the worst case
- * and shrunk to what was written. crc (formats 3 and 4): end it with the
- * checksum of id and the record.
- */
-static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype type,
-    const void *data, size_t len, const gkv_oid *id, bool crc)
+/* Trees are mostly 20-byte hashes, which do not compress, and they are
+ * rewritten on every commit and read on every cache miss: a deflate (and
+ * its 256 KiB state) each time cost more than the few bytes it saved (in
+ * commits on a store of a million values). Only blobs and commits are
+ * compressed. */
+static bool worth_zip(gkv_otype type, size_t len)
 {
-	unsigned char hdr = (unsigned char)type, *p;
-	/* Trees are mostly 20-byte hashes, which do not compress, and they
-	 * are rewritten on every commit and read on every cache miss: a
-	 * deflate (and its 256 KiB state) each time cost more than the few
-	 * bytes it saved (in commits on a store of a million values). Only blobs and commits are
-	 * compressed. */
-	int zip = len > COMPRESS_MIN && type != GKV_OBJ_TREE;
-	size_t tail = crc ? CRC_SIZE : 0, cap;
+	return len > COMPRESS_MIN && type != GKV_OBJ_TREE;
+}
 
+/* The bytes a record of len bytes of data may take: compressed or not. */
+static int record_cap(size_t *cap, gkv_otype type, size_t len, bool zip, bool crc)
+{
 	if (type < GKV_OBJ_COMMIT || type > GKV_OBJ_TAG)
 		return gkv_error_set(GKV_E_INVALID, "lmdb: object type %d cannot be stored", type);
 	if (len > SIZE_MAX / 2 - ZHDR_SIZE - CRC_SIZE)
 		return gkv__oom();
-	cap = (zip ? ZHDR_SIZE + compressBound(len) : 1 + len) + tail;
-	if (!(p = gkv__arena_alloc(a, cap)) && zip) {
-		zip = 0; /* try uncompressed, which needs less */
-		p = gkv__arena_alloc(a, cap = 1 + len + tail);
-	}
-	if (!p)
-		return GKV_E_NOMEM;
+	*cap = (zip ? ZHDR_SIZE + compressBound(len) : 1 + len) + (crc ? CRC_SIZE : 0);
+	return 0;
+}
+
+/*
+ * Encode an object into p (cap bytes, from record_cap): its record's
+ * length. Compressed when zip and that saves space; crc (formats 3 and
+ * 4): ended with the checksum of id and the record.
+ */
+static size_t encode_into(unsigned char *p, size_t cap, bool zip, gkv_otype type, const void *data,
+			  size_t len, const gkv_oid *id, bool crc)
+{
+	unsigned char hdr = (unsigned char)type;
+	size_t tail = crc ? CRC_SIZE : 0, outlen = 0;
+
 	if (zip) {
 		struct libdeflate_compressor *c = pool_get(&cpool);
 		size_t clen = 0; /* no memory for a compressor: stored as it is */
@@ -300,19 +303,43 @@ static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype 
 		if (clen && clen + ZHDR_SIZE < len + 1) {
 			p[0] = hdr | HDR_ZLIB;
 			put_le64(p + 1, len);
-			*outlen = ZHDR_SIZE + clen;
-			goto out;
+			outlen = ZHDR_SIZE + clen;
 		}
 	}
-	p[0] = hdr;
-	if (len)
-		memcpy(p + 1, data, len);
-	*outlen = 1 + len;
-out:
-	if (crc) {
-		put_crc(p + *outlen, record_crc(id->id, GKV_OID_RAWSZ, p, *outlen));
-		*outlen += CRC_SIZE;
+	if (!outlen) {
+		p[0] = hdr;
+		if (len)
+			memcpy(p + 1, data, len);
+		outlen = 1 + len;
 	}
+	if (crc) {
+		put_crc(p + outlen, record_crc(id->id, GKV_OID_RAWSZ, p, outlen));
+		outlen += CRC_SIZE;
+	}
+	return outlen;
+}
+
+/* Encode an object into the arena: *out, *outlen. The block is taken for
+ * the worst case and shrunk to what was written. */
+static int encode(unsigned char **out, size_t *outlen, gkv__arena *a, gkv_otype type,
+    const void *data, size_t len, const gkv_oid *id, bool crc)
+{
+	bool zip = worth_zip(type, len);
+	unsigned char *p;
+	size_t cap;
+	int rc;
+
+	if ((rc = record_cap(&cap, type, len, zip, crc)) < 0)
+		return rc;
+	if (!(p = gkv__arena_alloc(a, cap)) && zip) {
+		zip = false; /* try uncompressed, which needs less */
+		if ((rc = record_cap(&cap, type, len, zip, crc)) < 0)
+			return rc;
+		p = gkv__arena_alloc(a, cap);
+	}
+	if (!p)
+		return GKV_E_NOMEM;
+	*outlen = encode_into(p, cap, zip, type, data, len, id, crc);
 	gkv__arena_shrink(a, p, cap, *outlen);
 	*out = p;
 	return 0;
@@ -516,6 +543,32 @@ static int lmdb_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, 
  * their object databases (header, payload, CRC-32C of the id and the
  * record). */
 #define RAW_FORMAT "gitkv-lmdb-record-crc32c"
+
+/* The record batch_write would make of the object (backend.h:
+ * encode_raw). It reads only the environment's fixed checksums flag, so
+ * any thread may call it. */
+static int lmdb_encode_raw(void **rec, size_t *reclen, gkv_backend *b, const gkv_oid *id,
+			   gkv_otype type, const void *data, size_t len)
+{
+	lenv *e = ((lmdb_backend *)b)->e;
+	bool zip = worth_zip(type, len);
+	unsigned char *p, *shrunk;
+	size_t cap;
+	int rc;
+
+	if (!rec || !reclen || !id || (!data && len))
+		return gkv_error_set(GKV_E_INVALID, "lmdb '%s': nothing to encode", e->path);
+	if ((rc = record_cap(&cap, type, len, zip, e->checksums)) < 0)
+		return rc;
+	if (!(p = gkv_backend_data_alloc(cap)))
+		return GKV_E_NOMEM;
+	*reclen = encode_into(p, cap, zip, type, data, len, id, e->checksums);
+	/* a compressed record is a fraction of its bound: give the rest back */
+	if (cap - *reclen >= 4096 && (shrunk = realloc(p, *reclen)) != NULL)
+		p = shrunk;
+	*rec = p;
+	return 0;
+}
 
 /* Id's record, checked, copied out as it is stored (backend.h: read_raw). */
 static int lmdb_read_raw(void **rec, size_t *len, gkv_otype *type, gkv_backend *b,
@@ -2014,6 +2067,7 @@ static void lmdb_fill_raw(gkv_backend *b, const lenv *e)
 	b->raw_format = RAW_FORMAT;
 	b->read_raw = lmdb_read_raw;
 	b->batch_write_raw = lmdb_batch_write_raw;
+	b->encode_raw = lmdb_encode_raw;
 }
 
 int gkv_backend_lmdb_open(gkv_backend **out, const char *path, unsigned int flags)

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -1279,6 +1280,125 @@ static void test_raw_records(void **state)
 	a->free(a);
 }
 
+/* ---- records encoded off the writer's thread ---- */
+
+#define ENCODERS 2
+#define ENCODES 200
+
+typedef struct {
+	gkv_backend *b;
+	const gkv_oid *id;
+	const unsigned char *data;
+	size_t len;
+	const void *want;
+	size_t want_len;
+	int bad; /* encodes that differed from want */
+} encoder;
+
+static void *encode_many(void *arg)
+{
+	encoder *c = arg;
+
+	for (int i = 0; i < ENCODES; i++) {
+		void *rec = NULL;
+		size_t len = 0;
+
+		if (c->b->encode_raw(&rec, &len, c->b, c->id, GKV_OBJ_BLOB, c->data, c->len) != 0 ||
+		    len != c->want_len || memcmp(rec, c->want, len) != 0)
+			c->bad++;
+		gkv_backend_data_free(rec);
+	}
+	return NULL;
+}
+
+/*
+ * encode_raw makes the very record batch_write stores (so that a clone
+ * may compress on another thread), batch_write_raw takes it, refuses
+ * what cannot be stored, and threads may encode while another writes.
+ */
+static void test_encode_raw(void **state)
+{
+	static unsigned char big[6000], noise[3000];
+	const struct {
+		gkv_otype type;
+		const unsigned char *data;
+		size_t len;
+	} objs[] = {
+	    {GKV_OBJ_BLOB, big, sizeof(big)},	     /* compressed */
+	    {GKV_OBJ_BLOB, noise, sizeof(noise)},   /* does not compress */
+	    {GKV_OBJ_BLOB, (const unsigned char *)"tiny", 4},
+	    {GKV_OBJ_BLOB, (const unsigned char *)"", 0},
+	    {GKV_OBJ_COMMIT, big, sizeof(big)},
+	    {GKV_OBJ_TREE, noise, sizeof(noise)}, /* never compressed */
+	};
+	enum { N = sizeof(objs) / sizeof(objs[0]) };
+	char pa[128], pb[128];
+	gkv_backend *a, *b;
+	gkv_batch *batch;
+	gkv_oid ids[N];
+	void *recs[N], *rec = NULL;
+	size_t lens[N], len = 0;
+	gkv_otype type;
+	pthread_t th[ENCODERS];
+	encoder enc[ENCODERS];
+	uint64_t s = 12345;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)("abcab"[i % 5] + (i / 500));
+	for (size_t i = 0; i < sizeof(noise); i++) {
+		s = s * 6364136223846793005u + 1442695040888963407u;
+		noise[i] = (unsigned char)(s >> 56);
+	}
+	a = open_ok(new_path(pa, sizeof(pa)), GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	b = open_ok(new_path(pb, sizeof(pb)), GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+	assert_non_null(a->encode_raw);
+
+	/* the record batch_write stored, byte for byte */
+	for (int i = 0; i < N; i++) {
+		make_id(&ids[i], 1100 + i);
+		assert_int_equal(put_obj(a, &ids[i], objs[i].type, objs[i].data, objs[i].len), 0);
+		assert_int_equal(a->encode_raw(&recs[i], &lens[i], a, &ids[i], objs[i].type,
+					       objs[i].data, objs[i].len), 0);
+		assert_int_equal(a->read_raw(&rec, &len, &type, a, &ids[i]), 0);
+		assert_int_equal(type, objs[i].type);
+		assert_int_equal(len, lens[i]);
+		assert_memory_equal(rec, recs[i], len);
+		gkv_backend_data_free(rec);
+		rec = NULL;
+	}
+	assert_true(lens[0] < sizeof(big) / 2);
+
+	/* refused: a type that cannot be stored, nowhere to put the record,
+	 * no bytes for a length */
+	assert_int_equal(a->encode_raw(&rec, &len, a, &ids[0], (gkv_otype)9, "x", 1), GKV_E_INVALID);
+	assert_int_equal(a->encode_raw(NULL, &len, a, &ids[0], GKV_OBJ_BLOB, "x", 1), GKV_E_INVALID);
+	assert_int_equal(a->encode_raw(&rec, &len, a, &ids[0], GKV_OBJ_BLOB, NULL, 5), GKV_E_INVALID);
+	assert_null(rec);
+
+	/* threads encode while this one writes a batch of the records into
+	 * another store; each reads back as the object it encodes */
+	for (int t = 0; t < ENCODERS; t++) {
+		enc[t] = (encoder){b, &ids[0], big, sizeof(big), recs[0], lens[0], 0};
+		assert_int_equal(pthread_create(&th[t], NULL, encode_many, &enc[t]), 0);
+	}
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(b->batch_write_raw(batch, &ids[i], objs[i].type, recs[i], lens[i]),
+				 0);
+	assert_int_equal(b->batch_commit(batch), 0);
+	for (int t = 0; t < ENCODERS; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_int_equal(enc[t].bad, 0);
+	}
+	for (int i = 0; i < N; i++) {
+		assert_obj(b, &ids[i], objs[i].type, objs[i].data, objs[i].len);
+		gkv_backend_data_free(recs[i]);
+	}
+	a->free(a);
+	b->free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1301,6 +1421,7 @@ int main(void)
 	    cmocka_unit_test(test_durable_commits),
 	    cmocka_unit_test(test_large_batch_spills),
 	    cmocka_unit_test(test_raw_records),
+	    cmocka_unit_test(test_encode_raw),
 	    cmocka_unit_test(test_throughput),
 	};
 

@@ -349,6 +349,7 @@ static void test_v2_read_and_written_unchecked(void **state)
 	/* no checksums, so no raw records: a copy decodes and re-hashes */
 	assert_null(gkv_repo_backend(repo)->raw_format);
 	assert_null(gkv_repo_backend(repo)->read_raw);
+	assert_null(gkv_repo_backend(repo)->encode_raw);
 	write_five(repo, "v2v", ids);
 	gkv_repo_free(repo);
 

@@ -54,9 +54,9 @@ extern "C" {
  * 2: read_typed. 3: read_header, read_stream, batch_ref_log, reflog_read.
  * 4: config_get/set/list, set_default_branch, batch_delete,
  * reflog_list, batch_reflog_delete, stats. 5: batch_write_pack.
- * 6: raw_format, read_raw, batch_write_raw.
+ * 6: raw_format, read_raw, batch_write_raw. 7: encode_raw.
  */
-#define GKV_BACKEND_VERSION 6
+#define GKV_BACKEND_VERSION 7
 
 /** A backend's pending batch; backends embed it at the start of their own. */
 typedef struct gkv_batch {
@@ -420,6 +420,23 @@ struct gkv_backend {
 	 */
 	int (*batch_write_raw)(gkv_batch *batch, const gkv_oid *id, gkv_otype type, const void *rec,
 			       size_t len);
+
+	/* ---- encoding off the writer's thread (version 7) ---- */
+
+	/**
+	 * Encode object id, of type type (len bytes of data), into the record
+	 * batch_write would store for it: *rec (gkv_backend_data_alloc, the
+	 * caller frees it) and *reclen, which batch_write_raw of this backend
+	 * takes. The caller vouches that id is the object's hash, as it does
+	 * for batch_write. Must be safe from any thread, alongside any other
+	 * call on b: how a writer of many objects (a clone) compresses them
+	 * on one thread while another writes the batch. Errors:
+	 * GKV_E_INVALID (a type that cannot be stored, NULL arguments),
+	 * GKV_E_NOMEM. NULL when raw_format is (or the backend encodes
+	 * nothing worth moving off the writer's thread).
+	 */
+	int (*encode_raw)(void **rec, size_t *reclen, gkv_backend *b, const gkv_oid *id,
+			  gkv_otype type, const void *data, size_t len);
 };
 
 /**
