@@ -14,11 +14,10 @@
 /* SHA1_Init & co are deprecated in OpenSSL 3 in favour of EVP, which
  * allocates a context and looks the algorithm up per digest; the old
  * calls run the same code with the context on the stack. */
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include <git2.h>
-#include <openssl/sha.h>
 
 #include "codec.h"
+#include "sha1.h"
 
 static const char hexdigits[] = "0123456789abcdef";
 
@@ -182,11 +181,12 @@ static int hash_plain(gkv_oid *out, git_object_t gtype, const void *data, size_t
 {
 	char hdr[32];
 	size_t n = header(hdr, git_object_type2string(gtype), len);
-	SHA_CTX c;
+	gkv__sha1_ctx c;
 
-	if (!SHA1_Init(&c) || !SHA1_Update(&c, hdr, n) || !SHA1_Update(&c, data, len) ||
-	    !SHA1_Final(out->id, &c))
-		return gkv__error(GKV_E_ERROR, "libcrypto's SHA-1 failed on %zu bytes", len);
+	gkv__sha1_init(&c);
+	gkv__sha1_update(&c, hdr, n);
+	gkv__sha1_update(&c, data, len);
+	gkv__sha1_final(out->id, &c);
 	return 0;
 }
 

@@ -16,25 +16,47 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "known_hosts.h"
+#include "sha1.h"
 #include "util.h"
 
-/* Decode base64 text of length n into out (room for n * 3 / 4 bytes):
- * the decoded length, or -1. */
+static int b64_digit(char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	return ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+/* Decode base64 text of length n (padded, RFC 4648) into out (room for
+ * n * 3 / 4 bytes): the decoded length, or -1. */
 static int b64(unsigned char *out, const char *text, size_t n)
 {
-	int len, pad = 0;
+	size_t pad = 0, len = 0;
 
 	if (n == 0 || n % 4 != 0 || n > 65536)
 		return -1;
-	if ((len = EVP_DecodeBlock(out, (const unsigned char *)text, (int)n)) < 0)
-		return -1;
 	pad += text[n - 1] == '=';
 	pad += text[n - 2] == '=';
-	return len - pad;
+	for (size_t i = 0; i < n; i += 4) {
+		uint32_t v = 0;
+
+		for (size_t j = 0; j < 4; j++) {
+			int d = b64_digit(text[i + j]);
+
+			/* '=' only as the last one or two characters */
+			if (d < 0 && !(text[i + j] == '=' && i + j >= n - pad))
+				return -1;
+			v = v << 6 | (uint32_t)(d < 0 ? 0 : d);
+		}
+		out[len++] = (unsigned char)(v >> 16);
+		out[len++] = (unsigned char)(v >> 8);
+		out[len++] = (unsigned char)v;
+	}
+	return (int)(len - pad);
 }
 
 /* "|1|salt|hash": does it hash name? */
@@ -42,8 +64,7 @@ static int hashed_match(const char *pat, size_t n, const char *name)
 {
 	char buf[256];
 	const char *salt, *bar;
-	unsigned char s[64], h[64], mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
+	unsigned char s[64], h[64], mac[GKV__SHA1_SIZE];
 	int slen, hlen;
 
 	if (n >= sizeof(buf) || n < 4 || memcmp(pat, "|1|", 3) != 0)
@@ -56,9 +77,7 @@ static int hashed_match(const char *pat, size_t n, const char *name)
 	if ((slen = b64(s, salt, (size_t)(bar - salt))) != 20 ||
 	    (hlen = b64(h, bar + 1, strlen(bar + 1))) != 20)
 		return 0;
-	if (!HMAC(EVP_sha1(), s, slen, (const unsigned char *)name, strlen(name), mac, &maclen) ||
-	    maclen != 20)
-		return 0;
+	gkv__hmac_sha1(mac, s, (size_t)slen, name, strlen(name));
 	return memcmp(mac, h, 20) == 0;
 }
 

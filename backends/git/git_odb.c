@@ -25,13 +25,11 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define OPENSSL_SUPPRESS_DEPRECATED /* SHA1_*: see store/oid.c */
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <zlib.h>
 
 #include "slab.h"
 #include "git_internal.h"
+#include "sha1.h"
 
 _Static_assert(GIT_OID_RAWSZ == GKV_OID_RAWSZ, "libgit2 and gitkv ids differ in size");
 
@@ -489,7 +487,7 @@ int gkv__git_read(void **data, size_t *len, gkv_otype *type, gkv_backend *b, con
  * the size its header gives and nothing after it.
  */
 static int loose_pass(gkv_otype *type, uint64_t *size, gkv__git *g, const gkv_oid *id, int fd,
-    EVP_MD_CTX *md, gkv_backend_stream_cb cb, void *payload)
+    gkv__sha1_ctx *md, gkv_backend_stream_cb cb, void *payload)
 {
 	unsigned char *in = malloc(STREAM_CHUNK), *out = malloc(STREAM_CHUNK);
 	uint64_t given = 0, hlen = 0;
@@ -535,10 +533,8 @@ static int loose_pass(gkv_otype *type, uint64_t *size, gkv__git *g, const gkv_oi
 			}
 			ended = zrc == Z_STREAM_END;
 			made = STREAM_CHUNK - zs.avail_out;
-			if (md && made && !EVP_DigestUpdate(md, out, made)) {
-				rc = gkv__oom();
-				goto out;
-			}
+			if (md && made)
+				gkv__sha1_update(md, out, made);
 			if (hlen == 0 && made) { /* the header is the first output */
 				unsigned char *nul = memchr(out, '\0', made < LOOSE_HEAD_MAX ? made : LOOSE_HEAD_MAX);
 
@@ -579,10 +575,9 @@ out:
  */
 static int loose_stream(gkv__git *g, const gkv_oid *id, gkv_backend_stream_cb cb, void *payload)
 {
-	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned char digest[GKV__SHA1_SIZE];
 	char path[PATH_MAX];
-	unsigned int dlen = 0;
-	EVP_MD_CTX *md;
+	gkv__sha1_ctx md;
 	gkv_otype type;
 	uint64_t size;
 	int fd, rc;
@@ -594,16 +589,14 @@ static int loose_stream(gkv__git *g, const gkv_oid *id, gkv_backend_stream_cb cb
 		return gkv_error_set(GKV_E_IO, "git repository '%s': cannot open '%s': %s", g->path,
 				     path, strerror(errno));
 	}
-	if (!(md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(md, EVP_sha1(), NULL)) {
-		rc = gkv__oom();
-	} else if ((rc = loose_pass(&type, &size, g, id, fd, md, NULL, NULL)) == 0) {
-		if (!EVP_DigestFinal_ex(md, digest, &dlen) || dlen != GKV_OID_RAWSZ ||
-		    memcmp(digest, id->id, GKV_OID_RAWSZ) != 0)
+	gkv__sha1_init(&md);
+	if ((rc = loose_pass(&type, &size, g, id, fd, &md, NULL, NULL)) == 0) {
+		gkv__sha1_final(digest, &md);
+		if (memcmp(digest, id->id, GKV_OID_RAWSZ) != 0)
 			rc = loose_damaged(g, id, "its contents do not hash to its name");
 		else
 			rc = loose_pass(&type, &size, g, id, fd, NULL, cb, payload);
 	}
-	EVP_MD_CTX_free(md);
 	close(fd);
 	return rc;
 }
@@ -822,18 +815,19 @@ int gkv__git_check_id(const gkv_oid *id, gkv_otype type, const void *data, size_
 
 int gkv__git_verify_id(const gkv_oid *id, gkv_otype type, const void *data, size_t len)
 {
-	unsigned char sum[SHA_DIGEST_LENGTH];
+	unsigned char sum[GKV__SHA1_SIZE];
 	char hdr[48];
 	int n;
-	SHA_CTX c;
+	gkv__sha1_ctx c;
 
 	if (type < GKV_OBJ_COMMIT || type > GKV_OBJ_TAG)
 		return gkv_error_set(GKV_E_INVALID, "an object of type %d is no git object",
 				     (int)type);
 	n = snprintf(hdr, sizeof(hdr), "%s %zu", type_name(type), len);
-	if (!SHA1_Init(&c) || !SHA1_Update(&c, hdr, (size_t)n + 1) ||
-	    (len && !SHA1_Update(&c, data, len)) || !SHA1_Final(sum, &c))
-		return gkv_error_set(GKV_E_ERROR, "libcrypto's SHA-1 failed on %zu bytes", len);
+	gkv__sha1_init(&c);
+	gkv__sha1_update(&c, hdr, (size_t)n + 1);
+	gkv__sha1_update(&c, data, len);
+	gkv__sha1_final(sum, &c);
 	if (memcmp(sum, id->id, GKV_OID_RAWSZ) == 0)
 		return 0;
 	return gkv_error_set(GKV_E_INVALID, "object: its contents do not hash to its name");

@@ -38,10 +38,8 @@
 
 #include <libdeflate.h>
 
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/sha.h>
-
 #include "git_internal.h"
+#include "sha1.h"
 
 #define FLUSH_AT (1u << 20)
 #define IDX_HEAD (8 + 256 * 4) /* magic, version, fanout */
@@ -49,26 +47,13 @@
 /* ---- SHA-1, for the trailing checksums ----
  *
  * A pack's and an .idx's trailers guard against damage, not attack (git
- * computes them without collision detection), so they use libcrypto's
- * SHA-1 with the CPU's SHA instructions (see store/oid.c for why the
- * deprecated calls). */
+ * computes them without collision detection), so they use plain SHA-1
+ * (util/sha1.c), with the CPU's SHA instructions. */
 
-typedef SHA_CTX sha1_ctx;
-
-static void sha1_init(sha1_ctx *c)
-{
-	SHA1_Init(c);
-}
-
-static void sha1_update(sha1_ctx *c, const unsigned char *p, size_t n)
-{
-	SHA1_Update(c, p, n);
-}
-
-static void sha1_final(unsigned char out[20], sha1_ctx *c)
-{
-	SHA1_Final(out, c);
-}
+typedef gkv__sha1_ctx sha1_ctx;
+#define sha1_init gkv__sha1_init
+#define sha1_update gkv__sha1_update
+#define sha1_final gkv__sha1_final
 
 /* ---- reading: objects straight from the packs ---- */
 
