@@ -9,8 +9,10 @@
 
 #include "util.h"
 
-/* Start libgit2 once for the process, when a part of the core first needs
- * it (oid.c: sha1dc hashing; repo.c: git's user.name). Never shut down. */
-void gkv__libgit2_init(void);
+/* Start libgit2 once for the process, loading it, when a part of the core
+ * first needs it (oid.c: sha1dc hashing; identity.c: git's user.name).
+ * Never shut down. 0, or GKV_E_ERROR (message set) if it cannot be
+ * loaded. */
+int gkv__libgit2_init(void);
 
 #endif

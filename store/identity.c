@@ -3,7 +3,7 @@
  * else GITKV_AUTHOR_NAME / GITKV_AUTHOR_EMAIL (read at open), else git's
  * user.name / user.email, else "gitkv <gitkv@localhost>".
  */
-#include <git2.h>
+#include "libgit2.h"
 
 #include "repo.h"
 
@@ -13,7 +13,10 @@ static void git_identity(char **name, char **email)
 	git_config *cfg = NULL;
 	git_buf b = {0};
 
-	gkv__libgit2_init();
+	if (gkv__libgit2_init() < 0) {
+		gkv_error_clear();
+		return;
+	}
 	if (git_config_open_default(&cfg) < 0) {
 		git_error_clear();
 		return;

@@ -14,7 +14,7 @@
 /* SHA1_Init & co are deprecated in OpenSSL 3 in favour of EVP, which
  * allocates a context and looks the algorithm up per digest; the old
  * calls run the same code with the context on the stack. */
-#include <git2.h>
+#include "libgit2.h"
 
 #include "codec.h"
 #include "sha1.h"
@@ -116,15 +116,19 @@ int gkv_oid_is_zero(const gkv_oid *id)
  * application) are unaffected.
  */
 static pthread_once_t libgit2_once = PTHREAD_ONCE_INIT;
+static int libgit2_rc;
 
 static void libgit2_init_once(void)
 {
-	git_libgit2_init();
+	libgit2_rc = git_libgit2_init();
 }
 
-void gkv__libgit2_init(void)
+int gkv__libgit2_init(void)
 {
 	pthread_once(&libgit2_once, libgit2_init_once);
+	if (libgit2_rc < 0)
+		return gkv__error(GKV_E_ERROR, "libgit2 did not start: %s", gkv__git2_why());
+	return 0;
 }
 
 static git_object_t git_type(gkv_otype type)
@@ -204,7 +208,8 @@ int gkv_hash(gkv_oid *out, gkv_otype type, const void *data, size_t len)
 		return gkv__error(GKV_E_INVALID, "cannot hash NULL data of length %zu", len);
 	if (atomic_load_explicit(&hash_kind, memory_order_relaxed) == GKV_HASH_SHA1)
 		return hash_plain(out, gtype, data ? data : "", len);
-	gkv__libgit2_init();
+	if (gkv__libgit2_init() < 0)
+		return GKV_E_ERROR;
 	/* The hash context lives on libgit2's stack: no allocation per call. */
 	if (git_odb_hash(&oid, data ? data : "", len, gtype) < 0) {
 		e = git_error_last();

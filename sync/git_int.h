@@ -14,7 +14,7 @@
 #ifndef GKV_SYNC_GIT_INT_H
 #define GKV_SYNC_GIT_INT_H
 
-#include <git2.h>
+#include "libgit2.h"
 
 #include "sync_int.h"
 

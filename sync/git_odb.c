@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include <git2/sys/odb_backend.h>
+#include "libgit2.h"
 
 #include "git_int.h"
 #include "util.h"

@@ -30,7 +30,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include <git2/sys/odb_backend.h>
+#include "libgit2.h"
 
 #include "git_int.h"
 #include "util.h"

@@ -19,8 +19,7 @@
 #define _GNU_SOURCE
 #include <fnmatch.h>
 
-#include <git2/sys/refdb_backend.h>
-#include <git2/sys/refs.h>
+#include "libgit2.h"
 
 #include "git_int.h"
 #include "objparse.h"

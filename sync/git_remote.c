@@ -16,9 +16,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include <git2/sys/odb_backend.h>
-#include <git2/sys/refdb_backend.h>
-#include <git2/sys/repository.h>
+#include "libgit2.h"
 
 #include "git_int.h"
 #include "util.h"
@@ -56,7 +54,7 @@ static int op_init(gkv__wire_op *op, gkv_repo *repo, const char *url,
 	if (git_libgit2_init() < 0) {
 		free(op->url_shown);
 		op->url_shown = NULL;
-		return gkv__error(GKV_E_ERROR, "libgit2 failed to start");
+		return gkv__error(GKV_E_ERROR, "libgit2 failed to start: %s", gkv__git2_why());
 	}
 	bound_pack_windows();
 	/* trust the CAs of opts, for the whole process as libgit2 does */

@@ -198,10 +198,12 @@ static void git_backend_free(gkv_backend *b)
 
 	if (!g)
 		return;
-	git_odb_free(g->wodb);
-	git_repository_free(g->wrepo);
-	git_odb_free(g->odb);
-	git_repository_free(g->repo);
+	if (g->libgit2) { /* the handles exist only once it started */
+		git_odb_free(g->wodb);
+		git_repository_free(g->wrepo);
+		git_odb_free(g->odb);
+		git_repository_free(g->repo);
+	}
 	gkv__git_packs_free(g);
 	gkv__git_cache_free(g->cache);
 	gkv__git_watch_free(g);
@@ -553,7 +555,8 @@ static int libgit2_up(gkv__git *g)
 	if (g->libgit2)
 		return 0;
 	if (git_libgit2_init() < 0)
-		return gkv_error_set(GKV_E_ERROR, "git:%s: libgit2 did not start", g->path);
+		return gkv_error_set(GKV_E_ERROR, "git:%s: libgit2 did not start: %s", g->path,
+				     gkv__git2_why());
 	g->libgit2 = true;
 	return 0;
 }

@@ -28,7 +28,7 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 
-#include <git2.h>
+#include "libgit2.h"
 #include <zlib.h>
 
 #include "../backend_util.h"

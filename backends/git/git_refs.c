@@ -46,7 +46,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <git2/sys/config.h>
+#include "libgit2.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
