@@ -15,4 +15,8 @@
  * loaded. */
 int gkv__libgit2_init(void);
 
+/* git's name of an object type ("commit", "tree", "blob", "tag"), or
+ * "object" for any other value. */
+const char *gkv__otype_name(gkv_otype t);
+
 #endif

@@ -52,17 +52,6 @@ typedef struct {
 	gkv__oidstack todo; /* ids still to follow */
 } fsck_state;
 
-static const char *type_name(int t)
-{
-	switch (t) {
-	case GKV_OBJ_COMMIT: return "commit";
-	case GKV_OBJ_TREE: return "tree";
-	case GKV_OBJ_BLOB: return "blob";
-	case GKV_OBJ_TAG: return "tag";
-	default: return "object";
-	}
-}
-
 static int problem(fsck_state *s, const gkv_oid *id, const char *ref, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -129,7 +118,7 @@ static int check_object(fsck_state *s, size_t slot)
 		rc = rc == GKV_E_CORRUPT
 		    ? problem(s, id, NULL, "%s", gkv_error_last())
 		    : problem(s, id, NULL, "hashMismatch: %s %s holds bytes whose id is %s",
-			  type_name(type), gkv__hex(id), hex);
+			  gkv__otype_name(type), gkv__hex(id), hex);
 		goto out;
 	}
 	if ((rc = gkv__object_check(type, data, len, id)) == GKV_E_CORRUPT) {
@@ -182,7 +171,7 @@ static int link_to(fsck_state *s, const gkv_oid *id, gkv_otype want, const char 
 			return problem(s, id, ref, "missingObject: ref %s names %s, which is missing",
 			    ref, gkv__hex(id));
 		return problem(s, id, NULL, "missingObject: %s %s names %s %s, which is missing",
-		    type_name(from_type), fhex, type_name(want), gkv__hex(id));
+		    gkv__otype_name(from_type), fhex, gkv__otype_name(want), gkv__hex(id));
 	}
 	if (*v == V_MISSING)
 		return 0;
@@ -190,9 +179,9 @@ static int link_to(fsck_state *s, const gkv_oid *id, gkv_otype want, const char 
 	if (want != GKV_OBJ_ANY && t != 0 && t != (int)want) {
 		if (ref)
 			return problem(s, id, ref, "badRefTarget: ref %s names %s, a %s, not a %s",
-			    ref, gkv__hex(id), type_name(t), type_name(want));
+			    ref, gkv__hex(id), gkv__otype_name(t), gkv__otype_name(want));
 		return problem(s, id, NULL, "badLink: %s %s names %s as a %s, but it is a %s",
-		    type_name(from_type), fhex, gkv__hex(id), type_name(want), type_name(t));
+		    gkv__otype_name(from_type), fhex, gkv__hex(id), gkv__otype_name(want), gkv__otype_name(t));
 	}
 	if (*v & F_REACHED)
 		return 0;

@@ -5,17 +5,6 @@
  */
 #include "repo.h"
 
-static const char *type_name(gkv_otype t)
-{
-	switch (t) {
-	case GKV_OBJ_COMMIT: return "commit";
-	case GKV_OBJ_TREE: return "tree";
-	case GKV_OBJ_BLOB: return "blob";
-	case GKV_OBJ_TAG: return "tag";
-	default: return "object";
-	}
-}
-
 int gkv__odb_read(void **data, size_t *len, gkv_otype *type, gkv_repo *repo, const gkv_oid *id)
 {
 	int rc = repo->backend->read(data, len, type, repo->backend, id);
@@ -60,7 +49,7 @@ int gkv__odb_read_typed(void **data, size_t *len, gkv_repo *repo, const gkv_oid 
 		 * type is then the caller's mistake.
 		 */
 		return gkv__error(want == GKV_OBJ_BLOB ? GKV_E_CORRUPT : GKV_E_INVALID,
-		    "object %s is a %s, not a %s", gkv__hex(id), type_name(t), type_name(want));
+		    "object %s is a %s, not a %s", gkv__hex(id), gkv__otype_name(t), gkv__otype_name(want));
 	}
 	return 0;
 }
@@ -70,7 +59,7 @@ static int blob_type(const gkv_oid *id, gkv_otype t)
 {
 	if (t == GKV_OBJ_BLOB)
 		return 0;
-	return gkv__error(GKV_E_CORRUPT, "object %s is a %s, not a blob", gkv__hex(id), type_name(t));
+	return gkv__error(GKV_E_CORRUPT, "object %s is a %s, not a blob", gkv__hex(id), gkv__otype_name(t));
 }
 
 int gkv__odb_blob_size(uint64_t *size, gkv_repo *repo, const gkv_oid *id)

@@ -181,10 +181,23 @@ static size_t header(char *hdr, const char *type, size_t len)
 	return n;
 }
 
-static int hash_plain(gkv_oid *out, git_object_t gtype, const void *data, size_t len)
+const char *gkv__otype_name(gkv_otype t)
+{
+	switch (t) {
+	case GKV_OBJ_COMMIT: return "commit";
+	case GKV_OBJ_TREE: return "tree";
+	case GKV_OBJ_BLOB: return "blob";
+	case GKV_OBJ_TAG: return "tag";
+	default: return "object";
+	}
+}
+
+/* Plain SHA-1 needs nothing of libgit2, not even its type names: a
+ * process hashing this way never loads it. */
+static int hash_plain(gkv_oid *out, gkv_otype type, const void *data, size_t len)
 {
 	char hdr[32];
-	size_t n = header(hdr, git_object_type2string(gtype), len);
+	size_t n = header(hdr, gkv__otype_name(type), len);
 	gkv__sha1_ctx c;
 
 	gkv__sha1_init(&c);
@@ -207,14 +220,14 @@ int gkv_hash(gkv_oid *out, gkv_otype type, const void *data, size_t len)
 	if (!data && len)
 		return gkv__error(GKV_E_INVALID, "cannot hash NULL data of length %zu", len);
 	if (atomic_load_explicit(&hash_kind, memory_order_relaxed) == GKV_HASH_SHA1)
-		return hash_plain(out, gtype, data ? data : "", len);
+		return hash_plain(out, type, data ? data : "", len);
 	if (gkv__libgit2_init() < 0)
 		return GKV_E_ERROR;
 	/* The hash context lives on libgit2's stack: no allocation per call. */
 	if (git_odb_hash(&oid, data ? data : "", len, gtype) < 0) {
 		e = git_error_last();
 		return gkv__error(GKV_E_CORRUPT, "cannot hash %zu-byte %s: %s", len,
-				  git_object_type2string(gtype),
+				  gkv__otype_name(type),
 				  e && e->message ? e->message : "unknown error");
 	}
 	memcpy(out->id, oid.id, GKV_OID_RAWSZ);

@@ -142,11 +142,24 @@ static int in_pack(const pack_index *x, const unsigned char *id)
 	return 0;
 }
 
-/* Is id in the pack or in the store? GKV_E_CORRUPT naming from if not. */
-static int need_id(gkv__wire_op *op, const pack_index *x, const unsigned char *id,
-    const char *from)
+/* An id in hex, for a message: ids are formatted only when one is. */
+typedef struct {
+	char s[GKV_OID_HEXSZ + 1];
+} hexbuf;
+
+static const char *hex_of(hexbuf *b, const unsigned char *id)
 {
-	char hex[GKV_OID_HEXSZ + 1];
+	gkv_oid_fmt(b->s, (const gkv_oid *)id);
+	b->s[GKV_OID_HEXSZ] = '\0';
+	return b->s;
+}
+
+/* Is id in the pack or in the store? GKV_E_CORRUPT naming the object
+ * from (NULL: a head the fetch moves a ref to) if not. */
+static int need_id(gkv__wire_op *op, const pack_index *x, const unsigned char *id,
+    const unsigned char *from)
+{
+	hexbuf a, b;
 	int r;
 
 	if (in_pack(x, id))
@@ -155,11 +168,9 @@ static int need_id(gkv__wire_op *op, const pack_index *x, const unsigned char *i
 		return r;
 	if (r)
 		return 0;
-	gkv_oid_fmt(hex, (const gkv_oid *)id);
-	hex[GKV_OID_HEXSZ] = '\0';
 	return gkv__error(GKV_E_CORRUPT,
 	    "%s sent an incomplete pack: %s names %s, which neither the pack nor the store holds",
-	    op->url_shown, from, hex);
+	    op->url_shown, from ? hex_of(&a, from) : "the remote's head", hex_of(&b, id));
 }
 
 static int hex_id(unsigned char out[20], const char *hex)
@@ -179,21 +190,20 @@ static int hex_id(unsigned char out[20], const char *hex)
 static int links_present(gkv__wire_op *op, const pack_index *x, const unsigned char *self,
     gkv_otype type, const unsigned char *data, size_t len)
 {
-	char from[GKV_OID_HEXSZ + 1];
 	unsigned char id[20];
 	const unsigned char *p = data, *end = data + len;
+	hexbuf h;
 	int err;
 
-	gkv_oid_fmt(from, (const gkv_oid *)self);
-	from[GKV_OID_HEXSZ] = '\0';
 	if (type == GKV_OBJ_TREE) {
 		while (p < end) {
 			const unsigned char *nul = memchr(p, '\0', (size_t)(end - p));
 			if (!nul || end - nul < 21)
-				return gkv__error(GKV_E_CORRUPT, "tree %s is truncated", from);
+				return gkv__error(GKV_E_CORRUPT, "tree %s is truncated",
+				    hex_of(&h, self));
 			/* a gitlink (160000) names a commit of another repository */
 			if (!(nul - p > 6 && !memcmp(p, "160000", 6)) &&
-			    (err = need_id(op, x, nul + 1, from)) < 0)
+			    (err = need_id(op, x, nul + 1, self)) < 0)
 				return err;
 			p = nul + 21;
 		}
@@ -215,8 +225,9 @@ static int links_present(gkv__wire_op *op, const pack_index *x, const unsigned c
 			klen = 7;
 		if (klen) {
 			if (hex_id(id, (const char *)p + klen) < 0)
-				return gkv__error(GKV_E_CORRUPT, "object %s names a bad id", from);
-			if ((err = need_id(op, x, id, from)) < 0)
+				return gkv__error(GKV_E_CORRUPT, "object %s names a bad id",
+				    hex_of(&h, self));
+			if ((err = need_id(op, x, id, self)) < 0)
 				return err;
 		}
 		if (!eol)
@@ -242,7 +253,7 @@ static gkv_otype from_git_type(git_object_t t)
  * store. Its id is the hash of these very bytes: the indexer computed it
  * from them, in this private pack, so it is not computed again. */
 static int check_one(gkv__wire_op *op, const pack_index *x, const unsigned char *want,
-    const char *hex, gkv_otype t, const void *data, size_t len)
+    gkv_otype t, const void *data, size_t len)
 {
 	int err;
 
@@ -250,9 +261,11 @@ static int check_one(gkv__wire_op *op, const pack_index *x, const unsigned char 
 		return 0; /* no structure, names nothing */
 	if ((err = gkv_object_check(t, data, len)) < 0) {
 		char msg[600];
+		hexbuf h;
+
 		snprintf(msg, sizeof(msg), "%s", gkv_error_last());
 		return gkv__error(GKV_E_CORRUPT, "%s sent a bad object %s: %s", op->url_shown,
-		    hex, msg);
+		    hex_of(&h, want), msg);
 	}
 	return links_present(op, x, want, t, data, len);
 }
@@ -436,17 +449,15 @@ static int store_one(gkv__wire_op *op, const pack_index *x, gkv_batch *batch,
     const rd_item *it, int checked)
 {
 	const unsigned char *want = x->ids + x->order[it->pos].index * 20;
-	char hex[GKV_OID_HEXSZ + 1];
 	gkv_otype t;
+	hexbuf h;
 	int err = 0;
 
-	gkv_oid_fmt(hex, (const gkv_oid *)want);
-	hex[GKV_OID_HEXSZ] = '\0';
 	if ((t = from_git_type(it->type)) == GKV_OBJ_BAD)
 		err = gkv__error(GKV_E_CORRUPT, "%s sent object %s of an unknown type",
-		    op->url_shown, hex);
+		    op->url_shown, hex_of(&h, want));
 	else if (!checked)
-		err = check_one(op, x, want, hex, t, it->data, it->len);
+		err = check_one(op, x, want, t, it->data, it->len);
 	if (!err && batch && it->raw)
 		err = batch->backend->batch_write_raw(batch, (const gkv_oid *)want, t, it->data,
 		    it->len);
@@ -490,12 +501,10 @@ static int one_pass(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
 	if (!err && r.failed && r.code) {
 		err = gkv__error(r.code, "%s", r.why);
 	} else if (!err && r.failed) {
-		char hex[GKV_OID_HEXSZ + 1];
+		hexbuf h;
 
-		gkv_oid_fmt(hex, (const gkv_oid *)(x->ids + x->order[r.failed_pos].index * 20));
-		hex[GKV_OID_HEXSZ] = '\0';
 		err = gkv__error(GKV_E_CORRUPT, "%s sent a bad pack: object %s: %s",
-		    op->url_shown, hex, r.why);
+		    op->url_shown, hex_of(&h, x->ids + x->order[r.failed_pos].index * 20), r.why);
 	}
 	if (!err) {
 		op->progress.stored_objects = x->n;
@@ -561,7 +570,7 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 		memset(&x, 0, sizeof(x));
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((err = need_id(op, &x, need[i].id, "the remote's head")) < 0)
+		if ((err = need_id(op, &x, need[i].id, NULL)) < 0)
 			goto out;
 	}
 	err = 0;

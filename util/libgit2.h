@@ -75,7 +75,6 @@
 	X(git_indexer_options_init) \
 	X(git_libgit2_opts) \
 	X(git_libgit2_shutdown) \
-	X(git_object_type2string) \
 	X(git_odb_add_backend) \
 	X(git_odb_backend_data_alloc) \
 	X(git_odb_backend_data_free) \
@@ -209,7 +208,6 @@ int gkv__git2_init(void);
 #define git_indexer_options_init (gkv__git2()->git_indexer_options_init)
 #define git_libgit2_opts (gkv__git2()->git_libgit2_opts)
 #define git_libgit2_shutdown (gkv__git2()->git_libgit2_shutdown)
-#define git_object_type2string (gkv__git2()->git_object_type2string)
 #define git_odb_add_backend (gkv__git2()->git_odb_add_backend)
 #define git_odb_backend_data_alloc (gkv__git2()->git_odb_backend_data_alloc)
 #define git_odb_backend_data_free (gkv__git2()->git_odb_backend_data_free)
