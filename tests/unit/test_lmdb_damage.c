@@ -26,14 +26,7 @@
 
 #include "unit_util.h"
 
-static char *root;
-static int counter;
-
-static const char *new_path(char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/env%d", root, counter++);
-	return buf;
-}
+#define new_path uu_new_path
 
 #define MAX_COPIES 8
 
@@ -281,15 +274,13 @@ static void test_truncated_file(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	root = uu_tmpdir("lmdb-damage");
-	return 0;
+	return uu_root_make("lmdb-damage");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	uu_tmpdir_remove(root);
-	return 0;
+	return uu_root_remove();
 }
 
 int main(void)

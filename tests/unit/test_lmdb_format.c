@@ -31,14 +31,7 @@
 
 #include "lmdb_raw.h"
 
-static char *root;
-static int counter;
-
-static const char *new_path(char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/env%d", root, counter++);
-	return buf;
-}
+#define new_path uu_new_path
 
 /* ---- version 2 ---- */
 
@@ -594,15 +587,13 @@ static void test_unknown_version_refused(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	root = uu_tmpdir("lmdb-format");
-	return 0;
+	return uu_root_make("lmdb-format");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	uu_tmpdir_remove(root);
-	return 0;
+	return uu_root_remove();
 }
 
 int main(void)

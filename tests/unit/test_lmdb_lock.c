@@ -35,14 +35,7 @@
 #define MAX_UNLINKS 100000
 #define NOTE_SIZE 4096
 
-static char *root;
-static int counter;
-
-static const char *new_path(char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/env%d", root, counter++);
-	return buf;
-}
+#define new_path uu_new_path
 
 /* A writer: COMMITS writes to keys of its own; one byte goes to fd for
  * each acknowledged commit, as soon as it is acknowledged. */
@@ -144,7 +137,7 @@ static void test_deleted_lock_file(void **state)
 	gkv_repo_free(repo);
 
 	for (int i = 0; i < WRITERS; i++) {
-		snprintf(notes[i], sizeof(notes[i]), "%s/writer%d.err", root, i);
+		snprintf(notes[i], sizeof(notes[i]), "%s/writer%d.err", uu_root, i);
 		assert_int_equal(pipe(fds[i]), 0);
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
@@ -261,7 +254,7 @@ static void test_other_users_store(void **state)
 	(void)state;
 	new_path(path, sizeof(path));
 	new_path(closed, sizeof(closed));
-	assert_int_equal(chmod(root, 0755), 0); /* nobody may reach the stores */
+	assert_int_equal(chmod(uu_root, 0755), 0); /* nobody may reach the stores */
 	repo = uu_open_lmdb(path, 0);
 	assert_ok(gkv_store_open_branch(&s, repo, "main"));
 	assert_ok(gkv_store_set(NULL, s, "k", "v", 1, NULL));
@@ -294,15 +287,13 @@ static void test_other_users_store(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	root = uu_tmpdir("lmdb-lock");
-	return 0;
+	return uu_root_make("lmdb-lock");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	uu_tmpdir_remove(root);
-	return 0;
+	return uu_root_remove();
 }
 
 int main(void)

@@ -36,14 +36,7 @@
 
 #include "lmdb_raw.h"
 
-static char *root;
-static int counter;
-
-static const char *new_path(char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/env%d", root, counter++);
-	return buf;
-}
+#define new_path uu_new_path
 
 /* ---- what a store holds, as text ---- */
 
@@ -669,15 +662,13 @@ static void test_old_handle_fails_after_upgrade(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	root = uu_tmpdir("lmdb-upgrade");
-	return 0;
+	return uu_root_make("lmdb-upgrade");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	uu_tmpdir_remove(root);
-	return 0;
+	return uu_root_remove();
 }
 
 int main(void)

@@ -77,6 +77,30 @@ static inline void uu_tmpdir_remove(char *dir)
 	free(dir);
 }
 
+/* A test program's own directory (uu_root_make in its group setup,
+ * uu_root_remove in its teardown) and a fresh path under it each call. */
+static char *uu_root __attribute__((unused));
+static int uu_paths __attribute__((unused));
+
+static inline int uu_root_make(const char *tag)
+{
+	uu_root = uu_tmpdir(tag);
+	return 0;
+}
+
+static inline int uu_root_remove(void)
+{
+	uu_tmpdir_remove(uu_root);
+	uu_root = NULL;
+	return 0;
+}
+
+static inline const char *uu_new_path(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/env%d", uu_root, uu_paths++);
+	return buf;
+}
+
 /* ---------------------------------------------------------------- repos */
 
 static inline gkv_repo *uu_open_mem(void)
