@@ -14,11 +14,14 @@
  * packs (a git repository) gets the pack itself once every object in it
  * passed, deltas and all, instead of each object again.
  *
- * A backend may store part of a large batch before it commits (lmdb does,
- * to bound its memory): such objects are referenced by nothing, but they
- * are there. So when the pack is large and goes object by object, every
- * object is checked in a first pass and written in a second: a bad object
- * at the end of a large pack still leaves the store as it was.
+ * A backend may store part of a large batch before it commits, to bound
+ * its memory: such objects are referenced by nothing, but they are
+ * there. So when the pack is large and goes object by object into such a
+ * backend, every object is checked in a first pass and written in a
+ * second: a bad object at the end of a large pack still leaves the store
+ * as it was. Where the backend promises to store nothing before the
+ * commit (GKV_BACKEND_BATCH_DEFERS: lmdb and mem), one pass checks and
+ * writes.
  *
  * The pack must also be complete: every id a commit, tree or tag of the
  * pack names is in the pack or already in the store (which holds
@@ -36,8 +39,10 @@
 #include "util.h"
 
 /* Above this many bytes of pack, objects written one by one are all
- * checked before the first is written (lmdb stores a batch in parts past
- * 16 MiB of objects; a pack holds several times its size inflated). */
+ * checked before the first is written, unless the backend stores nothing
+ * of a batch before its commit (GKV_BACKEND_BATCH_DEFERS): one that does
+ * may store a large batch in parts as it goes, and a pack holds several
+ * times its size inflated. */
 #define CHECK_FIRST_BYTES ((uint64_t)4 << 20)
 
 typedef struct {
@@ -538,7 +543,8 @@ int gkv__wire_pack_store(uint64_t *stored, gkv__wire_op *op, gkv_batch *batch,
 			err = gkv__error(GKV_E_ERROR, "libgit2 refused the pack's backend");
 			goto out;
 		}
-		int two_passes = !whole && op->pack_bytes > CHECK_FIRST_BYTES;
+		int two_passes = !whole && op->pack_bytes > CHECK_FIRST_BYTES &&
+		    !(batch->backend->flags & GKV_BACKEND_BATCH_DEFERS);
 
 		for (int pass = two_passes; pass >= 0; pass--) {
 			/* pass 1 checks only, pass 0 writes (and checks if

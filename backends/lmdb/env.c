@@ -115,6 +115,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -628,6 +629,52 @@ int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *wh
 	writer_unlock(e);
 	return rc;
 }
+/*
+ * fn, with the writer lock held throughout: its write transactions
+ * (gkv__lmdb_with_wtxn_held) follow one another with no other writer's,
+ * of this process or another, between them. How a large batch stores
+ * its records in several transactions and moves its refs last, with no
+ * gc able to remove what it stored before its refs name it.
+ */
+int gkv__lmdb_writer_run(lenv *e, int (*fn)(lenv *e, void *ctx), void *ctx)
+{
+	int rc;
+
+	if (e->lock_fd < 0)
+		return gkv_error_set(GKV_E_READONLY, "lmdb '%s' is open read-only", e->path);
+	if ((rc = writer_lock(e)) < 0)
+		return rc;
+	rc = fn(e, ctx);
+	writer_unlock(e);
+	return rc;
+}
+
+int gkv__lmdb_with_wtxn_held(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what)
+{
+	return with_wtxn_locked(e, fn, ctx, what);
+}
+
+/*
+ * Let go of the pages of data.mdb this process has mapped: they stay in
+ * the page cache, and a read maps them again. LMDB reads pages through
+ * the map, so a long run of writes at many keys (a large batch) would
+ * otherwise keep every page it looked at counted in the process's RSS.
+ * The map is the file's, shared and read-only here: dropping it loses
+ * nothing, even under readers of other threads. Not with MDB_WRITEMAP,
+ * whose map LMDB writes through.
+ */
+void gkv__lmdb_release_map(lenv *e)
+{
+	MDB_envinfo info;
+
+	if (e->writemap)
+		return;
+	pthread_rwlock_rdlock(&e->map_lock);
+	if (mdb_env_info(e->env, &info) == 0 && info.me_mapaddr)
+		(void)madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+	pthread_rwlock_unlock(&e->map_lock);
+}
+
 /* ---- opening ---- */
 
 static int read_meta(MDB_txn *txn, MDB_dbi meta, const char *key, MDB_val *v)

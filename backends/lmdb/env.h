@@ -140,6 +140,13 @@ typedef int (*gkv__lmdb_wtxn_fn)(MDB_txn *txn, lenv *e, void *ctx);
 /* Run fn in a write transaction and commit it, growing the map and
  * retrying on MDB_MAP_FULL / MDB_MAP_RESIZED. what names the operation. */
 int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what);
+/* fn with the writer lock held, for several write transactions in a row,
+ * each run by gkv__lmdb_with_wtxn_held (never gkv__lmdb_with_wtxn, which
+ * would wait for the lock fn holds). */
+int gkv__lmdb_writer_run(lenv *e, int (*fn)(lenv *e, void *ctx), void *ctx);
+int gkv__lmdb_with_wtxn_held(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what);
+/* Unmap the pages of data.mdb this process touched (they stay cached). */
+void gkv__lmdb_release_map(lenv *e);
 /* Grow the map ahead of a write of about estimate bytes, if it is large. */
 int gkv__lmdb_reserve_map(lenv *e, size_t estimate);
 

@@ -67,7 +67,9 @@
  * Writes: one write transaction per batch commit (or ref CAS), so a
  * commit's objects and its ref update land together; the CAS is checked
  * inside that transaction, which LMDB serialises across threads and
- * processes. Objects are encoded when added to the batch, so that the
+ * processes. A batch past SPILL_BYTES keeps its records in a staging
+ * file (stage.c) and stores them at commit in several transactions under
+ * the writer lock, its refs moving with the last (commit_staged). Objects are encoded when added to the batch, so that the
  * write transaction only copies bytes. Reads check what they find: a bad
  * header or a stream that does not inflate to its length is GKV_E_CORRUPT.
  * Callbacks (foreach, ref_list, reflog_read, reflog_list, config_list)
@@ -89,6 +91,7 @@
 #include <libdeflate.h>
 
 #include "env.h"
+#include "stage.h"
 #include "arena.h"
 #include "crc32c.h"
 
@@ -100,12 +103,13 @@
 #define REF_V3_SIZE (GKV_OID_RAWSZ + CRC_SIZE)
 #define LOG_SEQ_SIZE 9		/* the NUL and the sequence number after a ref's name */
 #define LOG_FIXED (2 * GKV_OID_RAWSZ + 8 + 4)
-/* A batch whose encoded objects pass this many bytes stores them in a
- * transaction of their own (a spill) before it commits: memory stays
- * bounded however large the batch (a clone), and so do LMDB's dirty
- * pages, which a single transaction would hold for all of it. (Cloning
- * libgit2's repository: 1.9 GB peak RSS in one transaction; spills of
- * 64 MiB: 1.1 GB; of 16 MiB: 140 MB of heap, the rest the map's pages.) */
+/* A batch whose encoded objects pass this many bytes moves them to its
+ * staging file (stage.c, a spill) and keeps their ids: memory stays
+ * bounded however large the batch (a clone). Its commit then stores them
+ * in parts of about this many bytes, in key order, a write transaction
+ * each, and moves its refs with the last part: LMDB's dirty pages stay
+ * bounded too, which a single transaction would hold for all of it
+ * (cloning libgit2's repository: 1.9 GB peak RSS in one transaction). */
 #define SPILL_BYTES ((size_t)16 << 20)
 
 typedef struct {
@@ -121,8 +125,9 @@ typedef struct {
 	gkv_oid id;
 	int db;		     /* DB_*: where its type goes in this environment */
 	bool big;	     /* its record leaves the leaf for pages of its own */
-	unsigned char *data; /* the encoded value, in the batch's arena */
+	unsigned char *data; /* the encoded value, in the batch's arena; NULL: staged */
 	size_t len;
+	uint64_t off; /* a staged record's offset in the staging file */
 } lobj;
 
 typedef gkv__backend_cas lcas;
@@ -150,8 +155,9 @@ typedef struct {
 	size_t ndels, capdels;
 	char **logdels; /* refs whose logs to delete */
 	size_t nlogdels, caplogdels;
-	gkv_oid *spilled; /* ids stored by spills, to check at commit */
-	size_t nspilled, capspilled;
+	gkv__lmdb_stage stage; /* where spilled records wait for the commit */
+	lobj *staged;	       /* the spilled records */
+	size_t nstaged, capstaged;
 } lbatch;
 
 /* ---- errors ---- */
@@ -1212,17 +1218,26 @@ static int who_default(lwho *w)
 
 /* Check and apply one ref CAS inside a write transaction, and log it as
  * moved by who. */
+/* Ref name as txn sees it: 0 and *cur, GKV_E_NOTFOUND, or another error. */
+static int ref_in_txn(gkv_oid *cur, MDB_txn *txn, const lenv *e, const char *name)
+{
+	MDB_val k = {strlen(name), (void *)name}, v;
+	int rc = mdb_get(txn, e->refs, &k, &v);
+
+	if (rc == MDB_NOTFOUND)
+		return GKV_E_NOTFOUND;
+	return rc != 0 ? rc : ref_value(cur, e, &k, &v);
+}
+
 static int cas_in_txn(MDB_txn *txn, lenv *e, const char *name, const gkv_oid *expected,
 		      const gkv_oid *target, const lwho *who)
 {
 	MDB_val k = {strlen(name), (void *)name}, v;
 	unsigned char val[REF_V3_SIZE];
 	gkv_oid cur;
-	int rc = mdb_get(txn, e->refs, &k, &v), found;
+	int rc = ref_in_txn(&cur, txn, e, name), found;
 
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		return rc;
-	if (rc == 0 && (rc = ref_value(&cur, e, &k, &v)) < 0)
+	if (rc != 0 && rc != GKV_E_NOTFOUND)
 		return rc;
 	found = rc == 0;
 	if (!gkv__backend_cas_ok(found ? &cur : NULL, expected))
@@ -1293,6 +1308,7 @@ static int lmdb_batch_begin(gkv_batch **out, gkv_backend *b)
 		free(batch);
 		return rc;
 	}
+	batch->stage = (gkv__lmdb_stage)GKV__LMDB_STAGE_INIT;
 	batch->parent.backend = b;
 	*out = &batch->parent;
 	return 0;
@@ -1309,8 +1325,7 @@ static int batch_add(lbatch *lb, lobj *o, const gkv_oid *id, gkv_otype type)
 	o->big = gkv__lmdb_overflows(((lmdb_backend *)lb->parent.backend)->e, o->len);
 	lb->bytes += o->len;
 	lb->nobjs++;
-	/* a batch that deletes never spills: its deletes come first */
-	if (lb->bytes >= SPILL_BYTES && lb->ndels == 0 && lb->nlogdels == 0)
+	if (lb->bytes >= SPILL_BYTES)
 		return spill(lb);
 	return 0;
 }
@@ -1431,7 +1446,8 @@ static void lmdb_batch_abort(gkv_batch *batch)
 	free(lb->logdels);
 	gkv__backend_cas_free(lb->cas, lb->ncas);
 	free(lb->objs);
-	free(lb->spilled);
+	free(lb->staged);
+	gkv__lmdb_stage_close(&lb->stage);
 	gkv__arena_free(&lb->arena);
 	free(lb);
 }
@@ -1514,6 +1530,7 @@ static int put_objects(MDB_txn *txn, lenv *e, lbatch *lb)
 typedef struct {
 	lbatch *lb;
 	const lwho *dflt; /* for a ref the batch has no who for */
+	size_t from, to;  /* the staged records this transaction stores */
 } batch_args;
 
 /* Delete every record of ref name's log. */
@@ -1543,23 +1560,14 @@ static int log_delete(MDB_txn *txn, lenv *e, const char *name)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int oid_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, GKV_OID_RAWSZ);
-}
-
 /* Delete objects from whichever database holds them; an absent id is no
- * error, and an object the batch stored in a spill stays (spilled is
- * sorted at commit). */
+ * error. */
 static int delete_objects(MDB_txn *txn, lenv *e, const lbatch *lb)
 {
 	for (size_t i = 0; i < lb->ndels; i++) {
 		MDB_val k = {GKV_OID_RAWSZ, (void *)lb->dels[i].id};
 		int rc;
 
-		if (lb->nspilled &&
-		    bsearch(&lb->dels[i], lb->spilled, lb->nspilled, sizeof(*lb->spilled), oid_cmp))
-			continue;
 		rc = MDB_NOTFOUND;
 		for (int db = NDBS - 1; db >= 0 && rc == MDB_NOTFOUND; db--)
 			if (db_handle(e, db))
@@ -1570,56 +1578,34 @@ static int delete_objects(MDB_txn *txn, lenv *e, const lbatch *lb)
 	return 0;
 }
 
-/* Every object a spill stored is still there: a gc between the spill and
- * the commit, which saw it unreferenced, may have removed it. */
-static int spilled_present(MDB_txn *txn, lenv *e, const lbatch *lb)
-{
-	MDB_cursor *curs[NDBS];
-	char hex[GKV_OID_HEXSZ + 1];
-	size_t i = 0;
-	int rc = open_cursors(curs, txn, e);
-
-	for (; rc == 0 && i < lb->nspilled; i++) {
-		MDB_val k = {GKV_OID_RAWSZ, (void *)lb->spilled[i].id}, v;
-
-		rc = MDB_NOTFOUND;
-		for (int db = NDBS - 1; db >= 0 && rc == MDB_NOTFOUND; db--)
-			if (curs[db])
-				rc = mdb_cursor_get(curs[db], &k, &v, MDB_SET);
-	}
-	close_cursors(curs);
-	if (rc != MDB_NOTFOUND)
-		return rc;
-	gkv_oid_fmt(hex, &lb->spilled[i - 1]);
-	hex[GKV_OID_HEXSZ] = '\0';
-	return gkv_error_set(GKV_E_CONFLICT,
-			     "lmdb '%s': object %s of this batch was removed before it committed "
-			     "(a gc meanwhile?); nothing of the batch moved a ref", e->path, hex);
-}
-
-static int spill_body(MDB_txn *txn, lenv *e, void *ctx)
-{
-	return put_objects(txn, e, ctx);
-}
-
-/* Store the batch's objects now, in their own transaction, and keep only
- * their ids. They are visible by id from here on, referenced by nothing
- * until the commit moves the refs; an abort leaves them to gc. */
+/* Move the batch's records in memory to its staging file, keeping their
+ * ids, sizes and offsets: nothing is stored before the commit. */
 static int spill(lbatch *lb)
 {
 	lenv *e = ((lmdb_backend *)lb->parent.backend)->e;
-	size_t estimate = 2 * (lb->bytes + 64 * lb->nobjs) + (64 << 10);
 	int rc;
 
-	qsort(lb->objs, lb->nobjs, sizeof(*lb->objs), lobj_cmp);
-	if ((rc = gkv__lmdb_reserve_map(e, estimate)) < 0 ||
-	    (rc = gkv__lmdb_with_wtxn(e, spill_body, lb, "cannot store a batch's objects")) < 0)
+	if (lb->stage.fd < 0 && (rc = gkv__lmdb_stage_open(&lb->stage, e->path)) < 0)
 		return rc;
+	if (lb->capstaged - lb->nstaged < lb->nobjs) {
+		size_t cap = lb->capstaged ? lb->capstaged : 1024;
+		lobj *p;
+
+		while (cap - lb->nstaged < lb->nobjs)
+			cap *= 2;
+		if (!(p = realloc(lb->staged, cap * sizeof(*p))))
+			return gkv__oom();
+		lb->staged = p;
+		lb->capstaged = cap;
+	}
 	for (size_t i = 0; i < lb->nobjs; i++) {
-		if ((rc = gkv__backend_grow((void **)&lb->spilled, &lb->capspilled, lb->nspilled,
-					    sizeof(*lb->spilled))) < 0)
+		lobj *o = &lb->staged[lb->nstaged];
+
+		*o = lb->objs[i];
+		if ((rc = gkv__lmdb_stage_put(&lb->stage, &o->off, o->data, o->len)) < 0)
 			return rc;
-		lb->spilled[lb->nspilled++] = lb->objs[i].id;
+		o->data = NULL;
+		lb->nstaged++;
 	}
 	lb->nobjs = 0;
 	lb->bytes = 0;
@@ -1627,14 +1613,86 @@ static int spill(lbatch *lb)
 	return gkv__arena_init(&lb->arena);
 }
 
+/* Is an object of id in a database other than db? 1, 0, or an LMDB code. */
+static int elsewhere(MDB_cursor **curs, int db, MDB_val *k)
+{
+	for (int d = 0; d < NDBS; d++) {
+		MDB_val key = *k, old;
+		int rc;
+
+		if (d == db || !curs[d])
+			continue;
+		if ((rc = mdb_cursor_get(curs[d], &key, &old, MDB_SET)) != MDB_NOTFOUND)
+			return rc == 0 ? 1 : rc;
+	}
+	return 0;
+}
+
+/*
+ * The staged records [from, to) of the batch (sorted by lobj_cmp), each
+ * read back from the staging file straight into the room LMDB reserves
+ * for it, and its checksum checked there before the transaction commits.
+ * An id stored already, in any database, is left alone (put_object).
+ * While a database's keys all sort before the record's, LMDB appends
+ * (MDB_APPEND: no search, and pages filled whole); a clone into a new
+ * store appends its records that fit in a leaf throughout.
+ */
+static int put_staged(MDB_txn *txn, lenv *e, lbatch *lb, size_t from, size_t to)
+{
+	MDB_cursor *curs[NDBS];
+	unsigned char last[NDBS][GKV_OID_RAWSZ];
+	bool any[NDBS] = {false};
+	int rc = open_cursors(curs, txn, e);
+
+	for (int db = 0; rc == 0 && db < NDBS; db++) {
+		MDB_val k, v;
+
+		if (!curs[db])
+			continue;
+		if ((rc = mdb_cursor_get(curs[db], &k, &v, MDB_LAST)) == MDB_NOTFOUND) {
+			rc = 0;
+		} else if (rc == 0 && k.mv_size != GKV_OID_RAWSZ) {
+			rc = gkv_error_set(GKV_E_CORRUPT, "lmdb '%s': a key of %zu bytes among "
+					   "the objects", e->path, k.mv_size);
+		} else if (rc == 0) {
+			memcpy(last[db], k.mv_data, GKV_OID_RAWSZ);
+			any[db] = true;
+		}
+	}
+	for (size_t i = from; rc == 0 && i < to; i++) {
+		lobj *o = &lb->staged[i];
+		MDB_val k = {GKV_OID_RAWSZ, o->id.id}, v = {o->len, NULL};
+		bool after = !any[o->db] || memcmp(o->id.id, last[o->db], GKV_OID_RAWSZ) > 0;
+		lrec r;
+
+		if ((rc = elsewhere(curs, o->db, &k)) != 0) {
+			rc = rc == 1 ? 0 : rc;
+			continue;
+		}
+		rc = mdb_cursor_put(curs[o->db], &k, &v,
+				    MDB_NOOVERWRITE | MDB_RESERVE | (after ? MDB_APPEND : 0));
+		if (rc == MDB_KEYEXIST && !after) {
+			rc = 0;
+			continue;
+		}
+		if (rc != 0 ||
+		    (rc = gkv__lmdb_stage_read(&lb->stage, v.mv_data, o->len, o->off)) < 0 ||
+		    (e->checksums && (rc = rec_parse(&r, e, &o->id, &v, true)) < 0))
+			break;
+		if (after) {
+			memcpy(last[o->db], o->id.id, GKV_OID_RAWSZ);
+			any[o->db] = true;
+		}
+	}
+	close_cursors(curs);
+	return rc;
+}
+
 static int batch_body(MDB_txn *txn, lenv *e, void *ctx)
 {
 	batch_args *a = ctx;
 	lbatch *lb = a->lb;
 	int rc;
-
-	if (lb->nspilled && (rc = spilled_present(txn, e, lb)) != 0)
-		return rc;
 
 	for (size_t i = 0; i < lb->nlogdels; i++)
 		if ((rc = log_delete(txn, e, lb->logdels[i])) != 0)
@@ -1653,7 +1711,89 @@ static int batch_body(MDB_txn *txn, lenv *e, void *ctx)
 	}
 	if ((rc = delete_objects(txn, e, lb)) != 0)
 		return rc;
-	return lb->nobjs ? put_objects(txn, e, lb) : 0;
+	if (lb->nobjs && (rc = put_objects(txn, e, lb)) != 0)
+		return rc;
+	return a->to > a->from ? put_staged(txn, e, lb, a->from, a->to) : 0;
+}
+
+/* The first part of a staged batch checks its CASes first: the writer
+ * lock, held from the first part to the last, keeps any other writer
+ * from moving a ref meanwhile, so a conflict found here is the one the
+ * last part would find, and fails the batch before anything is stored. */
+static int part_body(MDB_txn *txn, lenv *e, void *ctx)
+{
+	batch_args *a = ctx;
+	lbatch *lb = a->lb;
+	int rc;
+
+	for (size_t i = 0; a->from == 0 && i < lb->ncas; i++) {
+		lcas *c = &lb->cas[i];
+		gkv_oid cur;
+
+		if ((rc = ref_in_txn(&cur, txn, e, c->name)) < 0 && rc != GKV_E_NOTFOUND)
+			return rc;
+		if (!gkv__backend_cas_ok(rc == 0 ? &cur : NULL,
+					 c->has_expected ? &c->expected : NULL))
+			return gkv__backend_conflict(c->name, c->has_expected ? &c->expected : NULL,
+						     rc == 0 ? &cur : NULL);
+	}
+	return put_staged(txn, e, lb, a->from, a->to);
+}
+
+/* About the bytes of map that storing staged records [from, to) takes:
+ * B-tree pages half full at worst, plus per-entry overhead. */
+static size_t staged_estimate(const lbatch *lb, size_t from, size_t to)
+{
+	size_t bytes = 0;
+
+	for (size_t i = from; i < to; i++)
+		bytes += lb->staged[i].len + 64;
+	return 2 * bytes + (64 << 10);
+}
+
+/*
+ * A batch that spilled, under the writer lock throughout: its records in
+ * parts of about SPILL_BYTES, a write transaction each, in key order, and
+ * the last part with the logs, the ref CASes and the deletes. A part
+ * looks at the keys of a stretch of each database only, and lets go of
+ * the pages it mapped (gkv__lmdb_release_map): however large the batch,
+ * the process holds one part's pages. The stored parts are referenced by
+ * nothing until the last one lands; no gc can come between (the lock),
+ * and a failure after the first leaves them unreferenced, as a crash
+ * would. A batch that deletes stores everything in one transaction, so
+ * that a failure deletes nothing and an object it both deletes and
+ * writes stays.
+ */
+static int commit_staged(lenv *e, void *ctx)
+{
+	batch_args *a = ctx;
+	lbatch *lb = a->lb;
+	size_t i = 0;
+	int rc;
+
+	while (lb->ndels == 0 && lb->nlogdels == 0) {
+		size_t j = i, bytes = 0;
+		batch_args part = {lb, a->dflt, i, 0};
+
+		while (j < lb->nstaged && bytes < SPILL_BYTES)
+			bytes += lb->staged[j++].len;
+		if (j == lb->nstaged)
+			break;
+		part.to = j;
+		if ((rc = gkv__lmdb_reserve_map(e, staged_estimate(lb, i, j))) < 0 ||
+		    (rc = gkv__lmdb_with_wtxn_held(e, part_body, &part,
+						   "cannot store a batch's objects")) < 0)
+			return rc;
+		gkv__lmdb_release_map(e);
+		i = j;
+	}
+	a->from = i;
+	a->to = lb->nstaged;
+	if ((rc = gkv__lmdb_reserve_map(e, staged_estimate(lb, i, lb->nstaged))) < 0)
+		return rc;
+	rc = gkv__lmdb_with_wtxn_held(e, batch_body, a, "cannot commit a batch");
+	gkv__lmdb_release_map(e);
+	return rc;
 }
 
 static int lmdb_batch_commit(gkv_batch *batch)
@@ -1663,14 +1803,23 @@ static int lmdb_batch_commit(gkv_batch *batch)
 	/* B-tree pages are half full at worst, plus per-entry overhead. */
 	size_t estimate = 2 * (lb->bytes + 64 * lb->nobjs) + (64 << 10);
 	lwho dflt = {NULL, 0, 0, GKV__SBUF_INIT};
-	batch_args args = {lb, &dflt};
+	batch_args args = {lb, &dflt, 0, 0};
 	int rc = 0;
 
 	if (lb->nobjs == 0 && lb->ncas == 0 && lb->ndels == 0 && lb->nlogdels == 0 &&
-	    lb->nspilled == 0)
+	    lb->nstaged == 0)
 		goto out;
-	if (lb->nspilled)
-		qsort(lb->spilled, lb->nspilled, sizeof(*lb->spilled), oid_cmp);
+	if (lb->nstaged) {
+		/* all of it to the file, then stored from there in key order */
+		if ((lb->nobjs && (rc = spill(lb)) < 0) ||
+		    (rc = gkv__lmdb_stage_flush(&lb->stage)) < 0)
+			goto out;
+		qsort(lb->staged, lb->nstaged, sizeof(*lb->staged), lobj_cmp);
+		if ((rc = who_default(&dflt)) == 0)
+			rc = gkv__lmdb_writer_run(e, commit_staged, &args);
+		gkv__sbuf_free(&dflt.tail);
+		goto out;
+	}
 	/* In key order LMDB fills pages one after the other. (A branch
 	 * move is a batch of no objects, and then objs is NULL.) */
 	if (lb->nobjs)
@@ -2039,6 +2188,7 @@ static void lmdb_fill_vtable(gkv_backend *b)
 	b->ref_cas = lmdb_ref_cas;
 	b->batch_begin = lmdb_batch_begin;
 	b->batch_write = lmdb_batch_write;
+	b->flags = GKV_BACKEND_BATCH_DEFERS;
 	b->batch_ref_cas = lmdb_batch_ref_cas;
 	b->batch_commit = lmdb_batch_commit;
 	b->batch_abort = lmdb_batch_abort;

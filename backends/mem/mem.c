@@ -1294,6 +1294,7 @@ static void mem_fill_vtable(gkv_backend *b)
 	b->ref_cas = mem_ref_cas;
 	b->batch_begin = mem_batch_begin;
 	b->batch_write = mem_batch_write;
+	b->flags = GKV_BACKEND_BATCH_DEFERS;
 	b->batch_ref_cas = mem_batch_ref_cas;
 	b->batch_commit = mem_batch_commit;
 	b->batch_abort = mem_batch_abort;

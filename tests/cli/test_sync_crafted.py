@@ -70,6 +70,22 @@ def test_honest_pack_is_fetched(kv, st, remote):
     assert remote.served >= 1
 
 
+def test_large_honest_pack_is_pulled(kv, st, remote):
+    """A pack past 16 MiB of objects lands whole (lmdb: through its
+    staging file), every value as sent, and fsck finds nothing wrong."""
+    rng = random.Random(11)
+    blobs = {"c%03d" % i: rng.randbytes(64 << 10) for i in range(320)}  # 20 MiB
+    head, parts = honest(blobs)
+    remote.serve({"refs/heads/main": head}, pack(parts))
+    before = objects(kv, st)
+    kv.ok(*st, "pull", remote.url, "main", "--strategy", "reset")
+    assert objects(kv, st)["blob"] == before["blob"] + 320
+    assert kv.ok(*st, "snapshot").text.strip() == head.hex()
+    for name in ("c000", "c137", "c319"):
+        assert kv.ok(*st, "get", name).out == blobs[name]
+    kv.ok(*st, "fsck")
+
+
 def test_corrupt_zlib_stream(kv, st, remote):
     head, parts = honest({"a": b"corrupt me please\n" * 20})
     blob = b"corrupt me please\n" * 20
@@ -136,12 +152,16 @@ def test_commit_whose_tree_is_absent(kv, st, remote):
 
 
 def test_large_pack_with_a_bad_object_last(kv, st, remote):
-    """Past the size where objects are written as they are checked in
-    parts, a bad tree at the very end still leaves nothing behind."""
+    """Past the size where an lmdb batch keeps its objects in a staging
+    file (16 MiB) and the git store is checked in a first pass, a bad
+    tree at the very end still leaves nothing behind, not even a file."""
     rng = random.Random(7)
-    blobs = {"b%03d" % i: rng.randbytes(64 << 10) for i in range(120)}  # 7.5 MiB
+    blobs = {"b%03d" % i: rng.randbytes(64 << 10) for i in range(320)}  # 20 MiB
     head, parts = honest(blobs)
     bad = tree((b"100644", b"..", object_id(OBJ_BLOB, blobs["b000"])))
     parts.append(entry(OBJ_TREE, bad))
+    store = st[1].split(":", 1)[1]
+    files = sorted(os.listdir(store))
     refused(kv, st, remote, {"refs/heads/main": head}, pack(parts),
             why=[object_id(OBJ_TREE, bad).hex()])
+    assert sorted(os.listdir(store)) == files

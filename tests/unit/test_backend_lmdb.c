@@ -12,6 +12,7 @@
  * Every environment lives under one mkdtemp directory, removed at the end.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1038,84 +1039,223 @@ static gkv_oid big_blob(unsigned char *buf, int i)
 	return id;
 }
 
-/* A batch past 16 MiB of objects stores them before it commits (its
- * memory stays bounded), checks at commit that none was removed
- * meanwhile, and moves its refs only then. */
-static void test_large_batch_spills(void **state)
+static int last_txn_cb(const char *name, uint64_t value, void *payload)
 {
-	gkv_backend *b;
-	gkv_batch *batch, *gc;
-	unsigned char *buf = malloc(BIG_BLOB);
-	gkv_oid ids[24], got, head;
-	void *data;
-	size_t len;
-	gkv_otype t;
+	if (strcmp(name, "last_txn") == 0)
+		*(uint64_t *)payload = value;
+	return 0;
+}
 
-	(void)state;
-	assert_non_null(buf);
-	assert_int_equal(suite_open(&b), 0);
-	/* committed: every object, and the ref */
-	assert_int_equal(b->batch_begin(&batch, b), 0);
-	for (int i = 0; i < 24; i++) {
-		ids[i] = big_blob(buf, i);
-		assert_int_equal(b->batch_write(batch, &ids[i], GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
-	}
-	assert_int_equal(b->exists(b, &ids[0]), 1); /* stored before the commit */
-	assert_int_equal(b->ref_read(&got, b, "refs/heads/big"), GKV_E_NOTFOUND);
-	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/big", NULL, &ids[23]), 0);
-	assert_int_equal(b->batch_commit(batch), 0);
-	assert_int_equal(b->ref_read(&got, b, "refs/heads/big"), 0);
-	assert_memory_equal(got.id, ids[23].id, GKV_OID_RAWSZ);
-	head = ids[23];
-	for (int i = 0; i < 24; i += 5) {
-		assert_int_equal(b->read(&data, &len, &t, b, &ids[i]), 0);
+/* LMDB's last transaction id, from the backend's own figures. */
+static uint64_t last_txn(gkv_backend *b)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(b->stats(b, last_txn_cb, &v), 0);
+	return v;
+}
+
+/* The entries of directory path (., .. excepted). */
+static int dir_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* Every one of the n big blobs from seed on is stored whole, or none is. */
+static void assert_big_blobs(gkv_backend *b, unsigned char *buf, int seed, int n, int present)
+{
+	for (int i = 0; i < n; i++) {
+		gkv_oid id = big_blob(buf, seed + i);
+		void *data;
+		size_t len;
+		gkv_otype t;
+
+		if (!present) {
+			assert_int_equal(b->exists(b, &id), 0);
+			continue;
+		}
+		assert_int_equal(b->read(&data, &len, &t, b, &id), 0);
+		assert_int_equal(t, GKV_OBJ_BLOB);
 		assert_int_equal(len, BIG_BLOB);
-		(void)big_blob(buf, i);
+		(void)big_blob(buf, seed + i);
 		assert_memory_equal(data, buf, BIG_BLOB);
 		gkv_backend_data_free(data);
 	}
+}
 
-	/* an object of the batch removed before it commits (as a gc that
-	 * saw it unreferenced would): the commit is refused, no ref moves */
-	assert_int_equal(b->batch_begin(&batch, b), 0);
-	for (int i = 0; i < 20; i++) {
-		ids[i] = big_blob(buf, 100 + i);
-		assert_int_equal(b->batch_write(batch, &ids[i], GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
+/* Write the n big blobs from seed on to batch; the id of the last. */
+static gkv_oid write_big_blobs(gkv_backend *b, gkv_batch *batch, unsigned char *buf, int seed,
+			       int n)
+{
+	gkv_oid id;
+
+	for (int i = 0; i < n; i++) {
+		id = big_blob(buf, seed + i);
+		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
 	}
-	assert_int_equal(b->exists(b, &ids[3]), 1);
-	assert_int_equal(b->batch_begin(&gc, b), 0);
-	assert_int_equal(b->batch_delete(gc, &ids[3]), 0);
-	assert_int_equal(b->batch_commit(gc), 0);
-	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/big", &head, &ids[19]), 0);
-	assert_int_equal(b->batch_commit(batch), GKV_E_CONFLICT);
-	assert_non_null(strstr(gkv_error_last(), "removed before it committed"));
+	return id;
+}
+
+/*
+ * A batch past 16 MiB of objects keeps them in a staging file of its own
+ * (unnamed: the store's directory shows nothing) and stores nothing
+ * before it commits: an abort or a refused CAS leaves the store as it
+ * was, not a transaction more. At commit it stores them in several
+ * transactions and moves its refs with the last; a gc that ran while the
+ * batch was being built cannot take anything of it.
+ */
+static void test_large_batch_staged(void **state)
+{
+	char path[128];
+	gkv_backend *b;
+	gkv_batch *batch, *gc;
+	unsigned char *buf = malloc(BIG_BLOB);
+	gkv_oid head, got, last;
+	uint64_t t0;
+
+	(void)state;
+	assert_non_null(buf);
+	b = open_ok(new_path(path, sizeof(path)), GKV_LMDB_CREATE | GKV_LMDB_NOSYNC);
+
+	/* aborted: nothing stored, no transaction, no file left */
+	t0 = last_txn(b);
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	last = write_big_blobs(b, batch, buf, 0, 40);
+	assert_int_equal(dir_entries(path), 2); /* data.mdb, lock.mdb */
+	assert_int_equal(b->exists(b, &last), 0);
+	b->batch_abort(batch);
+	assert_int_equal(last_txn(b), t0);
+	assert_big_blobs(b, buf, 0, 40, 0);
+
+	/* committed: every object, read back whole, and the ref; the
+	 * objects went in several transactions */
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	head = write_big_blobs(b, batch, buf, 0, 40);
+	(void)write_big_blobs(b, batch, buf, 5, 3); /* written twice: stored once */
+	assert_int_equal(b->exists(b, &head), 0);
+	assert_int_equal(b->ref_read(&got, b, "refs/heads/big"), GKV_E_NOTFOUND);
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/big", NULL, &head), 0);
+	assert_int_equal(b->batch_commit(batch), 0);
+	assert_true(last_txn(b) >= t0 + 2);
 	assert_int_equal(b->ref_read(&got, b, "refs/heads/big"), 0);
 	assert_memory_equal(got.id, head.id, GKV_OID_RAWSZ);
-	assert_int_equal(b->exists(b, &ids[3]), 0);
+	assert_big_blobs(b, buf, 0, 40, 1);
+	assert_int_equal(dir_entries(path), 2);
 
-	/* a batch that deletes never stores early; one that deletes an
-	 * object it stored early keeps it */
+	/* a CAS that cannot hold: refused before anything is stored */
+	t0 = last_txn(b);
 	assert_int_equal(b->batch_begin(&batch, b), 0);
-	assert_int_equal(b->batch_delete(batch, &ids[3]), 0);
-	ids[20] = big_blob(buf, 200);
-	for (int i = 0; i < 20; i++) {
-		gkv_oid id = big_blob(buf, 200 + i);
-		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
-	}
-	assert_int_equal(b->exists(b, &ids[20]), 0);
-	b->batch_abort(batch);
-	assert_int_equal(b->exists(b, &ids[20]), 0);
+	last = write_big_blobs(b, batch, buf, 100, 40);
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/big", NULL, &last), 0);
+	assert_int_equal(b->batch_commit(batch), GKV_E_CONFLICT);
+	assert_int_equal(last_txn(b), t0);
+	assert_big_blobs(b, buf, 100, 40, 0);
+	assert_int_equal(b->ref_read(&got, b, "refs/heads/big"), 0);
+	assert_memory_equal(got.id, head.id, GKV_OID_RAWSZ);
+
+	/* a gc while the batch is built removes what is unreferenced;
+	 * the batch, half of it stored already, lands whole */
 	assert_int_equal(b->batch_begin(&batch, b), 0);
-	for (int i = 0; i < 20; i++) {
-		gkv_oid id = big_blob(buf, 200 + i);
-		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, buf, BIG_BLOB), 0);
-	}
-	assert_int_equal(b->exists(b, &ids[20]), 1);
-	assert_int_equal(b->batch_delete(batch, &ids[20]), 0);
+	last = write_big_blobs(b, batch, buf, 20, 40); /* 20-39 stored, 40-59 new */
+	assert_int_equal(b->batch_begin(&gc, b), 0);
+	assert_int_equal(b->batch_delete(gc, &head), 0); /* blob 39 */
+	assert_int_equal(b->batch_commit(gc), 0);
+	assert_int_equal(b->exists(b, &head), 0);
+	assert_int_equal(b->batch_ref_cas(batch, "refs/heads/big", &head, &last), 0);
 	assert_int_equal(b->batch_commit(batch), 0);
-	assert_int_equal(b->exists(b, &ids[20]), 1);
+	assert_big_blobs(b, buf, 0, 60, 1);
+	assert_int_equal(b->ref_read(&got, b, "refs/heads/big"), 0);
+	assert_memory_equal(got.id, last.id, GKV_OID_RAWSZ);
+
+	/* a large batch that deletes: one that it also writes stays, the
+	 * others go, all in one transaction */
+	t0 = last_txn(b);
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	head = big_blob(buf, 0);
+	got = big_blob(buf, 1);
+	(void)write_big_blobs(b, batch, buf, 200, 20);
+	assert_int_equal(b->batch_delete(batch, &head), 0);
+	assert_int_equal(b->batch_delete(batch, &got), 0);
+	(void)write_big_blobs(b, batch, buf, 0, 1);
+	(void)write_big_blobs(b, batch, buf, 300, 20);
+	assert_int_equal(b->batch_commit(batch), 0);
+	assert_int_equal(last_txn(b), t0 + 1);
+	assert_big_blobs(b, buf, 0, 1, 1);
+	assert_int_equal(b->exists(b, &got), 0);
+	assert_big_blobs(b, buf, 200, 20, 1);
+	assert_big_blobs(b, buf, 300, 20, 1);
+	b->free(b);
+
+	/* what the commit stored is there for a new process */
+	b = open_ok(path, GKV_LMDB_NOSYNC);
+	assert_big_blobs(b, buf, 2, 58, 1);
 	b->free(b);
 	free(buf);
+}
+
+/* In a child: a staging file that meets a full disk fails the write to
+ * the batch with GKV_E_FULL, and the store is as it was. */
+static int staging_full_child(const char *path)
+{
+	struct rlimit old, lim;
+	unsigned char *buf = malloc(BIG_BLOB);
+	gkv_backend *b;
+	gkv_batch *batch;
+	gkv_oid id, got;
+	uint64_t t0;
+	int rc = 0, i;
+
+	if (!buf || gkv_backend_lmdb_open(&b, path, GKV_LMDB_CREATE) != 0)
+		return 10;
+	t0 = last_txn(b);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 8u << 20; /* below the first spill's 16 MiB */
+	setrlimit(RLIMIT_FSIZE, &lim);
+	if (b->batch_begin(&batch, b) != 0)
+		return 11;
+	for (i = 0; i < 40 && rc == 0; i++) {
+		id = big_blob(buf, i);
+		rc = b->batch_write(batch, &id, GKV_OBJ_BLOB, buf, BIG_BLOB);
+	}
+	if (rc != GKV_E_FULL || !strstr(gkv_error_last(), "staging file") ||
+	    !strstr(gkv_error_last(), path))
+		return 12;
+	b->batch_abort(batch);
+	setrlimit(RLIMIT_FSIZE, &old);
+	if (last_txn(b) != t0 || b->exists(b, &id) != 0 ||
+	    b->ref_read(&got, b, "refs/heads/main") != GKV_E_NOTFOUND)
+		return 13;
+	b->free(b);
+	free(buf);
+	return 0;
+}
+
+static void test_staging_full(void **state)
+{
+	char path[128];
+	pid_t pid;
+	int status;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(staging_full_child(path));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_throughput(void **state)
@@ -1419,7 +1559,8 @@ int main(void)
 	    cmocka_unit_test(test_writemap_other_processes),
 	    cmocka_unit_test(test_processes_cas),
 	    cmocka_unit_test(test_durable_commits),
-	    cmocka_unit_test(test_large_batch_spills),
+	    cmocka_unit_test(test_large_batch_staged),
+	    cmocka_unit_test(test_staging_full),
 	    cmocka_unit_test(test_raw_records),
 	    cmocka_unit_test(test_encode_raw),
 	    cmocka_unit_test(test_throughput),

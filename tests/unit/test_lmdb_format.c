@@ -428,7 +428,7 @@ static void test_v4_spill_and_gc(void **state)
 		assert_ok(b->batch_write(batch, &ids[i], big_type(i), buf, big_len(i)));
 	}
 	assert_ok(b->batch_commit(batch));
-	/* stored in parts: a transaction for the spill, one for the commit */
+	/* stored in parts at commit: a transaction for each, refs with the last */
 	assert_true(last_txn(b) >= before + 2);
 	b->free(b); /* no second environment on the files in one process */
 	raw_open(&r, path, MDB_RDONLY);

@@ -31,8 +31,8 @@
  *    failure) not at all, and never before every object of the batch is
  *    stored. Its objects are visible with them, except that a backend
  *    may store the objects of a large batch before it commits, to bound
- *    its memory (lmdb past 16 MiB of objects; git, objects written
- *    before a ref CAS is lost): those are then readable by id,
+ *    its memory (git: objects written before a ref CAS is lost), unless
+ *    it sets GKV_BACKEND_BATCH_DEFERS: those are then readable by id,
  *    referenced by nothing, and stay after an abort until a gc. Ref
  *    CASes in a batch are checked at commit time, under the same lock as
  *    the writes.
@@ -54,9 +54,20 @@ extern "C" {
  * 2: read_typed. 3: read_header, read_stream, batch_ref_log, reflog_read.
  * 4: config_get/set/list, set_default_branch, batch_delete,
  * reflog_list, batch_reflog_delete, stats. 5: batch_write_pack.
- * 6: raw_format, read_raw, batch_write_raw. 7: encode_raw.
+ * 6: raw_format, read_raw, batch_write_raw. 7: encode_raw. 8: flags.
  */
-#define GKV_BACKEND_VERSION 7
+#define GKV_BACKEND_VERSION 8
+
+/**
+ * A bit of gkv_backend's flags: a batch stores nothing before
+ * batch_commit, however large it grows (lmdb keeps a large batch's
+ * records in a staging file of its own, mem in memory). An abort, or an
+ * error before the commit, then leaves the store exactly as it was, and
+ * a caller that may still find a bad object half-way through its input
+ * (a fetch checking what a remote sent) can check and write in one pass
+ * instead of checking everything first.
+ */
+#define GKV_BACKEND_BATCH_DEFERS 0x1u
 
 /** A backend's pending batch; backends embed it at the start of their own. */
 typedef struct gkv_batch {
@@ -437,6 +448,11 @@ struct gkv_backend {
 	 */
 	int (*encode_raw)(void **rec, size_t *reclen, gkv_backend *b, const gkv_oid *id,
 			  gkv_otype type, const void *data, size_t len);
+
+	/* ---- promises (version 8) ---- */
+
+	/** GKV_BACKEND_* bits (GKV_BACKEND_BATCH_DEFERS); 0 promises nothing. */
+	unsigned int flags;
 };
 
 /**
