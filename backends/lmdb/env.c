@@ -113,11 +113,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -663,15 +665,33 @@ int gkv__lmdb_with_wtxn_held(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const cha
  * nothing, even under readers of other threads. Not with MDB_WRITEMAP,
  * whose map LMDB writes through.
  */
+void gkv__lmdb_release_map_held(lenv *e)
+{
+	char line[PATH_MAX + 128];
+	struct stat st;
+	FILE *f;
+
+	/* LMDB says where its map is only when it is fixed (MDB_FIXEDMAP),
+	 * so it is found among the process's maps by data.mdb's inode
+	 * (lock_fd is data.mdb, opened by us) */
+	if (e->writemap || e->lock_fd < 0 || fstat(e->lock_fd, &st) != 0 ||
+	    !(f = fopen("/proc/self/maps", "re")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, ino;
+		unsigned int maj, min;
+
+		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, &maj, &min, &ino) == 5 &&
+		    ino == (unsigned long)st.st_ino && makedev(maj, min) == st.st_dev && hi > lo)
+			(void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+	}
+	fclose(f);
+}
+
 void gkv__lmdb_release_map(lenv *e)
 {
-	MDB_envinfo info;
-
-	if (e->writemap)
-		return;
-	pthread_rwlock_rdlock(&e->map_lock);
-	if (mdb_env_info(e->env, &info) == 0 && info.me_mapaddr)
-		(void)madvise(info.me_mapaddr, info.me_mapsize, MADV_DONTNEED);
+	pthread_rwlock_rdlock(&e->map_lock); /* the map stays where it is */
+	gkv__lmdb_release_map_held(e);
 	pthread_rwlock_unlock(&e->map_lock);
 }
 

@@ -145,8 +145,10 @@ int gkv__lmdb_with_wtxn(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *wh
  * would wait for the lock fn holds). */
 int gkv__lmdb_writer_run(lenv *e, int (*fn)(lenv *e, void *ctx), void *ctx);
 int gkv__lmdb_with_wtxn_held(lenv *e, gkv__lmdb_wtxn_fn fn, void *ctx, const char *what);
-/* Unmap the pages of data.mdb this process touched (they stay cached). */
+/* Unmap the pages of data.mdb this process touched (they stay cached);
+ * _held inside a transaction, whose map_lock keeps the map in place. */
 void gkv__lmdb_release_map(lenv *e);
+void gkv__lmdb_release_map_held(lenv *e);
 /* Grow the map ahead of a write of about estimate bytes, if it is large. */
 int gkv__lmdb_reserve_map(lenv *e, size_t estimate);
 

@@ -111,6 +111,8 @@
  * bounded too, which a single transaction would hold for all of it
  * (cloning libgit2's repository: 1.9 GB peak RSS in one transaction). */
 #define SPILL_BYTES ((size_t)16 << 20)
+/* A staged part lets go of the pages it mapped after this many records. */
+#define RELEASE_EVERY 2048
 
 typedef struct {
 	gkv_backend parent;
@@ -1683,6 +1685,11 @@ static int put_staged(MDB_txn *txn, lenv *e, lbatch *lb, size_t from, size_t to)
 			memcpy(last[o->db], o->id.id, GKV_OID_RAWSZ);
 			any[o->db] = true;
 		}
+		/* the looks into the other databases cover all their keys
+		 * when this one's records are few and far apart (a part of
+		 * commits among trees): let go of the pages as it goes */
+		if ((i - from) % RELEASE_EVERY == RELEASE_EVERY - 1)
+			gkv__lmdb_release_map_held(e);
 	}
 	close_cursors(curs);
 	return rc;

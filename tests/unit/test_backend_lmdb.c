@@ -1201,6 +1201,96 @@ static void test_large_batch_staged(void **state)
 	free(buf);
 }
 
+/* Many small records: a part of the commit lets go of the map's pages
+ * every few thousand records, inside its transaction, while another
+ * thread reads objects stored before; both see every byte right. */
+#define MANY 24000
+#define MANY_LEN 1000 /* below the size lmdb compresses: 24 MB of records */
+
+typedef struct {
+	gkv_backend *b;
+	volatile int stop;
+	int reads, bad;
+} many_reader;
+
+static void many_value(unsigned char *p, int i)
+{
+	fill_random(p, MANY_LEN, (uint64_t)i + 77);
+	memcpy(p, &i, sizeof(i));
+}
+
+static void *many_read(void *arg)
+{
+	many_reader *r = arg;
+	unsigned char want[MANY_LEN];
+
+	while (!r->stop || r->reads < 200) {
+		int i = (r->reads * 7919) % 500; /* the 500 stored before */
+		gkv_oid id;
+		void *data;
+		size_t len;
+		gkv_otype t;
+
+		make_id(&id, 500000 + (uint64_t)i);
+		many_value(want, i);
+		if (r->b->read(&data, &len, &t, r->b, &id) != 0 || len != MANY_LEN ||
+		    memcmp(data, want, MANY_LEN) != 0)
+			r->bad++;
+		else
+			gkv_backend_data_free(data);
+		r->reads++;
+	}
+	return NULL;
+}
+
+static void test_large_batch_many_records(void **state)
+{
+	unsigned char val[MANY_LEN];
+	many_reader r = {0};
+	gkv_backend *b;
+	gkv_batch *batch;
+	pthread_t th;
+	gkv_oid id;
+
+	(void)state;
+	assert_int_equal(suite_open(&b), 0);
+	r.b = b;
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	for (int i = 0; i < 500; i++) {
+		make_id(&id, 500000 + (uint64_t)i);
+		many_value(val, i);
+		assert_int_equal(b->batch_write(batch, &id, GKV_OBJ_BLOB, val, MANY_LEN), 0);
+	}
+	assert_int_equal(b->batch_commit(batch), 0);
+
+	assert_int_equal(b->batch_begin(&batch, b), 0);
+	for (int i = 0; i < MANY; i++) {
+		make_id(&id, (uint64_t)i);
+		many_value(val, i);
+		assert_int_equal(b->batch_write(batch, &id, i % 3 ? GKV_OBJ_BLOB : GKV_OBJ_TREE, val,
+						MANY_LEN), 0);
+	}
+	assert_int_equal(pthread_create(&th, NULL, many_read, &r), 0);
+	assert_int_equal(b->batch_commit(batch), 0);
+	r.stop = 1;
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(r.bad, 0);
+	for (int i = 0; i < MANY; i++) {
+		void *data;
+		size_t len;
+		gkv_otype t;
+
+		make_id(&id, (uint64_t)i);
+		many_value(val, i);
+		assert_int_equal(b->read(&data, &len, &t, b, &id), 0);
+		assert_int_equal(t, i % 3 ? GKV_OBJ_BLOB : GKV_OBJ_TREE);
+		assert_int_equal(len, MANY_LEN);
+		assert_memory_equal(data, val, MANY_LEN);
+		gkv_backend_data_free(data);
+	}
+	b->free(b);
+}
+
 /* In a child: a staging file that meets a full disk fails the write to
  * the batch with GKV_E_FULL, and the store is as it was. */
 static int staging_full_child(const char *path)
@@ -1561,6 +1651,7 @@ int main(void)
 	    cmocka_unit_test(test_durable_commits),
 	    cmocka_unit_test(test_large_batch_staged),
 	    cmocka_unit_test(test_staging_full),
+	    cmocka_unit_test(test_large_batch_many_records),
 	    cmocka_unit_test(test_raw_records),
 	    cmocka_unit_test(test_encode_raw),
 	    cmocka_unit_test(test_throughput),
