@@ -1330,6 +1330,95 @@ static int staging_full_child(const char *path)
 	return 0;
 }
 
+/* In a child: a disk that fills up half-way through a staged commit
+ * (some parts stored) fails it with GKV_E_FULL; no ref moves, what was
+ * stored before reads back, and with room again the same batch lands. */
+static int commit_full_child(const char *path)
+{
+	struct rlimit old, lim;
+	unsigned char *buf = malloc(BIG_BLOB);
+	gkv_backend *b;
+	gkv_batch *batch;
+	gkv_oid head, got, last;
+	int rc, n;
+
+	if (!buf || gkv_backend_lmdb_open(&b, path, GKV_LMDB_CREATE | GKV_LMDB_NOSYNC) != 0)
+		return 10;
+	/* 30 MiB stored first */
+	if (b->batch_begin(&batch, b) != 0)
+		return 11;
+	head = write_big_blobs(b, batch, buf, 1000, 30);
+	if (b->batch_ref_cas(batch, "refs/heads/main", NULL, &head) != 0 ||
+	    b->batch_commit(batch) != 0)
+		return 12;
+	/* a 40 MiB batch stages under the limit, but data.mdb cannot grow
+	 * by all of it */
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 60u << 20;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	if (b->batch_begin(&batch, b) != 0)
+		return 13;
+	last = write_big_blobs(b, batch, buf, 2000, 40);
+	if (b->batch_ref_cas(batch, "refs/heads/main", &head, &last) != 0)
+		return 14;
+	rc = b->batch_commit(batch);
+	if (rc != GKV_E_FULL || !strstr(gkv_error_last(), path))
+		return 15;
+	if (b->ref_read(&got, b, "refs/heads/main") != 0 || memcmp(got.id, head.id, 20) != 0)
+		return 16;
+	/* the first part landed before the disk filled: there, referenced
+	 * by nothing, until a gc */
+	n = 0;
+	for (int i = 0; i < 40; i++) {
+		got = big_blob(buf, 2000 + i);
+		n += b->exists(b, &got) == 1;
+	}
+	if (n == 0 || n == 40)
+		return 20 + (n == 40);
+	setrlimit(RLIMIT_FSIZE, &old);
+	for (int i = 0; i < 30; i += 7) {
+		gkv_oid id = big_blob(buf, 1000 + i);
+		void *data;
+		size_t len;
+		gkv_otype t;
+
+		if (b->read(&data, &len, &t, b, &id) != 0 || len != BIG_BLOB ||
+		    memcmp(data, buf, BIG_BLOB) != 0)
+			return 17;
+		gkv_backend_data_free(data);
+	}
+	if (b->batch_begin(&batch, b) != 0)
+		return 18;
+	(void)write_big_blobs(b, batch, buf, 2000, 40);
+	if (b->batch_ref_cas(batch, "refs/heads/main", &head, &last) != 0 ||
+	    b->batch_commit(batch) != 0 || b->ref_read(&got, b, "refs/heads/main") != 0 ||
+	    memcmp(got.id, last.id, 20) != 0)
+		return 19;
+	b->free(b);
+	free(buf);
+	return 0;
+}
+
+static void test_staged_commit_full(void **state)
+{
+	char path[128];
+	pid_t pid;
+	int status;
+
+	(void)state;
+	new_path(path, sizeof(path));
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(commit_full_child(path));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_staging_full(void **state)
 {
 	char path[128];
@@ -1651,6 +1740,7 @@ int main(void)
 	    cmocka_unit_test(test_durable_commits),
 	    cmocka_unit_test(test_large_batch_staged),
 	    cmocka_unit_test(test_staging_full),
+	    cmocka_unit_test(test_staged_commit_full),
 	    cmocka_unit_test(test_large_batch_many_records),
 	    cmocka_unit_test(test_raw_records),
 	    cmocka_unit_test(test_encode_raw),
