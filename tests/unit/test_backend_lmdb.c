@@ -1291,6 +1291,25 @@ static void test_large_batch_many_records(void **state)
 	b->free(b);
 }
 
+/* Run child on a fresh path in a process of its own (a file-size limit
+ * is the process's); it returns 0 when all it checked held. */
+static void in_child(int (*child)(const char *path))
+{
+	char path[128];
+	pid_t pid;
+	int status;
+
+	new_path(path, sizeof(path));
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child(path));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* In a child: a staging file that meets a full disk fails the write to
  * the batch with GKV_E_FULL, and the store is as it was. */
 static int staging_full_child(const char *path)
@@ -1403,38 +1422,14 @@ static int commit_full_child(const char *path)
 
 static void test_staged_commit_full(void **state)
 {
-	char path[128];
-	pid_t pid;
-	int status;
-
 	(void)state;
-	new_path(path, sizeof(path));
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(commit_full_child(path));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	in_child(commit_full_child);
 }
 
 static void test_staging_full(void **state)
 {
-	char path[128];
-	pid_t pid;
-	int status;
-
 	(void)state;
-	new_path(path, sizeof(path));
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(staging_full_child(path));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	in_child(staging_full_child);
 }
 
 static void test_throughput(void **state)
