@@ -13,6 +13,7 @@
  * printed as it is. With -z nothing is quoted: each item is written raw
  * and ended by a NUL, which no name can hold.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "kvctl.h"
@@ -40,12 +41,35 @@ static char short_escape(unsigned char c)
 	}
 }
 
+/* quoted[c]: needs_quote(c), and 1 for the NUL that ends a name. */
+static const unsigned char *quoted_table(void)
+{
+	static unsigned char t[256];
+	static int made; /* a benign race: every thread writes the same */
+
+	if (!made) {
+		for (int c = 0; c < 256; c++)
+			t[c] = c == 0 || needs_quote((unsigned char)c);
+		made = 1;
+	}
+	return t;
+}
+
+/* The length of s if no byte of it needs quoting, else -1 (a listing
+ * prints thousands of names: a table lookup a byte, and the length for
+ * fwrite comes with it). */
+static ptrdiff_t plain_len(const char *s)
+{
+	const unsigned char *t = quoted_table(), *p = (const unsigned char *)s;
+
+	while (!t[*p])
+		p++;
+	return *p ? -1 : (ptrdiff_t)(p - (const unsigned char *)s);
+}
+
 static int any_needs_quote(const char *s)
 {
-	for (; *s; s++)
-		if (needs_quote((unsigned char)*s))
-			return 1;
-	return 0;
+	return plain_len(s) < 0;
 }
 
 /* The bytes of s, escaped as inside git's double quotes. */
@@ -67,6 +91,7 @@ static void put_escaped(FILE *f, const char *s)
 void kv_print_name(struct kv_ctx *ctx, const char *name, const char *suffix)
 {
 	FILE *f = ctx->out;
+	ptrdiff_t n;
 
 	if (ctx->o.nul) {
 		fputs(name, f);
@@ -74,8 +99,8 @@ void kv_print_name(struct kv_ctx *ctx, const char *name, const char *suffix)
 		putc('\0', f);
 		return;
 	}
-	if (!any_needs_quote(name) && !any_needs_quote(suffix)) {
-		fputs(name, f); /* not fprintf: a listing prints one per entry */
+	if ((n = plain_len(name)) >= 0 && !any_needs_quote(suffix)) {
+		fwrite(name, 1, (size_t)n, f); /* not fprintf: a listing prints one per entry */
 		fputs(suffix, f);
 		putc('\n', f);
 		return;
