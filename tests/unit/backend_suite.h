@@ -391,6 +391,52 @@ static void test_batch_abort(void **state)
 	b->free(b);
 }
 
+/* A backend that promises to store nothing of a batch before its commit
+ * (GKV_BACKEND_BATCH_DEFERS) keeps it for a batch of any size: 24 MiB
+ * of objects, past where lmdb moves them to its staging file, are
+ * absent before the commit and after an abort, and all there after a
+ * commit. A backend without the promise is not held to it. */
+static void test_batch_defers(void **state)
+{
+	enum { N = 24, LEN = 1 << 20 };
+	unsigned char *buf = malloc(LEN);
+	gkv_backend *b;
+	gkv_batch *batch;
+	gkv_oid ids[N];
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(suite_open(&b), 0);
+	if (!(b->flags & GKV_BACKEND_BATCH_DEFERS)) {
+		b->free(b);
+		free(buf);
+		skip();
+	}
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(b->batch_begin(&batch, b), 0);
+		for (int i = 0; i < N; i++) {
+			fill_random(buf, LEN, 500 + (uint64_t)i);
+			make_id(&ids[i], 500 + (uint64_t)i);
+			assert_int_equal(b->batch_write(batch, &ids[i], GKV_OBJ_BLOB, buf, LEN), 0);
+		}
+		for (int i = 0; i < N; i++)
+			assert_int_equal(b->exists(b, &ids[i]), 0);
+		if (round == 0) {
+			b->batch_abort(batch);
+			for (int i = 0; i < N; i++)
+				assert_int_equal(b->exists(b, &ids[i]), 0);
+		} else {
+			assert_int_equal(b->batch_commit(batch), 0);
+			for (int i = 0; i < N; i += 5) {
+				fill_random(buf, LEN, 500 + (uint64_t)i);
+				assert_obj(b, &ids[i], GKV_OBJ_BLOB, buf, LEN);
+			}
+		}
+	}
+	b->free(b);
+	free(buf);
+}
+
 static void test_large_objects(void **state)
 {
 	static const size_t sizes[] = {0, 1, 1023, 1024, 1025, 4096, 3u << 20, 6u << 20};
@@ -565,6 +611,7 @@ static void test_threads_cas(void **state)
 	cmocka_unit_test(test_objects), cmocka_unit_test(test_foreach_prefixes),                   \
 	    cmocka_unit_test(test_ref_cas), cmocka_unit_test(test_ref_list),                       \
 	    cmocka_unit_test(test_batch_atomic), cmocka_unit_test(test_batch_abort),               \
+	    cmocka_unit_test(test_batch_defers),                                                   \
 	    cmocka_unit_test(test_large_objects), cmocka_unit_test(test_callbacks_reenter),        \
 	    cmocka_unit_test(test_threads_cas)
 
