@@ -349,6 +349,18 @@ static int encode_blob(reader *r, const git_oid *id, rd_item *it)
 	return 0;
 }
 
+/* The reader stops at the object in pack position p: code, a backend's
+ * error while encoding, or 0 for a bad pack; why says what went wrong. */
+static void reader_fail(reader *r, size_t p, int code, const char *why)
+{
+	pthread_mutex_lock(&r->lock);
+	r->failed = true;
+	r->failed_pos = p;
+	r->code = code;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	pthread_mutex_unlock(&r->lock);
+}
+
 static void *reader_run(void *arg)
 {
 	reader *r = arg;
@@ -378,22 +390,13 @@ static void *reader_run(void *arg)
 		if (r->pb->read(&it.data, &it.len, &it.type, r->pb, id) < 0) {
 			const git_error *e = git_error_last();
 
-			pthread_mutex_lock(&r->lock);
-			r->failed = true;
-			r->failed_pos = p;
-			snprintf(r->why, sizeof(r->why), "%s", e ? e->message : "cannot be read");
-			pthread_mutex_unlock(&r->lock);
+			reader_fail(r, p, 0, e ? e->message : "cannot be read");
 			break;
 		}
 		if (r->encode && behind && it.type == GIT_OBJECT_BLOB &&
 		    (rc = encode_blob(r, id, &it)) < 0) {
 			git_odb_backend_data_free(r->pb, it.data);
-			pthread_mutex_lock(&r->lock);
-			r->failed = true;
-			r->failed_pos = p;
-			r->code = rc;
-			snprintf(r->why, sizeof(r->why), "%s", gkv_error_last());
-			pthread_mutex_unlock(&r->lock);
+			reader_fail(r, p, rc, gkv_error_last());
 			break;
 		}
 		pthread_mutex_lock(&r->lock);
@@ -478,14 +481,13 @@ static int one_pass(gkv__wire_op *op, const pack_index *x, git_odb_backend *pb,
     gkv_batch *to, int checked)
 {
 	reader r = {.x = x, .pb = pb, .skip_blobs = to == NULL};
-
-	if (to && to->backend->encode_raw && to->backend->batch_write_raw)
-		r.encode = to->backend;
 	size_t reported = 0;
 	pthread_t th;
 	rd_item it;
 	int err = 0;
 
+	if (to && to->backend->encode_raw && to->backend->batch_write_raw)
+		r.encode = to->backend;
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_cond_init(&r.changed, NULL);
 	if (pthread_create(&th, NULL, reader_run, &r) != 0) {

@@ -69,8 +69,9 @@
  * inside that transaction, which LMDB serialises across threads and
  * processes. A batch past SPILL_BYTES keeps its records in a staging
  * file (stage.c) and stores them at commit in several transactions under
- * the writer lock, its refs moving with the last (commit_staged). Objects are encoded when added to the batch, so that the
- * write transaction only copies bytes. Reads check what they find: a bad
+ * the writer lock, its refs moving with the last (commit_staged).
+ * Objects are encoded when added to the batch, so that the write
+ * transaction only copies bytes. Reads check what they find: a bad
  * header or a stream that does not inflate to its length is GKV_E_CORRUPT.
  * Callbacks (foreach, ref_list, reflog_read, reflog_list, config_list)
  * run after the read transaction ended, on a copy, so that they may use
@@ -1218,32 +1219,37 @@ static int who_default(lwho *w)
 	return who_encode(&w->tail, "gitkv", "gitkv@localhost", "gitkv: compare-and-swap");
 }
 
-/* Check and apply one ref CAS inside a write transaction, and log it as
- * moved by who. */
-/* Ref name as txn sees it: 0 and *cur, GKV_E_NOTFOUND, or another error. */
-static int ref_in_txn(gkv_oid *cur, MDB_txn *txn, const lenv *e, const char *name)
+/* Does ref name hold what expected says (NULL: absent) as txn sees it?
+ * 0 with *found and *cur set, GKV_E_CONFLICT naming what it holds, or
+ * another error. */
+static int cas_holds(bool *found, gkv_oid *cur, MDB_txn *txn, const lenv *e, const char *name,
+		     const gkv_oid *expected)
 {
 	MDB_val k = {strlen(name), (void *)name}, v;
 	int rc = mdb_get(txn, e->refs, &k, &v);
 
-	if (rc == MDB_NOTFOUND)
-		return GKV_E_NOTFOUND;
-	return rc != 0 ? rc : ref_value(cur, e, &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return rc;
+	if ((*found = rc == 0) && (rc = ref_value(cur, e, &k, &v)) < 0)
+		return rc;
+	if (!gkv__backend_cas_ok(*found ? cur : NULL, expected))
+		return gkv__backend_conflict(name, expected, *found ? cur : NULL);
+	return 0;
 }
 
+/* Check and apply one ref CAS inside a write transaction, and log it as
+ * moved by who. */
 static int cas_in_txn(MDB_txn *txn, lenv *e, const char *name, const gkv_oid *expected,
 		      const gkv_oid *target, const lwho *who)
 {
 	MDB_val k = {strlen(name), (void *)name}, v;
 	unsigned char val[REF_V3_SIZE];
 	gkv_oid cur;
-	int rc = ref_in_txn(&cur, txn, e, name), found;
+	bool found;
+	int rc;
 
-	if (rc != 0 && rc != GKV_E_NOTFOUND)
+	if ((rc = cas_holds(&found, &cur, txn, e, name, expected)) != 0)
 		return rc;
-	found = rc == 0;
-	if (!gkv__backend_cas_ok(found ? &cur : NULL, expected))
-		return gkv__backend_conflict(name, expected, found ? &cur : NULL);
 	if ((rc = log_move(txn, e, name, found ? &cur : NULL, target, who->when, who->offset,
 			   &who->tail)) != 0)
 		return rc;
@@ -1495,18 +1501,30 @@ static void close_cursors(MDB_cursor **curs)
  * the second write claims, and an id is never in two databases (which
  * foreach relies on). Real ids cannot collide across types, the type
  * being hashed in; made-up ones (a backend's caller computes them) can.
+ * *stored says whether it was; with MDB_RESERVE in flags, v then points
+ * at the room LMDB gave it, for the caller to fill.
  */
-static int put_object(MDB_cursor **curs, const lobj *o, MDB_val *k, MDB_val *v)
+static int put_object(bool *stored, MDB_cursor **curs, const lobj *o, MDB_val *k, MDB_val *v,
+		      unsigned int flags)
 {
-	MDB_val key = *k, old;
+	MDB_val old;
 	int rc;
 
-	for (int db = 0; db < NDBS; db++)
+	*stored = false;
+	for (int db = 0; db < NDBS; db++) {
+		MDB_val key = *k;
+
 		if (db != o->db && curs[db] &&
 		    (rc = mdb_cursor_get(curs[db], &key, &old, MDB_SET)) != MDB_NOTFOUND)
 			return rc;
-	rc = mdb_cursor_put(curs[o->db], k, v, MDB_NOOVERWRITE);
-	return rc == MDB_KEYEXIST ? 0 : rc;
+	}
+	/* under MDB_APPEND an id at or before the last key is an error,
+	 * not a sign that it is stored: the caller vouched it is after */
+	rc = mdb_cursor_put(curs[o->db], k, v, MDB_NOOVERWRITE | flags);
+	if (rc == MDB_KEYEXIST && !(flags & MDB_APPEND))
+		return 0;
+	*stored = rc == 0;
+	return rc;
 }
 
 /* The objects, through one cursor per database for the whole batch:
@@ -1520,8 +1538,9 @@ static int put_objects(MDB_txn *txn, lenv *e, lbatch *lb)
 	for (size_t i = 0; rc == 0 && i < lb->nobjs; i++) {
 		MDB_val k = {GKV_OID_RAWSZ, lb->objs[i].id.id};
 		MDB_val v = {lb->objs[i].len, lb->objs[i].data};
+		bool stored;
 
-		rc = put_object(curs, &lb->objs[i], &k, &v);
+		rc = put_object(&stored, curs, &lb->objs[i], &k, &v, 0);
 	}
 	close_cursors(curs);
 	return rc;
@@ -1589,20 +1608,13 @@ static int spill(lbatch *lb)
 
 	if (lb->stage.fd < 0 && (rc = gkv__lmdb_stage_open(&lb->stage, e->path)) < 0)
 		return rc;
-	if (lb->capstaged - lb->nstaged < lb->nobjs) {
-		size_t cap = lb->capstaged ? lb->capstaged : 1024;
-		lobj *p;
-
-		while (cap - lb->nstaged < lb->nobjs)
-			cap *= 2;
-		if (!(p = realloc(lb->staged, cap * sizeof(*p))))
-			return gkv__oom();
-		lb->staged = p;
-		lb->capstaged = cap;
-	}
 	for (size_t i = 0; i < lb->nobjs; i++) {
-		lobj *o = &lb->staged[lb->nstaged];
+		lobj *o;
 
+		if ((rc = gkv__backend_grow((void **)&lb->staged, &lb->capstaged, lb->nstaged,
+					    sizeof(*lb->staged))) < 0)
+			return rc;
+		o = &lb->staged[lb->nstaged];
 		*o = lb->objs[i];
 		if ((rc = gkv__lmdb_stage_put(&lb->stage, &o->off, o->data, o->len)) < 0)
 			return rc;
@@ -1613,21 +1625,6 @@ static int spill(lbatch *lb)
 	lb->bytes = 0;
 	gkv__arena_free(&lb->arena);
 	return gkv__arena_init(&lb->arena);
-}
-
-/* Is an object of id in a database other than db? 1, 0, or an LMDB code. */
-static int elsewhere(MDB_cursor **curs, int db, MDB_val *k)
-{
-	for (int d = 0; d < NDBS; d++) {
-		MDB_val key = *k, old;
-		int rc;
-
-		if (d == db || !curs[d])
-			continue;
-		if ((rc = mdb_cursor_get(curs[d], &key, &old, MDB_SET)) != MDB_NOTFOUND)
-			return rc == 0 ? 1 : rc;
-	}
-	return 0;
 }
 
 /*
@@ -1665,20 +1662,13 @@ static int put_staged(MDB_txn *txn, lenv *e, lbatch *lb, size_t from, size_t to)
 		lobj *o = &lb->staged[i];
 		MDB_val k = {GKV_OID_RAWSZ, o->id.id}, v = {o->len, NULL};
 		bool after = !any[o->db] || memcmp(o->id.id, last[o->db], GKV_OID_RAWSZ) > 0;
+		bool stored;
 		lrec r;
 
-		if ((rc = elsewhere(curs, o->db, &k)) != 0) {
-			rc = rc == 1 ? 0 : rc;
+		rc = put_object(&stored, curs, o, &k, &v, MDB_RESERVE | (after ? MDB_APPEND : 0));
+		if (rc != 0 || !stored)
 			continue;
-		}
-		rc = mdb_cursor_put(curs[o->db], &k, &v,
-				    MDB_NOOVERWRITE | MDB_RESERVE | (after ? MDB_APPEND : 0));
-		if (rc == MDB_KEYEXIST && !after) {
-			rc = 0;
-			continue;
-		}
-		if (rc != 0 ||
-		    (rc = gkv__lmdb_stage_read(&lb->stage, v.mv_data, o->len, o->off)) < 0 ||
+		if ((rc = gkv__lmdb_stage_read(&lb->stage, v.mv_data, o->len, o->off)) < 0 ||
 		    (e->checksums && (rc = rec_parse(&r, e, &o->id, &v, true)) < 0))
 			break;
 		if (after) {
@@ -1736,26 +1726,20 @@ static int part_body(MDB_txn *txn, lenv *e, void *ctx)
 	for (size_t i = 0; a->from == 0 && i < lb->ncas; i++) {
 		lcas *c = &lb->cas[i];
 		gkv_oid cur;
+		bool found;
 
-		if ((rc = ref_in_txn(&cur, txn, e, c->name)) < 0 && rc != GKV_E_NOTFOUND)
+		if ((rc = cas_holds(&found, &cur, txn, e, c->name,
+				    c->has_expected ? &c->expected : NULL)) != 0)
 			return rc;
-		if (!gkv__backend_cas_ok(rc == 0 ? &cur : NULL,
-					 c->has_expected ? &c->expected : NULL))
-			return gkv__backend_conflict(c->name, c->has_expected ? &c->expected : NULL,
-						     rc == 0 ? &cur : NULL);
 	}
 	return put_staged(txn, e, lb, a->from, a->to);
 }
 
-/* About the bytes of map that storing staged records [from, to) takes:
+/* About the bytes of map that storing n records of bytes in all takes:
  * B-tree pages half full at worst, plus per-entry overhead. */
-static size_t staged_estimate(const lbatch *lb, size_t from, size_t to)
+static size_t map_estimate(size_t bytes, size_t n)
 {
-	size_t bytes = 0;
-
-	for (size_t i = from; i < to; i++)
-		bytes += lb->staged[i].len + 64;
-	return 2 * bytes + (64 << 10);
+	return 2 * (bytes + 64 * n) + (64 << 10);
 }
 
 /*
@@ -1775,20 +1759,22 @@ static int commit_staged(lenv *e, void *ctx)
 {
 	batch_args *a = ctx;
 	lbatch *lb = a->lb;
+	bool whole = lb->ndels || lb->nlogdels; /* one transaction */
 	size_t i = 0;
 	int rc;
 
-	while (lb->ndels == 0 && lb->nlogdels == 0) {
+	for (;;) {
 		size_t j = i, bytes = 0;
 		batch_args part = {lb, a->dflt, i, 0};
 
-		while (j < lb->nstaged && bytes < SPILL_BYTES)
+		while (j < lb->nstaged && (whole || bytes < SPILL_BYTES))
 			bytes += lb->staged[j++].len;
+		if ((rc = gkv__lmdb_reserve_map(e, map_estimate(bytes, j - i))) < 0)
+			return rc;
 		if (j == lb->nstaged)
-			break;
+			break; /* the last part, with the refs */
 		part.to = j;
-		if ((rc = gkv__lmdb_reserve_map(e, staged_estimate(lb, i, j))) < 0 ||
-		    (rc = gkv__lmdb_with_wtxn_held(e, part_body, &part,
+		if ((rc = gkv__lmdb_with_wtxn_held(e, part_body, &part,
 						   "cannot store a batch's objects")) < 0)
 			return rc;
 		gkv__lmdb_release_map(e);
@@ -1796,8 +1782,6 @@ static int commit_staged(lenv *e, void *ctx)
 	}
 	a->from = i;
 	a->to = lb->nstaged;
-	if ((rc = gkv__lmdb_reserve_map(e, staged_estimate(lb, i, lb->nstaged))) < 0)
-		return rc;
 	rc = gkv__lmdb_with_wtxn_held(e, batch_body, a, "cannot commit a batch");
 	gkv__lmdb_release_map(e);
 	return rc;
@@ -1807,8 +1791,6 @@ static int lmdb_batch_commit(gkv_batch *batch)
 {
 	lbatch *lb = (lbatch *)batch;
 	lenv *e = ((lmdb_backend *)batch->backend)->e;
-	/* B-tree pages are half full at worst, plus per-entry overhead. */
-	size_t estimate = 2 * (lb->bytes + 64 * lb->nobjs) + (64 << 10);
 	lwho dflt = {NULL, 0, 0, GKV__SBUF_INIT};
 	batch_args args = {lb, &dflt, 0, 0};
 	int rc = 0;
@@ -1831,7 +1813,7 @@ static int lmdb_batch_commit(gkv_batch *batch)
 	 * move is a batch of no objects, and then objs is NULL.) */
 	if (lb->nobjs)
 		qsort(lb->objs, lb->nobjs, sizeof(*lb->objs), lobj_cmp);
-	if ((rc = who_default(&dflt)) == 0 && (rc = gkv__lmdb_reserve_map(e, estimate)) == 0)
+	if ((rc = who_default(&dflt)) == 0 && (rc = gkv__lmdb_reserve_map(e, map_estimate(lb->bytes, lb->nobjs))) == 0)
 		rc = gkv__lmdb_with_wtxn(e, batch_body, &args, "cannot commit a batch");
 	gkv__sbuf_free(&dflt.tail);
 out:

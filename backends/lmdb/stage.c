@@ -38,7 +38,8 @@ int gkv__lmdb_stage_open(gkv__lmdb_stage *s, const char *dir)
 	s->dir = dir;
 	s->size = 0;
 	s->buflen = 0;
-	if (!(s->buf = malloc(STAGE_BUF)))
+	/* a failed open may be tried again: the buffer is made once */
+	if (!s->buf && !(s->buf = malloc(STAGE_BUF)))
 		return gkv__oom();
 	s->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (s->fd < 0) {

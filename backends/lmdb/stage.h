@@ -20,7 +20,8 @@ typedef struct {
 
 #define GKV__LMDB_STAGE_INIT {-1, NULL, 0, NULL, 0}
 
-/* Make the file in dir (the environment's directory). GKV_E_IO, GKV_E_NOMEM. */
+/* Make the file in dir (the environment's directory). GKV_E_IO, GKV_E_NOMEM;
+ * after a failure s may be opened again, or closed. */
 int gkv__lmdb_stage_open(gkv__lmdb_stage *s, const char *dir);
 /* Append len bytes; *off says where they are. GKV_E_FULL, GKV_E_IO. */
 int gkv__lmdb_stage_put(gkv__lmdb_stage *s, uint64_t *off, const void *data, size_t len);

@@ -507,24 +507,31 @@ static int full_disk_child(const char *path)
 	return rc == GKV_E_FULL ? 0 : 1;
 }
 
+/* Run child on path in a process of its own (a file-size limit is the
+ * process's); it returns 0 when all it checked held. */
+static void in_child(int (*child)(const char *path), const char *path)
+{
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child(path));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_full_disk(void **state)
 {
 	char path[128];
 	gkv_backend *b;
 	gkv_oid small;
-	pid_t pid;
-	int status;
 
 	(void)state;
-	new_path(path, sizeof(path));
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(full_disk_child(path));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0); /* 1: GKV_E_IO instead of GKV_E_FULL */
+	in_child(full_disk_child, new_path(path, sizeof(path))); /* 1: GKV_E_IO, not GKV_E_FULL */
 	make_id(&small, 1);
 	b = open_ok(path, 0);
 	assert_obj(b, &small, GKV_OBJ_BLOB, "before", 6);
@@ -1209,7 +1216,7 @@ static void test_large_batch_staged(void **state)
 
 typedef struct {
 	gkv_backend *b;
-	volatile int stop;
+	int stop; /* atomic */
 	int reads, bad;
 } many_reader;
 
@@ -1224,7 +1231,7 @@ static void *many_read(void *arg)
 	many_reader *r = arg;
 	unsigned char want[MANY_LEN];
 
-	while (!r->stop || r->reads < 200) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE) || r->reads < 200) {
 		int i = (r->reads * 7919) % 500; /* the 500 stored before */
 		gkv_oid id;
 		void *data;
@@ -1272,7 +1279,7 @@ static void test_large_batch_many_records(void **state)
 	}
 	assert_int_equal(pthread_create(&th, NULL, many_read, &r), 0);
 	assert_int_equal(b->batch_commit(batch), 0);
-	r.stop = 1;
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(r.bad, 0);
 	for (int i = 0; i < MANY; i++) {
@@ -1289,25 +1296,6 @@ static void test_large_batch_many_records(void **state)
 		gkv_backend_data_free(data);
 	}
 	b->free(b);
-}
-
-/* Run child on a fresh path in a process of its own (a file-size limit
- * is the process's); it returns 0 when all it checked held. */
-static void in_child(int (*child)(const char *path))
-{
-	char path[128];
-	pid_t pid;
-	int status;
-
-	new_path(path, sizeof(path));
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(child(path));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* In a child: a staging file that meets a full disk fails the write to
@@ -1422,14 +1410,18 @@ static int commit_full_child(const char *path)
 
 static void test_staged_commit_full(void **state)
 {
+	char path[128];
+
 	(void)state;
-	in_child(commit_full_child);
+	in_child(commit_full_child, new_path(path, sizeof(path)));
 }
 
 static void test_staging_full(void **state)
 {
+	char path[128];
+
 	(void)state;
-	in_child(staging_full_child);
+	in_child(staging_full_child, new_path(path, sizeof(path)));
 }
 
 static void test_throughput(void **state)
